@@ -1,0 +1,127 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { PassThrough, Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { CommittedObject, ObjectContext, ObjectStore, ObjectWriter } from './object-store';
+import { safeKey } from './safe-key';
+
+const PARTIAL_PREFIX = '.partial-';
+
+/** Hashes and counts bytes as they pass. */
+export class DigestCounter extends Transform {
+  private readonly hash = createHash('sha256');
+  byteLength = 0;
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null, d?: Buffer) => void): void {
+    this.hash.update(chunk);
+    this.byteLength += chunk.length;
+    cb(null, chunk);
+  }
+  digest(): string {
+    return this.hash.digest('hex');
+  }
+}
+
+export interface FsObjectStoreOptions {
+  /** Transform between the plaintext and the file on write (the sealed store encrypts here). */
+  encode?: (key: string, context: ObjectContext) => Promise<Transform>;
+  /** Transform between the file and the reader (the sealed store decrypts here). */
+  decode?: (key: string, context: ObjectContext) => Promise<Transform>;
+}
+
+/**
+ * Plain files under `root`, written atomically: a hidden partial file beside the target is
+ * renamed into place on commit and deleted on abort, so a failed write leaves nothing behind.
+ */
+export class FsObjectStore implements ObjectStore {
+  constructor(
+    readonly root: string,
+    private readonly options: FsObjectStoreOptions = {},
+  ) {}
+
+  pathOf(key: string): string {
+    return join(this.root, ...safeKey(key).split('/'));
+  }
+
+  async createWriter(key: string, context: ObjectContext): Promise<ObjectWriter> {
+    const target = this.pathOf(key);
+    await mkdir(dirname(target), { recursive: true });
+    const partial = join(dirname(target), `${PARTIAL_PREFIX}${randomBytes(6).toString('hex')}`);
+    const input = new PassThrough({ highWaterMark: 256 * 1024 });
+    const counter = new DigestCounter();
+    const file = createWriteStream(partial, { flags: 'wx', mode: 0o600 });
+    const stages: NodeJS.ReadWriteStream[] = [counter];
+    if (this.options.encode) stages.push(await this.options.encode(key, context));
+    const done = pipeline(input, ...(stages as [Transform]), file);
+    done.catch(() => undefined); // observed in commit/abort
+    let settled = false;
+    const abort = async (reason?: unknown) => {
+      if (settled) return;
+      settled = true;
+      input.destroy(reason instanceof Error ? reason : undefined);
+      await done.catch(() => undefined);
+      await rm(partial, { force: true });
+    };
+    return {
+      key,
+      stream: input,
+      async commit(): Promise<CommittedObject> {
+        if (settled) throw new Error(`object ${key} was already settled`);
+        if (!input.writableEnded) input.end();
+        try {
+          await done;
+        } catch (error) {
+          await abort(error);
+          throw error;
+        }
+        settled = true;
+        await rename(partial, target);
+        return { key, sha256: counter.digest(), byteLength: counter.byteLength };
+      },
+      abort,
+    };
+  }
+
+  async createReadStream(key: string, context: ObjectContext): Promise<Readable> {
+    const path = this.pathOf(key);
+    await stat(path); // ENOENT surfaces here, before anyone pipes
+    const file = createReadStream(path, { highWaterMark: 256 * 1024 });
+    if (!this.options.decode) return file;
+    const decoder = await this.options.decode(key, context);
+    file.on('error', (e) => decoder.destroy(e));
+    return file.pipe(decoder);
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      return (await stat(this.pathOf(key))).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  async remove(key: string): Promise<void> {
+    await rm(this.pathOf(key), { force: true });
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const base = prefix ? this.pathOf(prefix) : this.root;
+    const out: string[] = [];
+    const walk = async (dir: string) => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const entry of entries) {
+        const full = join(dir, entry.name);
+        if (entry.isDirectory()) await walk(full);
+        else if (entry.isFile() && !entry.name.startsWith(PARTIAL_PREFIX)) out.push(relative(this.root, full).split(sep).join('/'));
+      }
+    };
+    await walk(base);
+    return out.sort();
+  }
+}
