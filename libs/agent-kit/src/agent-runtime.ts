@@ -1,0 +1,248 @@
+import type { Readable, Writable } from 'node:stream';
+import type { Logger } from 'pino';
+import { buildGraph, type Edge, type Step, type Workflow } from '@reelmesh/workflow';
+import { sendChunk, type ReceivedChunk } from '@reelmesh/handoff';
+import type { ObjectContext, ObjectStore, ObjectWriter } from '@reelmesh/storage';
+import { JobQueue } from './job-queue';
+import { StepStats } from './step-stats';
+
+/** A re-openable input: a job may read an input more than once (e.g. two-pass loudness). */
+export type Source = () => Promise<Readable>;
+
+export interface ChunkJob {
+  step: Step;
+  chunkIndex: number;
+  chunkCount: number;
+  /** Inputs by artifact name (empty for a source step). */
+  inputs: Record<string, Source>;
+  /** Outputs by artifact name: one per distinct artifact on the step's outgoing edges. */
+  outputs: Record<string, Writable>;
+}
+
+export interface GatherJob {
+  step: Step;
+  chunkCount: number;
+  /** Inputs by artifact name, one Source per chunk in chunk order. */
+  inputs: Record<string, Source[]>;
+}
+
+export type ChunkHandler = (job: ChunkJob) => Promise<void>;
+export type GatherHandler = (job: GatherJob) => Promise<void>;
+/** Handlers by job name (the `job` field of a workflow step). A sink step takes a GatherHandler. */
+export type StepHandlers = Record<string, ChunkHandler | { gather: GatherHandler }>;
+
+export interface PeerResolver {
+  (agent: string): { baseUrl: string; hostHeader?: string };
+}
+
+export interface AgentRuntimeOptions {
+  agent: string;
+  workflow: Workflow;
+  store: ObjectStore;
+  handlers: StepHandlers;
+  resolvePeer: PeerResolver;
+  concurrency: number;
+  logger: Logger;
+  /** Retry policy for handoffs to next hops. */
+  retry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
+}
+
+const pad = (n: number) => String(n).padStart(5, '0');
+
+/**
+ * Drives one agent: collects received chunks per step, runs a step's job once all its inputs
+ * for a chunk are in (or, for a sink, once every chunk is in), stores outputs and hands them
+ * to the next hops. Jobs run through one bounded queue, so chunks pipeline across agents
+ * while each agent stays within its concurrency.
+ */
+export class AgentRuntime {
+  readonly graph;
+  readonly queue: JobQueue;
+  readonly stats = new StepStats();
+  private readonly arrived = new Map<string, Map<number, Map<string, ReceivedChunk>>>();
+  private readonly gathered = new Set<string>();
+  /** (step, chunk) pairs already scheduled: a chunk handed over twice runs once. */
+  private readonly scheduled = new Set<string>();
+  private readonly failures: Array<{ step: string; chunkIndex?: number; message: string; at: string }> = [];
+
+  constructor(private readonly options: AgentRuntimeOptions) {
+    this.graph = buildGraph(options.workflow);
+    this.queue = new JobQueue(options.concurrency);
+    for (const step of this.graph.stepsOf(options.agent)) {
+      const handler = options.handlers[step.job];
+      if (!handler) throw new Error(`agent ${options.agent} has no handler for job "${step.job}" (step ${step.name})`);
+      if (step.sink !== ('gather' in (handler as object))) {
+        throw new Error(`step ${step.name}: ${step.sink ? 'a sink needs a gather handler' : 'only a sink takes a gather handler'}`);
+      }
+      this.stats.declare(step.name);
+    }
+  }
+
+  get workflowId(): string {
+    return this.options.workflow.metadata.id;
+  }
+
+  /** Does this agent have `step` with an input named `artifact`? (the handoff router asks) */
+  accepts(step: string, artifact: string): boolean {
+    const s = this.graph.step(step);
+    if (!s || s.agent !== this.options.agent) return false;
+    return this.graph.inputsOf(step).some((e: Edge) => e.artifact === artifact);
+  }
+
+  /** A chunk arrived through the handoff router (already verified and stored). */
+  onReceived(chunk: ReceivedChunk): void {
+    const step = this.graph.step(chunk.step);
+    if (!step) return;
+    this.stats.received(step.name);
+    const byChunk = this.arrived.get(step.name) ?? new Map<number, Map<string, ReceivedChunk>>();
+    this.arrived.set(step.name, byChunk);
+    const slot = byChunk.get(chunk.chunkIndex) ?? new Map<string, ReceivedChunk>();
+    byChunk.set(chunk.chunkIndex, slot);
+    slot.set(chunk.artifact, chunk);
+    const needed = this.graph.inputsOf(step.name).map((e: Edge) => e.artifact);
+    if (step.sink) {
+      const complete =
+        byChunk.size === chunk.chunkCount &&
+        [...byChunk.values()].every((s) => needed.every((a: string) => s.has(a)));
+      if (complete && !this.gathered.has(step.name)) {
+        this.gathered.add(step.name);
+        this.schedule(step.name, undefined, () => this.runGather(step, chunk.chunkCount, byChunk));
+      }
+    } else if (needed.every((a: string) => slot.has(a)) && this.once(step.name, chunk.chunkIndex)) {
+      this.schedule(step.name, chunk.chunkIndex, () => this.runChunk(step, chunk.chunkIndex, chunk.chunkCount, slot));
+    }
+  }
+
+  /** Start a source step's job for one chunk (the owner's split). */
+  produce(stepName: string, chunkIndex: number, chunkCount: number): Promise<void> {
+    const step = this.graph.step(stepName);
+    if (!step || step.agent !== this.options.agent || !step.source) throw new Error(`${stepName} is not a source step of ${this.options.agent}`);
+    if (!this.once(step.name, chunkIndex)) return Promise.resolve();
+    return this.schedule(step.name, chunkIndex, () => this.runChunk(step, chunkIndex, chunkCount, new Map()));
+  }
+
+  private once(step: string, chunkIndex: number): boolean {
+    const id = `${step}#${chunkIndex}`;
+    if (this.scheduled.has(id)) return false;
+    this.scheduled.add(id);
+    return true;
+  }
+
+  status() {
+    return {
+      agent: this.options.agent,
+      workflowId: this.workflowId,
+      active: this.queue.active,
+      queued: this.queue.pending,
+      steps: this.stats.snapshot(),
+      failures: this.failures.slice(-20),
+    };
+  }
+
+  /** Stop taking chunks and wait for every job in flight (and its handoffs) to finish. */
+  async drain(): Promise<void> {
+    this.queue.close();
+    await this.queue.drain();
+  }
+
+  private schedule(step: string, chunkIndex: number | undefined, job: () => Promise<void>): Promise<void> {
+    const log = this.options.logger.child({ step, chunk: chunkIndex });
+    return this.queue
+      .run(async () => {
+        const started = this.stats.start(step);
+        try {
+          await job();
+          this.stats.complete(step, started);
+          log.info('step done');
+        } catch (error) {
+          this.stats.fail(step, started);
+          throw error;
+        }
+      })
+      .catch((error: Error) => {
+        this.failures.push({ step, chunkIndex, message: error.message, at: new Date().toISOString() });
+        log.error({ err: error }, 'step failed');
+        throw error;
+      });
+  }
+
+  private context(step: string, recipients?: string[]): ObjectContext {
+    return { workflowId: this.workflowId, step, agent: this.options.agent, ...(recipients ? { recipients } : {}) };
+  }
+
+  private source(chunk: ReceivedChunk): Source {
+    return () => this.options.store.createReadStream(chunk.key, this.context(chunk.step));
+  }
+
+  private async runChunk(step: Step, chunkIndex: number, chunkCount: number, inputs: Map<string, ReceivedChunk>): Promise<void> {
+    const outEdges = this.graph.outputsOf(step.name) as Edge[];
+    const artifacts = [...new Set(outEdges.map((e) => e.artifact))];
+    const writers = new Map<string, ObjectWriter>();
+    try {
+      for (const artifact of artifacts) {
+        const recipients = outEdges.filter((e) => e.artifact === artifact).map((e) => this.graph.step(e.to)!.agent);
+        const key = `${this.workflowId}/${step.name}/out/${artifact}/${pad(chunkIndex)}.mkv`;
+        writers.set(artifact, await this.options.store.createWriter(key, this.context(step.name, recipients)));
+      }
+      const handler = this.options.handlers[step.job] as ChunkHandler;
+      await handler({
+        step,
+        chunkIndex,
+        chunkCount,
+        inputs: Object.fromEntries([...inputs].map(([artifact, chunk]) => [artifact, this.source(chunk)])),
+        outputs: Object.fromEntries([...writers].map(([artifact, w]) => [artifact, w.stream])),
+      });
+      const committed = new Map<string, Awaited<ReturnType<ObjectWriter['commit']>>>();
+      for (const [artifact, writer] of writers) committed.set(artifact, await writer.commit());
+      await Promise.all(
+        outEdges.map((edge) => {
+          const object = committed.get(edge.artifact)!;
+          return this.handOff(step, edge, chunkIndex, chunkCount, object);
+        }),
+      );
+    } catch (error) {
+      await Promise.all([...writers.values()].map((w) => w.abort(error)));
+      throw error;
+    }
+  }
+
+  private async handOff(
+    step: Step,
+    edge: Edge,
+    chunkIndex: number,
+    chunkCount: number,
+    object: { key: string; sha256: string; byteLength: number },
+  ): Promise<void> {
+    const destination = this.graph.step(edge.to)!.agent;
+    const peer = this.options.resolvePeer(destination);
+    const recipients = this.graph.outputsOf(step.name).filter((e: Edge) => e.artifact === edge.artifact).map((e: Edge) => this.graph.step(e.to)!.agent);
+    await sendChunk({
+      baseUrl: peer.baseUrl,
+      hostHeader: peer.hostHeader,
+      manifest: {
+        version: 1,
+        workflowId: this.workflowId,
+        step: edge.to,
+        artifact: edge.artifact,
+        chunkIndex,
+        chunkCount,
+        sha256: object.sha256,
+        byteLength: object.byteLength,
+        media: { container: 'matroska' },
+        producer: { agent: this.options.agent, step: step.name },
+      },
+      open: () => this.options.store.createReadStream(object.key, this.context(step.name, recipients)),
+      retry: this.options.retry,
+    });
+  }
+
+  private async runGather(step: Step, chunkCount: number, byChunk: Map<number, Map<string, ReceivedChunk>>): Promise<void> {
+    const artifacts = this.graph.inputsOf(step.name).map((e: Edge) => e.artifact);
+    const inputs: Record<string, Source[]> = {};
+    for (const artifact of artifacts) {
+      inputs[artifact] = Array.from({ length: chunkCount }, (_, i) => this.source(byChunk.get(i)!.get(artifact)!));
+    }
+    const handler = this.options.handlers[step.job] as { gather: GatherHandler };
+    await handler.gather({ step, chunkCount, inputs });
+  }
+}

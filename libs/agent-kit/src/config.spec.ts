@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { agentConfigFromEnv, ConfigError, resolvePeer } from './config';
+
+describe('agent configuration', () => {
+  const base = { REELMESH_AGENT: 'vfx-2', REELMESH_DATA_DIR: '/tmp/v', PORT: '4000' };
+
+  it('reads REELMESH_* once, with defaults', () => {
+    const c = agentConfigFromEnv({ ...base, REELMESH_PEERS: '{"color":"http://127.0.0.1:4001"}' });
+    expect(c).toMatchObject({ agent: 'vfx-2', dataDir: '/tmp/v', port: 4000, host: '127.0.0.1', concurrency: 1 });
+    expect(resolvePeer(c, 'color')).toEqual({ baseUrl: 'http://127.0.0.1:4001' });
+    expect(() => resolvePeer(c, 'hdr')).toThrow(/no address for agent "hdr"/);
+  });
+
+  it('routes every peer through the outbound proxy in mesh mode, naming the agent as Host', () => {
+    const c = agentConfigFromEnv({ ...base, REELMESH_OUTBOUND_PROXY: 'http://127.0.0.1:15001' });
+    expect(resolvePeer(c, 'color')).toEqual({ baseUrl: 'http://127.0.0.1:15001', hostHeader: 'color' });
+  });
+
+  it('fails fast with a clear message', () => {
+    expect(() => agentConfigFromEnv({ ...base, PORT: 'eighty' })).toThrow(/PORT must be an integer/);
+    expect(() => agentConfigFromEnv({ ...base, REELMESH_PEERS: '{nope' })).toThrow(/REELMESH_PEERS is not valid JSON/);
+    expect(() => agentConfigFromEnv({ REELMESH_AGENT: 'Bad Name', REELMESH_DATA_DIR: '/x' })).toThrow(ConfigError);
+    expect(() => agentConfigFromEnv({ REELMESH_AGENT: 'color' })).toThrow(/dataDir/);
+  });
+});

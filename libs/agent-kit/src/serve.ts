@@ -1,0 +1,59 @@
+import type { Server } from 'node:http';
+import { loadWorkflow } from '@reelmesh/workflow';
+import { FsObjectStore, type ObjectStore } from '@reelmesh/storage';
+import { agentConfigFromEnv, type AgentConfig } from './config';
+import type { AgentApp, AgentDeps } from './create-agent-app';
+import { createLogger } from './logger';
+
+export interface ServeOptions {
+  /** Fixed config values of this app, e.g. { agent: 'color' }; env overrides the rest. */
+  defaults?: Partial<AgentConfig>;
+  createApp: (config: AgentConfig, deps: AgentDeps) => AgentApp;
+  /** How the agent's volume is stored; plain files unless the platform supplies a sealed store. */
+  createStore?: (config: AgentConfig) => Promise<ObjectStore> | ObjectStore;
+}
+
+/**
+ * main() of every agent: load config once, listen, report readiness to the parent (IPC), and on
+ * SIGTERM/SIGINT or the parent's death stop accepting work and finish in-flight chunks first.
+ */
+export async function serveAgent({ defaults, createApp, createStore }: ServeOptions): Promise<Server> {
+  const config = agentConfigFromEnv(process.env, defaults);
+  const logger = createLogger(config.agent, config.logLevel);
+  const workflow = loadWorkflow(config.workflowPath);
+  const store = createStore ? await createStore(config) : new FsObjectStore(config.dataDir);
+  const { app, runtime } = createApp(config, { workflow, store, logger });
+
+  const server = app.listen(config.port, config.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  logger.info({ port, host: config.host }, 'listening');
+  process.send?.({ event: 'ready', agent: config.agent, port });
+
+  let stopping = false;
+  const shutdown = async (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ why, active: runtime.queue.active, queued: runtime.queue.pending }, 'draining before exit');
+    server.close();
+    const hardStop = setTimeout(() => {
+      logger.error('drain timed out; exiting');
+      process.exit(1);
+    }, 120_000);
+    hardStop.unref();
+    await runtime.drain();
+    server.closeAllConnections();
+    logger.info('drained; bye');
+    logger.flush?.();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  // Spawned by the local runtime with an IPC channel: if the parent dies, so do we (no orphans).
+  process.on('disconnect', () => void shutdown('parent gone'));
+  return server;
+}

@@ -1,0 +1,139 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import { HttpError } from './http-error';
+
+/** What a stream inside a chunk is (informational; the receiver probes the media itself). */
+export interface StreamInfo {
+  type: 'video' | 'audio' | 'subtitle' | 'data';
+  codec: string;
+  index?: number;
+  width?: number;
+  height?: number;
+  frameRate?: number;
+  pixelFormat?: string;
+  sampleRate?: number;
+  channels?: number;
+}
+
+export interface MediaInfo {
+  /** Container of the chunk bytes, e.g. `matroska`. */
+  container: string;
+  durationSeconds?: number;
+  startSeconds?: number;
+  streams?: StreamInfo[];
+}
+
+/** The manifest part of a handoff: which slot the bytes fill, what they must hash to, who made them. */
+export interface HandoffManifest {
+  version: 1;
+  workflowId: string;
+  /** The RECEIVING step. */
+  step: string;
+  /** Which input of the receiving step. */
+  artifact: string;
+  chunkIndex: number;
+  chunkCount: number;
+  /** sha256 (lower-case hex) of the chunk bytes. */
+  sha256: string;
+  byteLength: number;
+  media: MediaInfo;
+  producer: { agent: string; step: string };
+  /** Reserved for signed provenance (not interpreted yet). */
+  provenance?: Record<string, unknown>;
+}
+
+/** A name usable as an object key segment (same rule as @reelmesh/storage's safe segments). */
+const name = { type: 'string', pattern: '^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$' };
+
+export const manifestSchema = {
+  $id: 'https://reelmesh.io/schemas/handoff-manifest-v1.json',
+  type: 'object',
+  additionalProperties: false,
+  required: ['version', 'workflowId', 'step', 'artifact', 'chunkIndex', 'chunkCount', 'sha256', 'byteLength', 'media', 'producer'],
+  properties: {
+    version: { const: 1 },
+    workflowId: name,
+    step: name,
+    artifact: name,
+    chunkIndex: { type: 'integer', minimum: 0, maximum: 99_999 },
+    chunkCount: { type: 'integer', minimum: 1, maximum: 100_000 },
+    sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+    byteLength: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+    media: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['container'],
+      properties: {
+        container: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,31}$' },
+        durationSeconds: { type: 'number', minimum: 0 },
+        startSeconds: { type: 'number', minimum: 0 },
+        streams: {
+          type: 'array',
+          maxItems: 64,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['type', 'codec'],
+            properties: {
+              type: { enum: ['video', 'audio', 'subtitle', 'data'] },
+              codec: { type: 'string', minLength: 1, maxLength: 64 },
+              index: { type: 'integer', minimum: 0 },
+              width: { type: 'integer', minimum: 1 },
+              height: { type: 'integer', minimum: 1 },
+              frameRate: { type: 'number', exclusiveMinimum: 0 },
+              pixelFormat: { type: 'string', maxLength: 64 },
+              sampleRate: { type: 'integer', minimum: 1 },
+              channels: { type: 'integer', minimum: 1 },
+            },
+          },
+        },
+      },
+    },
+    producer: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['agent', 'step'],
+      properties: { agent: name, step: name },
+    },
+    provenance: { type: 'object' },
+  },
+} as const;
+
+const ajv = new Ajv({ allErrors: false, strict: true });
+const validate = ajv.compile<HandoffManifest>(manifestSchema);
+
+/** Say which field is wrong, e.g. `manifest.sha256 must match pattern "^[0-9a-f]{64}$"`. */
+function describe(error: ErrorObject): string {
+  const path = ['manifest', ...error.instancePath.split('/').filter(Boolean)].join('.');
+  if (error.keyword === 'required') return `${path}.${(error.params as { missingProperty: string }).missingProperty} is required`;
+  if (error.keyword === 'additionalProperties') {
+    return `${path}.${(error.params as { additionalProperty: string }).additionalProperty} is not allowed`;
+  }
+  return `${path} ${error.message ?? 'is invalid'}`;
+}
+
+/** Validate a parsed manifest; throws HttpError 400 MANIFEST_INVALID naming the field. */
+export function validateManifest(value: unknown): HandoffManifest {
+  if (!validate(value)) throw new HttpError(400, 'MANIFEST_INVALID', describe(validate.errors![0]));
+  if (value.chunkIndex >= value.chunkCount) {
+    throw new HttpError(400, 'MANIFEST_INVALID', `manifest.chunkIndex (${value.chunkIndex}) must be < manifest.chunkCount (${value.chunkCount})`);
+  }
+  return value;
+}
+
+/** Parse the manifest part's text; throws MANIFEST_NOT_JSON / MANIFEST_INVALID. */
+export function parseManifest(text: string): HandoffManifest {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'MANIFEST_NOT_JSON', 'the manifest part is not valid JSON');
+  }
+  return validateManifest(value);
+}
+
+export type ManifestInput = Omit<HandoffManifest, 'version'> & { version?: 1 };
+
+/** Build a version-1 manifest and validate it, so a sender fails before it opens a socket. */
+export function buildManifest(input: ManifestInput): HandoffManifest {
+  return validateManifest({ ...input, version: 1 });
+}

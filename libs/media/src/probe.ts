@@ -1,0 +1,117 @@
+import { runFfprobe, type ProbeInput } from './run-ffprobe';
+
+export interface StreamInfo {
+  index: number;
+  type: 'video' | 'audio' | 'subtitle' | 'data' | 'other';
+  codec: string;
+  width?: number;
+  height?: number;
+  pixFmt?: string;
+  profile?: string;
+  colorPrimaries?: string;
+  colorTransfer?: string;
+  colorSpace?: string;
+  frameRate?: number;
+  sampleRate?: number;
+  channels?: number;
+  /** End of the stream's last packet, when it had to be measured (piped Matroska has no duration). */
+  durationSeconds?: number;
+}
+
+export interface MediaInfo {
+  durationSeconds: number;
+  formatName: string;
+  streams: StreamInfo[];
+}
+
+interface RawStream {
+  index: number;
+  codec_type?: string;
+  codec_name?: string;
+  width?: number;
+  height?: number;
+  pix_fmt?: string;
+  profile?: string;
+  color_primaries?: string;
+  color_transfer?: string;
+  color_space?: string;
+  r_frame_rate?: string;
+  sample_rate?: string;
+  channels?: number;
+  duration?: string;
+}
+
+/** ffprobe JSON of a file or a streamed Source. Matroska written to a pipe carries no duration;
+ * then the packets are scanned (re-opening the Source) to find where the streams end. */
+export async function probe(input: ProbeInput): Promise<MediaInfo> {
+  let json = '';
+  await runFfprobe('probe', ['-of', 'json', '-show_format', '-show_streams'], input, (line) => {
+    json += line + '\n';
+  });
+  const raw = JSON.parse(json) as { format?: { format_name?: string; duration?: string }; streams?: RawStream[] };
+  const streams = (raw.streams ?? []).map(toStreamInfo);
+  let durationSeconds = parseNumber(raw.format?.duration);
+  if (durationSeconds === undefined) {
+    const ends = await packetEnds(input);
+    for (const stream of streams) stream.durationSeconds = ends.get(stream.index);
+    durationSeconds = Math.max(0, ...ends.values());
+  }
+  return { durationSeconds, formatName: raw.format?.format_name ?? 'unknown', streams };
+}
+
+/** Side data types carried by the first video frame (e.g. 'Mastering display metadata'). */
+export async function probeFrameSideData(input: ProbeInput): Promise<string[]> {
+  const types: string[] = [];
+  const args = ['-select_streams', 'v:0', '-read_intervals', '%+#1', '-show_frames', '-show_entries', 'frame_side_data=side_data_type', '-of', 'csv=p=0'];
+  await runFfprobe('probe-side-data', args, input, (line) => {
+    for (const value of line.split(',')) if (value.trim()) types.push(value.trim());
+  });
+  return types;
+}
+
+async function packetEnds(input: ProbeInput): Promise<Map<number, number>> {
+  const ends = new Map<number, number>();
+  const args = ['-show_entries', 'packet=stream_index,pts_time,duration_time', '-of', 'csv=p=0'];
+  await runFfprobe('probe-packets', args, input, (line) => {
+    const [index, pts, duration] = line.split(',').map(Number);
+    if (!Number.isFinite(index) || !Number.isFinite(pts)) return;
+    const end = pts + (Number.isFinite(duration) ? duration : 0);
+    ends.set(index, Math.max(ends.get(index) ?? 0, end));
+  });
+  return ends;
+}
+
+function toStreamInfo(raw: RawStream): StreamInfo {
+  const type = raw.codec_type === 'video' || raw.codec_type === 'audio' || raw.codec_type === 'subtitle' || raw.codec_type === 'data' ? raw.codec_type : 'other';
+  return dropUndefined({
+    index: raw.index,
+    type,
+    codec: raw.codec_name ?? 'unknown',
+    width: raw.width,
+    height: raw.height,
+    pixFmt: raw.pix_fmt,
+    profile: raw.profile,
+    colorPrimaries: raw.color_primaries,
+    colorTransfer: raw.color_transfer,
+    colorSpace: raw.color_space,
+    frameRate: type === 'video' ? parseRate(raw.r_frame_rate) : undefined,
+    sampleRate: parseNumber(raw.sample_rate),
+    channels: raw.channels,
+    durationSeconds: parseNumber(raw.duration),
+  });
+}
+
+function parseNumber(value: string | undefined): number | undefined {
+  if (value === undefined || value === 'N/A') return undefined;
+  const number = Number(value);
+  return Number.isFinite(number) ? number : undefined;
+}
+
+function parseRate(value: string | undefined): number | undefined {
+  const [num, den] = (value ?? '').split('/').map(Number);
+  return num > 0 && den > 0 ? num / den : undefined;
+}
+
+function dropUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,136 @@
+import type { ChildProcess } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import ffmpeg, { type FfmpegCommand } from 'fluent-ffmpeg';
+import { ffmpegPath, ffmpegThreads } from './binaries';
+import { classifyFfmpegFailure, MediaError } from './errors';
+import type { Source } from './settings';
+
+export interface FfmpegJob {
+  /** Job name, used in error messages. */
+  name: string;
+  /** Piped to ffmpeg's stdin; becomes input #0 (build() adds its input options). */
+  source?: Source;
+  /** Receives ffmpeg's stdout; build() sets its output options (format etc.). */
+  output?: Writable;
+  /** Aborting kills ffmpeg and rejects with MEDIA_ABORTED. */
+  signal?: AbortSignal;
+  /** Log level: 'error' keeps stderr to the point; measuring jobs need 'info'. */
+  logLevel?: 'error' | 'info';
+  /** Adds inputs, filters, codecs and (for file outputs) the output itself. */
+  build(command: FfmpegCommand): void;
+}
+
+/** Resolves with ffmpeg's stderr tail once ffmpeg exited 0 AND the output finished.
+ * On any failure: ffmpeg is killed and reaped, the input destroyed, the output destroyed with the
+ * error (so a sealing writer never commits a partial object), and the promise rejects. */
+export async function runFfmpeg(job: FfmpegJob): Promise<string> {
+  if (job.signal?.aborted) throw new MediaError('MEDIA_ABORTED', `${job.name}: aborted before start`);
+  const input = job.source ? await openSource(job.source, job.name) : undefined;
+
+  const command = ffmpeg({ stdoutLines: 200 }).setFfmpegPath(ffmpegPath());
+  if (input) command.input(input);
+  try {
+    job.build(command);
+  } catch (err) {
+    input?.destroy();
+    throw err;
+  }
+  command.addOption('-hide_banner', '-nostdin', '-nostats', '-loglevel', job.logLevel ?? 'error');
+  command.addOption('-threads', String(ffmpegThreads()));
+  if (job.output) command.output(job.output, { end: false });
+
+  return new Promise<string>((resolve, reject) => {
+    let proc: ChildProcess | undefined;
+    let exited: Promise<void> = Promise.resolve();
+    let stdoutEnded: Promise<void> = Promise.resolve();
+    let settled = false;
+
+    const cleanup = () => job.signal?.removeEventListener('abort', onAbort);
+
+    const fail = (error: MediaError) => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      if (proc && proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      input?.destroy();
+      job.output?.destroy(error);
+      // Reject only once the process is gone: no orphans behind a settled promise.
+      void exited.then(() => reject(error));
+    };
+
+    const succeed = async (stderr: string) => {
+      if (settled) return;
+      try {
+        await stdoutEnded;
+        if (job.output) await endWritable(job.output);
+      } catch (err) {
+        return fail(new MediaError('MEDIA_OUTPUT_FAILED', `${job.name}: output failed: ${(err as Error).message}`, { cause: err }));
+      }
+      if (settled) return;
+      settled = true;
+      cleanup();
+      input?.destroy(); // ffmpeg may have stopped reading early (e.g. -t); release the source
+      resolve(stderr);
+    };
+
+    const onAbort = () => fail(new MediaError('MEDIA_ABORTED', `${job.name}: aborted`));
+    job.signal?.addEventListener('abort', onAbort, { once: true });
+
+    command.on('start', () => {
+      proc = (command as unknown as { ffmpegProc?: ChildProcess }).ffmpegProc;
+      if (!proc) return;
+      const child = proc;
+      exited = new Promise<void>((done) => {
+        if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) done();
+        child.once('exit', () => done());
+        child.once('error', () => done());
+      });
+      if (job.output && child.stdout) {
+        const stdout = child.stdout;
+        stdoutEnded = new Promise<void>((done) => {
+          if (stdout.readableEnded) done();
+          stdout.once('end', done);
+          stdout.once('close', done);
+        });
+      }
+    });
+
+    command.on('error', (err: Error & { inputStreamError?: Error; outputStreamError?: Error }, _stdout: string, stderr: string) => {
+      if (err.outputStreamError) {
+        fail(new MediaError('MEDIA_OUTPUT_FAILED', `${job.name}: output stream failed: ${err.outputStreamError.message}`, { cause: err.outputStreamError }));
+      } else if (err.inputStreamError) {
+        fail(new MediaError('MEDIA_INPUT_FAILED', `${job.name}: input stream failed: ${err.inputStreamError.message}`, { cause: err.inputStreamError }));
+      } else if (/ENOENT|EACCES/.test(err.message)) {
+        fail(new MediaError('MEDIA_JOB_FAILED', `${job.name}: cannot run ffmpeg at ${ffmpegPath()}: ${err.message}`, { cause: err }));
+      } else {
+        fail(classifyFfmpegFailure(job.name, stderr ?? '', err.message.split(':')[0]));
+      }
+    });
+
+    command.on('end', (_stdout: string | null, stderr: string | null) => void succeed(stderr ?? ''));
+
+    command.run();
+  });
+}
+
+/** Opens a Source, turning a throw or rejection into a MediaError. */
+export async function openSource(source: Source, job: string): Promise<Readable> {
+  try {
+    return await source();
+  } catch (err) {
+    throw new MediaError('MEDIA_INPUT_FAILED', `${job}: cannot open input: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function endWritable(output: Writable): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (output.writableFinished) return resolve();
+    if (output.destroyed) return reject(new Error('output was destroyed'));
+    const onError = (err: Error) => reject(err);
+    output.once('error', onError);
+    output.end(() => {
+      output.off('error', onError);
+      resolve();
+    });
+  });
+}

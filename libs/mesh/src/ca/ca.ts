@@ -1,0 +1,160 @@
+import 'reflect-metadata';
+import { randomBytes, webcrypto } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as x509 from '@peculiar/x509';
+import { parseSpiffeId } from '../spiffe';
+import { ECDSA_SHA256, generateEcKeyPair, privateKeyFromPem, privateKeyToPem } from './pem';
+
+x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+
+export const DEFAULT_SVID_TTL_SECONDS = 3600;
+const ROOT_TTL_DAYS = 365;
+// Leaves start a little in the past so a peer whose clock lags slightly still accepts them.
+const CLOCK_SKEW_MS = 30_000;
+
+/** An X.509-SVID: a short-lived leaf whose only identity is its SPIFFE URI SAN. */
+export interface Svid {
+  spiffeId: string;
+  certPem: string;
+  keyPem: string;
+  /** Leaf followed by the issuing CA: what a TLS endpoint presents. */
+  chainPem: string;
+  /** The mesh trust bundle (root CA) to verify peers against. */
+  bundlePem: string;
+  serialNumber: string;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+export interface IssueRequest {
+  spiffeId: string;
+  ttlSeconds?: number;
+  /** Start of validity; defaults to now (minus a small skew). Lets tests mint expired SVIDs. */
+  notBefore?: Date;
+}
+
+export interface Ca {
+  trustDomain: string;
+  bundlePem: string;
+  issue(req: IssueRequest): Promise<Svid>;
+}
+
+export interface CreateCaOptions {
+  trustDomain: string;
+  /** Persist the root here (ca-cert.pem, ca-key.pem 0600) and reuse it on the next start. */
+  dir?: string;
+}
+
+export async function createCa(opts: CreateCaOptions): Promise<Ca> {
+  const { trustDomain } = opts;
+  parseSpiffeId(`spiffe://${trustDomain}/ns/x/sa/x`); // validates the trust domain
+  const root = (opts.dir && (await loadRoot(opts.dir))) || (await createRoot(trustDomain, opts.dir));
+  const bundlePem = root.cert.toString('pem') + '\n';
+
+  return {
+    trustDomain,
+    bundlePem,
+    async issue(req) {
+      const parts = parseSpiffeId(req.spiffeId);
+      if (parts.trustDomain !== trustDomain) {
+        throw new Error(`SPIFFE id ${req.spiffeId} is outside trust domain ${trustDomain}`);
+      }
+      const ttlSeconds = req.ttlSeconds ?? DEFAULT_SVID_TTL_SECONDS;
+      if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) throw new Error(`invalid ttlSeconds ${ttlSeconds}`);
+      const start = req.notBefore ?? new Date(Date.now() - CLOCK_SKEW_MS);
+      const notAfter = new Date((req.notBefore?.getTime() ?? Date.now()) + ttlSeconds * 1000);
+      const keys = await generateEcKeyPair();
+      const cert = await x509.X509CertificateGenerator.create({
+        serialNumber: randomSerial(),
+        subject: `O=ReelMesh, OU=${parts.actor}, CN=${parts.agent}`,
+        issuer: root.cert.subject,
+        notBefore: start,
+        notAfter,
+        publicKey: keys.publicKey,
+        signingKey: root.key,
+        signingAlgorithm: ECDSA_SHA256,
+        extensions: [
+          new x509.BasicConstraintsExtension(false, undefined, true),
+          new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+          new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
+          new x509.SubjectAlternativeNameExtension([{ type: 'url', value: req.spiffeId }]),
+          await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+          await x509.AuthorityKeyIdentifierExtension.create(root.cert),
+        ],
+      });
+      const certPem = cert.toString('pem') + '\n';
+      return {
+        spiffeId: req.spiffeId,
+        certPem,
+        keyPem: await privateKeyToPem(keys.privateKey),
+        chainPem: certPem + bundlePem,
+        bundlePem,
+        serialNumber: cert.serialNumber,
+        notBefore: cert.notBefore,
+        notAfter: cert.notAfter,
+      };
+    },
+  };
+}
+
+interface Root {
+  cert: x509.X509Certificate;
+  key: webcrypto.CryptoKey;
+}
+
+async function createRoot(trustDomain: string, dir?: string): Promise<Root> {
+  const keys = await generateEcKeyPair();
+  const now = Date.now();
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomSerial(),
+    name: `O=ReelMesh, CN=ReelMesh mesh CA ${trustDomain}`,
+    notBefore: new Date(now - CLOCK_SKEW_MS),
+    notAfter: new Date(now + ROOT_TTL_DAYS * 86_400_000),
+    keys,
+    signingAlgorithm: ECDSA_SHA256,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  if (dir) await saveRoot(dir, cert, keys.privateKey);
+  return { cert, key: keys.privateKey };
+}
+
+async function saveRoot(dir: string, cert: x509.X509Certificate, key: webcrypto.CryptoKey): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  // Write-then-rename so a crash never leaves half a key on disk.
+  await writeAtomic(join(dir, 'ca-key.pem'), await privateKeyToPem(key), 0o600);
+  await writeAtomic(join(dir, 'ca-cert.pem'), cert.toString('pem') + '\n', 0o644);
+}
+
+async function loadRoot(dir: string): Promise<Root | undefined> {
+  let certPem: string;
+  let keyPem: string;
+  try {
+    [certPem, keyPem] = await Promise.all([
+      readFile(join(dir, 'ca-cert.pem'), 'utf8'),
+      readFile(join(dir, 'ca-key.pem'), 'utf8'),
+    ]);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const cert = new x509.X509Certificate(certPem);
+  if (cert.notAfter.getTime() <= Date.now()) throw new Error(`mesh CA in ${dir} has expired; remove it to mint a new one`);
+  return { cert, key: await privateKeyFromPem(keyPem) };
+}
+
+async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, data, { mode });
+  await rename(tmp, path);
+}
+
+function randomSerial(): string {
+  const bytes = randomBytes(16);
+  bytes[0] &= 0x7f; // positive INTEGER
+  return bytes.toString('hex');
+}

@@ -1,0 +1,170 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmod, rm } from 'node:fs/promises';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createCa, DEFAULT_SVID_TTL_SECONDS, type Ca } from '../ca/ca';
+import { HttpError, readJsonBody, sendError, sendJson } from '../http-json';
+import { formatSpiffeId } from '../spiffe';
+import { MemoryRegistry, type RegistryEntry } from './registry';
+
+export interface Workload {
+  actor: string;
+  agent: string;
+  spiffeId: string;
+}
+
+export interface ControlPlaneOptions {
+  trustDomain: string;
+  /** Persist the CA root here. */
+  dir?: string;
+  /** Loopback TCP (default 127.0.0.1:0) or a unix socket path (mode 0600). */
+  listen?: { host?: string; port?: number } | { socketPath: string };
+  /** Token for enrolling workloads over the API; random if absent. */
+  adminToken?: string;
+  /** Lifetime of issued SVIDs (default 1 h); callers may ask for less, never more. */
+  svidTtlSeconds?: number;
+  /** Reuse an existing CA instead of creating one. */
+  ca?: Ca;
+}
+
+export interface ControlPlane {
+  /** `http://127.0.0.1:<port>` or `unix:<path>`, what ControlPlaneClient takes. */
+  url: string;
+  ca: Ca;
+  registry: MemoryRegistry;
+  adminToken: string;
+  /** Enrol a workload and return its per-pod bootstrap token (given to the pod at spawn). */
+  enroll(workload: { actor: string; agent: string }): { token: string; spiffeId: string };
+  close(): Promise<void>;
+}
+
+/**
+ * The control plane's local API. Workloads authenticate with the bootstrap token they were
+ * spawned with; the token binds them to one SPIFFE id, so a pod can only get its own SVID and
+ * register only its own address.
+ */
+export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  const ca = opts.ca ?? (await createCa({ trustDomain: opts.trustDomain, dir: opts.dir }));
+  const registry = new MemoryRegistry();
+  const maxTtl = opts.svidTtlSeconds ?? DEFAULT_SVID_TTL_SECONDS;
+  const adminToken = opts.adminToken ?? randomBytes(32).toString('base64url');
+  const adminHash = sha256(adminToken);
+  const workloadsByTokenHash = new Map<string, Workload>();
+  const enrolled = new Map<string, Workload>();
+
+  function enroll(w: { actor: string; agent: string }): { token: string; spiffeId: string } {
+    const spiffeId = formatSpiffeId(ca.trustDomain, w.actor, w.agent);
+    const token = randomBytes(32).toString('base64url');
+    const workload = { actor: w.actor, agent: w.agent, spiffeId };
+    workloadsByTokenHash.set(sha256(token).toString('hex'), workload);
+    enrolled.set(w.agent, workload);
+    return { token, spiffeId };
+  }
+
+  type Caller = { admin: true } | { admin: false; workload: Workload };
+  function authenticate(req: IncomingMessage): Caller {
+    const m = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
+    if (!m) throw new HttpError(401, 'UNAUTHENTICATED', 'missing bearer token');
+    const hash = sha256(m[1]);
+    if (timingSafeEqual(hash, adminHash)) return { admin: true };
+    const workload = workloadsByTokenHash.get(hash.toString('hex'));
+    if (!workload) throw new HttpError(401, 'UNAUTHENTICATED', 'unknown token');
+    return { admin: false, workload };
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && path === '/health') return sendJson(res, 200, { status: 'ok' });
+    const caller = authenticate(req);
+
+    if (req.method === 'POST' && path === '/v1/svid') {
+      if (caller.admin) throw new HttpError(403, 'FORBIDDEN', 'SVIDs are issued to workloads, not the admin');
+      const body = (await readJsonBody(req)) as { ttlSeconds?: unknown };
+      const asked = typeof body.ttlSeconds === 'number' && body.ttlSeconds > 0 ? body.ttlSeconds : maxTtl;
+      const svid = await ca.issue({ spiffeId: caller.workload.spiffeId, ttlSeconds: Math.min(asked, maxTtl) });
+      return sendJson(res, 200, svid);
+    }
+    if (req.method === 'POST' && path === '/v1/workloads') {
+      if (!caller.admin) throw new HttpError(403, 'FORBIDDEN', 'only the admin enrols workloads');
+      const body = (await readJsonBody(req)) as { actor?: unknown; agent?: unknown };
+      if (typeof body.actor !== 'string' || typeof body.agent !== 'string') {
+        throw new HttpError(400, 'BAD_REQUEST', 'actor and agent are required strings');
+      }
+      try {
+        return sendJson(res, 201, enroll({ actor: body.actor, agent: body.agent }));
+      } catch (err) {
+        throw new HttpError(400, 'BAD_REQUEST', (err as Error).message);
+      }
+    }
+    if (req.method === 'GET' && path === '/v1/registry') return sendJson(res, 200, { entries: registry.list() });
+
+    const m = /^\/v1\/registry\/([^/]+)$/.exec(path);
+    if (m) {
+      const agent = decodeURIComponent(m[1]);
+      if (req.method === 'GET') {
+        const entry = registry.resolve(agent);
+        if (!entry) throw new HttpError(404, 'NOT_FOUND', `agent ${agent} is not registered`);
+        return sendJson(res, 200, entry);
+      }
+      if (req.method === 'PUT') {
+        if (!caller.admin && caller.workload.agent !== agent) {
+          throw new HttpError(403, 'FORBIDDEN', `workload ${caller.workload.agent} may only register itself`);
+        }
+        const workload = enrolled.get(agent);
+        if (!workload) throw new HttpError(404, 'NOT_FOUND', `agent ${agent} is not enrolled`);
+        const body = (await readJsonBody(req)) as { host?: unknown; port?: unknown };
+        if (typeof body.host !== 'string' || !Number.isInteger(body.port) || (body.port as number) <= 0) {
+          throw new HttpError(400, 'BAD_REQUEST', 'host (string) and port (integer) are required');
+        }
+        const entry: RegistryEntry = { agent, spiffeId: workload.spiffeId, host: body.host, port: body.port as number };
+        registry.register(entry);
+        return sendJson(res, 200, entry);
+      }
+    }
+    throw new HttpError(404, 'NOT_FOUND', `no route ${req.method} ${path}`);
+  }
+
+  const server = http.createServer((req, res) => {
+    route(req, res).catch((err: unknown) => {
+      if (res.headersSent) return void res.destroy();
+      if (err instanceof HttpError) return sendError(res, err.status, err.code, err.message);
+      sendError(res, 500, 'INTERNAL', 'control plane error');
+    });
+  });
+
+  const listen = opts.listen ?? {};
+  let url: string;
+  if ('socketPath' in listen) {
+    await rm(listen.socketPath, { force: true });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(listen.socketPath, () => resolve());
+    });
+    await chmod(listen.socketPath, 0o600);
+    url = `unix:${listen.socketPath}`;
+  } else {
+    const host = listen.host ?? '127.0.0.1';
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(listen.port ?? 0, host, () => resolve());
+    });
+    url = `http://${host}:${(server.address() as AddressInfo).port}`;
+  }
+
+  return {
+    url,
+    ca,
+    registry,
+    adminToken,
+    enroll,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function sha256(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}

@@ -1,0 +1,103 @@
+import http from 'node:http';
+import type { OpaInput } from './opa-input';
+
+export interface PolicyDecision {
+  allowed: boolean;
+  reason: string;
+  /** True when no valid decision was obtained (down, error, slow, malformed): fail closed. */
+  unavailable: boolean;
+}
+
+export interface PolicyClientOptions {
+  /** Base URL of the policy sidecar, e.g. http://127.0.0.1:8181 */
+  url: string;
+  /** OPA data path of the decision document. */
+  decisionPath?: string;
+  timeoutMs?: number;
+}
+
+export interface PolicyClient {
+  check(input: OpaInput): Promise<PolicyDecision>;
+  close(): void;
+}
+
+const MAX_RESPONSE_BYTES = 64 * 1024;
+
+/** Asks an OPA-REST-shaped policy sidecar; every failure mode becomes a closed decision. */
+export function createPolicyClient(opts: PolicyClientOptions): PolicyClient {
+  const u = new URL(opts.url);
+  if (u.protocol !== 'http:') throw new Error(`policy URL must be http:// on loopback, got ${opts.url}`);
+  const host = u.hostname;
+  const port = Number(u.port || 80);
+  const path = `${u.pathname.replace(/\/$/, '')}/v1/data/${opts.decisionPath ?? 'reelmesh/authz/decision'}`;
+  const timeoutMs = opts.timeoutMs ?? 250;
+  const agent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
+
+  function check(input: OpaInput): Promise<PolicyDecision> {
+    const payload = JSON.stringify({ input });
+    return new Promise((resolve) => {
+      let settled = false;
+      const finish = (d: PolicyDecision) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(d);
+      };
+      const req = http.request(
+        {
+          host,
+          port,
+          path,
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        },
+        (res) => {
+          if (res.statusCode !== 200) {
+            res.resume();
+            return finish(unavailable(`policy sidecar answered HTTP ${res.statusCode}`));
+          }
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => {
+            body += c;
+            if (body.length > MAX_RESPONSE_BYTES) {
+              req.destroy();
+              finish(unavailable('policy response too large'));
+            }
+          });
+          res.on('end', () => finish(parseDecision(body)));
+          res.on('error', () => finish(unavailable('policy response aborted')));
+        },
+      );
+      const timer = setTimeout(() => {
+        req.destroy();
+        finish(unavailable(`policy sidecar did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      req.on('error', (err) => finish(unavailable(`policy sidecar unreachable: ${err.message}`)));
+      req.end(payload);
+    });
+  }
+
+  return { check, close: () => agent.destroy() };
+}
+
+function parseDecision(body: string): PolicyDecision {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(body);
+  } catch {
+    return unavailable('policy response is not JSON');
+  }
+  const result = (doc as { result?: unknown } | null)?.result as { allowed?: unknown; reason?: unknown } | undefined;
+  // Only a literal boolean counts; an undefined document (OPA's {} for a missing rule) is closed.
+  if (!result || typeof result !== 'object' || typeof result.allowed !== 'boolean') {
+    return unavailable('policy response has no boolean result.allowed');
+  }
+  const reason = typeof result.reason === 'string' ? result.reason : result.allowed ? 'allowed' : 'denied by policy';
+  return { allowed: result.allowed, reason, unavailable: false };
+}
+
+function unavailable(reason: string): PolicyDecision {
+  return { allowed: false, reason, unavailable: true };
+}

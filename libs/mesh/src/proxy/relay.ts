@@ -1,0 +1,68 @@
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import { sendError } from '../http-json';
+import { forwardableResponseHeaders } from './headers';
+
+export interface RelayOutcome {
+  status: number;
+  /** Body bytes relayed, request + response. */
+  bytes: number;
+  error?: string;
+}
+
+export type UpstreamErrorMapper = (err: NodeJS.ErrnoException) => { status: number; code: string; message: string };
+
+/**
+ * Streams `req` into `upstream` and the upstream response back into `res`, with backpressure
+ * both ways (pipe pauses the source when the sink is full) and nothing buffered. Either side
+ * going away tears down the other. `done` fires exactly once.
+ */
+export function relay(
+  req: IncomingMessage,
+  res: ServerResponse,
+  upstream: ClientRequest,
+  mapError: UpstreamErrorMapper,
+  done: (outcome: RelayOutcome) => void,
+): void {
+  let bytes = 0;
+  let finished = false;
+  const complete = (status: number, error?: string) => {
+    if (finished) return;
+    finished = true;
+    done({ status, bytes, error });
+  };
+  const count = (chunk: Buffer) => {
+    bytes += chunk.length;
+  };
+
+  upstream.on('response', (ures) => {
+    res.writeHead(ures.statusCode ?? 502, forwardableResponseHeaders(ures.headers));
+    ures.on('data', count);
+    ures.pipe(res);
+    ures.on('error', (err) => res.destroy(err));
+  });
+  upstream.on('error', (err: NodeJS.ErrnoException) => {
+    req.unpipe(upstream);
+    if (!res.headersSent) {
+      const e = mapError(err);
+      // The caller may still be sending a body we will never read: close rather than drain it.
+      sendError(res, e.status, e.code, e.message, req.complete ? undefined : { connection: 'close' });
+      complete(e.status, err.message);
+    } else {
+      res.destroy(err);
+      complete(res.statusCode, err.message);
+    }
+  });
+
+  res.on('finish', () => complete(res.statusCode));
+  res.on('close', () => {
+    if (!res.writableFinished) {
+      upstream.destroy();
+      complete(res.statusCode, 'connection closed before the response finished');
+    }
+  });
+  req.on('error', () => upstream.destroy());
+  req.on('aborted', () => upstream.destroy());
+
+  req.pipe(upstream);
+  req.on('data', count);
+}

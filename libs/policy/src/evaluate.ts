@@ -1,0 +1,74 @@
+// The TypeScript twin of policies/reelmesh/authz/authz.rego: same checks, same order, same
+// reasons. Each check is a constant number of Map lookups, so a decision costs the same with
+// 8 rules or 10,008. Keep the two files in step; the shared decision vectors prove they are.
+import { compilePolicy, type CompiledPolicy } from './compile';
+import type { Decision, DecisionReason, PolicyData } from './types';
+
+/** Only POST carries a chunk handoff; everything else is denied. */
+export const HANDOFF_METHOD = 'POST';
+/** The chunk index segment: ASCII digits only (same pattern as the Rego). */
+const CHUNK_INDEX = /^[0-9]+$/;
+
+/** Decides one request. `data` is the policy data document (compiled once, then cached) or a compiled policy. */
+export function evaluate(input: unknown, data: PolicyData | CompiledPolicy): Decision {
+  const reason = decide(input, compilePolicy(data));
+  return { allowed: reason === 'allowed', reason };
+}
+
+function decide(input: unknown, policy: CompiledPolicy): DecisionReason {
+  if (!isObject(input)) return 'input_missing';
+  const attributes = field(input, 'attributes');
+  const source = principalOf(field(attributes, 'source'));
+  if (source === undefined) return 'source_principal_missing';
+  const destination = principalOf(field(attributes, 'destination'));
+  if (destination === undefined) return 'destination_principal_missing';
+  if (!policy.principals.has(source)) return 'source_unknown';
+  if (!policy.principals.has(destination)) return 'destination_unknown';
+
+  const edge = policy.edges.get(destination)?.get(source);
+  if (edge === undefined) return 'edge_forbidden';
+
+  const http = field(field(attributes, 'request'), 'http');
+  if (field(http, 'method') !== HANDOFF_METHOD) return 'method_not_allowed';
+
+  const handoff = parseHandoffPath(field(http, 'path'));
+  if (handoff === undefined) return 'path_not_handoff';
+  if (handoff.workflow !== policy.workflowId) return 'workflow_unknown';
+  if (edge.get(handoff.step)?.has(handoff.artifact) !== true) return 'handoff_not_allowed';
+  return 'allowed';
+}
+
+export interface HandoffPath {
+  readonly workflow: string;
+  readonly step: string;
+  readonly artifact: string;
+  readonly chunk: string;
+}
+
+/**
+ * Reads the RAW request path, exactly as the app will route it: /v1/handoffs/<wf>/<step>/<artifact>/<digits>,
+ * exactly seven "/"-separated parts, query string ignored. No decoding and no normalisation, so
+ * "..", "%2F" or "//" can never turn into a path that matches.
+ */
+export function parseHandoffPath(path: unknown): HandoffPath | undefined {
+  if (typeof path !== 'string') return undefined;
+  const segments = path.split('?')[0].split('/');
+  if (segments.length !== 7) return undefined;
+  const [root, version, kind, workflow, step, artifact, chunk] = segments;
+  if (root !== '' || version !== 'v1' || kind !== 'handoffs' || !CHUNK_INDEX.test(chunk)) return undefined;
+  return { workflow, step, artifact, chunk };
+}
+
+function principalOf(peer: unknown): string | undefined {
+  const principal = field(peer, 'principal');
+  return typeof principal === 'string' && principal !== '' ? principal : undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Like a Rego ref step: undefined unless `value` is an object that owns `key`. */
+function field(value: unknown, key: string): unknown {
+  return isObject(value) && Object.hasOwn(value, key) ? value[key] : undefined;
+}

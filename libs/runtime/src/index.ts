@@ -1,0 +1,4 @@
+export { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions, type RunningAgent } from './local-runtime';
+export { ProcessGroup, type ManagedProcess, type SpawnSpec } from './process-group';
+export { freePort, freePorts } from './ports';
+export { REPO_ROOT, appMain } from './repo';

@@ -1,0 +1,88 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync, readFileSync } from 'node:fs';
+import { REPO_ROOT } from './repo';
+
+export interface ManagedProcess {
+  name: string;
+  child: ChildProcess;
+  logFile: string;
+  /** Resolves with the child's exit code (or signal name). */
+  exited: Promise<number | string>;
+}
+
+export interface SpawnSpec {
+  name: string;
+  /** TypeScript entry run with tsx, or a plain script. */
+  entry: string;
+  args?: string[];
+  env: Record<string, string>;
+  logFile: string;
+  /** How long to wait for the child's IPC {event:'ready'} message. */
+  readyTimeoutMs?: number;
+}
+
+function tail(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/**
+ * Children of one run. Each child gets an IPC channel: it reports readiness over it, and exits
+ * by itself if the channel closes (the parent died), so a crashed CLI leaves no orphans.
+ */
+export class ProcessGroup {
+  readonly processes: ManagedProcess[] = [];
+
+  async spawn(spec: SpawnSpec): Promise<{ process: ManagedProcess; ready: Record<string, unknown> }> {
+    const fd = openSync(spec.logFile, 'a', 0o600);
+    const child = spawn(process.execPath, ['--import', 'tsx', spec.entry, ...(spec.args ?? [])], {
+      cwd: REPO_ROOT,
+      env: { ...minimalEnv(), ...spec.env },
+      stdio: ['ignore', fd, fd, 'ipc'],
+    });
+    closeSync(fd);
+    const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+    const managed: ManagedProcess = { name: spec.name, child, logFile: spec.logFile, exited };
+    this.processes.push(managed);
+    const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`${spec.name} did not become ready in ${spec.readyTimeoutMs ?? 30000} ms; last log lines:\n${tail(spec.logFile)}`));
+      }, spec.readyTimeoutMs ?? 30_000);
+      child.on('message', (message: Record<string, unknown>) => {
+        if (message?.event === 'ready') {
+          clearTimeout(timer);
+          resolve(message);
+        }
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`${spec.name} exited (${code ?? signal}) before it was ready; last log lines:\n${tail(spec.logFile)}`));
+      });
+    });
+    return { process: managed, ready };
+  }
+
+  /** SIGTERM everyone (they drain), then SIGKILL whoever is still there after graceMs. */
+  async stop(graceMs = 15_000): Promise<void> {
+    const alive = this.processes.filter((p) => p.child.exitCode === null && p.child.signalCode === null);
+    for (const p of alive) p.child.kill('SIGTERM');
+    const timer = setTimeout(() => {
+      for (const p of alive) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    }, graceMs);
+    await Promise.all(alive.map((p) => p.exited));
+    clearTimeout(timer);
+  }
+
+  pids(): number[] {
+    return this.processes.map((p) => p.child.pid!).filter(Boolean);
+  }
+}
+
+/** Pass only what a child needs, not the caller's whole environment. */
+function minimalEnv(): Record<string, string> {
+  const keep = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'FFMPEG_PATH', 'FFPROBE_PATH', 'NODE_OPTIONS', 'TSX_TSCONFIG_PATH'];
+  return Object.fromEntries(keep.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]!]));
+}

@@ -1,0 +1,106 @@
+// The JSON Schema for the workflow file: structure only (types, required fields, name shapes,
+// ranges). Cross-references (unknown actor, cycles, ...) are checked in validate.ts.
+// `hint` is our own annotation: the human wording used when a pattern/enum check fails.
+import { JOB_NAMES } from './types';
+
+/** Names become DNS labels, SPIFFE path segments and URL segments, so they share one shape. */
+export const NAME_PATTERN = '^[a-z][a-z0-9-]{0,62}$';
+export const API_VERSION = 'reelmesh.io/v1';
+export const KIND = 'Workflow';
+
+const name = { type: 'string', pattern: NAME_PATTERN, hint: 'a DNS-label name (lowercase letter, then a-z, 0-9 or "-", at most 63 characters)' };
+const positiveNumber = { type: 'number', exclusiveMinimum: 0 };
+const positiveInteger = { type: 'integer', minimum: 1 };
+
+function record(properties: Record<string, object>, optional: readonly string[] = []) {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: Object.keys(properties).filter((key) => !optional.includes(key)),
+    properties,
+  };
+}
+
+export const WORKFLOW_SCHEMA = {
+  $id: 'https://reelmesh.io/schemas/workflow-v1.json',
+  ...record({
+    apiVersion: { type: 'string', const: API_VERSION },
+    kind: { type: 'string', const: KIND },
+    metadata: record({
+      id: name,
+      title: { type: 'string', minLength: 1, maxLength: 200 },
+      trustDomain: {
+        type: 'string',
+        maxLength: 253,
+        pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$',
+        hint: 'a lowercase DNS name such as "reelmesh.local"',
+      },
+    }),
+    media: record({
+      chunkSeconds: positiveNumber,
+      // 4:2:0 chroma subsampling needs even dimensions.
+      resolution: record({
+        width: { ...positiveInteger, maximum: 8192, multipleOf: 2 },
+        height: { ...positiveInteger, maximum: 8192, multipleOf: 2 },
+      }),
+      frameRate: { ...positiveNumber, maximum: 240 },
+      audio: record({
+        sampleRate: { ...positiveInteger, maximum: 384000 },
+        channels: { ...positiveInteger, maximum: 16 },
+      }),
+      loudness: record({
+        integratedLufs: { type: 'number', minimum: -70, maximum: 0 },
+        truePeakDbtp: { type: 'number', minimum: -20, maximum: 0 },
+      }),
+      lut: record({
+        ref: {
+          type: 'string',
+          pattern: '^(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*\\.cube$',
+          hint: 'a relative path to a .cube file, without ".." segments',
+        },
+        size: { type: 'integer', minimum: 2, maximum: 256 },
+      }),
+      hdr: record({
+        masterDisplay: {
+          type: 'string',
+          pattern: '^G\\(\\d+,\\d+\\)B\\(\\d+,\\d+\\)R\\(\\d+,\\d+\\)WP\\(\\d+,\\d+\\)L\\(\\d+,\\d+\\)$',
+          hint: 'x265 master-display syntax "G(x,y)B(x,y)R(x,y)WP(x,y)L(max,min)"',
+        },
+        maxCll: { type: 'string', pattern: '^\\d+,\\d+$', hint: '"MaxCLL,MaxFALL" such as "1000,400"' },
+      }),
+    }),
+    actors: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 1000,
+      items: record({ name, description: { type: 'string', minLength: 1, maxLength: 500 } }),
+    },
+    agents: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 1000,
+      items: record({ name, actor: name, app: name, role: name }, ['role']),
+    },
+    steps: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 1000,
+      items: record(
+        {
+          name,
+          agent: name,
+          job: { type: 'string', enum: [...JOB_NAMES], hint: 'a known job' },
+          source: { type: 'boolean' },
+          sink: { type: 'boolean' },
+        },
+        ['source', 'sink'],
+      ),
+    },
+    edges: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 1000,
+      items: record({ from: name, to: name, artifact: name }),
+    },
+  }),
+} as const;

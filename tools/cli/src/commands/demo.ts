@@ -1,0 +1,62 @@
+import type { Command } from 'commander';
+import type { LocalRuntime } from '@reelmesh/runtime';
+import { loadWorkflow } from '@reelmesh/workflow';
+import { createProgress } from '../progress';
+import { runWorkflow } from '../run-workflow';
+
+interface DemoOptions {
+  input?: string;
+  duration: string;
+  out: string;
+  dataRoot?: string;
+  json?: boolean;
+  clean?: boolean;
+  workflow?: string;
+}
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('run the whole workflow on this machine, every agent its own process')
+    .option('--input <file>', 'master to process (default: a generated sample)')
+    .option('--duration <seconds>', 'length of the generated sample', '60')
+    .option('--out <dir>', 'where the deliverable is written', './out')
+    .option('--data-root <dir>', 'folder for every agent volume (default: a new folder under --out)')
+    .option('--workflow <file>', 'workflow file (default: policies/workflow.yaml)')
+    .option('--clean', 'delete the data root after the run')
+    .option('--json', 'print a JSON summary as the last line of stdout')
+    .action(async (opts: DemoOptions) => {
+      const durationSeconds = Number(opts.duration);
+      if (!Number.isFinite(durationSeconds) || durationSeconds <= 0 || durationSeconds > 6 * 3600) {
+        throw new Error(`--duration must be a number of seconds between 0 and 21600, got ${JSON.stringify(opts.duration)}`);
+      }
+      let runtime: LocalRuntime | undefined;
+      const onSignal = () => {
+        process.stderr.write('\nstopping every agent...\n');
+        void (runtime?.stop(5_000) ?? Promise.resolve()).then(() => process.exit(130));
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      const progress = createProgress(loadWorkflow(opts.workflow).steps.map((s) => s.name));
+      try {
+        const result = await runWorkflow({
+          input: opts.input,
+          durationSeconds,
+          outDir: opts.out,
+          dataRoot: opts.dataRoot,
+          clean: opts.clean,
+          workflowPath: opts.workflow,
+          progress,
+          onRuntime: (r) => (runtime = r),
+        });
+        if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+        else {
+          process.stdout.write(`deliverable: ${result.deliverable}\n`);
+          process.stdout.write(`${result.chunks} chunks in ${result.wallSeconds.toFixed(1)} s; data root: ${result.dataRoot}\n`);
+        }
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
+}

@@ -1,0 +1,129 @@
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { generateSample } from '@reelmesh/media';
+import { startLocalRuntime, type LocalRuntime } from '@reelmesh/runtime';
+import { loadWorkflow } from '@reelmesh/workflow';
+import type { Progress } from './progress';
+
+export interface RunWorkflowOptions {
+  input?: string;
+  durationSeconds: number;
+  outDir: string;
+  dataRoot?: string;
+  clean?: boolean;
+  workflowPath?: string;
+  progress?: Progress;
+  /** Called once the runtime is up (the CLI uses it to stop everything on Ctrl-C). */
+  onRuntime?: (runtime: LocalRuntime) => void;
+  timeoutMs?: number;
+}
+
+export interface RunWorkflowResult {
+  deliverable: string;
+  input: string;
+  chunks: number;
+  /** agent -> wall seconds from its first job start to its last job end. */
+  steps: Record<string, number>;
+  /** agent -> seconds spent inside jobs (summed over concurrent jobs). */
+  busySeconds: Record<string, number>;
+  wallSeconds: number;
+  dataRoot: string;
+  pids: Record<string, number>;
+}
+
+interface AgentStatus {
+  agent: string;
+  steps: Record<string, { received: number; completed: number; failed: number; busyMs: number; firstStartedAt?: number; lastFinishedAt?: number }>;
+  failures: Array<{ step: string; chunkIndex?: number; message: string }>;
+}
+
+interface RunStatus {
+  state: string;
+  chunkCount?: number;
+  deliverable?: string;
+  error?: { code: string; message: string };
+}
+
+async function getJson<T>(url: string): Promise<T> {
+  const res = await fetch(url);
+  const body = (await res.json()) as T & { error?: { code: string; message: string } };
+  if (!res.ok) throw new Error(`${url}: ${body.error?.code ?? res.status} ${body.error?.message ?? ''}`.trim());
+  return body;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Run the whole workflow once on this machine: start every agent, feed the master, wait for the deliverable. */
+export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkflowResult> {
+  const workflow = loadWorkflow(options.workflowPath);
+  const outDir = resolve(options.outDir);
+  await mkdir(outDir, { recursive: true });
+  let input: string;
+  if (options.input) {
+    input = resolve(options.input);
+    const info = await stat(input).catch(() => undefined);
+    if (!info?.isFile()) throw new Error(`input ${input} is not a readable file`);
+  } else {
+    input = join(outDir, 'sample-master.mkv');
+    options.progress?.line(`generating a ${options.durationSeconds} s sample master`);
+    await generateSample({ durationSeconds: options.durationSeconds, media: workflow.media, outPath: input });
+  }
+  const dataRoot = options.dataRoot ? resolve(options.dataRoot) : await mkdtemp(join(outDir, 'data-'));
+  const started = Date.now();
+  const runtime = await startLocalRuntime({
+    workflowPath: options.workflowPath,
+    dataRoot,
+    exportDir: outDir,
+    ingestDir: dirname(input),
+  });
+  options.onRuntime?.(runtime);
+  const crashed = Promise.race(
+    runtime.group.processes.map((p) => p.exited.then((code) => `${p.name} exited unexpectedly (${code}); see ${p.logFile}`)),
+  );
+  let crash: string | undefined;
+  void crashed.then((why) => (crash = why));
+  try {
+    const owner = runtime.agents.owner ?? Object.values(runtime.agents).find((a) => a.app === 'owner')!;
+    const res = await fetch(`${owner.url}/v1/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ input: basename(input) }),
+    });
+    const body = (await res.json()) as RunStatus & { error?: { code: string; message: string } };
+    if (!res.ok) throw new Error(`owner refused the master: ${body.error?.code}: ${body.error?.message}`);
+    const chunkCount = body.chunkCount ?? 0;
+    const deadline = started + (options.timeoutMs ?? 30 * 60_000);
+    for (;;) {
+      if (crash) throw new Error(crash);
+      if (Date.now() > deadline) throw new Error('workflow timed out');
+      const [run, statuses] = await Promise.all([
+        getJson<RunStatus>(`${owner.url}/v1/runs/current`),
+        Promise.all(Object.values(runtime.agents).map((a) => getJson<AgentStatus>(`${a.url}/v1/status`))),
+      ]);
+      for (const s of statuses) {
+        for (const [step, st] of Object.entries(s.steps)) options.progress?.update(step, st.completed, chunkCount);
+        const failure = s.failures[0];
+        if (failure) throw new Error(`${s.agent} failed step ${failure.step}${failure.chunkIndex === undefined ? '' : ` chunk ${failure.chunkIndex}`}: ${failure.message}`);
+      }
+      if (run.state === 'failed') throw new Error(`run failed: ${run.error?.code}: ${run.error?.message}`);
+      if (run.state === 'done' && run.deliverable) {
+        const steps: Record<string, number> = {};
+        const busySeconds: Record<string, number> = {};
+        for (const s of statuses) {
+          const spans = Object.values(s.steps);
+          const first = Math.min(...spans.map((x) => x.firstStartedAt ?? Infinity));
+          const last = Math.max(...spans.map((x) => x.lastFinishedAt ?? -Infinity));
+          steps[s.agent] = Number.isFinite(first) && Number.isFinite(last) ? (last - first) / 1000 : 0;
+          busySeconds[s.agent] = spans.reduce((sum, x) => sum + x.busyMs, 0) / 1000;
+        }
+        const pids = Object.fromEntries(Object.values(runtime.agents).map((a) => [a.agent, a.pid]));
+        return { deliverable: run.deliverable, input, chunks: chunkCount, steps, busySeconds, wallSeconds: (Date.now() - started) / 1000, dataRoot, pids };
+      }
+      await sleep(200);
+    }
+  } finally {
+    await runtime.stop();
+    options.progress?.stop();
+    if (options.clean) await rm(dataRoot, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,63 @@
+import { execFile, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { ffmpegPath, ffprobePath } from '@reelmesh/media';
+import { REPO_ROOT } from '@reelmesh/runtime';
+
+const run = promisify(execFile);
+export const CLI = resolve(REPO_ROOT, 'tools/cli/bin/reelmesh.mjs');
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the real CLI as a process. */
+export function reelmesh(args: string[], opts: { onSpawn?: (pid: number) => void; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    opts.onSpawn?.(child.pid!);
+    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+  });
+}
+
+export function lastJsonLine<T>(stdout: string): T {
+  const lines = stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]) as T;
+}
+
+export async function ffprobeJson(path: string, args: string[]): Promise<any> {
+  const { stdout } = await run(ffprobePath(), ['-v', 'error', '-of', 'json', ...args, path], { maxBuffer: 64 * 1024 * 1024 });
+  return JSON.parse(stdout);
+}
+
+/** Integrated loudness (LUFS) and true peak (dBTP) measured by ffmpeg's ebur128 filter. */
+export async function ebur128(path: string): Promise<{ integrated: number; truePeak: number }> {
+  const { stderr } = await run(ffmpegPath(), ['-hide_banner', '-nostats', '-i', path, '-map', '0:a', '-af', 'ebur128=peak=true', '-f', 'null', '-'], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const summary = stderr.slice(stderr.lastIndexOf('Summary:'));
+  const integrated = Number(/I:\s+(-?[\d.]+) LUFS/.exec(summary)?.[1]);
+  const truePeak = Number(/Peak:\s+(-?[\d.]+) dBFS/.exec(summary)?.[1]);
+  return { integrated, truePeak };
+}
+
+/** Processes whose environment names this data root (our agents), found through /proc. */
+export function processesUsing(dataRoot: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, 'latin1').includes(dataRoot)) pids.push(Number(entry));
+    } catch {
+      // process gone or not ours
+    }
+  }
+  return pids;
+}
