@@ -26,8 +26,8 @@ export interface GatherJob {
   inputs: Record<string, Source[]>;
 }
 
-export type ChunkHandler = (job: ChunkJob) => Promise<void>;
-export type GatherHandler = (job: GatherJob) => Promise<void>;
+export type ChunkHandler = (job: ChunkJob) => Promise<unknown>;
+export type GatherHandler = (job: GatherJob) => Promise<unknown>;
 /** Handlers by job name (the `job` field of a workflow step). A sink step takes a GatherHandler. */
 export type StepHandlers = Record<string, ChunkHandler | { gather: GatherHandler }>;
 
@@ -71,7 +71,7 @@ export class AgentRuntime {
     for (const step of this.graph.stepsOf(options.agent)) {
       const handler = options.handlers[step.job];
       if (!handler) throw new Error(`agent ${options.agent} has no handler for job "${step.job}" (step ${step.name})`);
-      if (step.sink !== ('gather' in (handler as object))) {
+      if (Boolean(step.sink) !== 'gather' in (handler as object)) {
         throw new Error(`step ${step.name}: ${step.sink ? 'a sink needs a gather handler' : 'only a sink takes a gather handler'}`);
       }
       this.stats.declare(step.name);
@@ -106,10 +106,11 @@ export class AgentRuntime {
         [...byChunk.values()].every((s) => needed.every((a: string) => s.has(a)));
       if (complete && !this.gathered.has(step.name)) {
         this.gathered.add(step.name);
-        this.schedule(step.name, undefined, () => this.runGather(step, chunk.chunkCount, byChunk));
+        void this.schedule(step.name, undefined, () => this.runGather(step, chunk.chunkCount, byChunk)).catch(() => undefined);
       }
     } else if (needed.every((a: string) => slot.has(a)) && this.once(step.name, chunk.chunkIndex)) {
-      this.schedule(step.name, chunk.chunkIndex, () => this.runChunk(step, chunk.chunkIndex, chunk.chunkCount, slot));
+      // A failure is recorded in status().failures; the agent itself stays up.
+      void this.schedule(step.name, chunk.chunkIndex, () => this.runChunk(step, chunk.chunkIndex, chunk.chunkCount, slot)).catch(() => undefined);
     }
   }
 

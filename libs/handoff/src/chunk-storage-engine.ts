@@ -51,8 +51,8 @@ export class ChunkStorageEngine implements StorageEngine {
     );
   }
 
-  _removeFile(_req: Request, _file: MulterFile, callback: (error: Error | null) => void): void {
-    const state = this.options.stateOf(_req);
+  _removeFile(req: Request, _file: MulterFile, callback: (error: Error | null) => void): void {
+    const state = this.options.stateOf(req);
     if (!state) return callback(null);
     // A later part failed the request: whatever this part wrote must go.
     state.settle(new Error('multipart request failed after the chunk part')).then(

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { ObjectStore } from '@reelmesh/storage';
 import { ChunkStorageEngine } from './chunk-storage-engine';
 import { chunkKey, MAX_CHUNKS, parseSlotParams } from './chunk-key';
-import { HttpError, toHttpError } from './http-error';
+import { HttpError } from './http-error';
 import { KeyedMutex } from './keyed-mutex';
 import { fromMulterError } from './multer-errors';
 import type { ReceivedChunk } from './received-chunk';
@@ -47,7 +47,9 @@ export const HANDOFF_ROUTE = '/v1/handoffs/:workflowId/:step/:artifact/:chunkInd
  * byte of media is read; nothing is published unless the whole body parsed and verified.
  */
 export function createHandoffRouter(options: HandoffRouterOptions): Router {
-  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  // Unset (undefined) entries keep their defaults rather than silently lifting a limit.
+  const given = Object.entries(options.limits ?? {}).filter(([, value]) => value !== undefined);
+  const limits: HandoffLimits = { ...DEFAULT_LIMITS, ...Object.fromEntries(given) };
   const maxChunks = Math.min(options.maxChunks ?? MAX_CHUNKS, MAX_CHUNKS);
   const states = new WeakMap<Request, UploadState>();
   const index = new SlotIndex(options.store);
@@ -142,17 +144,19 @@ export function createHandoffRouter(options: HandoffRouterOptions): Router {
   });
   // Anything else under /v1/handoffs: refuse traversal explicitly rather than as a plain 404.
   router.all('/v1/handoffs/{*rest}', (req) => {
-    const segments = req.path.split('/').slice(3);
-    if (segments.some((s) => s === '' || /\.\.|%2e%2e|%2f|%5c|\\/i.test(s))) {
+    const segments = req.path.split('/').slice(3).map(decodeSegment);
+    if (segments.some((s) => s === undefined || s === '' || s === '.' || /\.\.|[/\\\0]/.test(s))) {
       throw new HttpError(400, 'UNSAFE_NAME', 'path segments must be safe names (no "..", no slashes)');
     }
-    throw new HttpError(404, 'NOT_FOUND', `no handoff route for ${req.path}`);
-  });
-  // Log rejections here with the slot in view; rendering is the app's jsonErrorHandler.
-  router.use('/v1/handoffs', (error: unknown, _req: Request, _res: Response, next: NextFunction) => {
-    const httpError = toHttpError(error);
-    if (httpError.status >= 500) options.logger?.error({ err: error }, 'handoff failed');
-    next(httpError);
+    throw new HttpError(404, 'NOT_FOUND', `no handoff route for ${req.method} ${req.path}`);
   });
   return router;
+}
+
+function decodeSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
 }

@@ -39,6 +39,7 @@ interface RawStream {
   sample_rate?: string;
   channels?: number;
   duration?: string;
+  tags?: Record<string, string>;
 }
 
 /** ffprobe JSON of a file or a streamed Source. Matroska written to a pipe carries no duration;
@@ -51,12 +52,19 @@ export async function probe(input: ProbeInput): Promise<MediaInfo> {
   const raw = JSON.parse(json) as { format?: { format_name?: string; duration?: string }; streams?: RawStream[] };
   const streams = (raw.streams ?? []).map(toStreamInfo);
   let durationSeconds = parseNumber(raw.format?.duration);
-  if (durationSeconds === undefined) {
+  if (durationSeconds === undefined || writtenToPipe(raw)) {
     const ends = await packetEnds(input);
     for (const stream of streams) stream.durationSeconds = ends.get(stream.index);
     durationSeconds = Math.max(0, ...ends.values());
   }
   return { durationSeconds, formatName: raw.format?.format_name ?? 'unknown', streams };
+}
+
+/** Matroska muxed to a pipe has no per-stream DURATION tags, and its header duration (if any)
+ * is only the requested -t, not what was written: measure instead. */
+function writtenToPipe(raw: { format?: { format_name?: string }; streams?: RawStream[] }): boolean {
+  if (!raw.format?.format_name?.includes('matroska')) return false;
+  return !(raw.streams ?? []).some((stream) => stream.tags?.DURATION !== undefined);
 }
 
 /** Side data types carried by the first video frame (e.g. 'Mastering display metadata'). */

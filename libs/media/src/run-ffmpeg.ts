@@ -76,7 +76,8 @@ export async function runFfmpeg(job: FfmpegJob): Promise<string> {
     const onAbort = () => fail(new MediaError('MEDIA_ABORTED', `${job.name}: aborted`));
     job.signal?.addEventListener('abort', onAbort, { once: true });
 
-    command.on('start', () => {
+    command.on('start', (line: string) => {
+      if (process.env.REELMESH_MEDIA_DEBUG) process.stderr.write(`[media] ${line}\n`);
       proc = (command as unknown as { ffmpegProc?: ChildProcess }).ffmpegProc;
       if (!proc) return;
       const child = proc;
@@ -95,7 +96,8 @@ export async function runFfmpeg(job: FfmpegJob): Promise<string> {
       }
     });
 
-    command.on('error', (err: Error & { inputStreamError?: Error; outputStreamError?: Error }, _stdout: string, stderr: string) => {
+    command.on('error', (error: Error, _stdout: string | null, stderr: string | null) => {
+      const err = error as Error & { inputStreamError?: Error; outputStreamError?: Error };
       if (err.outputStreamError) {
         fail(new MediaError('MEDIA_OUTPUT_FAILED', `${job.name}: output stream failed: ${err.outputStreamError.message}`, { cause: err.outputStreamError }));
       } else if (err.inputStreamError) {

@@ -18,6 +18,7 @@ export async function runFfprobe(name: string, args: string[], input: ProbeInput
     windowsHide: true,
   });
 
+  if (!child.stdout || !child.stderr) throw new MediaError('MEDIA_JOB_FAILED', `${name}: ffprobe has no stdio`);
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (chunk: string) => {

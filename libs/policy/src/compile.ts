@@ -1,6 +1,5 @@
 // Turns the policy data document into Map indexes, once per document, and rejects malformed
 // documents up front: a policy we cannot read must never be half-applied (fail closed).
-import type { PolicyData } from './types';
 
 export class PolicyDataError extends Error {
   readonly code = 'POLICY_DATA_INVALID' as const;

@@ -6,8 +6,12 @@ import type { Decision, DecisionReason, PolicyData } from './types';
 
 /** Only POST carries a chunk handoff; everything else is denied. */
 export const HANDOFF_METHOD = 'POST';
-/** The chunk index segment: ASCII digits only (same pattern as the Rego). */
-const CHUNK_INDEX = /^[0-9]+$/;
+/**
+ * The chunk index segment: a canonical decimal (no sign, no leading zeros, at most 15 digits, so
+ * it is a safe integer). Same pattern as the Rego and as @reelmesh/workflow's handoff route.
+ */
+export const CHUNK_INDEX_PATTERN = '^(0|[1-9][0-9]{0,14})$';
+const CHUNK_INDEX = new RegExp(CHUNK_INDEX_PATTERN);
 
 /** Decides one request. `data` is the policy data document (compiled once, then cached) or a compiled policy. */
 export function evaluate(input: unknown, data: PolicyData | CompiledPolicy): Decision {
@@ -46,13 +50,13 @@ export interface HandoffPath {
 }
 
 /**
- * Reads the RAW request path, exactly as the app will route it: /v1/handoffs/<wf>/<step>/<artifact>/<digits>,
- * exactly seven "/"-separated parts, query string ignored. No decoding and no normalisation, so
- * "..", "%2F" or "//" can never turn into a path that matches.
+ * Reads the RAW request path: /v1/handoffs/<wf>/<step>/<artifact>/<chunk>, exactly seven "/"-separated
+ * parts (the leading "" included). No decoding and no normalisation, so "..", "%2F" or "//" can never
+ * turn into a path that matches; a query string makes the chunk segment fail, so it denies too.
  */
 export function parseHandoffPath(path: unknown): HandoffPath | undefined {
   if (typeof path !== 'string') return undefined;
-  const segments = path.split('?')[0].split('/');
+  const segments = path.split('/');
   if (segments.length !== 7) return undefined;
   const [root, version, kind, workflow, step, artifact, chunk] = segments;
   if (root !== '' || version !== 'v1' || kind !== 'handoffs' || !CHUNK_INDEX.test(chunk)) return undefined;

@@ -59,7 +59,7 @@ export class ProcessGroup {
       });
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
-        reject(new Error(`${spec.name} exited (${code ?? signal}) before it was ready; last log lines:\n${tail(spec.logFile)}`));
+        reject(new Error(`${spec.name} exited (${code ?? signal}) before it was ready (log: ${spec.logFile}): ${lastError(spec.logFile)}\n${tail(spec.logFile)}`));
       });
     });
     return { process: managed, ready };
@@ -85,4 +85,10 @@ export class ProcessGroup {
 function minimalEnv(): Record<string, string> {
   const keep = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'FFMPEG_PATH', 'FFPROBE_PATH', 'NODE_OPTIONS', 'TSX_TSCONFIG_PATH'];
   return Object.fromEntries(keep.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]!]));
+}
+
+/** The most telling line of a crashed child's log: its last "Error:" line, else its last line. */
+function lastError(file: string): string {
+  const lines = tail(file, 60).split('\n');
+  return [...lines].reverse().find((l) => /Error\b/.test(l))?.trim() ?? lines[lines.length - 1] ?? '';
 }

@@ -50,9 +50,10 @@ export class FsObjectStore implements ObjectStore {
     const partial = join(dirname(target), `${PARTIAL_PREFIX}${randomBytes(6).toString('hex')}`);
     const input = new PassThrough({ highWaterMark: 256 * 1024 });
     const counter = new DigestCounter();
-    const file = createWriteStream(partial, { flags: 'wx', mode: 0o600 });
     const stages: NodeJS.ReadWriteStream[] = [counter];
+    // The encoder first: if it cannot start (say KMS is down), no file is ever created.
     if (this.options.encode) stages.push(await this.options.encode(key, context));
+    const file = createWriteStream(partial, { flags: 'wx', mode: 0o600 });
     const done = pipeline(input, ...(stages as [Transform]), file);
     done.catch(() => undefined); // observed in commit/abort
     let settled = false;
@@ -88,8 +89,16 @@ export class FsObjectStore implements ObjectStore {
     await stat(path); // ENOENT surfaces here, before anyone pipes
     const file = createReadStream(path, { highWaterMark: 256 * 1024 });
     if (!this.options.decode) return file;
-    const decoder = await this.options.decode(key, context);
+    let decoder: Transform;
+    try {
+      decoder = await this.options.decode(key, context);
+    } catch (error) {
+      file.destroy();
+      throw error;
+    }
     file.on('error', (e) => decoder.destroy(e));
+    decoder.on('error', () => file.destroy());
+    decoder.on('close', () => file.destroy());
     return file.pipe(decoder);
   }
 

@@ -6,7 +6,7 @@ import * as x509 from '@peculiar/x509';
 import { parseSpiffeId } from '../spiffe';
 import { ECDSA_SHA256, generateEcKeyPair, privateKeyFromPem, privateKeyToPem } from './pem';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 export const DEFAULT_SVID_TTL_SECONDS = 3600;
 const ROOT_TTL_DAYS = 365;

@@ -42,7 +42,8 @@ export function buildOpaInput(p: InputParts): OpaInput {
           path: p.url,
           host: p.headers.host ?? '',
           protocol: `HTTP/${p.httpVersion}`,
-          headers: p.headers,
+          // Envoy lists the HTTP/2-style pseudo-headers too; keep the document identical.
+          headers: { ':authority': p.headers.host ?? '', ':method': p.method, ':path': p.url, ...p.headers },
         },
       },
     },

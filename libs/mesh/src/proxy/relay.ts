@@ -61,7 +61,6 @@ export function relay(
     }
   });
   req.on('error', () => upstream.destroy());
-  req.on('aborted', () => upstream.destroy());
 
   req.pipe(upstream);
   req.on('data', count);

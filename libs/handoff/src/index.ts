@@ -1,0 +1,19 @@
+export { createHandoffRouter, DEFAULT_LIMITS, HANDOFF_ROUTE, type HandoffLimits, type HandoffRouterOptions } from './handoff-router';
+export { HttpError, jsonErrorHandler, toHttpError, errorBody, type ErrorBody, type HttpErrorOptions } from './http-error';
+export type { ReceivedChunk } from './received-chunk';
+export {
+  buildManifest,
+  parseManifest,
+  validateManifest,
+  manifestSchema,
+  type HandoffManifest,
+  type ManifestInput,
+  type MediaInfo,
+  type StreamInfo,
+} from './manifest';
+export { chunkKey, slotRecordKey, padChunkIndex, MAX_CHUNKS, type ChunkSlot } from './chunk-key';
+export type { SlotRecord } from './slot-index';
+export { sendChunk, handoffUrl, type SendChunkOptions, type SendChunkResult } from './send-chunk';
+export { HandoffError } from './handoff-error';
+export { DEFAULT_RETRY, backoffDelay, type RetryPolicy } from './backoff';
+export { digestStream } from './digest-stream';

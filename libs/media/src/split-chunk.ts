@@ -1,0 +1,41 @@
+import type { Writable } from 'node:stream';
+import { H264_INTERMEDIATE, MATROSKA_PIPE, outputArgs, pcmIntermediate } from './codec-args';
+import { MediaError } from './errors';
+import { runFfmpeg } from './run-ffmpeg';
+import type { MediaSettings } from './settings';
+
+export interface SplitOptions {
+  signal?: AbortSignal;
+}
+
+/** Writes chunk `index` of a master: exactly chunkSeconds from index*chunkSeconds (the last chunk
+ * gets the remainder), normalised to the workflow's picture size, frame rate and audio format.
+ * Input seeking plus re-encoding trims frame- and sample-accurately, so chunks add up to the master. */
+export async function splitChunk(
+  masterPath: string,
+  index: number,
+  media: Pick<MediaSettings, 'chunkSeconds' | 'frameRate' | 'resolution' | 'audio'>,
+  out: Writable,
+  options: SplitOptions = {},
+): Promise<void> {
+  if (!Number.isInteger(index) || index < 0) throw new MediaError('MEDIA_INVALID_ARGUMENT', `chunk index must be an integer >= 0, got ${index}`);
+  const { width, height } = media.resolution;
+  const start = index * media.chunkSeconds;
+  await runFfmpeg({
+    name: `split chunk ${index}`,
+    output: out,
+    signal: options.signal,
+    build: (command) => {
+      command.input(masterPath).inputOptions('-ss', start.toFixed(6));
+      outputArgs(command, [
+        '-map', '0:v:0', '-map', '0:a:0?',
+        '-t', media.chunkSeconds.toFixed(6),
+        '-vf', `scale=${width}:${height}:flags=bicubic,setsar=1,fps=${media.frameRate},format=yuv420p`,
+        ...H264_INTERMEDIATE,
+        '-g', String(Math.round(media.chunkSeconds * media.frameRate)),
+        ...pcmIntermediate(media),
+        ...MATROSKA_PIPE,
+      ]);
+    },
+  });
+}

@@ -1,0 +1,93 @@
+import { X509Certificate } from 'node:crypto';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from '../testing/fixtures';
+import { CONTROL_PLANE_MAIN, spawnMain } from '../testing/processes';
+import { ControlPlaneClient } from './client';
+import { startControlPlane, type ControlPlane } from './server';
+
+const TD = 'reelmesh.local';
+
+describe('control plane API', () => {
+  let cp: ControlPlane;
+  let color: { token: string; spiffeId: string };
+  beforeAll(async () => {
+    cp = await startControlPlane({ trustDomain: TD, svidTtlSeconds: 600 });
+    color = cp.enroll({ actor: 'color', agent: 'color' });
+  });
+  afterAll(() => cp.close());
+
+  it('issues a workload exactly the SVID its bootstrap token is bound to, capped at the TTL', async () => {
+    const client = new ControlPlaneClient({ url: cp.url, token: color.token });
+    const svid = await client.fetchSvid();
+    client.close();
+    expect(svid.spiffeId).toBe(`spiffe://${TD}/ns/color/sa/color`);
+    expect(new X509Certificate(svid.certPem).subjectAltName).toBe(`URI:${svid.spiffeId}`);
+    expect(svid.notAfter.getTime() - Date.now()).toBeLessThanOrEqual(600_000);
+    expect(svid.bundlePem).toBe(cp.ca.bundlePem);
+  });
+
+  it('rejects missing and unknown tokens with JSON errors', async () => {
+    const none = await request(`${cp.url}/v1/svid`, { method: 'POST' });
+    expect(none.status).toBe(401);
+    expect(JSON.parse(none.body).error.code).toBe('UNAUTHENTICATED');
+    const wrong = await request(`${cp.url}/v1/svid`, { method: 'POST', headers: { authorization: 'Bearer nope' } });
+    expect(wrong.status).toBe(401);
+  });
+
+  it('lets a workload register only itself; lookups return the address and identity', async () => {
+    const client = new ControlPlaneClient({ url: cp.url, token: color.token });
+    const entry = await client.register({ agent: 'color', host: '127.0.0.1', port: 9443 });
+    expect(entry).toEqual({ agent: 'color', spiffeId: color.spiffeId, host: '127.0.0.1', port: 9443 });
+    expect(await client.lookup('color')).toEqual(entry);
+    expect(await client.lookup('hdr')).toBeUndefined();
+    cp.enroll({ actor: 'hdr', agent: 'hdr' });
+    await expect(client.register({ agent: 'hdr', host: '127.0.0.1', port: 1 })).rejects.toMatchObject({ status: 403 });
+    expect(await client.lookup('hdr')).toBeUndefined();
+    client.close();
+  });
+
+  it('enrols workloads over the API only for the admin', async () => {
+    const admin = new ControlPlaneClient({ url: cp.url, token: cp.adminToken });
+    const { token, spiffeId } = await admin.enroll({ actor: 'sound', agent: 'sound' });
+    expect(spiffeId).toBe(`spiffe://${TD}/ns/sound/sa/sound`);
+    await expect(admin.enroll({ actor: 'Bad Actor', agent: 'x' })).rejects.toMatchObject({ status: 400 });
+    const asWorkload = new ControlPlaneClient({ url: cp.url, token });
+    await expect(asWorkload.enroll({ actor: 'owner', agent: 'owner' })).rejects.toMatchObject({ status: 403 });
+    expect((await asWorkload.fetchSvid()).spiffeId).toBe(spiffeId);
+    admin.close();
+    asWorkload.close();
+  });
+});
+
+describe('control plane over a unix socket, as a process', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mesh-cp-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('main.ts prints a ready line and serves the API on a 0600 socket', async () => {
+    const socket = join(dir, 'cp.sock');
+    const proc = await spawnMain<{ ready: boolean; url: string }>(
+      CONTROL_PLANE_MAIN,
+      ['--socket', socket, '--dir', join(dir, 'ca')],
+      { REELMESH_CP_ADMIN_TOKEN: 'admin-secret-for-test' },
+    );
+    try {
+      expect(proc.ready).toMatchObject({ ready: true, url: `unix:${socket}` });
+      expect(proc.ready).not.toHaveProperty('adminToken');
+      expect((await stat(socket)).mode & 0o777).toBe(0o600);
+      const admin = new ControlPlaneClient({ url: proc.ready.url, token: 'admin-secret-for-test' });
+      const { token } = await admin.enroll({ actor: 'hdr', agent: 'hdr' });
+      admin.close();
+      const hdr = new ControlPlaneClient({ url: proc.ready.url, token });
+      expect((await hdr.fetchSvid()).spiffeId).toBe(`spiffe://${TD}/ns/hdr/sa/hdr`);
+      hdr.close();
+    } finally {
+      await proc.stop();
+    }
+  });
+});

@@ -1,0 +1,43 @@
+// Runs the mesh control plane as a process: `tsx libs/mesh/src/control-plane/main.ts --port 0`.
+// Prints one JSON ready line on stdout. The admin token comes from REELMESH_CP_ADMIN_TOKEN; if
+// unset, a random one is generated and included in the ready line (only the parent reads stdout).
+import { Command } from 'commander';
+import { startControlPlane } from './server';
+
+const program = new Command()
+  .name('reelmesh-control-plane')
+  .option('--trust-domain <domain>', 'SPIFFE trust domain', 'reelmesh.local')
+  .option('--dir <dir>', 'persist the CA root in this directory')
+  .option('--host <host>', 'loopback interface', '127.0.0.1')
+  .option('--port <port>', 'TCP port (0 = any free)', '0')
+  .option('--socket <path>', 'listen on a unix socket instead of TCP')
+  .option('--svid-ttl <seconds>', 'lifetime of issued SVIDs', '3600')
+  .parse();
+
+const o = program.opts<{ trustDomain: string; dir?: string; host: string; port: string; socket?: string; svidTtl: string }>();
+const givenToken = process.env.REELMESH_CP_ADMIN_TOKEN;
+
+try {
+  const cp = await startControlPlane({
+    trustDomain: o.trustDomain,
+    dir: o.dir,
+    listen: o.socket ? { socketPath: o.socket } : { host: o.host, port: Number(o.port) },
+    adminToken: givenToken,
+    svidTtlSeconds: Number(o.svidTtl),
+  });
+  process.stdout.write(
+    JSON.stringify({
+      ready: true,
+      component: 'control-plane',
+      url: cp.url,
+      trustDomain: o.trustDomain,
+      ...(givenToken ? {} : { adminToken: cp.adminToken }),
+    }) + '\n',
+  );
+  const stop = () => void cp.close().then(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+} catch (err) {
+  process.stderr.write(JSON.stringify({ ready: false, component: 'control-plane', error: (err as Error).message }) + '\n');
+  process.exit(1);
+}

@@ -1,0 +1,123 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import { performance } from 'node:perf_hooks';
+import type { Svid } from '../ca/ca';
+import { sendError } from '../http-json';
+import type { AccessLogger } from './access-log';
+import { PEER_HEADER, trustedRequestHeaders } from './headers';
+import { buildOpaInput } from './opa-input';
+import type { PolicyClient, PolicyDecision } from './policy-client';
+import { relay } from './relay';
+import { peerOf, pinPeerIdentity } from './tls-peer';
+
+export interface InboundOptions {
+  spiffeId: string;
+  trustDomain: string;
+  svid: Svid;
+  trustBundle: string;
+  /** null only when the operator explicitly skipped policy (benchmarks). */
+  policy: PolicyClient | null;
+  appUrl: string;
+  log: AccessLogger;
+}
+
+const ALLOW_WITHOUT_POLICY: PolicyDecision = { allowed: true, reason: 'policy skipped', unavailable: false };
+
+export function tlsServerContext(svid: Svid, trustBundle: string) {
+  return { key: svid.keyPem, cert: svid.chainPem, ca: trustBundle, minVersion: 'TLSv1.3' as const };
+}
+
+/**
+ * The inbound mTLS listener: verify the peer's SVID, ask the policy, forward to the app on
+ * loopback with the verified identity in x-reelmesh-peer, or answer 403.
+ */
+export function createInboundServer(opts: InboundOptions): https.Server {
+  const app = new URL(opts.appUrl);
+  const appHost = app.hostname;
+  const appPort = Number(app.port || 80);
+  const appAgent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
+  const { log, policy, spiffeId } = opts;
+
+  const server = https.createServer(
+    {
+      ...tlsServerContext(opts.svid, opts.trustBundle),
+      requestCert: true,
+      rejectUnauthorized: true,
+      // Chunks are large and slow to process downstream; only idle headers are timed out.
+      requestTimeout: 0,
+      headersTimeout: 30_000,
+      keepAliveTimeout: 30_000,
+    },
+    (req, res) => void handle(req, res),
+  );
+  server.prependListener('secureConnection', (socket: TLSSocket) => {
+    if (!pinPeerIdentity(socket, opts.trustDomain)) socket.destroy();
+  });
+  server.on('close', () => appAgent.destroy());
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const time = new Date().toISOString();
+    const method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    const peer = peerOf(req.socket);
+    const entry = (decision: string, status: number, bytes: number, reason?: string) =>
+      log({
+        time,
+        direction: 'inbound',
+        source: peer?.spiffeId ?? '',
+        destination: spiffeId,
+        method,
+        path: url,
+        decision,
+        status,
+        bytes,
+        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+        reason,
+        peerSerial: peer?.serial,
+      });
+    const closeIfUnread = () => (req.complete ? undefined : { connection: 'close' });
+
+    if (!peer) {
+      // Unreachable in practice: such sockets are destroyed right after the handshake.
+      sendError(res, 403, 'UNAUTHENTICATED', 'no verified SPIFFE identity', { connection: 'close' });
+      return entry('deny', 403, 0, 'no peer identity');
+    }
+    if (url[0] !== '/') {
+      sendError(res, 400, 'BAD_REQUEST', 'request target must be origin-form', closeIfUnread());
+      return entry('bad_request', 400, 0);
+    }
+
+    const headers = trustedRequestHeaders(req.headers);
+    const decision = policy
+      ? await policy.check(
+          buildOpaInput({ source: peer.spiffeId, destination: spiffeId, method, url, httpVersion: req.httpVersion, headers }),
+        )
+      : ALLOW_WITHOUT_POLICY;
+    if (res.destroyed) return entry(decision.allowed ? 'allow' : 'deny', 499, 0, 'caller went away');
+
+    if (!decision.allowed) {
+      const code = decision.unavailable ? 'POLICY_UNAVAILABLE' : 'POLICY_DENIED';
+      sendError(res, 403, code, decision.reason, closeIfUnread());
+      return entry(decision.unavailable ? 'policy_unavailable' : 'deny', 403, 0, decision.reason);
+    }
+
+    (headers as Record<string, string>)[PEER_HEADER] = peer.spiffeId;
+    const upstream = http.request({ host: appHost, port: appPort, method, path: url, headers, agent: appAgent });
+    relay(
+      req,
+      res,
+      upstream,
+      (err) => ({ status: 502, code: 'APP_UNAVAILABLE', message: `app unreachable: ${err.code ?? err.message}` }),
+      (o) => entry('allow', o.status, o.bytes, o.error),
+    );
+  }
+
+  return server;
+}
+
+export function updateInboundSvid(server: https.Server, svid: Svid, trustBundle: string): void {
+  // New handshakes use the new SVID; established connections keep theirs.
+  server.setSecureContext(tlsServerContext(svid, trustBundle));
+}

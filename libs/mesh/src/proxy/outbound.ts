@@ -1,0 +1,161 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import tls, { type PeerCertificate } from 'node:tls';
+import { performance } from 'node:perf_hooks';
+import type { Svid } from '../ca/ca';
+import type { Registry } from '../control-plane/registry';
+import { sendError } from '../http-json';
+import { spiffeIdFromSubjectAltName } from '../spiffe';
+import type { AccessLogger } from './access-log';
+import { forwardableHeaders } from './headers';
+import { relay, type UpstreamErrorMapper } from './relay';
+
+export interface OutboundOptions {
+  spiffeId: string;
+  svid: Svid;
+  trustBundle: string;
+  registry: Registry;
+  log: AccessLogger;
+}
+
+export interface OutboundServer {
+  server: http.Server;
+  updateSvid(svid: Svid): void;
+  close(): void;
+}
+
+export class SpiffeIdMismatchError extends Error {
+  readonly code = 'ERR_SPIFFE_ID_MISMATCH';
+}
+
+/**
+ * The outbound listener (plain HTTP on the pod's loopback). The app names the destination agent
+ * as Host; only registered agents are reachable (REGISTRY_ONLY). Each hop is TLS 1.3 with this
+ * pod's SVID, and the server must present exactly the SPIFFE id the registry lists for it.
+ */
+export function createOutboundServer(opts: OutboundOptions): OutboundServer {
+  const { registry, log, spiffeId } = opts;
+  let context = clientContext(opts.svid, opts.trustBundle);
+  // One keep-alive TLS pool per destination identity; replaced wholesale when the SVID rotates.
+  let pools = new Map<string, https.Agent>();
+
+  function poolFor(destination: string): https.Agent {
+    let pool = pools.get(destination);
+    if (!pool) {
+      pool = new https.Agent({
+        keepAlive: true,
+        scheduling: 'lifo',
+        secureContext: context,
+        minVersion: 'TLSv1.3',
+        rejectUnauthorized: true,
+        // No session resumption: every new connection proves the current SVID, and a resumed
+        // session must not outlive a rotated or expired certificate.
+        maxCachedSessions: 0,
+        checkServerIdentity: (_host: string, cert: PeerCertificate) =>
+          spiffeIdFromSubjectAltName(cert.subjectaltname) === destination
+            ? undefined
+            : new SpiffeIdMismatchError(
+                `server presented ${spiffeIdFromSubjectAltName(cert.subjectaltname) ?? 'no SPIFFE id'}, expected ${destination}`,
+              ),
+      });
+      pools.set(destination, pool);
+    }
+    return pool;
+  }
+
+  const server = http.createServer(
+    { requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 30_000 },
+    (req, res) => void handle(req, res),
+  );
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const time = new Date().toISOString();
+    const method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    const host = req.headers.host ?? '';
+    const colon = host.lastIndexOf(':');
+    const agent = colon === -1 ? host : host.slice(0, colon);
+    const entry = (destination: string, decision: string, status: number, bytes: number, reason?: string) =>
+      log({
+        time,
+        direction: 'outbound',
+        source: spiffeId,
+        destination,
+        method,
+        path: url,
+        decision,
+        status,
+        bytes,
+        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+        reason,
+      });
+    const closeIfUnread = () => (req.complete ? undefined : { connection: 'close' });
+
+    if (url[0] !== '/') {
+      sendError(res, 400, 'BAD_REQUEST', 'request target must be origin-form', closeIfUnread());
+      return entry(agent, 'bad_request', 400, 0);
+    }
+    let target;
+    try {
+      target = await registry.resolve(agent);
+    } catch (err) {
+      sendError(res, 503, 'REGISTRY_UNAVAILABLE', 'service registry unavailable', closeIfUnread());
+      return entry(agent, 'registry_unavailable', 503, 0, (err as Error).message);
+    }
+    if (!target) {
+      const reason = `destination "${agent}" is not in the mesh registry`;
+      sendError(res, 502, 'UNKNOWN_DESTINATION', reason, closeIfUnread());
+      return entry(agent, 'unknown_destination', 502, 0, reason);
+    }
+
+    const upstream = https.request({
+      host: target.host,
+      port: target.port,
+      method,
+      path: url,
+      headers: forwardableHeaders(req.headers),
+      agent: poolFor(target.spiffeId),
+    });
+    relay(req, res, upstream, mapUpstreamError, (o) =>
+      entry(target.spiffeId, o.error && o.status >= 500 ? 'upstream_error' : 'allow', o.status, o.bytes, o.error),
+    );
+  }
+
+  return {
+    server,
+    updateSvid(svid) {
+      context = clientContext(svid, opts.trustBundle);
+      const retired = pools;
+      pools = new Map();
+      // In-flight requests finish on their connections; idle ones close so the next request
+      // handshakes with the new SVID.
+      for (const pool of retired.values()) retire(pool);
+    },
+    close() {
+      for (const pool of pools.values()) pool.destroy();
+      pools = new Map();
+    },
+  };
+}
+
+function clientContext(svid: Svid, trustBundle: string): tls.SecureContext {
+  return tls.createSecureContext({ key: svid.keyPem, cert: svid.chainPem, ca: trustBundle, minVersion: 'TLSv1.3' });
+}
+
+function retire(pool: https.Agent): void {
+  // Node's Agent reads this flag when a socket frees up: in-flight sockets then close, not pool.
+  (pool as unknown as { keepAlive: boolean }).keepAlive = false;
+  for (const sockets of Object.values(pool.freeSockets)) for (const s of sockets ?? []) s.destroy();
+}
+
+const mapUpstreamError: UpstreamErrorMapper = (err) => {
+  if (err instanceof SpiffeIdMismatchError) {
+    return { status: 502, code: 'UPSTREAM_IDENTITY_MISMATCH', message: err.message };
+  }
+  const code = err.code ?? '';
+  if (/CERT|SSL|TLS|SIGNATURE|ISSUER|ALERT/.test(code) || /alert|certificate/i.test(err.message)) {
+    return { status: 502, code: 'UPSTREAM_TLS_FAILED', message: `mTLS to destination failed: ${err.message}` };
+  }
+  return { status: 503, code: 'UPSTREAM_UNAVAILABLE', message: `destination unreachable: ${code || err.message}` };
+};

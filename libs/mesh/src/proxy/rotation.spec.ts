@@ -1,0 +1,84 @@
+import { PassThrough } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCa } from '../ca/ca';
+import { SvidSource } from '../ca/svid-source';
+import { MemoryRegistry } from '../control-plane/registry';
+import { request, startEchoApp, startOpaShapedPolicy, type EchoApp, type FakeOpa } from '../testing/fixtures';
+import type { AccessLogEntry } from './access-log';
+import { startProxy, type RunningProxy } from './proxy';
+
+const TD = 'reelmesh.local';
+const OWNER = `spiffe://${TD}/ns/owner/sa/owner`;
+const VFX1 = `spiffe://${TD}/ns/vfx/sa/vfx-1`;
+const TTL_SECONDS = 4;
+const RUN_MS = 6500;
+
+describe('SVID rotation under traffic', () => {
+  let policy: FakeOpa;
+  let app: EchoApp;
+  let vfx: RunningProxy;
+  let owner: RunningProxy;
+  const log: AccessLogEntry[] = [];
+  const rotations = { owner: 0, vfx: 0 };
+
+  beforeAll(async () => {
+    const ca = await createCa({ trustDomain: TD });
+    policy = await startOpaShapedPolicy(() => ({ allowed: true, reason: 'ok' }), { record: false });
+    app = await startEchoApp({ record: false });
+    const registry = new MemoryRegistry();
+    const accessLog = new PassThrough();
+    accessLog.on('data', (b: Buffer) => {
+      for (const l of b.toString().split('\n')) if (l) log.push(JSON.parse(l));
+    });
+    const [vfxSource, ownerSource] = await Promise.all([
+      SvidSource.fromCa(ca, VFX1, TTL_SECONDS),
+      SvidSource.fromCa(ca, OWNER, TTL_SECONDS),
+    ]);
+    vfxSource.on('rotated', () => rotations.vfx++);
+    ownerSource.on('rotated', () => rotations.owner++);
+    vfx = await startProxy({ agent: 'vfx-1', svidSource: vfxSource, registry, policyUrl: policy.url, appUrl: app.url, accessLog });
+    registry.register({ agent: 'vfx-1', spiffeId: VFX1, host: '127.0.0.1', port: vfx.inboundPort });
+    owner = await startProxy({ agent: 'owner', svidSource: ownerSource, registry, policyUrl: policy.url, appUrl: app.url });
+  });
+
+  afterAll(async () => {
+    await Promise.all([owner?.close(), vfx?.close()]);
+    owner?.svidSource.stop();
+    vfx?.svidSource.stop();
+    await Promise.all([policy?.close(), app?.close()]);
+  });
+
+  it('keeps every request succeeding while both sides rotate their SVIDs', async () => {
+    const firstServerSerial = vfx.svidSource.current().serialNumber;
+    const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 4 });
+    const deadline = Date.now() + RUN_MS;
+    const statuses: number[] = [];
+    // Four concurrent callers so some requests are in flight at every rotation.
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (Date.now() < deadline) {
+          const reply = await request(`${owner.outboundUrl}/v1/handoffs/wf/demux/av/0`, {
+            method: 'POST',
+            headers: { host: 'vfx-1' },
+            body: 'x'.repeat(4096),
+            agent: keepAlive,
+          });
+          statuses.push(reply.status);
+          await sleep(20);
+        }
+      }),
+    );
+    keepAlive.destroy();
+
+    expect(statuses.length).toBeGreaterThan(50);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    expect(rotations.owner).toBeGreaterThanOrEqual(2);
+    expect(rotations.vfx).toBeGreaterThanOrEqual(2);
+    // The client certificate the server saw changed; the server's own SVID changed too.
+    const clientSerials = new Set(log.filter((l) => l.direction === 'inbound').map((l) => l.peerSerial));
+    expect(clientSerials.size).toBeGreaterThanOrEqual(2);
+    expect(vfx.svidSource.current().serialNumber).not.toBe(firstServerSerial);
+  });
+});

@@ -1,0 +1,59 @@
+// OPA-style decision log: one JSON line per decision. Only a summary of the input is logged
+// (principals, method, path): headers can carry tokens and never leave the sidecar.
+import { randomUUID } from 'node:crypto';
+import type { Writable } from 'node:stream';
+
+/** Paths are attacker-controlled; keep log lines bounded. */
+const MAX_LOGGED_PATH = 512;
+
+export interface InputSummary {
+  source?: string;
+  destination?: string;
+  method?: string;
+  path?: string;
+}
+
+export interface DecisionLogEntry {
+  decision_id: string;
+  timestamp: string;
+  /** The queried document, e.g. "reelmesh/authz/allow". */
+  path: string;
+  input: InputSummary | null;
+  result: unknown;
+  reason?: string;
+  duration_ms: number;
+}
+
+export function summarizeInput(input: unknown): InputSummary | null {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return null;
+  const attributes = pick(input, 'attributes');
+  const http = pick(pick(attributes, 'request'), 'http');
+  return {
+    source: text(pick(pick(attributes, 'source'), 'principal')),
+    destination: text(pick(pick(attributes, 'destination'), 'principal')),
+    method: text(pick(http, 'method')),
+    path: text(pick(http, 'path')),
+  };
+}
+
+export function createDecisionLogger(out: Writable | undefined) {
+  return (entry: Omit<DecisionLogEntry, 'decision_id' | 'timestamp'>): string => {
+    const decisionId = randomUUID();
+    if (out && !out.destroyed && out.writable) {
+      const line: DecisionLogEntry = { decision_id: decisionId, timestamp: new Date().toISOString(), ...entry };
+      out.write(`${JSON.stringify(line)}\n`);
+    }
+    return decisionId;
+  };
+}
+
+function pick(value: unknown, key: string): unknown {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && Object.hasOwn(value, key)
+    ? (value as Record<string, unknown>)[key]
+    : undefined;
+}
+
+function text(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  return value.length > MAX_LOGGED_PATH ? `${value.slice(0, MAX_LOGGED_PATH)}...` : value;
+}

@@ -1,0 +1,32 @@
+// @reelmesh/policy: the workflow policy (generated data + decision vectors), its TypeScript
+// engine, and the OPA-shaped policy sidecar.
+export type { Decision, DecisionReason, DecisionVector, PolicyData, PolicyInput } from './types';
+export { DECISION_REASONS } from './types';
+export { CompiledPolicy, PolicyDataError, compilePolicy, type EdgeIndex } from './compile';
+export { CHUNK_INDEX_PATTERN, HANDOFF_METHOD, evaluate, parseHandoffPath, type HandoffPath } from './evaluate';
+export { buildPolicyInput, parsePathAndQuery, type RequestFacts } from './input';
+export { GENERATED_MARKER, generateDecisionVectors, generatePolicyData, type PolicyDataOptions } from './generate';
+export {
+  DECISION_VECTORS_FILE,
+  DECISION_VECTORS_README,
+  DEFAULT_DECISION_VECTORS_PATH,
+  DEFAULT_POLICY_DATA_PATH,
+  POLICY_DATA_FILE,
+  REPO_ROOT,
+  loadDecisionVectors,
+  loadPolicyData,
+  renderGeneratedPolicyFiles,
+  stableJson,
+  writeGeneratedPolicyFiles,
+  type GeneratedFile,
+} from './files';
+export { createDecisionLogger, summarizeInput, type DecisionLogEntry, type InputSummary } from './decision-log';
+export {
+  DECISION_PATHS,
+  MAX_DATA_BYTES,
+  MAX_INPUT_BYTES,
+  startPolicySidecar,
+  type PolicySidecar,
+  type PolicySidecarOptions,
+} from './server';
+export { benchPolicy, type BenchPolicyOptions, type BenchPolicyResult } from './bench';

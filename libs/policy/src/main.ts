@@ -1,0 +1,56 @@
+// Runs the policy sidecar: `tsx libs/policy/src/main.ts [--port 8181] [--host 127.0.0.1]
+// [--data policies/reelmesh/data.json | --workflow policies/workflow.yaml]`.
+// Prints one JSON ready line on stdout; decision log lines go to stdout too unless --decision-log FILE.
+// POLICY_UPDATE_TOKEN (env) enables PUT /v1/data for the control plane.
+import { createWriteStream } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { loadWorkflow } from '@reelmesh/workflow';
+import { loadPolicyData } from './files';
+import { generatePolicyData } from './generate';
+import { startPolicySidecar } from './server';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string', default: process.env.POLICY_PORT ?? '8181' },
+      host: { type: 'string', default: process.env.POLICY_HOST ?? '127.0.0.1' },
+      data: { type: 'string' },
+      workflow: { type: 'string' },
+      'decision-log': { type: 'string' },
+    },
+    strict: true,
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0-65535, got ${values.port}`);
+  if (values.data && values.workflow) throw new Error('give --data or --workflow, not both');
+
+  const data = values.workflow ? generatePolicyData(loadWorkflow(values.workflow)) : loadPolicyData(values.data);
+  const decisionLog = values['decision-log'] ? createWriteStream(values['decision-log'], { flags: 'a' }) : process.stdout;
+  const sidecar = await startPolicySidecar({
+    port,
+    host: values.host,
+    data,
+    decisionLog,
+    updateToken: process.env.POLICY_UPDATE_TOKEN || undefined,
+  });
+  process.stdout.write(`${JSON.stringify({ event: 'ready', url: sidecar.url, port: sidecar.port })}\n`);
+
+  const shutdown = (signal: string) => {
+    sidecar
+      .stop()
+      // Flush the decision log before exiting: an audit trail with its last lines lost is no trail.
+      .then(() => (decisionLog === process.stdout ? undefined : new Promise<void>((resolve) => decisionLog.end(resolve))))
+      .then(() => {
+        process.stdout.write(`${JSON.stringify({ event: 'stopped', signal })}\n`);
+        process.exit(0);
+      })
+      .catch(() => process.exit(1));
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${JSON.stringify({ event: 'error', message: (error as Error).message })}\n`);
+  process.exit(1);
+});

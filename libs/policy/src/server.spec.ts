@@ -1,0 +1,263 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadWorkflow } from '@reelmesh/workflow';
+import { loadDecisionVectors, loadPolicyData, REPO_ROOT } from './files';
+import { generatePolicyData } from './generate';
+import { MAX_INPUT_BYTES, startPolicySidecar, type PolicySidecar } from './server';
+import type { DecisionLogEntry } from './decision-log';
+import type { PolicyData, PolicyInput } from './types';
+
+const data = loadPolicyData();
+const allowedInput = JSON.parse(readFileSync(join(REPO_ROOT, 'libs/policy/fixtures/input-allowed.json'), 'utf8')) as PolicyInput;
+const deniedInput = JSON.parse(readFileSync(join(REPO_ROOT, 'libs/policy/fixtures/input-denied-reverse-edge.json'), 'utf8')) as PolicyInput;
+
+let sidecar: PolicySidecar | undefined;
+afterEach(async () => {
+  await sidecar?.stop();
+  sidecar = undefined;
+});
+
+function collectLog() {
+  const stream = new PassThrough();
+  const lines: DecisionLogEntry[] = [];
+  let buffered = '';
+  stream.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString('utf8');
+    const parts = buffered.split('\n');
+    buffered = parts.pop()!;
+    for (const part of parts) lines.push(JSON.parse(part) as DecisionLogEntry);
+  });
+  return { stream, lines };
+}
+
+async function post(path: string, body: string | object | undefined) {
+  const res = await fetch(`${sidecar!.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' || body === undefined ? body : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+describe('policy sidecar REST API (OPA shape)', () => {
+  it('answers allow with true for an edge and false for anything else', async () => {
+    sidecar = await startPolicySidecar({ data });
+    expect((await post('/v1/data/reelmesh/authz/allow', { input: allowedInput })).body.result).toBe(true);
+    expect((await post('/v1/data/reelmesh/authz/allow', { input: deniedInput })).body.result).toBe(false);
+  });
+
+  it('answers decision with allowed and reason', async () => {
+    sidecar = await startPolicySidecar({ data });
+    const res = await post('/v1/data/reelmesh/authz/decision', { input: deniedInput });
+    expect(res.status).toBe(200);
+    expect(res.body.result).toEqual({ allowed: false, reason: 'edge_forbidden' });
+    expect(res.body.decision_id).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await post('/v1/data/reelmesh/authz/reason', { input: allowedInput })).body.result).toBe('allowed');
+  });
+
+  it('agrees with every decision vector over HTTP', async () => {
+    sidecar = await startPolicySidecar({ data });
+    for (const vector of loadDecisionVectors()) {
+      const body = 'input' in vector ? { input: vector.input } : {};
+      expect((await post('/v1/data/reelmesh/authz/decision', body)).body.result, vector.name).toEqual(vector.expected);
+    }
+  });
+
+  it('denies when input is missing, empty or the body is empty', async () => {
+    sidecar = await startPolicySidecar({ data });
+    for (const body of [{}, { input: null }, { input: {} }, undefined, '']) {
+      const res = await post('/v1/data/reelmesh/authz/allow', body);
+      expect(res.status, JSON.stringify(body)).toBe(200);
+      expect(res.body.result, JSON.stringify(body)).toBe(false);
+    }
+  });
+
+  it('rejects malformed JSON with 400 and an OPA-like error body', async () => {
+    sidecar = await startPolicySidecar({ data });
+    const res = await post('/v1/data/reelmesh/authz/allow', '{"input": ');
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'invalid_parameter', error: { code: 'INVALID_PARAMETER' } });
+    expect(res.body.message).toMatch(/malformed input document/);
+    expect(res.body).not.toHaveProperty('result');
+  });
+
+  it('rejects a JSON body that is not an object', async () => {
+    sidecar = await startPolicySidecar({ data });
+    const res = await post('/v1/data/reelmesh/authz/allow', '[true]');
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('invalid_parameter');
+  });
+
+  it('rejects an oversized input with 413 and keeps serving', async () => {
+    sidecar = await startPolicySidecar({ data });
+    const res = await post('/v1/data/reelmesh/authz/allow', { input: { pad: 'x'.repeat(MAX_INPUT_BYTES) } });
+    expect(res.status).toBe(413);
+    expect((await post('/v1/data/reelmesh/authz/allow', { input: allowedInput })).body.result).toBe(true);
+  });
+
+  it('answers an undefined document with no result, like OPA', async () => {
+    sidecar = await startPolicySidecar({ data });
+    const res = await post('/v1/data/reelmesh/authz/allow_everything', { input: allowedInput });
+    expect(res).toEqual({ status: 200, body: {} });
+  });
+
+  it('answers unknown endpoints and methods with JSON errors', async () => {
+    sidecar = await startPolicySidecar({ data });
+    const missing = await fetch(`${sidecar.url}/v2/nothing`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: { code: 'RESOURCE_NOT_FOUND' } });
+    const wrong = await fetch(`${sidecar.url}/v1/data/reelmesh/authz/allow`, { method: 'DELETE' });
+    expect(wrong.status).toBe(405);
+  });
+
+  it('reports health: 200 {} with a policy, 503 without, and denies everything without one', async () => {
+    sidecar = await startPolicySidecar({});
+    const unhealthy = await fetch(`${sidecar.url}/health`);
+    expect(unhealthy.status).toBe(503);
+    expect(await unhealthy.json()).toMatchObject({ error: { code: 'POLICY_NOT_LOADED' } });
+    expect((await post('/v1/data/reelmesh/authz/decision', { input: allowedInput })).body.result).toEqual({
+      allowed: false,
+      reason: 'policy_not_loaded',
+    });
+    sidecar.setData(data);
+    const healthy = await fetch(`${sidecar.url}/health`);
+    expect(healthy.status).toBe(200);
+    expect(await healthy.json()).toEqual({});
+    expect((await post('/v1/data/reelmesh/authz/allow', { input: allowedInput })).body.result).toBe(true);
+  });
+});
+
+describe('decision log', () => {
+  it('writes one JSON line per decision with id, time, path, input summary, result and duration', async () => {
+    const log = collectLog();
+    sidecar = await startPolicySidecar({ data, decisionLog: log.stream });
+    const withSecret = structuredClone(allowedInput);
+    withSecret.attributes.request.http.headers = { authorization: 'Bearer top-secret' };
+    const first = await post('/v1/data/reelmesh/authz/allow', { input: withSecret });
+    await post('/v1/data/reelmesh/authz/decision', { input: deniedInput });
+    await post('/v1/data/reelmesh/authz/allow', {});
+
+    expect(log.lines).toHaveLength(3);
+    const [allowed, denied, empty] = log.lines;
+    expect(allowed).toMatchObject({
+      decision_id: first.body.decision_id,
+      path: 'reelmesh/authz/allow',
+      input: {
+        source: 'spiffe://reelmesh.local/ns/owner/sa/owner',
+        destination: 'spiffe://reelmesh.local/ns/vfx/sa/vfx-1',
+        method: 'POST',
+        path: '/v1/handoffs/feature-film/demux/av/3',
+      },
+      result: true,
+      reason: 'allowed',
+    });
+    expect(Date.parse(allowed.timestamp)).not.toBeNaN();
+    expect(allowed.duration_ms).toBeGreaterThanOrEqual(0);
+    expect(JSON.stringify(log.lines)).not.toContain('top-secret');
+    expect(denied).toMatchObject({ path: 'reelmesh/authz/decision', result: { allowed: false, reason: 'edge_forbidden' } });
+    expect(empty).toMatchObject({ input: null, result: false, reason: 'input_missing' });
+    expect(new Set(log.lines.map((line) => line.decision_id)).size).toBe(3);
+  });
+});
+
+describe('pushing data', () => {
+  const wf = loadWorkflow();
+  // A policy where vfx-1 may also send its sound to the owner.
+  const extended: PolicyData = structuredClone(data) as PolicyData;
+  const owner = 'spiffe://reelmesh.local/ns/owner/sa/owner';
+  const vfx1 = 'spiffe://reelmesh.local/ns/vfx/sa/vfx-1';
+  (extended.edges as Record<string, Record<string, unknown>>)[owner][vfx1] = { assemble: { sound: true } };
+  const vfx1ToOwner: PolicyInput = {
+    attributes: {
+      source: { principal: vfx1 },
+      destination: { principal: owner },
+      request: { http: { method: 'POST', path: `/v1/handoffs/${wf.metadata.id}/assemble/sound/0` } },
+    },
+  };
+
+  const put = (path: string, body: unknown, token?: string) =>
+    fetch(`${sidecar!.url}${path}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    });
+
+  it('PUT /v1/data/reelmesh with the token takes effect for the next decision', async () => {
+    sidecar = await startPolicySidecar({ data, updateToken: 'control-plane-token' });
+    expect((await post('/v1/data/reelmesh/authz/allow', { input: vfx1ToOwner })).body.result).toBe(false);
+    const res = await put('/v1/data/reelmesh', extended, 'control-plane-token');
+    expect(res.status).toBe(204);
+    expect((await post('/v1/data/reelmesh/authz/allow', { input: vfx1ToOwner })).body.result).toBe(true);
+    // PUT /v1/data replaces the root document.
+    expect((await put('/v1/data', { reelmesh: data }, 'control-plane-token')).status).toBe(204);
+    expect((await post('/v1/data/reelmesh/authz/allow', { input: vfx1ToOwner })).body.result).toBe(false);
+  });
+
+  it('refuses a push without the right token, and when updates are disabled', async () => {
+    sidecar = await startPolicySidecar({ data, updateToken: 'control-plane-token' });
+    expect((await put('/v1/data/reelmesh', extended)).status).toBe(401);
+    expect((await put('/v1/data/reelmesh', extended, 'guess')).status).toBe(401);
+    expect((await post('/v1/data/reelmesh/authz/allow', { input: vfx1ToOwner })).body.result).toBe(false);
+    await sidecar.stop();
+
+    sidecar = await startPolicySidecar({ data });
+    const disabled = await put('/v1/data/reelmesh', extended, 'control-plane-token');
+    expect(disabled.status).toBe(403);
+    expect((await post('/v1/data/reelmesh/authz/allow', { input: vfx1ToOwner })).body.result).toBe(false);
+  });
+
+  it('rejects an invalid document with 400 and keeps the old policy', async () => {
+    sidecar = await startPolicySidecar({ data, updateToken: 't' });
+    const res = await put('/v1/data/reelmesh', { workflow: { id: 'x' }, principals: {}, edges: { a: { b: { c: { d: 'yes' } } } } }, 't');
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: 'invalid_parameter', error: { code: 'INVALID_PARAMETER' } });
+    expect((await post('/v1/data/reelmesh/authz/allow', { input: allowedInput })).body.result).toBe(true);
+    expect((await put('/v1/data/other', data, 't')).status).toBe(404);
+  });
+
+  it('setData swaps the policy in-process; an invalid one throws and changes nothing', async () => {
+    sidecar = await startPolicySidecar({ data });
+    sidecar.setData(generatePolicyData(wf, { extraRules: 100 }));
+    expect((await post('/v1/data/reelmesh/authz/allow', { input: allowedInput })).body.result).toBe(true);
+    expect(() => sidecar!.setData({ workflow: { id: '' } } as unknown as PolicyData)).toThrow(/invalid policy data/);
+    expect((await post('/v1/data/reelmesh/authz/allow', { input: allowedInput })).body.result).toBe(true);
+  });
+});
+
+describe('main.ts', () => {
+  it('prints a ready line, serves decisions, logs them to a file and stops on SIGTERM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reelmesh-policy-main-'));
+    const logFile = join(dir, 'decisions.jsonl');
+    const main = fileURLToPath(new URL('./main.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', main, '--port', '0', '--decision-log', logFile], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const lines = createInterface({ input: child.stdout! });
+      const [first] = (await once(lines, 'line')) as [string];
+      const ready = JSON.parse(first) as { event: string; url: string };
+      expect(ready.event).toBe('ready');
+      expect(ready.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect((await fetch(`${ready.url}/health`)).status).toBe(200);
+      const res = await fetch(`${ready.url}/v1/data/reelmesh/authz/allow`, { method: 'POST', body: JSON.stringify({ input: allowedInput }) });
+      expect(await res.json()).toMatchObject({ result: true });
+      child.kill('SIGTERM');
+      const [code] = (await once(child, 'exit')) as [number];
+      expect(code).toBe(0);
+      const logged = readFileSync(logFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as DecisionLogEntry);
+      expect(logged).toHaveLength(1);
+      expect(logged[0]).toMatchObject({ path: 'reelmesh/authz/allow', result: true });
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,266 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it, expect } from 'vitest';
+import { loadWorkflow, parseWorkflow, validateWorkflow, WorkflowError, type WorkflowIssue } from './index';
+import { insertAfter, MINI, positionOf, replaceLine } from './mini-workflow.test-util';
+
+/** Parses text that must fail and returns the WorkflowError. */
+function failure(text: string, file = 'w.yaml'): WorkflowError {
+  try {
+    parseWorkflow(text, file);
+  } catch (error) {
+    expect(error).toBeInstanceOf(WorkflowError);
+    expect((error as WorkflowError).code).toBe('WORKFLOW_INVALID');
+    return error as WorkflowError;
+  }
+  throw new Error('expected parseWorkflow to fail');
+}
+
+/** The single issue of a failing parse. */
+function onlyIssue(text: string): WorkflowIssue {
+  const { issues } = failure(text);
+  expect(issues).toHaveLength(1);
+  return issues[0];
+}
+
+describe('the mini fixture', () => {
+  it('is valid, so every failure below is caused by its one edit', () => {
+    expect(parseWorkflow(MINI).metadata.id).toBe('mini');
+  });
+});
+
+describe('YAML and document shape', () => {
+  it('reports invalid YAML syntax with its position', () => {
+    const issue = onlyIssue(replaceLine(7, '  frameRate: 25: 3'));
+    expect(issue).toMatchObject({ path: '', line: 7, column: 14 });
+    expect(issue.message).toMatch(/^invalid YAML: Nested mappings/);
+  });
+
+  it('reports a duplicate key as invalid YAML at the second key', () => {
+    const issue = onlyIssue(insertAfter(7, '  frameRate: 30'));
+    expect(issue).toMatchObject({ path: '', line: 8, column: 3, message: 'invalid YAML: Map keys must be unique' });
+  });
+
+  it('rejects tags it does not know instead of guessing', () => {
+    expect(onlyIssue(replaceLine(7, '  frameRate: !fps 25'))).toMatchObject({ line: 7, message: 'invalid YAML: Unresolved tag: !fps' });
+  });
+
+  it('stops alias bombs with a clear error', () => {
+    const bomb = 'a: &a [1,2,3,4,5,6,7,8,9]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\n';
+    expect(onlyIssue(bomb).message).toMatch(/^cannot read YAML: Excessive alias count/);
+  });
+
+  it('rejects an empty file', () => {
+    expect(onlyIssue('')).toEqual({ path: '', line: 1, column: 1, message: 'file is empty (expected a workflow mapping)' });
+    expect(onlyIssue('# nothing but a comment\n').message).toMatch(/^file is empty/);
+  });
+
+  it('rejects a document that is not a mapping', () => {
+    expect(onlyIssue('- apiVersion: reelmesh.io/v1\n')).toMatchObject({ path: '', line: 1, column: 1 });
+    expect(onlyIssue('- a\n').message).toMatch(/must be a mapping .* got a list$/);
+    expect(onlyIssue('just words\n').message).toMatch(/got "just words"$/);
+  });
+
+  it('rejects a wrong apiVersion and kind', () => {
+    const { issues } = failure(replaceLine(1, 'apiVersion: reelmesh.io/v2').replace('kind: Workflow', 'kind: Pipeline'));
+    expect(issues).toEqual([
+      { path: 'apiVersion', line: 1, column: 13, message: 'must be "reelmesh.io/v1" (got "reelmesh.io/v2")' },
+      { path: 'kind', line: 2, column: 7, message: 'must be "Workflow" (got "Pipeline")' },
+    ]);
+  });
+});
+
+describe('schema', () => {
+  it('names a missing required field and points at its parent', () => {
+    const issue = onlyIssue(replaceLine(24, '  - { from: demux, to: assemble }'));
+    expect(issue).toEqual({ path: 'edges[1].artifact', line: 24, column: 5, message: 'missing required field "artifact"' });
+  });
+
+  it('names a missing top-level section', () => {
+    const text = MINI.replace(/^edges:[\s\S]*$/m, '');
+    expect(onlyIssue(text)).toMatchObject({ path: 'edges', line: 1, column: 1, message: 'missing required field "edges"' });
+  });
+
+  it('rejects unknown fields at the key', () => {
+    const text = replaceLine(17, '  - { name: fx-1, actor: fx, app: fx, replicas: 2 }');
+    const issue = onlyIssue(text);
+    expect(issue).toMatchObject({ path: 'agents[1].replicas', ...positionOf(text, 'replicas') });
+    expect(issue.message).toBe('unknown field "replicas" (allowed: name, actor, app, role)');
+  });
+
+  it('rejects names that are not DNS labels', () => {
+    const text = replaceLine(17, '  - { name: Fx_1, actor: fx, app: fx }');
+    const issue = onlyIssue(text);
+    expect(issue).toMatchObject({ path: 'agents[1].name', ...positionOf(text, 'Fx_1') });
+    expect(issue.message).toMatch(/^"Fx_1" is not a DNS-label name/);
+    expect(onlyIssue(replaceLine(24, `  - { from: demux, to: assemble, artifact: ${'a'.repeat(64)} }`)).path).toBe('edges[1].artifact');
+  });
+
+  it('rejects an unknown job and lists the known ones', () => {
+    const text = replaceLine(20, '  - { name: demux, agent: fx-1, job: transcode }');
+    expect(onlyIssue(text)).toEqual({
+      path: 'steps[1].job',
+      ...positionOf(text, 'transcode'),
+      message: '"transcode" is not a known job (known: split, demux, picture-fx, sound-fx, grade, hdr10, loudness, assemble)',
+    });
+  });
+
+  it('rejects non-positive and malformed numbers', () => {
+    const text = replaceLine(5, '  chunkSeconds: 0').replace('width: 320', 'width: 321').replace('channels: 2', 'channels: two');
+    expect(failure(text).issues).toEqual([
+      { path: 'media.chunkSeconds', line: 5, column: 17, message: 'must be > 0 (got 0)' },
+      { path: 'media.resolution.width', ...positionOf(text, '321'), message: 'must be a multiple of 2 (got 321)' },
+      { path: 'media.audio.channels', ...positionOf(text, 'two'), message: 'must be an integer (got "two")' },
+    ]);
+  });
+
+  it('rejects a LUT path that climbs out of the assets', () => {
+    const text = replaceLine(10, '  lut: { ref: ../../etc/look.cube, size: 17 }');
+    expect(onlyIssue(text)).toMatchObject({ path: 'media.lut.ref', line: 10, message: expect.stringMatching(/without "\.\." segments/) });
+  });
+
+  it('rejects an empty list', () => {
+    expect(onlyIssue(MINI.replace(/^edges:[\s\S]*$/m, 'edges: []\n'))).toMatchObject({ path: 'edges', line: 22, column: 8, message: 'must list at least 1 item' });
+  });
+});
+
+describe('semantic checks', () => {
+  it('rejects duplicate actor, agent and step names', () => {
+    const text = insertAfter(20, '  - { name: demux, agent: fx-1, job: demux }')
+      .replace('  - { name: fx-1, actor: fx, app: fx }', '  - { name: fx-1, actor: fx, app: fx }\n  - { name: owner, actor: fx, app: fx }')
+      .replace('  - { name: fx, description: Effects }', '  - { name: fx, description: Effects }\n  - { name: fx, description: Again }');
+    const { issues } = failure(text);
+    expect(issues).toEqual([
+      { path: 'actors[2].name', line: 15, column: 13, message: 'duplicate actor name "fx" (first defined at actors[1])' },
+      { path: 'agents[2].name', line: 19, column: 13, message: 'duplicate agent name "owner" (first defined at agents[0])' },
+      { path: 'steps[2].name', line: 23, column: 13, message: 'duplicate step name "demux" (first defined at steps[1])' },
+    ]);
+  });
+
+  it('rejects an agent of an unknown actor', () => {
+    const text = replaceLine(17, '  - { name: fx-1, actor: vfx, app: fx }');
+    expect(onlyIssue(text)).toEqual({ path: 'agents[1].actor', line: 17, column: 26, message: 'unknown actor "vfx" (known: owner, fx)' });
+  });
+
+  it('rejects a step on an unknown agent', () => {
+    const text = replaceLine(20, '  - { name: demux, agent: fx-2, job: demux }');
+    expect(onlyIssue(text)).toEqual({ path: 'steps[1].agent', ...positionOf(text, 'fx-2'), message: 'unknown agent "fx-2" (known: owner, fx-1)' });
+  });
+
+  it('rejects an edge to nowhere and an edge from nowhere', () => {
+    const text = replaceLine(24, '  - { from: demix, to: asemble, artifact: picture }');
+    expect(failure(text).issues).toEqual([
+      { path: 'edges[1].from', line: 24, column: 13, message: 'unknown step "demix" (known: split, demux, assemble)' },
+      { path: 'edges[1].to', line: 24, column: 24, message: 'unknown step "asemble" (known: split, demux, assemble)' },
+    ]);
+  });
+
+  it('names a cycle in the step graph', () => {
+    const text = insertAfter(
+      24,
+      '  - { from: demux, to: review, artifact: picture }',
+      '  - { from: review, to: demux, artifact: notes }',
+    ).replace('  - { name: assemble,', '  - { name: review, agent: fx-1, job: picture-fx }\n  - { name: assemble,');
+    expect(onlyIssue(text)).toEqual({ path: 'edges[3]', line: 27, column: 5, message: 'cycle in the step graph: demux -> review -> demux' });
+  });
+
+  it('names a self-loop as a cycle', () => {
+    const text = insertAfter(24, '  - { from: demux, to: demux, artifact: again }');
+    expect(onlyIssue(text)).toMatchObject({ path: 'edges[2]', line: 25, message: 'cycle in the step graph: demux -> demux' });
+  });
+
+  it('rejects a non-source step nobody feeds', () => {
+    const text = insertAfter(21, '  - { name: orphan, agent: fx-1, job: sound-fx }').concat('  - { from: orphan, to: assemble, artifact: sound }\n');
+    expect(onlyIssue(text)).toEqual({ path: 'steps[3]', line: 22, column: 5, message: 'step "orphan" is not a source but no edge feeds it' });
+  });
+
+  it('rejects a non-sink step nobody consumes', () => {
+    const text = insertAfter(21, '  - { name: dead-end, agent: fx-1, job: sound-fx }').concat('  - { from: demux, to: dead-end, artifact: sound }\n');
+    expect(onlyIssue(text)).toEqual({ path: 'steps[3]', line: 22, column: 5, message: 'step "dead-end" is not a sink but no edge consumes its output' });
+  });
+
+  it('rejects the same artifact name into one step twice', () => {
+    const text = insertAfter(24, '  - { from: split, to: assemble, artifact: picture }');
+    expect(onlyIssue(text)).toEqual({
+      path: 'edges[2].artifact',
+      ...positionOf(text, 'picture', 25),
+      message: 'step "assemble" already receives artifact "picture" (from edges[1])',
+    });
+  });
+
+  it('rejects a source step with inputs', () => {
+    const text = insertAfter(21, '  - { name: titles, agent: owner, job: split, source: true }').concat(
+      '  - { from: titles, to: demux, artifact: titles }\n',
+      '  - { from: split, to: titles, artifact: av }\n',
+    );
+    expect(onlyIssue(text)).toEqual({ path: 'edges[3].to', ...positionOf(text, 'titles, artifact: av'), message: 'source step "titles" cannot have inputs' });
+  });
+
+  it('rejects a sink step with outputs', () => {
+    const text = insertAfter(21, '  - { name: archive, agent: owner, job: assemble, sink: true }').concat(
+      '  - { from: assemble, to: archive, artifact: final }\n',
+    );
+    expect(onlyIssue(text)).toEqual({ path: 'edges[2].from', line: 26, column: 13, message: 'sink step "assemble" cannot have outputs' });
+  });
+
+  it('rejects a step that is both source and sink', () => {
+    const text = replaceLine(19, '  - { name: split, agent: owner, job: split, source: true, sink: true }');
+    expect(failure(text).issues).toEqual([
+      { path: 'steps[0]', line: 19, column: 5, message: 'step "split" cannot be both source and sink' },
+      { path: 'edges[0].from', line: 23, column: 13, message: 'sink step "split" cannot have outputs' },
+    ]);
+  });
+
+  it('reports graph-shape issues together with a source that has inputs', () => {
+    const text = insertAfter(24, '  - { from: demux, to: split, artifact: back }');
+    expect(failure(text).issues).toEqual([
+      { path: 'edges[2]', line: 25, column: 5, message: 'cycle in the step graph: split -> demux -> split' },
+      { path: 'edges[2].to', line: 25, column: 24, message: 'source step "split" cannot have inputs' },
+    ]);
+  });
+});
+
+describe('error message', () => {
+  it('lists every issue, one per line, as file:line:column path: message', () => {
+    const text = replaceLine(24, '  - { from: demux, to: asemble, artifact: picture }').replace('agent: fx-1, job: demux', 'agent: fx-9, job: demux');
+    const error = failure(text, 'policies/workflow.yaml');
+    expect(error.message).toBe(
+      [
+        'policies/workflow.yaml:20:27 steps[1].agent: unknown agent "fx-9" (known: owner, fx-1)',
+        'policies/workflow.yaml:24:24 edges[1].to: unknown step "asemble" (known: split, demux, assemble)',
+      ].join('\n'),
+    );
+    expect(error.name).toBe('WorkflowError');
+  });
+
+  it('defaults the file name to <inline>', () => {
+    expect(() => parseWorkflow('')).toThrow(/^<inline>:1:1: file is empty/);
+  });
+});
+
+describe('loadWorkflow', () => {
+  it('names the file in errors and rejects a missing file cleanly', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reelmesh-workflow-'));
+    try {
+      const file = join(dir, 'workflow.yaml');
+      writeFileSync(file, replaceLine(1, 'apiVersion: v0'));
+      expect(() => loadWorkflow(file)).toThrow(`${file}:1:13 apiVersion: must be "reelmesh.io/v1" (got "v0")`);
+      const missing = join(dir, 'nope.yaml');
+      expect(() => loadWorkflow(missing)).toThrow(WorkflowError);
+      expect(() => loadWorkflow(missing)).toThrow(/cannot read workflow file: ENOENT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('validateWorkflow (already-parsed values)', () => {
+  it('accepts a valid object and reports paths without positions for a bad one', () => {
+    const wf = parseWorkflow(MINI);
+    const copy = JSON.parse(JSON.stringify(wf));
+    expect(validateWorkflow(copy)).toEqual(wf);
+    copy.edges[1].to = 'nowhere';
+    expect(() => validateWorkflow(copy)).toThrow('<object> edges[1].to: unknown step "nowhere" (known: split, demux, assemble)');
+  });
+});
