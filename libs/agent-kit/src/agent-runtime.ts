@@ -129,8 +129,25 @@ export class AgentRuntime {
     return true;
   }
 
+  /** Chunks a step is done with: completed jobs, or for a sink the chunks whose inputs are all in. */
+  private chunksDone(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const step of this.graph.stepsOf(this.options.agent)) {
+      if (!step.sink) continue;
+      const needed = this.graph.inputsOf(step.name).map((e: Edge) => e.artifact);
+      const byChunk = this.arrived.get(step.name);
+      out[step.name] = byChunk ? [...byChunk.values()].filter((s) => needed.every((a: string) => s.has(a))).length : 0;
+    }
+    return out;
+  }
+
   status() {
+    const gathered = this.chunksDone();
     return {
+      /** Per step: chunks finished (a sink counts chunks gathered; `done` once it has run). */
+      progress: Object.fromEntries(
+        Object.entries(this.stats.snapshot()).map(([step, s]) => [step, step in gathered ? gathered[step] : s.completed]),
+      ),
       agent: this.options.agent,
       workflowId: this.workflowId,
       active: this.queue.active,

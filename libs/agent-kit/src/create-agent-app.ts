@@ -1,4 +1,5 @@
-import express, { type Express, type Router } from 'express';
+import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
+import { isEnvelopeError } from '@reelmesh/envelope';
 import type { Logger } from 'pino';
 import type { Workflow } from '@reelmesh/workflow';
 import { createHandoffRouter, HttpError, jsonErrorHandler } from '@reelmesh/handoff';
@@ -9,9 +10,21 @@ import { httpLogger } from './logger';
 
 export interface AgentDeps {
   workflow: Workflow;
+  /** The agent's volume for workflow data (sealed when KMS is configured). */
   store: ObjectStore;
+  /** The actor's private assets (sealed under its own key), if any. */
+  assets?: ObjectStore;
   logger: Logger;
+  kmsStats?: () => unknown;
 }
+
+/** Storage failures that are not the caller's fault: KMS down is 503 (retry), KMS refusing is 403. */
+const envelopeErrors: ErrorRequestHandler = (error, _req, _res, next) => {
+  if (!isEnvelopeError(error)) return next(error);
+  if (error.code === 'ENVELOPE_KMS_UNAVAILABLE') return next(new HttpError(503, 'KMS_UNAVAILABLE', `storage is sealed and KMS is unreachable: ${error.message}`));
+  if (error.code === 'ENVELOPE_KMS_DENIED' || error.code === 'ENVELOPE_KEY_NOT_ALLOWED') return next(new HttpError(403, 'KMS_DENIED', error.message));
+  return next(new HttpError(500, 'STORAGE_INTEGRITY', `stored object failed to open: ${error.code}`));
+};
 
 export interface AgentAppOptions {
   config: AgentConfig;
@@ -50,7 +63,12 @@ export function createAgentApp({ config, deps, handlers, routes }: AgentAppOptio
   });
   app.use(httpLogger(logger));
   app.get('/v1/status', (_req, res) => {
-    res.json(runtime.status());
+    res.json({
+      ...runtime.status(),
+      sealed: Boolean(config.kms),
+      kms: deps.kmsStats?.(),
+      maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    });
   });
   // While draining, refuse new chunks before anything is stored, so the sender retries elsewhere/later.
   app.use((req, _res, next) => {
@@ -70,6 +88,7 @@ export function createAgentApp({ config, deps, handlers, routes }: AgentAppOptio
     }),
   );
   app.use((req, _res, next) => next(new HttpError(404, 'NOT_FOUND', `no route for ${req.method} ${req.path}`)));
+  app.use(envelopeErrors);
   app.use(jsonErrorHandler(logger));
   return { app, runtime };
 }

@@ -5,3 +5,5 @@ export { JobQueue } from './job-queue';
 export { createLogger, httpLogger } from './logger';
 export { serveAgent, type ServeOptions } from './serve';
 export { StepStats, type StepSnapshot } from './step-stats';
+export { createStores, type AgentStores } from './stores';
+export type { KmsConfig } from './config';

@@ -1,28 +1,26 @@
 import type { Server } from 'node:http';
 import { loadWorkflow } from '@reelmesh/workflow';
-import { FsObjectStore, type ObjectStore } from '@reelmesh/storage';
 import { agentConfigFromEnv, type AgentConfig } from './config';
 import type { AgentApp, AgentDeps } from './create-agent-app';
 import { createLogger } from './logger';
+import { createStores } from './stores';
 
 export interface ServeOptions {
   /** Fixed config values of this app, e.g. { agent: 'color' }; env overrides the rest. */
   defaults?: Partial<AgentConfig>;
   createApp: (config: AgentConfig, deps: AgentDeps) => AgentApp;
-  /** How the agent's volume is stored; plain files unless the platform supplies a sealed store. */
-  createStore?: (config: AgentConfig) => Promise<ObjectStore> | ObjectStore;
 }
 
 /**
  * main() of every agent: load config once, listen, report readiness to the parent (IPC), and on
  * SIGTERM/SIGINT or the parent's death stop accepting work and finish in-flight chunks first.
  */
-export async function serveAgent({ defaults, createApp, createStore }: ServeOptions): Promise<Server> {
+export async function serveAgent({ defaults, createApp }: ServeOptions): Promise<Server> {
   const config = agentConfigFromEnv(process.env, defaults);
   const logger = createLogger(config.agent, config.logLevel);
   const workflow = loadWorkflow(config.workflowPath);
-  const store = createStore ? await createStore(config) : new FsObjectStore(config.dataDir);
-  const { app, runtime } = createApp(config, { workflow, store, logger });
+  const stores = createStores(config);
+  const { app, runtime } = createApp(config, { workflow, store: stores.data, assets: stores.assets, logger, kmsStats: stores.kmsStats });
 
   const server = app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {

@@ -2,14 +2,14 @@
  * Timing note for the media jobs (NOT a test): runs every job once on one 2 s 720p chunk and prints
  * wall time per job. Usage: cd /work/main && npx tsx libs/media/bench/time-jobs.ts [seconds=4]
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   assemble, demux, generateLut, generateSample, grade, hdr10, inspectMaster, masterLoudness, measureLoudness,
   pictureFx, probe, soundFx, splitChunk, type MediaSettings,
-} from '@reelmesh/media';
+} from '../src/index';
 
 const media: MediaSettings = {
   chunkSeconds: 2,
@@ -27,11 +27,12 @@ async function main(): Promise<void> {
   const file = (name: string) => join(dir, name);
   const src = (name: string) => () => createReadStream(file(name));
   const sink = (name: string) => createWriteStream(file(name));
-  const rows: [string, number][] = [];
+  const rows: [string, number, number][] = [];
   const time = async (label: string, job: () => Promise<unknown>) => {
     const start = performance.now();
+    const cpuStart = childCpuSeconds();
     await job();
-    rows.push([label, (performance.now() - start) / 1000]);
+    rows.push([label, (performance.now() - start) / 1000, childCpuSeconds() - cpuStart]);
   };
   try {
     await time(`generateSample ${seconds}s 720p`, () => generateSample({ durationSeconds: seconds, media, outPath: file('master.mkv') }));
@@ -48,10 +49,17 @@ async function main(): Promise<void> {
     await time('probe (piped chunk)', () => probe(src('hdr.mkv')));
     await time('measureLoudness', () => measureLoudness(file('film.mkv')));
     console.log(`master: ${master.durationSeconds}s, ${master.chunkCount} chunks; threads per job: ${process.env.REELMESH_MEDIA_THREADS ?? 'default'}`);
-    for (const [label, secs] of rows) console.log(`${label.padEnd(32)} ${secs.toFixed(2)} s`);
+    console.log(`${'job'.padEnd(32)} wall     ffmpeg CPU (user+sys)`);
+    for (const [label, secs, cpu] of rows) console.log(`${label.padEnd(32)} ${secs.toFixed(2)} s   ${cpu.toFixed(2)} s`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** CPU time of reaped child processes (ffmpeg, ffprobe), from /proc/self/stat (Linux, 100 Hz ticks). */
+function childCpuSeconds(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / 100; // cutime + cstime
 }
 
 await main();

@@ -13,7 +13,7 @@ export function inputArgs(command: FfmpegCommand, args: string[]): FfmpegCommand
 /** Intermediate picture: H.264 ultrafast, 8-bit 4:2:0, tagged BT.709 so colour-aware filters downstream
  * (zscale) know what they get. */
 export const H264_INTERMEDIATE = [
-  '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '18', '-pix_fmt', 'yuv420p',
+  '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '23', '-pix_fmt', 'yuv420p',
   '-color_primaries', 'bt709', '-color_trc', 'bt709', '-colorspace', 'bt709', '-color_range', 'tv',
 ];
 

@@ -128,7 +128,8 @@ describe('bad input gives a clear MediaError', () => {
     const points = lines.filter((line) => /^[\d.]+ [\d.]+ [\d.]+$/.test(line)).map((line) => line.split(' ').map(Number));
     expect(points).toHaveLength(33 ** 3);
     expect(points.flat().every((v) => v >= 0 && v <= 1)).toBe(true);
-    expect(points[0]).toEqual([expect.closeTo(0, 1), expect.closeTo(0, 1), expect.closeTo(0, 1)]);
+    expect(points[0]).toEqual([0, 0, 0]); // black stays black
+    expect(points[points.length - 1]).toEqual([1, 1, 1]); // white stays white
     const midGreyIndex = 16 + 16 * 33 + 16 * 33 * 33; // r fastest
     const lowBlueIndex = 8 + 8 * 33 + 8 * 33 * 33;
     expect(points[lowBlueIndex][2]).toBeGreaterThan(points[lowBlueIndex][0]); // shadows lean teal

@@ -19,10 +19,11 @@ export function filmLook([r, g, b]: Rgb): Rgb {
   // Contrast: a smooth S around mid-grey that keeps 0 and 1 fixed.
   let rgb: Rgb = [sCurve(r), sCurve(g), sCurve(b)];
 
-  // Split toning weighted by luminance: shadows lean teal, highlights lean warm.
+  // Split toning weighted by luminance: shadows lean teal, highlights lean warm. The weights
+  // vanish at 0 and 1 so black stays black and white stays white.
   const y = luma(rgb);
-  const shadow = Math.pow(1 - y, 2) * 0.06;
-  const highlight = Math.pow(y, 2) * 0.06;
+  const shadow = y * Math.pow(1 - y, 2) * 0.4;
+  const highlight = Math.pow(y, 2) * (1 - y) * 0.4;
   rgb = [rgb[0] - shadow + highlight, rgb[1] + shadow * 0.4 + highlight * 0.35, rgb[2] + shadow - highlight];
 
   // Slight desaturation towards the new luminance.

@@ -5,7 +5,7 @@ import type { MediaSettings, Source } from './settings';
 
 /** The visual effects chain: a soft vignette, light luma sharpening, a touch of contrast and
  * saturation. Chosen to be cheap per pixel (see the media timing note). */
-export const PICTURE_FX_CHAIN = 'vignette=angle=PI/6,unsharp=5:5:0.6:3:3:0,eq=contrast=1.05:saturation=1.1,format=yuv420p';
+export const PICTURE_FX_CHAIN = 'vignette=angle=PI/6,unsharp=3:3:0.8,eq=contrast=1.05:saturation=1.1,format=yuv420p';
 
 export async function pictureFx(source: Source, out: Writable, media: Pick<MediaSettings, 'frameRate'>, options: { signal?: AbortSignal } = {}): Promise<void> {
   await runFfmpeg({

@@ -1,4 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import ffmpeg, { type FfmpegCommand } from 'fluent-ffmpeg';
 import { ffmpegPath, ffmpegThreads } from './binaries';
@@ -25,7 +27,12 @@ export interface FfmpegJob {
  * error (so a sealing writer never commits a partial object), and the promise rejects. */
 export async function runFfmpeg(job: FfmpegJob): Promise<string> {
   if (job.signal?.aborted) throw new MediaError('MEDIA_ABORTED', `${job.name}: aborted before start`);
+  await assertExecutable(ffmpegPath(), job.name);
   const input = job.source ? await openSource(job.source, job.name) : undefined;
+  if (input && (input.destroyed || input.errored)) {
+    input.destroy();
+    throw new MediaError('MEDIA_INPUT_FAILED', `${job.name}: input stream failed before start: ${input.errored?.message ?? 'destroyed'}`);
+  }
 
   const command = ffmpeg({ stdoutLines: 200 }).setFfmpegPath(ffmpegPath());
   if (input) command.input(input);
@@ -72,6 +79,13 @@ export async function runFfmpeg(job: FfmpegJob): Promise<string> {
       input?.destroy(); // ffmpeg may have stopped reading early (e.g. -t); release the source
       resolve(stderr);
     };
+
+    // Watch the input ourselves too: fluent-ffmpeg only listens once ffmpeg has started, and a
+    // stream closed without an error would otherwise leave ffmpeg waiting on stdin forever.
+    input?.once('error', (err) => fail(new MediaError('MEDIA_INPUT_FAILED', `${job.name}: input stream failed: ${err.message}`, { cause: err })));
+    input?.once('close', () => {
+      if (!input.readableEnded) fail(new MediaError('MEDIA_INPUT_FAILED', `${job.name}: input stream closed before its end`));
+    });
 
     const onAbort = () => fail(new MediaError('MEDIA_ABORTED', `${job.name}: aborted`));
     job.signal?.addEventListener('abort', onAbort, { once: true });
@@ -121,6 +135,15 @@ export async function openSource(source: Source, job: string): Promise<Readable>
     return await source();
   } catch (err) {
     throw new MediaError('MEDIA_INPUT_FAILED', `${job}: cannot open input: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** fluent-ffmpeg crashes on a spawn error (ENOENT), so check the binary first. */
+async function assertExecutable(path: string, job: string): Promise<void> {
+  try {
+    await access(path, constants.X_OK);
+  } catch (err) {
+    throw new MediaError('MEDIA_JOB_FAILED', `${job}: cannot run ffmpeg at ${path} (set FFMPEG_PATH): ${(err as Error).message}`, { cause: err });
   }
 }
 

@@ -1,6 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, readFileSync } from 'node:fs';
+import { createWriteStream, openSync, closeSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { REPO_ROOT } from './repo';
+
+const CHILD_GUARD = resolve(REPO_ROOT, 'libs/runtime/src/child-guard.ts');
 
 export interface ManagedProcess {
   name: string;
@@ -17,8 +21,10 @@ export interface SpawnSpec {
   args?: string[];
   env: Record<string, string>;
   logFile: string;
-  /** How long to wait for the child's IPC {event:'ready'} message. */
+  /** How long to wait for the child's {event:'ready'} message. */
   readyTimeoutMs?: number;
+  /** Where readiness is announced: an IPC message (agents) or a JSON line on stdout (sidecars, KMS). */
+  readyOn?: 'ipc' | 'stdout';
 }
 
 function tail(file: string, lines = 15): string {
@@ -38,12 +44,27 @@ export class ProcessGroup {
 
   async spawn(spec: SpawnSpec): Promise<{ process: ManagedProcess; ready: Record<string, unknown> }> {
     const fd = openSync(spec.logFile, 'a', 0o600);
-    const child = spawn(process.execPath, ['--import', 'tsx', spec.entry, ...(spec.args ?? [])], {
+    const viaStdout = spec.readyOn === 'stdout';
+    const child = spawn(process.execPath, ['--import', 'tsx', '--import', CHILD_GUARD, spec.entry, ...(spec.args ?? [])], {
       cwd: REPO_ROOT,
       env: { ...minimalEnv(), ...spec.env },
-      stdio: ['ignore', fd, fd, 'ipc'],
+      stdio: ['ignore', viaStdout ? 'pipe' : fd, fd, 'ipc'],
     });
     closeSync(fd);
+    if (viaStdout) {
+      const log = createWriteStream(spec.logFile, { flags: 'a' });
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        log.write(`${line}\n`);
+        if (line.startsWith('{') && line.includes('"ready"')) {
+          try {
+            const message = JSON.parse(line);
+            if (message.event === 'ready') child.emit('message', message);
+          } catch {
+            // an ordinary log line
+          }
+        }
+      });
+    }
     const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
     const managed: ManagedProcess = { name: spec.name, child, logFile: spec.logFile, exited };
     this.processes.push(managed);

@@ -16,6 +16,8 @@ export interface RunWorkflowOptions {
   /** Called once the runtime is up (the CLI uses it to stop everything on Ctrl-C). */
   onRuntime?: (runtime: LocalRuntime) => void;
   timeoutMs?: number;
+  /** Seal everything at rest (default true). */
+  encryption?: boolean;
 }
 
 export interface RunWorkflowResult {
@@ -33,6 +35,7 @@ export interface RunWorkflowResult {
 
 interface AgentStatus {
   agent: string;
+  progress: Record<string, number>;
   steps: Record<string, { received: number; completed: number; failed: number; busyMs: number; firstStartedAt?: number; lastFinishedAt?: number }>;
   failures: Array<{ step: string; chunkIndex?: number; message: string }>;
 }
@@ -68,11 +71,15 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
     options.progress?.line(`generating a ${options.durationSeconds} s sample master`);
     await generateSample({ durationSeconds: options.durationSeconds, media: workflow.media, outPath: input });
   }
-  const dataRoot = options.dataRoot ? resolve(options.dataRoot) : await mkdtemp(join(outDir, 'data-'));
+  const runDir = options.dataRoot ? resolve(options.dataRoot, '..') : await mkdtemp(join(outDir, 'run-'));
+  const dataRoot = options.dataRoot ? resolve(options.dataRoot) : join(runDir, 'data');
+  const stateDir = join(runDir, 'state');
   const started = Date.now();
   const runtime = await startLocalRuntime({
     workflowPath: options.workflowPath,
     dataRoot,
+    stateDir,
+    encryption: options.encryption,
     exportDir: outDir,
     ingestDir: dirname(input),
   });
@@ -101,7 +108,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
         Promise.all(Object.values(runtime.agents).map((a) => getJson<AgentStatus>(`${a.url}/v1/status`))),
       ]);
       for (const s of statuses) {
-        for (const [step, st] of Object.entries(s.steps)) options.progress?.update(step, st.completed, chunkCount);
+        for (const [step, done] of Object.entries(s.progress)) options.progress?.update(step, done, chunkCount);
         const failure = s.failures[0];
         if (failure) throw new Error(`${s.agent} failed step ${failure.step}${failure.chunkIndex === undefined ? '' : ` chunk ${failure.chunkIndex}`}: ${failure.message}`);
       }
@@ -124,6 +131,6 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
   } finally {
     await runtime.stop();
     options.progress?.stop();
-    if (options.clean) await rm(dataRoot, { recursive: true, force: true });
+    if (options.clean) await rm(options.dataRoot ? dataRoot : runDir, { recursive: true, force: true });
   }
 }

@@ -69,7 +69,7 @@ describe('reelmesh demo: the whole workflow on real media, every agent its own p
   });
 
   it('the owner received every picture and sound chunk exactly once', async () => {
-    const base = join(summary.dataRoot, 'volumes', 'owner', 'feature-film', 'assemble');
+    const base = join(summary.dataRoot, 'owner', 'feature-film', 'assemble');
     const pictures = (await readdir(join(base, 'picture'))).filter((f) => f.endsWith('.mkv'));
     const sounds = (await readdir(join(base, 'sound'))).filter((f) => f.endsWith('.mkv'));
     const expected = Array.from({ length: summary.chunks }, (_, i) => `${String(i).padStart(5, '0')}.mkv`);

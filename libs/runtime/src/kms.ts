@@ -1,0 +1,60 @@
+import { writeFile, mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { assetKeyAlias, generateAgentCredentials, workflowKeyAlias } from '@reelmesh/kms-local';
+import type { Workflow } from '@reelmesh/workflow';
+import type { ProcessGroup } from './process-group';
+import { REPO_ROOT } from './repo';
+
+export interface RunningKms {
+  endpoint: string;
+  /** Per-agent environment: only that agent's own credentials and the keys it may use. */
+  envFor(agent: string): Record<string, string>;
+}
+
+interface ReadyLine {
+  endpoint: string;
+  region: string;
+  keys: { workflowKey: { arn: string }; assetKeys: Record<string, { arn: string }> };
+}
+
+/**
+ * The local KMS as its own process (the cluster uses AWS KMS): keys provisioned from the
+ * workflow, one credential per agent, key state sealed under a 0600 master secret.
+ */
+export async function startKms(opts: { group: ProcessGroup; workflow: Workflow; workflowPath: string; stateDir: string; logDir: string }): Promise<RunningKms> {
+  const { principals, byAgent } = generateAgentCredentials([...opts.workflow.agents]);
+  await mkdir(opts.stateDir, { recursive: true, mode: 0o700 });
+  const principalsFile = join(opts.stateDir, 'principals.json');
+  await writeFile(principalsFile, JSON.stringify(principals), { mode: 0o600 });
+  const { ready } = await opts.group.spawn({
+    name: 'kms',
+    entry: resolve(REPO_ROOT, 'libs/kms-local/src/main.ts'),
+    env: {
+      REELMESH_KMS_DATA_DIR: opts.stateDir,
+      REELMESH_KMS_PRINCIPALS_FILE: principalsFile,
+      REELMESH_KMS_WORKFLOW: opts.workflowPath,
+      REELMESH_KMS_REGION: 'local-1',
+    },
+    logFile: join(opts.logDir, 'kms.log'),
+    readyOn: 'stdout',
+  });
+  const info = ready as unknown as ReadyLine;
+  const actorOf = new Map(opts.workflow.agents.map((a) => [a.name, a.actor]));
+  return {
+    endpoint: info.endpoint,
+    envFor(agent) {
+      const cred = byAgent[agent];
+      const actor = actorOf.get(agent)!;
+      const asset = info.keys.assetKeys[actor];
+      return {
+        REELMESH_KMS_ENDPOINT: info.endpoint,
+        REELMESH_KMS_REGION: info.region,
+        REELMESH_KMS_ACCESS_KEY_ID: cred.accessKeyId,
+        REELMESH_KMS_SECRET_ACCESS_KEY: cred.secretAccessKey,
+        REELMESH_KMS_KEY_ID: workflowKeyAlias(),
+        REELMESH_KMS_ALLOWED_KEY_IDS: info.keys.workflowKey.arn,
+        ...(asset ? { REELMESH_KMS_ASSET_KEY_ID: assetKeyAlias(actor) } : {}),
+      };
+    },
+  };
+}
