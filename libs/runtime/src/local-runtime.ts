@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DEFAULT_WORKFLOW_PATH, loadWorkflow, type Workflow } from '@reelmesh/workflow';
 import { startKms, type RunningKms } from './kms';
+import { startControlPlaneProcess, startPodSidecars, type ControlPlane, type MeshOptions, type MeshPod } from './mesh';
 import { appMain } from './repo';
 import { freePorts } from './ports';
 import { ProcessGroup } from './process-group';
@@ -14,6 +15,10 @@ export interface LocalRuntimeOptions {
   stateDir: string;
   /** Seal every stored byte under KMS data keys (default true). Off only for baselines. */
   encryption?: boolean;
+  /** Run every agent as a pod (app + proxy sidecar + policy sidecar) behind mTLS (default true). */
+  mesh?: boolean;
+  /** Mesh tuning: SVID lifetime, an external OPA URL, no policy sidecar (baselines). */
+  meshOptions?: Pick<MeshOptions, 'svidTtlSeconds' | 'policyUrl' | 'withoutPolicy' | 'policyData' | 'policyTimeoutMs'>;
   /** Owner: where the deliverable is exported. */
   exportDir: string;
   /** Owner: the folder masters may be read from. */
@@ -33,6 +38,8 @@ export interface RunningAgent {
   pid: number;
   dataDir: string;
   logFile: string;
+  /** The pod's sidecars, in mesh mode. */
+  pod?: MeshPod;
 }
 
 export interface LocalRuntime {
@@ -40,6 +47,7 @@ export interface LocalRuntime {
   agents: Record<string, RunningAgent>;
   group: ProcessGroup;
   kms?: RunningKms;
+  controlPlane?: ControlPlane;
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -60,12 +68,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const group = new ProcessGroup();
   const agents: Record<string, RunningAgent> = {};
   let kms: RunningKms | undefined;
+  let controlPlane: ControlPlane | undefined;
   try {
-    if (options.encryption !== false) {
-      kms = await startKms({ group, workflow, workflowPath, stateDir: join(stateDir, 'kms'), logDir });
-    }
+    const meshOpts: MeshOptions = { group, workflow, stateDir: join(stateDir, 'mesh'), logDir, ...options.meshOptions };
+    [kms, controlPlane] = await Promise.all([
+      options.encryption !== false ? startKms({ group, workflow, workflowPath, stateDir: join(stateDir, 'kms'), logDir }) : undefined,
+      options.mesh !== false ? startControlPlaneProcess(meshOpts) : undefined,
+    ]);
     await Promise.all(
       workflow.agents.map(async (agent, i) => {
+        const pod = controlPlane ? await startPodSidecars({ ...meshOpts, cp: controlPlane, actor: agent.actor, agent: agent.name }) : undefined;
+        const port = pod ? pod.appPort : ports[i];
         const dataDir = join(dataRoot, agent.name);
         await mkdir(dataDir, { recursive: true });
         const logFile = join(logDir, `${agent.name}.log`);
@@ -74,8 +87,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           REELMESH_AGENT: agent.name,
           REELMESH_DATA_DIR: dataDir,
           HOST: '127.0.0.1',
-          PORT: String(ports[i]),
-          REELMESH_PEERS: JSON.stringify(peers),
+          PORT: String(port),
+          ...(pod ? { REELMESH_OUTBOUND_PROXY: `http://127.0.0.1:${pod.outboundPort}` } : { REELMESH_PEERS: JSON.stringify(peers) }),
           REELMESH_CONCURRENCY: String(options.concurrency?.[agent.name] ?? (agent.name === 'owner' ? 2 : 1)),
           LOG_LEVEL: options.logLevel ?? 'info',
           REELMESH_WORKFLOW: workflowPath,
@@ -83,12 +96,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           ...(agent.app === 'owner' ? { REELMESH_EXPORT_DIR: resolve(options.exportDir), REELMESH_INGEST_DIR: resolve(options.ingestDir) } : {}),
         };
         const { process } = await group.spawn({ name: agent.name, entry: appMain(agent.app), env, logFile });
-        agents[agent.name] = { agent: agent.name, app: agent.app, url: peers[agent.name], port: ports[i], pid: process.child.pid!, dataDir, logFile };
+        agents[agent.name] = { agent: agent.name, app: agent.app, url: `http://127.0.0.1:${port}`, port, pid: process.child.pid!, dataDir, logFile, pod };
       }),
     );
   } catch (error) {
     await group.stop(2_000);
     throw error;
   }
-  return { workflow, agents, group, kms, stop: (graceMs) => group.stop(graceMs) };
+  return { workflow, agents, group, kms, controlPlane, stop: (graceMs) => group.stop(graceMs) };
 }

@@ -58,7 +58,8 @@ export class ProcessGroup {
         if (line.startsWith('{') && line.includes('"ready"')) {
           try {
             const message = JSON.parse(line);
-            if (message.event === 'ready') child.emit('message', message);
+            // Our mains announce either {"event":"ready"} or {"ready":true}.
+            if (message.event === 'ready' || message.ready === true) child.emit('message', { ...message, event: 'ready' });
           } catch {
             // an ordinary log line
           }

@@ -1,0 +1,52 @@
+// One Dockerfile per program, all the same shape: production node_modules in one stage (the npm
+// ffmpeg/ffprobe binaries come with them), the Nx build output (an esbuild bundle) copied in,
+// a non-root user and a health check.
+import { imageString, NODE_IMAGE } from '../images';
+import { APP_PORT, APP_UID, DATA_DIR, IMAGE_WORKDIR, KMS_NAME, KMS_PORT } from '../settings';
+import { textFile } from '../render-yaml';
+
+export const bundlePath = (program: string) => `dist/apps/${program}/main.mjs`;
+
+/** `assets`: repository paths the program reads at run time (e.g. the colourist's LUT folder). */
+export function dockerfile(program: string, assets: readonly string[] = []): string {
+  const isKms = program === KMS_NAME;
+  const port = isKms ? KMS_PORT : APP_PORT;
+  // The KMS answers only signed POSTs: a TCP connect is its health; agents have GET /health.
+  const probe = isKms
+    ? `require('net').connect(${port},'127.0.0.1').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))`
+    : `fetch('http://127.0.0.1:'+(process.env.PORT||${port})+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`;
+  const dataDir = isKms ? '/var/lib/kms' : DATA_DIR;
+  return textFile(`# Build: npx nx run ${isKms ? 'deploy:docker-build-kms-local' : `app-${program}:docker-build`} (bundles ${bundlePath(program)} first).
+
+FROM ${imageString(NODE_IMAGE)} AS deps
+WORKDIR ${IMAGE_WORKDIR}
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+FROM ${imageString(NODE_IMAGE)} AS runtime
+ENV NODE_ENV=production \\
+    REELMESH_WORKFLOW=${IMAGE_WORKDIR}/policies/workflow.yaml
+WORKDIR ${IMAGE_WORKDIR}
+COPY --from=deps ${IMAGE_WORKDIR}/node_modules ./node_modules
+COPY package.json ./
+COPY policies/workflow.yaml ./policies/workflow.yaml
+${assets.map((path) => `COPY ${path} ./${path}\n`).join('')}COPY ${bundlePath(program)} ./${bundlePath(program)}
+# The volume mount point exists and belongs to the app user, so a fresh volume is writable.
+RUN mkdir -p ${dataDir} && chown ${APP_UID}:${APP_UID} ${dataDir}
+USER ${APP_UID}:${APP_UID}
+EXPOSE ${port}
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \\
+  CMD ["node", "-e", "${probe.replace(/"/g, '\\"')}"]
+ENTRYPOINT ["node", "${bundlePath(program)}"]
+`);
+}
+
+/** BuildKit reads <Dockerfile>.dockerignore: send only what the image needs. */
+export function dockerignore(program: string, assets: readonly string[] = []): string {
+  return textFile(`*
+!package.json
+!package-lock.json
+!policies/workflow.yaml
+${assets.map((path) => `!${path}\n`).join('')}!${bundlePath(program)}
+`);
+}

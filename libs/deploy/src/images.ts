@@ -1,0 +1,31 @@
+// Every image the deployments run, pinned by tag. The digest is resolved where images are built or
+// pulled (tools/kind/pin-digests.sh, or DIGEST variables in Compose): a tag alone can be re-pushed.
+
+export interface ImageRef {
+  /** Repository, e.g. `openpolicyagent/opa`. */
+  readonly name: string;
+  readonly tag: string;
+}
+
+/** The version our own images are tagged with (the root package.json version). */
+export const REELMESH_VERSION = '0.1.0';
+
+/** opa-envoy-plugin build of OPA 1.x: OPA plus the Envoy ext_authz gRPC server. */
+export const OPA_ENVOY_IMAGE: ImageRef = { name: 'openpolicyagent/opa', tag: '1.4.2-envoy' };
+export const ENVOY_IMAGE: ImageRef = { name: 'envoyproxy/envoy', tag: 'v1.34.1' };
+/** Base of every ReelMesh image (Debian bookworm, Node 20). */
+export const NODE_IMAGE: ImageRef = { name: 'node', tag: '20.19.2-bookworm-slim' };
+
+/** The image of one ReelMesh program (an app of the workflow, or `kms-local`). */
+export function reelmeshImage(program: string): ImageRef {
+  return { name: `reelmesh/${program}`, tag: REELMESH_VERSION };
+}
+
+export function imageString(image: ImageRef): string {
+  return `${image.name}:${image.tag}`;
+}
+
+/** Compose form: `${NAME_DIGEST:-}` lets a pinned `@sha256:...` be supplied at build/pull time. */
+export function composeImageString(image: ImageRef, digestVariable: string): string {
+  return `${imageString(image)}\${${digestVariable}:-}`;
+}

@@ -1,0 +1,38 @@
+// Install-time mesh configuration (istioctl install -f): the workflow's trust domain, registry-only
+// egress and the extension provider that sends CUSTOM authorization to the in-pod OPA, failing closed.
+import { EXT_AUTHZ_HOST, EXT_AUTHZ_PROVIDER, EXT_AUTHZ_TIMEOUT, OPA_GRPC_PORT } from '../settings';
+import type { Topology } from '../topology';
+
+export function istioOperator(topology: Topology): object {
+  return {
+    apiVersion: 'install.istio.io/v1alpha1',
+    kind: 'IstioOperator',
+    metadata: { name: 'reelmesh', namespace: 'istio-system' },
+    spec: {
+      profile: 'default',
+      meshConfig: {
+        // Principals become <trustDomain>/ns/<actor>/sa/<agent>: the workflow's SPIFFE ids.
+        trustDomain: topology.workflow.metadata.trustDomain,
+        outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' },
+        defaultConfig: {
+          holdApplicationUntilProxyStarts: true,
+          // DNS proxying resolves Services of other clusters (multi-cluster overlay).
+          proxyMetadata: { ISTIO_META_DNS_CAPTURE: 'true', ISTIO_META_DNS_AUTO_ALLOCATE: 'true' },
+        },
+        extensionProviders: [
+          {
+            name: EXT_AUTHZ_PROVIDER,
+            envoyExtAuthzGrpc: {
+              service: EXT_AUTHZ_HOST,
+              port: OPA_GRPC_PORT,
+              timeout: EXT_AUTHZ_TIMEOUT,
+              // OPA down or slow -> deny (403), never allow.
+              failOpen: false,
+              statusOnError: '403',
+            },
+          },
+        ],
+      },
+    },
+  };
+}

@@ -1,0 +1,132 @@
+// Istio resources derived from the workflow: STRICT mTLS everywhere, the in-pod OPA as a CUSTOM
+// authorizer, an ALLOW list of exactly the callers each agent has in the workflow, and per-agent
+// egress limited to its next hops and the KMS. Principals use the workflow's trust domain (the
+// mesh is installed with meshConfig.trustDomain = workflow trustDomain; see istio-operator.ts).
+import { spiffeId } from '@reelmesh/workflow';
+import {
+  EXT_AUTHZ_HOST,
+  EXT_AUTHZ_PROVIDER,
+  KMS_NAME,
+  KMS_NAMESPACE,
+  OPA_GRPC_PORT,
+  serviceHost,
+} from '../settings';
+import { istioPrincipal, type AgentPlacement, type Topology } from '../topology';
+
+export const ISTIO_SYSTEM = 'istio-system';
+
+export function peerAuthenticationMeshStrict(): object {
+  return {
+    apiVersion: 'security.istio.io/v1beta1',
+    kind: 'PeerAuthentication',
+    // In the root namespace: applies to the whole mesh.
+    metadata: { name: 'default', namespace: ISTIO_SYSTEM },
+    spec: { mtls: { mode: 'STRICT' } },
+  };
+}
+
+/** Lets every sidecar resolve the extension provider's host to its own pod's OPA. */
+export function opaServiceEntry(): object {
+  return {
+    apiVersion: 'networking.istio.io/v1beta1',
+    kind: 'ServiceEntry',
+    metadata: { name: 'opa-ext-authz-local', namespace: ISTIO_SYSTEM },
+    spec: {
+      hosts: [EXT_AUTHZ_HOST],
+      exportTo: ['*'],
+      ports: [{ number: OPA_GRPC_PORT, name: 'grpc-ext-authz', protocol: 'GRPC' }],
+      resolution: 'STATIC',
+      location: 'MESH_INTERNAL',
+      endpoints: [{ address: '127.0.0.1' }],
+    },
+  };
+}
+
+/** Every request except /health goes to the pod's OPA first (the workflow Rego decides). */
+export function extAuthzPolicy(agent: AgentPlacement): object {
+  return {
+    apiVersion: 'security.istio.io/v1beta1',
+    kind: 'AuthorizationPolicy',
+    metadata: { name: `${agent.name}-ext-authz`, namespace: agent.namespace },
+    spec: {
+      selector: { matchLabels: { app: agent.name } },
+      action: 'CUSTOM',
+      provider: { name: EXT_AUTHZ_PROVIDER },
+      rules: [{ to: [{ operation: { notPaths: ['/health'] } }] }],
+    },
+  };
+}
+
+/**
+ * Istio's own allow-list, independent of OPA (defence in depth): one rule per access-matrix edge
+ * into this agent, naming the caller's principal and the handoff path. No rule -> nothing allowed.
+ */
+export function allowPolicy(agent: AgentPlacement): object {
+  return {
+    apiVersion: 'security.istio.io/v1beta1',
+    kind: 'AuthorizationPolicy',
+    metadata: { name: `${agent.name}-allow`, namespace: agent.namespace },
+    spec: {
+      selector: { matchLabels: { app: agent.name } },
+      action: 'ALLOW',
+      rules: agent.inbound.map((rule) => ({
+        from: [{ source: { principals: [istioPrincipal(rule.sourcePrincipal)] } }],
+        to: [{ operation: { methods: ['POST'], paths: [rule.pathPattern.replace('{chunk}', '*')] } }],
+      })),
+    },
+  };
+}
+
+/** Only agents of the workflow may call the local KMS (each still signs with its own key). */
+export function kmsAllowPolicy(topology: Topology): object {
+  return {
+    apiVersion: 'security.istio.io/v1beta1',
+    kind: 'AuthorizationPolicy',
+    metadata: { name: `${KMS_NAME}-allow`, namespace: KMS_NAMESPACE },
+    spec: {
+      selector: { matchLabels: { app: KMS_NAME } },
+      action: 'ALLOW',
+      rules: [
+        {
+          from: [{ source: { principals: topology.agents.map((agent) => istioPrincipal(spiffeId(topology.workflow, agent.name))) } }],
+          to: [{ operation: { methods: ['POST'], paths: ['/'] } }],
+        },
+      ],
+    },
+  };
+}
+
+/** Namespace default: registry-only and no egress beyond the control plane. */
+export function namespaceSidecar(namespace: string): object {
+  return {
+    apiVersion: 'networking.istio.io/v1beta1',
+    kind: 'Sidecar',
+    metadata: { name: 'default', namespace },
+    spec: {
+      outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' },
+      egress: [{ hosts: [`${ISTIO_SYSTEM}/*`] }],
+    },
+  };
+}
+
+/** The hosts an agent's sidecar may route to: its next hops, the KMS, and the control plane. */
+export function egressHosts(topology: Topology, agent: AgentPlacement): string[] {
+  const hops = agent.nextHops.map((hop) => {
+    const ns = topology.agent(hop).namespace;
+    return `${ns}/${serviceHost(hop, ns)}`;
+  });
+  return [...hops, `${KMS_NAMESPACE}/*`, `${ISTIO_SYSTEM}/*`];
+}
+
+export function agentSidecar(topology: Topology, agent: AgentPlacement): object {
+  return {
+    apiVersion: 'networking.istio.io/v1beta1',
+    kind: 'Sidecar',
+    metadata: { name: `${agent.name}-egress`, namespace: agent.namespace },
+    spec: {
+      workloadSelector: { labels: { app: agent.name } },
+      outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' },
+      egress: [{ hosts: egressHosts(topology, agent) }],
+    },
+  };
+}

@@ -1,0 +1,92 @@
+// The Kustomize tree under k8s/: a base per actor namespace (plus the local KMS and the shared
+// policy ConfigMaps), a `kind` overlay (one cluster) and a `multi-cluster` overlay per actor.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { workflowKeyAlias } from '@reelmesh/kms-local';
+import { generatePolicyData, stableJson } from '@reelmesh/policy';
+import type { DeployFile } from '../generated-file';
+import { OPA_ENVOY_IMAGE, reelmeshImage, type ImageRef } from '../images';
+import { opaConfig } from '../opa-config';
+import { yamlFile } from '../render-yaml';
+import { AWS_KMS_HOST, KMS_NAME, KMS_NAMESPACE, KMS_REGION, LOCAL_KMS_ENDPOINT } from '../settings';
+import type { Topology } from '../topology';
+import { agentManifests, KMS_CONFIGMAP, OPA_CONFIG_CONFIGMAP, POLICY_CONFIGMAP } from './agent-manifests';
+import { kmsManifests, namespace } from './kms-manifests';
+
+export const POLICY_REGO_FILE = 'policies/reelmesh/authz/authz.rego';
+const KUSTOMIZATION = { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization' };
+
+export function k8sFiles(topology: Topology, repoRoot: string): DeployFile[] {
+  const files: DeployFile[] = [];
+  const add = (path: string, content: string) => files.push({ path: `k8s/${path}`, content });
+  const kustomization = (path: string, body: object, note?: string) => add(`${path}/kustomization.yaml`, yamlFile([{ ...KUSTOMIZATION, ...body }], note));
+
+  // Shared ConfigMaps: the Rego and data may only be loaded from inside a kustomization's folder,
+  // so the generator copies them here (the freshness test keeps the copies honest).
+  const rego = readFileSync(join(repoRoot, POLICY_REGO_FILE), 'utf8');
+  add('base/shared/authz.rego', `# Copy of ${POLICY_REGO_FILE}, made by reelmesh gen — do not edit\n${rego}`);
+  add('base/shared/data.json', stableJson(generatePolicyData(topology.workflow)));
+  add('base/shared/opa-config.yaml', yamlFile([opaConfig()]));
+  kustomization('base/shared', {
+    configMapGenerator: [
+      { name: POLICY_CONFIGMAP, files: ['authz.rego', 'data.json'] },
+      { name: OPA_CONFIG_CONFIGMAP, files: ['config.yaml=opa-config.yaml'] },
+      {
+        name: KMS_CONFIGMAP,
+        literals: [`endpoint=${LOCAL_KMS_ENDPOINT}`, `region=${KMS_REGION}`, `keyId=${workflowKeyAlias()}`],
+      },
+    ],
+  }, 'Policy, OPA config and KMS settings; included by every actor namespace.');
+
+  for (const ns of topology.namespaces) {
+    add(`base/${ns.name}/namespace.yaml`, yamlFile([namespace(ns.name)]));
+    for (const agent of ns.agents) add(`base/${ns.name}/${agent.name}.yaml`, yamlFile(agentManifests(topology, agent)));
+    kustomization(`base/${ns.name}`, {
+      namespace: ns.name,
+      resources: ['namespace.yaml', '../shared', ...ns.agents.map((agent) => `${agent.name}.yaml`)],
+    });
+  }
+  add('base/kms/namespace.yaml', yamlFile([namespace(KMS_NAMESPACE)]));
+  add(`base/kms/${KMS_NAME}.yaml`, yamlFile(kmsManifests()));
+  kustomization('base/kms', { namespace: KMS_NAMESPACE, resources: ['namespace.yaml', `${KMS_NAME}.yaml`] });
+  kustomization('base', { resources: ['kms', ...topology.namespaces.map((ns) => ns.name)] }, 'Every actor namespace in one cluster, plus the local KMS.');
+
+  const images = imageOverrides(topology);
+  kustomization('overlays/kind', { resources: ['../../base', '../../../istio'], images }, 'One kind cluster: every actor a namespace; local KMS; Istio resources.');
+
+  // One cluster per actor: its namespace, the mesh-wide Istio pieces and its own policies; KMS is AWS KMS.
+  add('overlays/multi-cluster/aws-kms/namespace.yaml', yamlFile([namespace(KMS_NAMESPACE)]));
+  add('overlays/multi-cluster/aws-kms/service-entry-aws-kms-external.yaml', yamlFile([awsKmsServiceEntry()]));
+  kustomization('overlays/multi-cluster/aws-kms', { resources: ['namespace.yaml', 'service-entry-aws-kms-external.yaml'] });
+  for (const ns of topology.namespaces) {
+    kustomization(`overlays/multi-cluster/${ns.name}`, {
+      resources: [`../../../base/${ns.name}`, '../../../../istio/mesh', `../../../../istio/${ns.name}`, '../aws-kms'],
+      configMapGenerator: [
+        { name: KMS_CONFIGMAP, namespace: ns.name, behavior: 'merge', literals: [`endpoint=https://${AWS_KMS_HOST}`] },
+      ],
+      images,
+    }, `The "${ns.name}" actor's own cluster.`);
+  }
+  return files;
+}
+
+/** Tags pinned here; tools/kind/pin-digests.sh adds each image's digest at deploy time. */
+function imageOverrides(topology: Topology): object[] {
+  const ours = [...topology.apps, KMS_NAME].map(reelmeshImage);
+  return [...ours, OPA_ENVOY_IMAGE].map((image: ImageRef) => ({ name: image.name, newTag: image.tag }));
+}
+
+function awsKmsServiceEntry(): object {
+  return {
+    apiVersion: 'networking.istio.io/v1beta1',
+    kind: 'ServiceEntry',
+    metadata: { name: 'aws-kms', namespace: KMS_NAMESPACE },
+    spec: {
+      hosts: [AWS_KMS_HOST],
+      exportTo: ['*'],
+      ports: [{ number: 443, name: 'tls-kms', protocol: 'TLS' }],
+      resolution: 'DNS',
+      location: 'MESH_EXTERNAL',
+    },
+  };
+}
