@@ -52,7 +52,8 @@ export async function startKms(opts: { group: ProcessGroup; workflow: Workflow; 
         REELMESH_KMS_ACCESS_KEY_ID: cred.accessKeyId,
         REELMESH_KMS_SECRET_ACCESS_KEY: cred.secretAccessKey,
         REELMESH_KMS_KEY_ID: workflowKeyAlias(),
-        REELMESH_KMS_ALLOWED_KEY_IDS: info.keys.workflowKey.arn,
+        // Keys this agent trusts in envelope headers: the owner's workflow key and its actor's asset key.
+        REELMESH_KMS_ALLOWED_KEY_IDS: [info.keys.workflowKey.arn, ...(asset ? [asset.arn] : [])].join(','),
         ...(asset ? { REELMESH_KMS_ASSET_KEY_ID: assetKeyAlias(actor) } : {}),
       };
     },

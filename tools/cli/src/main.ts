@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerDemo } from './commands/demo';
 import { registerGen } from './commands/gen';
+import { registerVerify } from './commands/verify';
 
 /** One readable line for anything that goes wrong; exit code 2 for usage, 1 otherwise. */
 export async function main(argv: string[]): Promise<number> {
@@ -10,6 +11,7 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({ outputError: (str, write) => write(str.trim().split('\n')[0] + '\n') });
   registerDemo(program);
   registerGen(program);
+  registerVerify(program);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -18,6 +18,10 @@ export interface RunWorkflowOptions {
   timeoutMs?: number;
   /** Seal everything at rest (default true). */
   encryption?: boolean;
+  /** Every agent as a pod behind mTLS and policy sidecars (default true). */
+  mesh?: boolean;
+  /** Called with the finished run while every process is still up (tests inspect the live system). */
+  beforeStop?: (runtime: LocalRuntime, result: RunWorkflowResult) => Promise<void>;
 }
 
 export interface RunWorkflowResult {
@@ -31,6 +35,12 @@ export interface RunWorkflowResult {
   wallSeconds: number;
   dataRoot: string;
   pids: Record<string, number>;
+  /** Peak RSS of each agent's own process, bytes. */
+  maxRssBytes: Record<string, number>;
+  security: { mesh: boolean; encryption: boolean };
+  /** KMS calls made by all agents (GenerateDataKey + Decrypt), and per chunk. */
+  kmsCalls: number;
+  kmsCallsPerChunk: number;
 }
 
 interface AgentStatus {
@@ -38,6 +48,8 @@ interface AgentStatus {
   progress: Record<string, number>;
   steps: Record<string, { received: number; completed: number; failed: number; busyMs: number; firstStartedAt?: number; lastFinishedAt?: number }>;
   failures: Array<{ step: string; chunkIndex?: number; message: string }>;
+  kms?: { generateDataKey: number; decrypt: number; failures: number };
+  maxRssBytes: number;
 }
 
 interface RunStatus {
@@ -80,6 +92,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
     dataRoot,
     stateDir,
     encryption: options.encryption,
+    mesh: options.mesh,
     exportDir: outDir,
     ingestDir: dirname(input),
   });
@@ -124,7 +137,23 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
           busySeconds[s.agent] = spans.reduce((sum, x) => sum + x.busyMs, 0) / 1000;
         }
         const pids = Object.fromEntries(Object.values(runtime.agents).map((a) => [a.agent, a.pid]));
-        return { deliverable: run.deliverable, input, chunks: chunkCount, steps, busySeconds, wallSeconds: (Date.now() - started) / 1000, dataRoot, pids };
+        const kmsCalls = statuses.reduce((n, s) => n + (s.kms ? s.kms.generateDataKey + s.kms.decrypt : 0), 0);
+        const result: RunWorkflowResult = {
+          deliverable: run.deliverable,
+          input,
+          chunks: chunkCount,
+          steps,
+          busySeconds,
+          wallSeconds: (Date.now() - started) / 1000,
+          dataRoot,
+          pids,
+          maxRssBytes: Object.fromEntries(statuses.map((s) => [s.agent, s.maxRssBytes])),
+          security: { mesh: options.mesh !== false, encryption: options.encryption !== false },
+          kmsCalls,
+          kmsCallsPerChunk: chunkCount ? kmsCalls / chunkCount : 0,
+        };
+        await options.beforeStop?.(runtime, result);
+        return result;
       }
       await sleep(200);
     }

@@ -41,7 +41,7 @@ export function composeFile(topology: Topology): object {
     services[`${agent.name}-app`] = appService(agent);
     volumes[`${agent.name}-sealed`] = {};
   }
-  return { name: 'reelmesh', services, volumes, networks: { mesh: {} } };
+  return { services, volumes, networks: { mesh: {} } };
 }
 
 function kmsService(): object {

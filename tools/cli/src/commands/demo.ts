@@ -12,6 +12,8 @@ interface DemoOptions {
   json?: boolean;
   clean?: boolean;
   workflow?: string;
+  mesh: boolean;
+  encryption: boolean;
 }
 
 export function registerDemo(program: Command): void {
@@ -24,6 +26,8 @@ export function registerDemo(program: Command): void {
     .option('--data-root <dir>', 'folder for every agent volume (default: a new folder under --out)')
     .option('--workflow <file>', 'workflow file (default: policies/workflow.yaml)')
     .option('--clean', 'delete the data root after the run')
+    .option('--no-mesh', 'no proxy/policy sidecars: agents call each other in plain HTTP (baseline only)')
+    .option('--no-encryption', 'store plaintext volumes (baseline only)')
     .option('--json', 'print a JSON summary as the last line of stdout')
     .action(async (opts: DemoOptions) => {
       const durationSeconds = Number(opts.duration);
@@ -46,6 +50,8 @@ export function registerDemo(program: Command): void {
           dataRoot: opts.dataRoot,
           clean: opts.clean,
           workflowPath: opts.workflow,
+          mesh: opts.mesh,
+          encryption: opts.encryption,
           progress,
           onRuntime: (r) => (runtime = r),
         });

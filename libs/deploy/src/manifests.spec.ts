@@ -1,0 +1,179 @@
+// Every rendered manifest (kubectl kustomize of the base, each overlay and istio/) validates against
+// the kubernetes-models / @kubernetes-models/istio schemas, and carries the hardening we promise.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ConfigMap, Namespace, PersistentVolumeClaim, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { Deployment } from 'kubernetes-models/apps/v1';
+import { AuthorizationPolicy, PeerAuthentication } from '@kubernetes-models/istio/security.istio.io/v1beta1';
+import { ServiceEntry, Sidecar } from '@kubernetes-models/istio/networking.istio.io/v1beta1';
+import { IstioOperator } from '@kubernetes-models/istio/install.istio.io/v1alpha1';
+import { spiffeId } from '@reelmesh/workflow';
+import { kubectlMissing, kustomize, parseYamlDocs, REPO_ROOT, workflow, type K8sObject } from './test-support';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Model = new (data: any) => { validate(): void };
+const MODELS: Record<string, Model> = {
+  'v1/Namespace': Namespace,
+  'v1/ServiceAccount': ServiceAccount,
+  'v1/Service': Service,
+  'v1/ConfigMap': ConfigMap,
+  'v1/PersistentVolumeClaim': PersistentVolumeClaim,
+  'apps/v1/Deployment': Deployment,
+  'security.istio.io/v1beta1/AuthorizationPolicy': AuthorizationPolicy,
+  'security.istio.io/v1beta1/PeerAuthentication': PeerAuthentication,
+  'networking.istio.io/v1beta1/Sidecar': Sidecar,
+  'networking.istio.io/v1beta1/ServiceEntry': ServiceEntry,
+};
+
+const wf = workflow();
+const actors = wf.actors.map((actor) => actor.name);
+const TARGETS = ['k8s/base', 'k8s/overlays/kind', 'istio', ...actors.map((actor) => `k8s/overlays/multi-cluster/${actor}`)];
+const missing = kubectlMissing();
+if (missing) console.warn(`\n*** libs/deploy: ${missing} ***\n`);
+
+function validateAll(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  for (const object of objects) {
+    const Model = MODELS[`${object.apiVersion}/${object.kind}`];
+    const id = `${object.kind} ${object.metadata?.namespace ?? ''}/${object.metadata?.name}`;
+    if (!Model) problems.push(`${id}: no schema for ${object.apiVersion} ${object.kind}`);
+    else {
+      try {
+        new Model(object).validate();
+      } catch (error) {
+        problems.push(`${id}: ${(error as Error).message}`);
+      }
+    }
+  }
+  return problems;
+}
+
+describe.skipIf(Boolean(missing))('rendered manifests', () => {
+  const rendered = new Map(TARGETS.map((target) => [target, kustomize(target)]));
+
+  it.each(TARGETS)('%s validates against the Kubernetes and Istio schemas', (target) => {
+    const objects = rendered.get(target)!;
+    expect(objects.length).toBeGreaterThan(0);
+    expect(validateAll(objects)).toEqual([]);
+  });
+
+  it('the schema check really rejects a broken manifest', () => {
+    const deployment = rendered.get('k8s/base')!.find((object) => object.kind === 'Deployment')!;
+    const broken = structuredClone(deployment) as K8sObject & { spec: { replicas: unknown } };
+    broken.spec.replicas = 'one';
+    expect(validateAll([broken])).toHaveLength(1);
+    expect(validateAll([{ ...deployment, kind: 'Mystery' }])[0]).toMatch(/no schema/);
+  });
+
+  it('the kind overlay holds every agent once, named the same everywhere, in its actor namespace', () => {
+    const objects = rendered.get('k8s/overlays/kind')!;
+    for (const agent of wf.agents) {
+      for (const kind of ['Deployment', 'Service', 'ServiceAccount']) {
+        const found = objects.filter((o) => o.kind === kind && o.metadata.name === agent.name);
+        expect(found.map((o) => o.metadata.namespace), `${kind} ${agent.name}`).toEqual([agent.actor]);
+      }
+      const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === agent.name)!;
+      const pod = (deployment.spec as { template: { metadata: { labels: Record<string, string> }; spec: { serviceAccountName: string } } }).template;
+      expect(pod.metadata.labels.app).toBe(agent.name);
+      expect(pod.spec.serviceAccountName).toBe(agent.name);
+    }
+  });
+
+  it('each multi-cluster overlay holds exactly its own actor and points at AWS KMS', () => {
+    for (const actor of actors) {
+      const objects = rendered.get(`k8s/overlays/multi-cluster/${actor}`)!;
+      const deployments = objects.filter((o) => o.kind === 'Deployment').map((o) => o.metadata.name).sort();
+      expect(deployments).toEqual(wf.agents.filter((agent) => agent.actor === actor).map((agent) => agent.name).sort());
+      const kms = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('kms-config'))!;
+      expect((kms as unknown as { data: Record<string, string> }).data.endpoint).toMatch(/^https:\/\/kms\.[a-z0-9-]+\.amazonaws\.com$/);
+      expect(objects.some((o) => o.kind === 'ServiceEntry' && o.metadata.name === 'aws-kms')).toBe(true);
+    }
+  });
+
+  it.each(TARGETS.filter((target) => target.startsWith('k8s')))('%s: pods are hardened, pinned and wired to existing ConfigMaps', (target) => {
+    const objects = rendered.get(target)!;
+    const configMaps = new Set(objects.filter((o) => o.kind === 'ConfigMap').map((o) => `${o.metadata.namespace}/${o.metadata.name}`));
+    for (const deployment of objects.filter((o) => o.kind === 'Deployment')) {
+      const ns = deployment.metadata.namespace;
+      const template = (deployment.spec as { template: { metadata: { annotations: Record<string, string> }; spec: PodSpec } }).template;
+      const pod = template.spec;
+      expect(template.metadata.annotations['proxy.istio.io/config']).toBe('{"holdApplicationUntilProxyStarts": true}');
+      expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(120);
+      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+      for (const container of [...(pod.initContainers ?? []), ...pod.containers]) {
+        const where = `${deployment.metadata.name}/${container.name}`;
+        expect(container.securityContext, where).toMatchObject({
+          runAsNonRoot: true,
+          readOnlyRootFilesystem: true,
+          allowPrivilegeEscalation: false,
+          capabilities: { drop: ['ALL'] },
+          seccompProfile: { type: 'RuntimeDefault' },
+        });
+        expect(container.resources?.limits?.memory, where).toBeDefined();
+        expect(container.image, where).toMatch(/^[a-z0-9./-]+:[0-9A-Za-z][\w.-]*(@sha256:[0-9a-f]{64})?$/);
+        expect(container.image, where).not.toMatch(/:latest\b/);
+        for (const env of container.env ?? []) {
+          const ref = env.valueFrom?.configMapKeyRef?.name;
+          if (ref) expect(configMaps.has(`${ns}/${ref}`), `${where} env ${env.name} -> ${ref}`).toBe(true);
+        }
+      }
+      for (const volume of pod.volumes ?? []) {
+        if (volume.configMap) expect(configMaps.has(`${ns}/${volume.configMap.name}`), volume.configMap.name).toBe(true);
+      }
+      if (ns !== 'reelmesh-kms') {
+        const opa = pod.containers.find((c) => c.name === 'opa-envoy')!;
+        expect(opa.image).toMatch(/^openpolicyagent\/opa:\d+\.\d+\.\d+-envoy/);
+        expect(opa.readinessProbe?.httpGet?.path).toBe('/health?plugins');
+        expect(opa.args).toContain('reelmesh:/policy/data.json');
+      }
+    }
+    for (const service of objects.filter((o) => o.kind === 'Service')) {
+      for (const port of (service.spec as { ports: Array<{ name: string }> }).ports) expect(port.name).toMatch(/^(http|grpc|tls)-/);
+    }
+  });
+
+  it('the OPA sidecar config asks envoy_ext_authz_grpc on :9191 for reelmesh/authz/allow and logs decisions', () => {
+    const cm = rendered.get('k8s/base')!.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('opa-config'))!;
+    const config = parseYamlDocs((cm as unknown as { data: Record<string, string> }).data['config.yaml'])[0] as unknown as {
+      plugins: { envoy_ext_authz_grpc: { addr: string; path: string } };
+      decision_logs: { console: boolean };
+    };
+    expect(config.plugins.envoy_ext_authz_grpc).toMatchObject({ addr: ':9191', path: 'reelmesh/authz/allow' });
+    expect(config.decision_logs.console).toBe(true);
+  });
+});
+
+interface Container {
+  name: string;
+  image: string;
+  args?: string[];
+  env?: Array<{ name: string; valueFrom?: { configMapKeyRef?: { name: string } } }>;
+  resources?: { limits?: { memory?: string } };
+  securityContext?: unknown;
+  readinessProbe?: { httpGet?: { path: string } };
+}
+interface PodSpec {
+  terminationGracePeriodSeconds: number;
+  securityContext: unknown;
+  initContainers?: Container[];
+  containers: Container[];
+  volumes?: Array<{ configMap?: { name: string } }>;
+}
+
+describe('mesh install config', () => {
+  const [operator] = parseYamlDocs(readFileSync(`${REPO_ROOT}istio/install/istio-operator-reelmesh.yaml`, 'utf8'));
+
+  it('is a valid IstioOperator whose trust domain is the workflow trust domain', () => {
+    expect(() => new IstioOperator(operator as never).validate()).not.toThrow();
+    const mesh = (operator.spec as { meshConfig: { trustDomain: string } }).meshConfig;
+    expect(mesh.trustDomain).toBe(wf.metadata.trustDomain);
+    expect(spiffeId(wf, 'owner')).toBe(`spiffe://${mesh.trustDomain}/ns/owner/sa/owner`);
+  });
+
+  it('declares the in-pod OPA provider: gRPC on 9191 with a timeout, failing closed', () => {
+    const mesh = (operator.spec as { meshConfig: { extensionProviders: Array<{ name: string; envoyExtAuthzGrpc: Record<string, unknown> }> } }).meshConfig;
+    const provider = mesh.extensionProviders.find((p) => p.name === 'reelmesh-opa')!;
+    expect(provider.envoyExtAuthzGrpc).toMatchObject({ service: 'opa-ext-authz.local', port: 9191, failOpen: false });
+    expect(provider.envoyExtAuthzGrpc.timeout).toMatch(/^\d+(ms|s)$/);
+  });
+});

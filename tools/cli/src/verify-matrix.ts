@@ -1,0 +1,112 @@
+import { request } from 'node:http';
+import { accessMatrix, handoffPath, isAllowed, type Workflow } from '@reelmesh/workflow';
+import type { LocalRuntime } from '@reelmesh/runtime';
+
+export const METHODS = ['GET', 'POST', 'PUT', 'DELETE'] as const;
+
+export interface VerifyRow {
+  source: string;
+  destination: string;
+  method: string;
+  path: string;
+  expected: 'allow' | 'deny';
+  actual: 'allow' | 'deny';
+  status: number;
+  code?: string;
+}
+
+export interface VerifyReport {
+  attempts: number;
+  expectedAllowed: number;
+  allowed: number;
+  unexpectedAllows: number;
+  unexpectedDenies: number;
+  rows: VerifyRow[];
+}
+
+/** Every handoff path of the workflow, plus paths no policy should ever open. */
+export function candidatePaths(workflow: Workflow): string[] {
+  const id = workflow.metadata.id;
+  const handoffs = workflow.edges.map((e) => handoffPath(id, e.to, e.artifact, 0));
+  return [...new Set(handoffs), '/v1/status', '/v1/runs', `/v1/handoffs/${id}/demux/av/0/../../x`, '/admin'];
+}
+
+/** One call from `source`'s app, through its outbound sidecar, to `destination`. */
+function attempt(outboundPort: number, destination: string, method: string, path: string): Promise<{ status: number; code?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port: outboundPort, method, path, headers: { host: destination, 'content-type': 'application/json', 'content-length': 2 } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          let code: string | undefined;
+          try {
+            code = JSON.parse(Buffer.concat(chunks).toString('utf8'))?.error?.code;
+          } catch {
+            // not JSON: the app answered something else
+          }
+          resolve({ status: res.statusCode ?? 0, code });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end('{}');
+  });
+}
+
+/** Codes only the mesh answers with: the call never reached the destination app. */
+const MESH_DENIALS = new Set(['POLICY_DENIED', 'POLICY_UNAVAILABLE', 'UNKNOWN_DESTINATION', 'UPSTREAM_IDENTITY_MISMATCH']);
+
+/**
+ * Try every (source, destination, method, path) through the real sidecars and compare with the
+ * access matrix derived from the workflow. "allow" means the destination app received the call.
+ */
+export async function verifyMatrix(runtime: LocalRuntime): Promise<VerifyReport> {
+  const workflow = runtime.workflow;
+  const matrix = accessMatrix(workflow);
+  const paths = candidatePaths(workflow);
+  const rows: VerifyRow[] = [];
+  const agents = workflow.agents.map((a) => a.name);
+  for (const source of agents) {
+    const pod = runtime.agents[source].pod;
+    if (!pod) throw new Error('verify needs the mesh (pods with sidecars)');
+    await Promise.all(
+      agents.flatMap((destination) =>
+        METHODS.flatMap((method) =>
+          paths.map(async (path) => {
+            const expected = isAllowed(matrix, source, destination, method, path) ? 'allow' : 'deny';
+            const { status, code } = await attempt(pod.outboundPort, destination, method, path);
+            const actual = code && MESH_DENIALS.has(code) ? 'deny' : 'allow';
+            rows.push({ source, destination, method, path, expected, actual, status, code });
+          }),
+        ),
+      ),
+    );
+  }
+  rows.sort((a, b) => `${a.source} ${a.destination} ${a.method} ${a.path}`.localeCompare(`${b.source} ${b.destination} ${b.method} ${b.path}`));
+  return {
+    attempts: rows.length,
+    expectedAllowed: rows.filter((r) => r.expected === 'allow').length,
+    allowed: rows.filter((r) => r.actual === 'allow').length,
+    unexpectedAllows: rows.filter((r) => r.actual === 'allow' && r.expected === 'deny').length,
+    unexpectedDenies: rows.filter((r) => r.actual === 'deny' && r.expected === 'allow').length,
+    rows,
+  };
+}
+
+/** A source x destination table: allowed/attempted per cell, '!' marking any mismatch. */
+export function renderMatrix(report: VerifyReport, agents: string[]): string {
+  const width = Math.max(...agents.map((a) => a.length), 'from \\ to'.length) + 2;
+  const lines = [['from \\ to', ...agents].map((c) => c.padEnd(width)).join('')];
+  for (const source of agents) {
+    const cells = agents.map((destination) => {
+      const rows = report.rows.filter((r) => r.source === source && r.destination === destination);
+      const allowed = rows.filter((r) => r.actual === 'allow').length;
+      const bad = rows.some((r) => r.actual !== r.expected);
+      return `${allowed}/${rows.length}${bad ? '!' : ''}`.padEnd(width);
+    });
+    lines.push([source.padEnd(width), ...cells].join(''));
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Deploy the kind overlay: per-agent KMS credentials and the KMS principals as Secrets (never in
+# git), then k8s/overlays/kind (namespaces, agents, local KMS, Istio policies).
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+creds="$(mktemp -d)"; trap 'rm -rf "$creds"' EXIT
+node tools/cli/bin/reelmesh.mjs certs --out "$creds" >/dev/null
+for ns in reelmesh-kms $(node -e "const y=require('yaml');const w=y.parse(require('fs').readFileSync('policies/workflow.yaml','utf8'));console.log(w.actors.map(a=>a.name).join(' '))"); do
+  kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f -
+done
+kubectl -n reelmesh-kms create secret generic kms-local-principals --from-file=principals.json="$creds/kms/principals.json" --dry-run=client -o yaml | kubectl apply -f -
+node -e "const y=require('yaml');const w=y.parse(require('fs').readFileSync('policies/workflow.yaml','utf8'));for(const a of w.agents)console.log(a.name+' '+a.actor)" | while read -r agent actor; do
+  set -a; source "$creds/$agent/kms.env"; set +a
+  kubectl -n "$actor" create secret generic "$agent-kms-credentials" \
+    --from-literal=accessKeyId="$REELMESH_KMS_ACCESS_KEY_ID" --from-literal=secretAccessKey="$REELMESH_KMS_SECRET_ACCESS_KEY" \
+    --dry-run=client -o yaml | kubectl apply -f -
+done
+kubectl apply -k k8s/overlays/kind
+for ns in reelmesh-kms owner vfx color hdr sound; do kubectl -n "$ns" wait --for=condition=Available deploy --all --timeout=300s; done

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Build every image (Nx build + docker build) and load it into the kind nodes.
+source "$(dirname "$0")/lib.sh"
+need docker "https://docs.docker.com/engine/install/"
+cd "$ROOT"
+for app in owner vfx color hdr sound; do npx nx run "app-$app:docker-build"; done
+npx nx run deploy:docker-build-kms-local
+for app in "${APPS[@]}"; do kind load docker-image --name "$CLUSTER" "reelmesh/$app:$VERSION"; done
