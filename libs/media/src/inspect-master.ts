@@ -2,17 +2,25 @@ import { stat } from 'node:fs/promises';
 import { MediaError } from './errors';
 import { probe, type MediaInfo } from './probe';
 import type { MediaSettings } from './settings';
+import { isVideoCopyable } from './video-copyable';
 
 export interface MasterInfo {
   path: string;
   durationSeconds: number;
   chunkCount: number;
   hasAudio: boolean;
+  /** The picture already conforms (see isVideoCopyable): splitChunk may stream-copy it. Pass it on
+   * as `splitChunk(..., { videoCopyable })`. Always false when `media.resolution` is not given. */
+  videoCopyable: boolean;
   info: MediaInfo;
 }
 
-/** Checks that a master is real media with a picture and says how many chunks it splits into. */
-export async function inspectMaster(path: string, media: Pick<MediaSettings, 'chunkSeconds' | 'frameRate'>): Promise<MasterInfo> {
+/** Checks that a master is real media with a picture, says how many chunks it splits into and
+ * whether its picture can be split without re-encoding (one cheap packet scan per master). */
+export async function inspectMaster(
+  path: string,
+  media: Pick<MediaSettings, 'chunkSeconds' | 'frameRate'> & Partial<Pick<MediaSettings, 'resolution'>>,
+): Promise<MasterInfo> {
   const size = await stat(path).then(
     (s) => (s.isFile() ? s.size : -1),
     () => undefined,
@@ -31,6 +39,7 @@ export async function inspectMaster(path: string, media: Pick<MediaSettings, 'ch
     durationSeconds: info.durationSeconds,
     chunkCount: chunkCountFor(info.durationSeconds, media),
     hasAudio: info.streams.some((s) => s.type === 'audio'),
+    videoCopyable: await isVideoCopyable(path, info, media),
     info,
   };
 }

@@ -11,6 +11,9 @@ export interface StreamInfo {
   colorPrimaries?: string;
   colorTransfer?: string;
   colorSpace?: string;
+  colorRange?: string;
+  /** e.g. '1:1'; absent when the container and stream do not say. */
+  sampleAspectRatio?: string;
   frameRate?: number;
   sampleRate?: number;
   channels?: number;
@@ -35,6 +38,8 @@ interface RawStream {
   color_primaries?: string;
   color_transfer?: string;
   color_space?: string;
+  color_range?: string;
+  sample_aspect_ratio?: string;
   r_frame_rate?: string;
   sample_rate?: string;
   channels?: number;
@@ -102,6 +107,8 @@ function toStreamInfo(raw: RawStream): StreamInfo {
     colorPrimaries: raw.color_primaries,
     colorTransfer: raw.color_transfer,
     colorSpace: raw.color_space,
+    colorRange: raw.color_range,
+    sampleAspectRatio: raw.sample_aspect_ratio,
     frameRate: type === 'video' ? parseRate(raw.r_frame_rate) : undefined,
     sampleRate: parseNumber(raw.sample_rate),
     channels: raw.channels,

@@ -26,6 +26,8 @@ export interface LocalRuntimeOptions {
   /** Per-agent job concurrency (default: 1, the owner 2). */
   concurrency?: Record<string, number>;
   logLevel?: string;
+  /** The process group to spawn into (lets a caller stop everything even while starting up). */
+  group?: ProcessGroup;
   /** Extra environment for every agent (e.g. FFMPEG threads). */
   env?: Record<string, string>;
 }
@@ -65,7 +67,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   await mkdir(dataRoot, { recursive: true });
   const ports = await freePorts(workflow.agents.length);
   const peers = Object.fromEntries(workflow.agents.map((a, i) => [a.name, `http://127.0.0.1:${ports[i]}`]));
-  const group = new ProcessGroup();
+  const group = options.group ?? new ProcessGroup();
   const agents: Record<string, RunningAgent> = {};
   let kms: RunningKms | undefined;
   let controlPlane: ControlPlane | undefined;

@@ -41,14 +41,18 @@ function tail(file: string, lines = 15): string {
  */
 export class ProcessGroup {
   readonly processes: ManagedProcess[] = [];
+  private stopping = false;
 
   async spawn(spec: SpawnSpec): Promise<{ process: ManagedProcess; ready: Record<string, unknown> }> {
+    if (this.stopping) throw new Error(`not starting ${spec.name}: stopping`);
     const fd = openSync(spec.logFile, 'a', 0o600);
     const viaStdout = spec.readyOn === 'stdout';
     const child = spawn(process.execPath, ['--import', 'tsx', '--import', CHILD_GUARD, spec.entry, ...(spec.args ?? [])], {
       cwd: REPO_ROOT,
       env: { ...minimalEnv(), ...spec.env },
       stdio: ['ignore', viaStdout ? 'pipe' : fd, fd, 'ipc'],
+      // Its own process group, so stop() can also reap what the child started (ffmpeg jobs).
+      detached: true,
     });
     closeSync(fd);
     if (viaStdout) {
@@ -66,7 +70,12 @@ export class ProcessGroup {
         }
       });
     }
-    const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+    const exited = new Promise<number | string>((resolve) =>
+      child.once('exit', (code, signal) => {
+        killGroup(child.pid!, 'SIGKILL'); // stray grandchildren die with their parent
+        resolve(code ?? signal ?? -1);
+      }),
+    );
     const managed: ManagedProcess = { name: spec.name, child, logFile: spec.logFile, exited };
     this.processes.push(managed);
     const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -89,10 +98,11 @@ export class ProcessGroup {
 
   /** SIGTERM everyone (they drain), then SIGKILL whoever is still there after graceMs. */
   async stop(graceMs = 15_000): Promise<void> {
+    this.stopping = true;
     const alive = this.processes.filter((p) => p.child.exitCode === null && p.child.signalCode === null);
     for (const p of alive) p.child.kill('SIGTERM');
     const timer = setTimeout(() => {
-      for (const p of alive) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+      for (const p of alive) killGroup(p.child.pid!, 'SIGKILL');
     }, graceMs);
     await Promise.all(alive.map((p) => p.exited));
     clearTimeout(timer);
@@ -100,6 +110,14 @@ export class ProcessGroup {
 
   pids(): number[] {
     return this.processes.map((p) => p.child.pid!).filter(Boolean);
+  }
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // group already gone
   }
 }
 

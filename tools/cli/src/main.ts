@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerDemo } from './commands/demo';
+import { registerCerts } from './commands/certs';
 import { registerGen } from './commands/gen';
 import { registerVerify } from './commands/verify';
 
@@ -11,6 +12,7 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({ outputError: (str, write) => write(str.trim().split('\n')[0] + '\n') });
   registerDemo(program);
   registerGen(program);
+  registerCerts(program);
   registerVerify(program);
   try {
     await program.parseAsync(argv);

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { generateSample } from '@reelmesh/media';
-import { startLocalRuntime, type LocalRuntime } from '@reelmesh/runtime';
+import { ProcessGroup, startLocalRuntime, type LocalRuntime } from '@reelmesh/runtime';
 import { loadWorkflow } from '@reelmesh/workflow';
 import type { Progress } from './progress';
 
@@ -13,8 +13,8 @@ export interface RunWorkflowOptions {
   clean?: boolean;
   workflowPath?: string;
   progress?: Progress;
-  /** Called once the runtime is up (the CLI uses it to stop everything on Ctrl-C). */
-  onRuntime?: (runtime: LocalRuntime) => void;
+  /** Called before anything is spawned with the group every process goes into (Ctrl-C stops it). */
+  onGroup?: (group: ProcessGroup) => void;
   timeoutMs?: number;
   /** Seal everything at rest (default true). */
   encryption?: boolean;
@@ -87,7 +87,10 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
   const dataRoot = options.dataRoot ? resolve(options.dataRoot) : join(runDir, 'data');
   const stateDir = join(runDir, 'state');
   const started = Date.now();
+  const group = new ProcessGroup();
+  options.onGroup?.(group);
   const runtime = await startLocalRuntime({
+    group,
     workflowPath: options.workflowPath,
     dataRoot,
     stateDir,
@@ -96,7 +99,6 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
     exportDir: outDir,
     ingestDir: dirname(input),
   });
-  options.onRuntime?.(runtime);
   const crashed = Promise.race(
     runtime.group.processes.map((p) => p.exited.then((code) => `${p.name} exited unexpectedly (${code}); see ${p.logFile}`)),
   );

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { LocalRuntime } from '@reelmesh/runtime';
+import type { ProcessGroup } from '@reelmesh/runtime';
 import { loadWorkflow } from '@reelmesh/workflow';
 import { createProgress } from '../progress';
 import { runWorkflow } from '../run-workflow';
@@ -34,10 +34,10 @@ export function registerDemo(program: Command): void {
       if (!Number.isFinite(durationSeconds) || durationSeconds <= 0 || durationSeconds > 6 * 3600) {
         throw new Error(`--duration must be a number of seconds between 0 and 21600, got ${JSON.stringify(opts.duration)}`);
       }
-      let runtime: LocalRuntime | undefined;
+      let group: ProcessGroup | undefined;
       const onSignal = () => {
         process.stderr.write('\nstopping every agent...\n');
-        void (runtime?.stop(5_000) ?? Promise.resolve()).then(() => process.exit(130));
+        void (group?.stop(5_000) ?? Promise.resolve()).then(() => process.exit(130));
       };
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
@@ -53,7 +53,7 @@ export function registerDemo(program: Command): void {
           mesh: opts.mesh,
           encryption: opts.encryption,
           progress,
-          onRuntime: (r) => (runtime = r),
+          onGroup: (g) => (group = g),
         });
         if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
         else {
