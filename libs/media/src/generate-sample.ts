@@ -15,7 +15,9 @@ export interface GenerateSampleOptions {
 
 /** A synthetic master: moving testsrc2 picture and stereo sound with real dynamics (two tones under
  * slow amplitude modulation plus noise, around -14 LUFS so mastering to -23 has work to do).
- * A keyframe sits on every chunk boundary so splitting can seek straight to it. */
+ * It conforms to the workflow (inspectMaster says videoCopyable when width/height are the workflow's):
+ * a keyframe sits on every chunk boundary and no frames are reordered, so splitting can seek
+ * straight to a boundary and copy the picture. */
 export async function generateSample(options: GenerateSampleOptions): Promise<void> {
   const { durationSeconds, media, outPath } = options;
   if (!(durationSeconds > 0)) throw new MediaError('MEDIA_INVALID_ARGUMENT', `durationSeconds must be > 0, got ${durationSeconds}`);
@@ -33,6 +35,8 @@ export async function generateSample(options: GenerateSampleOptions): Promise<vo
         outputArgs(command, [
           '-map', '0:v', '-map', '1:a',
           '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '16', '-pix_fmt', 'yuv420p',
+          // No B-frames, so decode order is display order and splitChunk can stream-copy chunks.
+          '-bf', '0',
           '-g', String(chunkFrames), '-keyint_min', String(chunkFrames), '-sc_threshold', '0',
           '-force_key_frames', `expr:gte(t,n_forced*${media.chunkSeconds})`,
           '-color_primaries', 'bt709', '-color_trc', 'bt709', '-colorspace', 'bt709', '-color_range', 'tv',

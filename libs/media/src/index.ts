@@ -1,6 +1,7 @@
 export type { MediaSettings, Source } from './settings';
 export { MediaError, type MediaErrorCode } from './errors';
 export { ffmpegPath, ffprobePath, ffmpegThreads } from './binaries';
+export { ffmpegVersion, versionAtLeast, parseFfmpegVersion, type FfmpegVersion } from './ffmpeg-version';
 export { probe, probeFrameSideData, type MediaInfo, type StreamInfo } from './probe';
 export type { ProbeInput } from './run-ffprobe';
 export { inspectMaster, chunkCountFor, type MasterInfo } from './inspect-master';
@@ -10,7 +11,7 @@ export { splitChunk, type SplitOptions } from './split-chunk';
 export { demux, type DemuxOutputs } from './demux';
 export { pictureFx, PICTURE_FX_CHAIN } from './picture-fx';
 export { soundFx, SOUND_FX_CHAIN } from './sound-fx';
-export { grade, type GradeOptions } from './grade';
+export { grade, gradeFilter, type GradeOptions } from './grade';
 export { hdr10, HDR10_FILTER } from './hdr10';
 export { masterLoudness, type LoudnessReport, type LoudnessMeasurement } from './master-loudness';
 export { measureLoudness, type LoudnessStats } from './measure-loudness';

@@ -4,8 +4,9 @@ import type { MediaSettings } from './settings';
 
 /** Can splitChunk stream-copy this master's picture instead of re-encoding it? Only when the copy
  * is exactly what re-encoding would give: H.264 8-bit 4:2:0 BT.709 at the workflow's size and
- * square pixels, constant frame rate starting at 0, and a keyframe on every chunk boundary (so each
- * chunk is a run of whole GOPs). The packet scan reads timestamps and flags only, no decoding. */
+ * square pixels, constant frame rate starting at 0, no frame reordering (B-frames make ffmpeg seek
+ * to the keyframe before the boundary, and cut by decode time), and a keyframe on every chunk
+ * boundary. The packet scan reads timestamps and flags only, no decoding. */
 export async function isVideoCopyable(
   path: string,
   info: MediaInfo,
@@ -31,36 +32,23 @@ export async function isVideoCopyable(
   return keyframesOnBoundaries(path, media.frameRate, Math.round(chunkFrames));
 }
 
-/** Every packet sits on the frame grid (n / frameRate from 0, none missing or doubled) and frame
- * k * chunkFrames is a keyframe for every k. */
+/** Packets come in display order (no reordering) on the frame grid n / frameRate from 0 with
+ * none missing or doubled, and frame k * chunkFrames is a keyframe for every k. */
 async function keyframesOnBoundaries(path: string, frameRate: number, chunkFrames: number): Promise<boolean> {
-  // One byte per frame (0 = missing, 1 = frame, 2 = keyframe): packets come in decode order.
-  let seen = new Uint8Array(1024);
-  let count = 0;
-  let onGrid = true;
-  const args = ['-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0'];
+  let conforms = true;
+  let next = 0; // the frame number the next packet must carry
+  const args = ['-select_streams', 'v:0', '-show_entries', 'stream=has_b_frames:packet=pts_time,flags', '-of', 'csv'];
   try {
     await runFfprobe('inspect keyframes', args, path, (line) => {
-      const [ptsText, flags = ''] = line.split(',');
-      const position = Number(ptsText) * frameRate;
-      const frame = Math.round(position);
-      if (!onGrid || !Number.isFinite(position) || Math.abs(position - frame) > 0.1 || frame < 0) return void (onGrid = false);
-      if (frame >= seen.length) {
-        const grown = new Uint8Array(Math.max(seen.length * 2, frame + 1));
-        grown.set(seen);
-        seen = grown;
-      }
-      if (seen[frame] !== 0) return void (onGrid = false); // two packets on one frame
-      seen[frame] = flags.includes('K') ? 2 : 1;
-      count++;
+      const [section, value, flags = ''] = line.split(',');
+      if (section === 'stream') conforms &&= value === '0'; // the decoder would reorder frames
+      if (section !== 'packet' || !conforms) return;
+      const position = Number(value) * frameRate;
+      conforms = Math.abs(position - next) < 0.1 && (next % chunkFrames !== 0 || flags.includes('K'));
+      next++;
     });
   } catch {
     return false; // unreadable here means "re-encode", which reports its own error if it must
   }
-  if (!onGrid || count === 0) return false;
-  for (let frame = 0; frame < count; frame++) {
-    if (seen[frame] === 0) return false; // a gap: the grid does not start at 0 or skips a frame
-    if (frame % chunkFrames === 0 && seen[frame] !== 2) return false;
-  }
-  return true;
+  return conforms && next > 0;
 }

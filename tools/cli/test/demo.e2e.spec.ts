@@ -12,6 +12,7 @@ interface DemoSummary {
   steps: Record<string, number>;
   wallSeconds: number;
   dataRoot: string;
+  security: { mesh: boolean; encryption: boolean };
 }
 
 const DURATION = 7; // 4 chunks of 2 s, the last one short: exercises the remainder path.
@@ -30,26 +31,27 @@ describe('reelmesh demo: the whole workflow on real media, every agent its own p
 
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-  it('prints the summary the issue asks for', () => {
+  it('prints the summary the issue asks for, secure by default', () => {
     expect(summary.deliverable).toBe(join(out, 'deliverable.mp4'));
     expect(summary.chunks).toBe(Math.ceil(DURATION / 2));
     expect(Object.keys(summary.steps).sort()).toEqual(['color', 'hdr', 'owner', 'sound', 'vfx-1', 'vfx-2', 'vfx-3']);
     for (const seconds of Object.values(summary.steps)) expect(seconds).toBeGreaterThan(0);
     expect(summary.wallSeconds).toBeGreaterThan(0);
     expect(summary.dataRoot.startsWith(out)).toBe(true);
+    expect(summary.security).toEqual({ mesh: true, encryption: true });
     expect(stderr).toMatch(/assemble: \d+\/\d+ chunks/);
   });
 
   it('delivers HDR10: HEVC Main 10, yuv420p10le, BT.2020 primaries, PQ transfer, mastering display metadata', async () => {
     const probe = await ffprobeJson(summary.deliverable, ['-show_streams', '-show_format']);
-    const video = probe.streams.find((s: any) => s.codec_type === 'video');
+    const video = probe.streams.find((s) => s.codec_type === 'video')!;
     expect(video.codec_name).toBe('hevc');
     expect(video.profile).toBe('Main 10');
     expect(video.pix_fmt).toBe('yuv420p10le');
     expect(video.color_primaries).toBe('bt2020');
     expect(video.color_transfer).toBe('smpte2084');
     const frames = await ffprobeJson(summary.deliverable, ['-select_streams', 'v:0', '-read_intervals', '%+#1', '-show_frames']);
-    const sideData = (frames.frames[0].side_data_list ?? []).map((d: any) => d.side_data_type);
+    const sideData = (frames.frames[0].side_data_list ?? []).map((d) => d.side_data_type);
     expect(sideData).toContain('Mastering display metadata');
     expect(sideData).toContain('Content light level metadata');
   });

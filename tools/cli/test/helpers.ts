@@ -32,7 +32,13 @@ export function lastJsonLine<T>(stdout: string): T {
   return JSON.parse(lines[lines.length - 1]) as T;
 }
 
-export async function ffprobeJson(path: string, args: string[]): Promise<any> {
+export interface ProbeJson {
+  format: { duration: string };
+  streams: Array<Record<string, string | number | undefined>>;
+  frames: Array<{ side_data_list?: Array<{ side_data_type: string }> }>;
+}
+
+export async function ffprobeJson(path: string, args: string[]): Promise<ProbeJson> {
   const { stdout } = await run(ffprobePath(), ['-v', 'error', '-of', 'json', ...args, path], { maxBuffer: 64 * 1024 * 1024 });
   return JSON.parse(stdout);
 }

@@ -1,0 +1,89 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createLogger, validateAgentConfig } from '@reelmesh/agent-kit';
+import { FsObjectStore } from '@reelmesh/storage';
+import { loadWorkflow } from '@reelmesh/workflow';
+import { createApp } from './app';
+
+describe('owner app', () => {
+  let dir: string;
+  let app: ReturnType<typeof createApp>;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'owner-app-'));
+    const config = validateAgentConfig({
+      agent: 'owner',
+      dataDir: join(dir, 'data'),
+      host: '127.0.0.1',
+      port: 0,
+      peers: { 'vfx-1': 'http://127.0.0.1:9' },
+      concurrency: 1,
+      logLevel: 'silent',
+      maxChunkBytes: 1024,
+      exportDir: join(dir, 'out'),
+      ingestDir: join(dir, 'in'),
+    });
+    app = createApp(config, { workflow: loadWorkflow(), store: new FsObjectStore(config.dataDir), logger: createLogger('owner', 'silent') });
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const errorOf = (res: request.Response) => res.body.error as { code: string; message: string };
+
+  it('answers health and status', async () => {
+    expect((await request(app.app).get('/health')).body).toEqual({ status: 'ok', agent: 'owner' });
+    const status = await request(app.app).get('/v1/status');
+    expect(status.body).toMatchObject({ agent: 'owner', workflowId: 'feature-film', active: 0, failures: [] });
+    expect(Object.keys(status.body.steps).sort()).toEqual(['assemble', 'split']);
+    expect((await request(app.app).get('/v1/runs/current')).body).toMatchObject({ state: 'idle' });
+  });
+
+  it('refuses a run without an input, with one outside the ingest folder, or that is not media', async () => {
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(dir, 'in'));
+    writeFileSync(join(dir, 'in', 'empty.mkv'), '');
+    writeFileSync(join(dir, 'in', 'garbage.mkv'), Buffer.alloc(50_000, 7));
+    const cases: Array<[unknown, number, string]> = [
+      [{}, 400, 'INPUT_REQUIRED'],
+      [{ input: '../../etc/passwd' }, 400, 'UNSAFE_NAME'],
+      [{ input: '/etc/passwd' }, 400, 'UNSAFE_NAME'],
+      [{ input: 'missing.mkv' }, 422, 'MEDIA_NOT_FOUND'],
+      [{ input: 'empty.mkv' }, 422, 'MEDIA_EMPTY'],
+      [{ input: 'garbage.mkv' }, 422, 'MEDIA_UNREADABLE'],
+    ];
+    for (const [body, status, code] of cases) {
+      const res = await request(app.app).post('/v1/runs').send(body as object);
+      expect(res.status, JSON.stringify(body)).toBe(status);
+      expect(errorOf(res).code, JSON.stringify(res.body)).toBe(code);
+      expect(errorOf(res).message.length).toBeGreaterThan(10);
+    }
+    // Nothing was split or stored, and the service is still up.
+    expect(await readdir(join(dir, 'data')).catch(() => [])).toEqual([]);
+    expect((await request(app.app).get('/health')).status).toBe(200);
+    expect((await request(app.app).get('/v1/runs/current')).body.state).toBe('idle');
+  });
+
+  it('rejects a malformed JSON body with a JSON error', async () => {
+    const res = await request(app.app).post('/v1/runs').set('content-type', 'application/json').send('{nope');
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBeTruthy();
+  });
+
+  it('answers unknown routes with a JSON 404', async () => {
+    const res = await request(app.app).get('/nowhere');
+    expect(res.status).toBe(404);
+    expect(errorOf(res)).toEqual({ code: 'NOT_FOUND', message: 'no route for GET /nowhere' });
+  });
+
+  it('does not accept handoffs for steps it does not run', async () => {
+    const res = await request(app.app)
+      .post('/v1/handoffs/feature-film/grade/picture/0')
+      .field('manifest', '{}')
+      .attach('chunk', Buffer.from('x'), 'c.mkv');
+    expect(res.status).toBe(404);
+    expect(errorOf(res).code).toBe('UNKNOWN_STEP');
+  });
+});

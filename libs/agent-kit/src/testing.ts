@@ -1,0 +1,179 @@
+// Test helpers for agent apps (imported as @reelmesh/agent-kit/testing): real chunks made with
+// ffmpeg, and a real receiving agent (the handoff router on its own HTTP server).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import express from 'express';
+import { buildManifest, createHandoffRouter, jsonErrorHandler, type ReceivedChunk } from '@reelmesh/handoff';
+import { demux, generateSample, splitChunk } from '@reelmesh/media';
+import { FsObjectStore } from '@reelmesh/storage';
+import type { Workflow } from '@reelmesh/workflow';
+import { createHash } from 'node:crypto';
+
+export interface TestChunks {
+  av: Buffer;
+  picture: Buffer;
+  sound: Buffer;
+}
+
+/** One 2 s chunk at a small size, as the owner and vfx-1 would produce it. */
+export async function makeChunks(workflow: Workflow): Promise<TestChunks> {
+  const dir = mkdtempSync(join(tmpdir(), 'chunks-'));
+  try {
+    const small = { ...workflow.media, resolution: { width: 320, height: 180 } };
+    const master = join(dir, 'master.mkv');
+    await generateSample({ durationSeconds: 2, media: small, outPath: master, width: 320, height: 180 });
+    const avOut = new PassThrough();
+    const [, av] = await Promise.all([splitChunk(master, 0, small, avOut), buffer(avOut)]);
+    const picture = new PassThrough();
+    const sound = new PassThrough();
+    const [, p, s] = await Promise.all([demux(() => bufferStream(av), { picture, sound }), buffer(picture), buffer(sound)]);
+    return { av, picture: p, sound: s };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function bufferStream(b: Buffer): PassThrough {
+  const s = new PassThrough();
+  s.end(b);
+  return s;
+}
+
+export interface Receiver {
+  url: string;
+  received: ReceivedChunk[];
+  store: FsObjectStore;
+  read(chunk: ReceivedChunk): Promise<Buffer>;
+  waitFor(count: number, timeoutMs?: number): Promise<ReceivedChunk[]>;
+  close(): Promise<void>;
+}
+
+/** A real next-hop agent: accepts every step/artifact of `agent` into a temp store. */
+export async function startReceiver(workflow: Workflow, agent: string): Promise<Receiver> {
+  const dir = mkdtempSync(join(tmpdir(), `receiver-${agent}-`));
+  const store = new FsObjectStore(dir);
+  const received: ReceivedChunk[] = [];
+  const steps = new Set(workflow.steps.filter((s) => s.agent === agent).map((s) => s.name));
+  const app = express();
+  app.use(
+    createHandoffRouter({
+      workflowId: workflow.metadata.id,
+      agent,
+      store,
+      accepts: (step: string) => steps.has(step),
+      onReceived: (chunk) => void received.push(chunk),
+    }),
+  );
+  app.use(jsonErrorHandler());
+  const server: Server = createServer(app);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received,
+    store,
+    read: (chunk) => readFile(store.pathOf(chunk.key)),
+    async waitFor(count, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (received.length < count) {
+        if (Date.now() > deadline) throw new Error(`receiver ${agent} got ${received.length}/${count} chunks`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return received;
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The manifest a previous hop would send for these bytes. */
+export function manifestFor(workflow: Workflow, step: string, artifact: string, bytes: Buffer, chunkIndex = 0, chunkCount = 1) {
+  const producer = workflow.edges.find((e) => e.to === step && e.artifact === artifact)!.from;
+  return buildManifest({
+    workflowId: workflow.metadata.id,
+    step,
+    artifact,
+    chunkIndex,
+    chunkCount,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    byteLength: bytes.length,
+    media: { container: 'matroska' },
+    producer: { agent: workflow.steps.find((s) => s.name === producer)!.agent, step: producer },
+  });
+}
+
+export interface AppUnderTest {
+  app: import('express').Express;
+}
+
+/**
+ * Hand one chunk to an agent app (supertest, as the previous hop would) and collect what it
+ * hands on to each next hop (real receivers). Returns the output bytes by destination agent.
+ */
+export async function runAppOnce(opts: {
+  workflow: Workflow;
+  agent: string;
+  step: string;
+  artifact: string;
+  input: Buffer;
+  createApp: (config: import('./config').AgentConfig, deps: import('./create-agent-app').AgentDeps) => AppUnderTest;
+  configure?: (config: import('./config').AgentConfig) => void;
+  /** Expect the job to fail: resolve with the app's recorded failures instead of outputs. */
+  onFailure?: (failures: Array<{ step: string; message: string }>, health: number) => void;
+}): Promise<Record<string, Buffer>> {
+  const { default: request } = await import('supertest');
+  const { createLogger } = await import('./logger');
+  const { validateAgentConfig } = await import('./config');
+  const graph = (await import('@reelmesh/workflow')).buildGraph(opts.workflow);
+  const hops = graph.nextHops(opts.agent);
+  const receivers = await Promise.all(hops.map((h) => startReceiver(opts.workflow, h)));
+  const dir = mkdtempSync(join(tmpdir(), `app-${opts.agent}-`));
+  try {
+    const config = validateAgentConfig({
+      agent: opts.agent,
+      dataDir: dir,
+      host: '127.0.0.1',
+      port: 0,
+      peers: Object.fromEntries(hops.map((h, i) => [h, receivers[i].url])),
+      concurrency: 1,
+      logLevel: 'silent',
+      maxChunkBytes: 64 * 1024 * 1024,
+    });
+    opts.configure?.(config);
+    const { app } = opts.createApp(config, { workflow: opts.workflow, store: new FsObjectStore(dir), logger: createLogger(opts.agent, 'silent') });
+    const manifest = manifestFor(opts.workflow, opts.step, opts.artifact, opts.input);
+    const res = await request(app)
+      .post(`/v1/handoffs/${opts.workflow.metadata.id}/${opts.step}/${opts.artifact}/0`)
+      .field('manifest', JSON.stringify(manifest))
+      .attach('chunk', opts.input, { filename: 'chunk.mkv', contentType: 'video/x-matroska' });
+    if (res.status !== 201) throw new Error(`handoff refused: ${res.status} ${JSON.stringify(res.body)}`);
+    const out: Record<string, Buffer> = {};
+    if (opts.onFailure) {
+      for (let i = 0; i < 600; i++) {
+        const status = await request(app).get('/v1/status');
+        if (status.body.failures.length > 0) {
+          opts.onFailure(status.body.failures, (await request(app).get('/health')).status);
+          return out;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error('the job did not fail');
+    }
+    for (const [i, r] of receivers.entries()) {
+      const [chunk] = await r.waitFor(1);
+      out[hops[i]] = await r.read(chunk);
+    }
+    return out;
+  } finally {
+    await Promise.all(receivers.map((r) => r.close()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

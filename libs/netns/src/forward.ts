@@ -1,0 +1,57 @@
+import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+
+/** Splice two sockets; either side closing or failing tears down both. */
+export function splice(a: Socket, b: Socket): void {
+  a.pipe(b);
+  b.pipe(a);
+  const end = () => {
+    a.destroy();
+    b.destroy();
+  };
+  a.on('error', end).on('close', end);
+  b.on('error', end).on('close', end);
+}
+
+export interface HostForward {
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The host half of a pod port-forward (what kubectl port-forward does through the kubelet): a
+ * listener on the host's 127.0.0.1 spliced to a root-only unix socket served by the forwarder
+ * inside the pod's namespace. Pods cannot reach the host's loopback, so nothing new is exposed.
+ */
+export async function hostForward(socketPath: string): Promise<HostForward> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    splice(client, createConnection({ path: socketPath }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The pod half: unix socket -> 127.0.0.1:port inside the namespace this process runs in. */
+export async function podForward(socketPath: string, port: number): Promise<Server> {
+  const server = createServer((client) => splice(client, createConnection({ host: '127.0.0.1', port })));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => resolve());
+  });
+  return server;
+}

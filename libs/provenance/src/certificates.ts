@@ -1,0 +1,63 @@
+import { X509Certificate, type KeyObject } from 'node:crypto';
+
+// Verifies a signer's certificate chain against the mesh trust bundle with node's own X.509
+// (no dependency on the mesh lib: verifiers such as the CLI run without the platform).
+
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+const SPIFFE = /^spiffe:\/\/[a-z0-9.-]+\/ns\/[a-z0-9-]+\/sa\/[a-z0-9-]+$/;
+const MAX_DEPTH = 4;
+
+export function splitPem(pem: string): string[] {
+  return pem.match(PEM_CERT) ?? [];
+}
+
+export interface VerifiedSigner {
+  spiffeId: string;
+  publicKey: KeyObject;
+}
+
+/** Parse a trust bundle once; verifiers take the result. */
+export function parseTrustBundle(bundlePem: string): X509Certificate[] {
+  const roots = splitPem(bundlePem).map((pem) => new X509Certificate(pem));
+  if (roots.length === 0) throw new Error('the CA bundle holds no certificate');
+  return roots;
+}
+
+/**
+ * Checks that the leaf chains to one of `roots`, every certificate on the way was valid at `at`,
+ * and the leaf is an X.509-SVID (exactly one SPIFFE URI SAN). Throws with the reason.
+ */
+export function verifyCertificateChain(chain: string[], roots: X509Certificate[], at: Date): VerifiedSigner {
+  if (chain.length === 0) throw new Error('no certificate chain');
+  const certs = chain.map((pem) => new X509Certificate(pem));
+  const leaf = certs[0];
+  if (leaf.ca) throw new Error('the signing certificate is a CA certificate, not a workload SVID');
+  let current = leaf;
+  for (let depth = 0; depth <= MAX_DEPTH; depth++) {
+    checkValidity(current, at);
+    const root = roots.find((r) => current.checkIssued(r) && current.verify(r.publicKey));
+    if (root) {
+      checkValidity(root, at);
+      return { spiffeId: spiffeIdOf(leaf), publicKey: leaf.publicKey };
+    }
+    const next = certs.find((c) => c !== current && c.ca && current.checkIssued(c) && current.verify(c.publicKey));
+    if (!next) break;
+    current = next;
+  }
+  throw new Error('the certificate chain does not lead to the mesh CA');
+}
+
+function checkValidity(cert: X509Certificate, at: Date): void {
+  if (at.getTime() < Date.parse(cert.validFrom) || at.getTime() > Date.parse(cert.validTo)) {
+    throw new Error(`certificate ${cert.subject.replace(/\n/g, ', ')} was not valid at ${at.toISOString()}`);
+  }
+}
+
+function spiffeIdOf(cert: X509Certificate): string {
+  const uris = (cert.subjectAltName ?? '')
+    .split(', ')
+    .filter((entry) => entry.startsWith('URI:'))
+    .map((entry) => entry.slice(4));
+  if (uris.length !== 1 || !SPIFFE.test(uris[0])) throw new Error('the signing certificate carries no single SPIFFE id');
+  return uris[0];
+}

@@ -1,0 +1,79 @@
+// How many observations each suite takes: `--quick` (smoke, CI) or the full study (by hand).
+
+export const SUITES = ['startup', 'request', 'security', 'workflow', 'envelope', 'mesh'] as const;
+export type SuiteName = (typeof SUITES)[number];
+
+export interface BenchConfig {
+  quick: boolean;
+  /** Runtime start-ups per group (each gives one observation per pod). */
+  startupRounds: number;
+  /** Observations per allowed edge per level, and warm-up requests per edge per level. */
+  requestsPerEdge: number;
+  requestWarmup: number;
+  /** Alternated end-to-end runs per group, on a clip of this length. */
+  securityRuns: number;
+  securitySeconds: number;
+  /** The sample timed end to end, and the short/long masters whose agent RSS is compared. */
+  workflowSeconds: number;
+  rssShortSeconds: number;
+  rssLongSeconds: number;
+  envelopeBytes: number;
+  envelopeRounds: number;
+  rssSmallBytes: number;
+  rssLargeBytes: number;
+  meshRequests: number;
+  meshThroughputBytes: number;
+  policyIterations: number;
+}
+
+const MiB = 1024 * 1024;
+
+export function benchConfig(quick: boolean): BenchConfig {
+  if (quick) {
+    // Everything once, small: the quick run proves the report is produced, not the figures.
+    return {
+      quick,
+      startupRounds: 2,
+      requestsPerEdge: 10,
+      requestWarmup: 3,
+      securityRuns: 1,
+      securitySeconds: 2,
+      workflowSeconds: 2,
+      rssShortSeconds: 2,
+      rssLongSeconds: 4,
+      envelopeBytes: 128 * MiB,
+      envelopeRounds: 1,
+      rssSmallBytes: 32 * MiB,
+      rssLargeBytes: 256 * MiB,
+      meshRequests: 200,
+      meshThroughputBytes: 32 * MiB,
+      policyIterations: 50,
+    };
+  }
+  return {
+    quick,
+    startupRounds: 130,
+    requestsPerEdge: 100,
+    requestWarmup: 20,
+    securityRuns: 5,
+    securitySeconds: 20,
+    workflowSeconds: 60,
+    rssShortSeconds: 60,
+    rssLongSeconds: 600,
+    envelopeBytes: 1024 * MiB,
+    envelopeRounds: 3,
+    rssSmallBytes: 100 * 1000 * 1000,
+    rssLargeBytes: 2048 * MiB,
+    meshRequests: 5000,
+    meshThroughputBytes: 256 * MiB,
+    policyIterations: 1000,
+  };
+}
+
+export function parseSuites(only: string | undefined): SuiteName[] {
+  if (!only) return [...SUITES];
+  const names = only.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !(SUITES as readonly string[]).includes(n));
+  if (unknown.length || names.length === 0) throw new Error(`--only takes a comma-separated list of ${SUITES.join(', ')}; unknown: ${unknown.join(', ') || '(empty)'}`);
+  return SUITES.filter((s) => names.includes(s));
+}

@@ -1,0 +1,166 @@
+// Suite 2 (#4, #7.2): duration of a 1 KB POST on every allowed edge of the workflow, by level:
+// direct plain HTTP, the mTLS proxy pair without policy, and the pair asking a policy sidecar
+// (allow-all, minimal, +100, +1000, +10000 real, distinct, non-matching rules). The proxies and a
+// trivial app run in this process; each policy sidecar is its own process, as in a pod.
+import http from 'node:http';
+import { writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { MemoryRegistry, SvidSource, createCa, parseSpiffeId, startProxy, type Ca, type RunningProxy } from '@reelmesh/mesh';
+import { compilePolicy, generateDecisionVectors, generatePolicyData, REPO_ROOT } from '@reelmesh/policy';
+import { ProcessGroup } from '@reelmesh/runtime';
+import { loadWorkflow, type Workflow } from '@reelmesh/workflow';
+
+export const REQUEST_LEVELS = ['direct', 'pair', 'allow-all', 'minimal', '+100', '+1000', '+10000'] as const;
+export type RequestLevel = (typeof REQUEST_LEVELS)[number];
+/** The policy levels the ANOVA compares (same engine, growing data). */
+export const POLICY_SIZE_LEVELS: RequestLevel[] = ['minimal', '+100', '+1000', '+10000'];
+const EXTRA_RULES: Partial<Record<RequestLevel, number>> = { minimal: 0, '+100': 100, '+1000': 1000, '+10000': 10000 };
+
+export interface Edge {
+  source: string;
+  destination: string;
+  path: string;
+}
+
+export interface RequestResult {
+  edges: Edge[];
+  requestsPerEdge: number;
+  /** level -> every observation (ms), all edges together. */
+  samples: Record<RequestLevel, number[]>;
+  /** level -> ruleCount of the policy data document (levels with our engine). */
+  rules: Partial<Record<RequestLevel, number>>;
+}
+
+const ALLOW_ALL = fileURLToPath(new URL('./allow-all-policy.ts', import.meta.url));
+const POLICY_MAIN = resolve(REPO_ROOT, 'libs/policy/src/main.ts');
+
+/** The allowed edges, as the generated decision vectors state them. */
+export function allowedEdges(wf: Workflow): Edge[] {
+  return generateDecisionVectors(wf)
+    .filter((v) => v.expected.allowed)
+    .map((v) => {
+      const attrs = (v.input as { attributes: { source: { principal: string }; destination: { principal: string }; request: { http: { path: string } } } }).attributes;
+      return { source: parseSpiffeId(attrs.source.principal).agent, destination: parseSpiffeId(attrs.destination.principal).agent, path: attrs.request.http.path };
+    });
+}
+
+interface Target {
+  url: URL;
+  host: string;
+  agent: http.Agent;
+}
+
+function post(target: Target, path: string, body: Buffer): Promise<void> {
+  return new Promise((done, fail) => {
+    const req = http.request(
+      { host: target.url.hostname, port: target.url.port, path, method: 'POST', agent: target.agent, headers: { host: target.host, 'content-type': 'application/octet-stream', 'content-length': body.length } },
+      (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode === 200 ? done() : fail(new Error(`POST ${target.host}${path}: HTTP ${res.statusCode} (a denied or broken edge)`))));
+      },
+    );
+    req.on('error', fail);
+    req.end(body);
+  });
+}
+
+/** The app behind every pod: drains the body, answers 200. */
+function startApp(): Promise<http.Server & { url: string }> {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'));
+  });
+  server.keepAliveTimeout = 60_000;
+  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok(Object.assign(server, { url: `http://127.0.0.1:${(server.address() as { port: number }).port}` }))));
+}
+
+async function startLevelPods(wf: Workflow, ca: Ca, appUrl: string, policyUrl: string | undefined): Promise<Record<string, RunningProxy>> {
+  const registry = new MemoryRegistry();
+  const pods: Record<string, RunningProxy> = {};
+  for (const a of wf.agents) {
+    const spiffeId = `spiffe://${wf.metadata.trustDomain}/ns/${a.actor}/sa/${a.name}`;
+    const proxy = await startProxy({
+      agent: a.name,
+      svidSource: await SvidSource.fromCa(ca, spiffeId),
+      registry,
+      ...(policyUrl ? { policyUrl, policyTimeoutMs: 1000 } : { insecureSkipPolicy: true }),
+      appUrl,
+    });
+    registry.register({ agent: a.name, spiffeId, host: '127.0.0.1', port: proxy.inboundPort });
+    pods[a.name] = proxy;
+  }
+  return pods;
+}
+
+export async function runRequestSuite(opts: { requestsPerEdge: number; warmup: number; workDir: string; log: (line: string) => void }): Promise<RequestResult> {
+  const wf = loadWorkflow();
+  const edges = allowedEdges(wf);
+  const ca = await createCa({ trustDomain: wf.metadata.trustDomain });
+  const app = await startApp();
+  const group = new ProcessGroup();
+  const allPods: RunningProxy[] = [];
+  const agents: http.Agent[] = [];
+  const rules: RequestResult['rules'] = {};
+  try {
+    const policyUrls: Partial<Record<RequestLevel, string>> = {};
+    const { ready } = await group.spawn({ name: 'allow-all-policy', entry: ALLOW_ALL, env: {}, logFile: join(opts.workDir, 'allow-all.log'), readyOn: 'stdout' });
+    policyUrls['allow-all'] = String(ready.url);
+    for (const level of POLICY_SIZE_LEVELS) {
+      const data = generatePolicyData(wf, { extraRules: EXTRA_RULES[level] });
+      rules[level] = compilePolicy(data).ruleCount;
+      const file = join(opts.workDir, `policy-data${level.replace('+', '-plus-')}.json`);
+      await writeFile(file, JSON.stringify(data));
+      const sidecar = await group.spawn({
+        name: `policy${level}`,
+        entry: POLICY_MAIN,
+        args: ['--port', '0', '--data', file, '--decision-log', join(opts.workDir, `decisions${level.replace('+', '-plus-')}.log`)],
+        env: {},
+        logFile: join(opts.workDir, `policy${level.replace('+', '-plus-')}.log`),
+        readyOn: 'stdout',
+      });
+      policyUrls[level] = String(sidecar.ready.url);
+    }
+
+    // One target per (level, edge), each with its own keep-alive connection, as a pod's app has.
+    const targets = {} as Record<RequestLevel, Target[]>;
+    const connection = () => {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      agents.push(agent);
+      return agent;
+    };
+    targets.direct = edges.map((e) => ({ url: new URL(app.url), host: e.destination, agent: connection() }));
+    for (const level of REQUEST_LEVELS.filter((l) => l !== 'direct')) {
+      const pods = await startLevelPods(wf, ca, app.url, policyUrls[level]);
+      allPods.push(...Object.values(pods));
+      targets[level] = edges.map((e) => ({ url: new URL(pods[e.source].outboundUrl), host: e.destination, agent: connection() }));
+    }
+
+    const body = Buffer.alloc(1024, 0x61);
+    for (const level of REQUEST_LEVELS) {
+      for (let i = 0; i < opts.warmup; i++) for (const [k, e] of edges.entries()) await post(targets[level][k], e.path, body);
+    }
+    const samples = Object.fromEntries(REQUEST_LEVELS.map((l) => [l, [] as number[]])) as Record<RequestLevel, number[]>;
+    for (let round = 0; round < opts.requestsPerEdge; round++) {
+      // Rotate the level order every round: no level always runs right after another.
+      const order = REQUEST_LEVELS.map((_, i) => REQUEST_LEVELS[(i + round) % REQUEST_LEVELS.length]);
+      for (const level of order) {
+        for (const [k, e] of edges.entries()) {
+          const t0 = performance.now();
+          await post(targets[level][k], e.path, body);
+          samples[level].push(performance.now() - t0);
+        }
+      }
+    }
+    opts.log(`request: ${opts.requestsPerEdge} x ${edges.length} edges x ${REQUEST_LEVELS.length} levels`);
+    return { edges, requestsPerEdge: opts.requestsPerEdge, samples, rules };
+  } finally {
+    for (const a of agents) a.destroy();
+    await Promise.all(allPods.map((p) => p.close()));
+    for (const p of allPods) p.svidSource.stop();
+    app.closeAllConnections();
+    await new Promise((ok) => app.close(ok));
+    await group.stop(2_000);
+  }
+}

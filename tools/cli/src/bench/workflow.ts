@@ -1,0 +1,55 @@
+// Suite 4 (#2): end-to-end wall time of the sample with every security layer on, per-agent step
+// times, the pipelining ratio, and each agent's peak RSS for a short and a long master.
+import { ffmpegPath, ffmpegVersion } from '@reelmesh/media';
+import type { Runs } from './masters';
+import { timeStepsAlone } from './steps-alone';
+
+export interface WorkflowResult {
+  ffmpeg: { path: string; version: string; fromEnv: boolean };
+  clipSeconds: number;
+  chunks: number;
+  wallSeconds: number;
+  /** agent -> wall seconds from its first job start to its last job end. */
+  steps: Record<string, number>;
+  /** step -> seconds, each job run alone over the same chunks. */
+  stepsAlone: Record<string, number>;
+  sumStepsAloneSeconds: number;
+  /** wallSeconds / sumStepsAloneSeconds: below 1 when chunks really flow as a pipeline. */
+  pipelineRatio: number;
+  kmsCallsPerChunk: number;
+  rss: { shortSeconds: number; longSeconds: number; shortBytes: Record<string, number>; longBytes: Record<string, number>; ratio: Record<string, number>; maxRatio: number };
+}
+
+export async function runWorkflowSuite(
+  runs: Runs,
+  opts: { seconds: number; rssShortSeconds: number; rssLongSeconds: number; workDir: string; log: (line: string) => void },
+): Promise<WorkflowResult> {
+  const main = await runs.secureRun(opts.seconds);
+  opts.log(`workflow: ${opts.seconds} s sample in ${main.wallSeconds.toFixed(1)} s`);
+  const stepsAlone = await timeStepsAlone(await runs.master(opts.seconds), opts.workDir);
+  const sum = Object.values(stepsAlone).reduce((a, b) => a + b, 0);
+  opts.log(`workflow: steps alone sum to ${sum.toFixed(1)} s`);
+  const short = await runs.secureRun(opts.rssShortSeconds);
+  const long = await runs.secureRun(opts.rssLongSeconds);
+  opts.log(`workflow: ${opts.rssLongSeconds} s master in ${long.wallSeconds.toFixed(1)} s`);
+  const ratio = Object.fromEntries(Object.keys(short.maxRssBytes).map((a) => [a, long.maxRssBytes[a] / short.maxRssBytes[a]]));
+  return {
+    ffmpeg: { path: ffmpegPath(), version: (await ffmpegVersion()).raw, fromEnv: Boolean(process.env.FFMPEG_PATH) },
+    clipSeconds: opts.seconds,
+    chunks: main.chunks,
+    wallSeconds: main.wallSeconds,
+    steps: main.steps,
+    stepsAlone,
+    sumStepsAloneSeconds: sum,
+    pipelineRatio: main.wallSeconds / sum,
+    kmsCallsPerChunk: main.kmsCallsPerChunk,
+    rss: {
+      shortSeconds: opts.rssShortSeconds,
+      longSeconds: opts.rssLongSeconds,
+      shortBytes: short.maxRssBytes,
+      longBytes: long.maxRssBytes,
+      ratio,
+      maxRatio: Math.max(...Object.values(ratio)),
+    },
+  };
+}

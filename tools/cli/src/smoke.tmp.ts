@@ -1,0 +1,14 @@
+import { createPodNetwork, listRunObjects, cleanupStale } from '@reelmesh/netns';
+import { execFileSync, spawn } from 'node:child_process';
+console.log('stale removed', await cleanupStale());
+const net = await createPodNetwork({ pods: ['a', 'b'] });
+const srv = spawn('ip', ['netns', 'exec', net.pods.b.ns, 'setpriv', '--reuid=1337', '--regid=1337', '--clear-groups', '--', process.execPath, '-e', `require('net').createServer(s=>s.end('hi')).listen(9000,'${net.pods.b.address}',()=>console.log('L'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+await new Promise((r) => srv.stdout.once('data', r));
+const tryConnect = (role: string[]) => { try { return execFileSync('ip', ['netns', 'exec', net.pods.a.ns, ...role, process.execPath, '-e', `const s=require('net').connect(9000,'${net.pods.b.address}');s.setTimeout(1500,()=>{console.log('timeout');process.exit(3)});s.on('data',d=>{console.log('got',String(d));process.exit(0)});s.on('error',e=>{console.log('err',e.code);process.exit(2)})`], { stdio: 'pipe' }).toString(); } catch (e) { return 'FAIL ' + String((e as any).stdout); } };
+console.log('sidecar:', tryConnect(['setpriv', '--reuid=1337', '--regid=1337', '--clear-groups', '--']));
+console.log('app:', tryConnect(['setpriv', '--reuid=1338', '--regid=1338', '--clear-groups', '--']));
+console.log('root:', tryConnect([]));
+console.log(await net.denials('a'));
+srv.kill();
+await net.destroy();
+console.log(await listRunObjects(net.runId));
