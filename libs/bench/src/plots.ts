@@ -19,7 +19,7 @@ export function distributionSpec(plot: DistributionPlot): TopLevelSpec {
   if (order.length === 0) throw new RangeError(`plot "${plot.title}" has no groups`);
   const values = order.flatMap((group) => plot.groups[group].map((value, i) => ({ group, value, jitter: ((i * 0.618034) % 1) - 0.5 })));
   const x = { field: 'group', type: 'nominal' as const, sort: order, title: plot.groupLabel, axis: { labelAngle: -20 } };
-  const y = { field: 'value', type: 'quantitative' as const, title: plot.valueLabel, scale: { type: plot.logScale ? ('log' as const) : ('linear' as const), zero: false } };
+  const y = { field: 'value', type: 'quantitative' as const, title: plot.valueLabel, scale: plot.logScale ? { type: 'log' as const } : { zero: false } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: plot.title,

@@ -6,7 +6,8 @@ export const EGRESS_CHAIN = 'RM-EGRESS';
 /**
  * The pod's egress lock (iptables-restore, applied atomically): anyone may use lo; only the
  * sidecar uid may leave through eth0, and only towards the mesh subnet; everything else is
- * logged (LOG, visible when the host enables net.netfilter.nf_log_all_netns) and dropped, with
+ * logged (LOG, visible when the host enables net.netfilter.nf_log_all_netns) and rejected
+ * (admin-prohibited: the caller fails at once with EHOSTUNREACH instead of hanging), with
  * per-uid counters that `egressDenials` reads back.
  */
 export function egressRules(subnet: string, ids: PodIdentities): string {
@@ -20,9 +21,9 @@ export function egressRules(subnet: string, ids: PodIdentities): string {
     `-A ${EGRESS_CHAIN} -o lo -j ACCEPT`,
     `-A ${EGRESS_CHAIN} -o eth0 -d ${subnet} -m owner --uid-owner ${ids.sidecar.uid} --gid-owner ${ids.sidecar.gid} -j ACCEPT`,
     `-A ${EGRESS_CHAIN} -m owner --uid-owner ${ids.app.uid} -j LOG --log-prefix "rm-egress-deny app "`,
-    `-A ${EGRESS_CHAIN} -m owner --uid-owner ${ids.app.uid} -m comment --comment app-denied -j DROP`,
+    `-A ${EGRESS_CHAIN} -m owner --uid-owner ${ids.app.uid} -m comment --comment app-denied -j REJECT --reject-with icmp-admin-prohibited`,
     `-A ${EGRESS_CHAIN} -j LOG --log-prefix "rm-egress-deny other "`,
-    `-A ${EGRESS_CHAIN} -m comment --comment other-denied -j DROP`,
+    `-A ${EGRESS_CHAIN} -m comment --comment other-denied -j REJECT --reject-with icmp-admin-prohibited`,
     'COMMIT',
     '',
   ].join('\n');
@@ -59,7 +60,7 @@ export interface EgressDenials {
 export async function egressDenials(ns: string): Promise<EgressDenials> {
   const out = await shIn(ns, 'iptables', ['-L', EGRESS_CHAIN, '-v', '-x', '-n']);
   const count = (comment: string) => {
-    const line = out.split('\n').find((l) => l.includes(`/* ${comment} */`) && /\bDROP\b/.test(l));
+    const line = out.split('\n').find((l) => l.includes(`/* ${comment} */`) && /\bREJECT\b/.test(l));
     return line ? Number(line.trim().split(/\s+/)[0]) : 0;
   };
   return { app: count('app-denied'), other: count('other-denied') };

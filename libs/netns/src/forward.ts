@@ -46,9 +46,9 @@ export async function hostForward(socketPath: string): Promise<HostForward> {
   };
 }
 
-/** The pod half: unix socket -> 127.0.0.1:port inside the namespace this process runs in. */
-export async function podForward(socketPath: string, port: number): Promise<Server> {
-  const server = createServer((client) => splice(client, createConnection({ host: '127.0.0.1', port })));
+/** The pod half: unix socket -> host:port (default 127.0.0.1) inside the namespace this process runs in. */
+export async function podForward(socketPath: string, port: number, host = '127.0.0.1'): Promise<Server> {
+  const server = createServer((client) => splice(client, createConnection({ host, port })));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(socketPath, () => resolve());

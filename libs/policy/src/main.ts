@@ -16,6 +16,8 @@ async function main(): Promise<void> {
       host: { type: 'string', default: process.env.POLICY_HOST ?? '127.0.0.1' },
       data: { type: 'string' },
       workflow: { type: 'string' },
+      // Start with no policy (deny everything, /health 503) until the control plane pushes one.
+      'wait-for-push': { type: 'boolean', default: false },
       'decision-log': { type: 'string' },
     },
     strict: true,
@@ -24,7 +26,9 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0-65535, got ${values.port}`);
   if (values.data && values.workflow) throw new Error('give --data or --workflow, not both');
 
-  const data = values.workflow ? generatePolicyData(loadWorkflow(values.workflow)) : loadPolicyData(values.data);
+  if (values['wait-for-push'] && (values.data || values.workflow)) throw new Error('--wait-for-push takes no --data or --workflow');
+  if (values['wait-for-push'] && !process.env.POLICY_UPDATE_TOKEN) throw new Error('--wait-for-push needs POLICY_UPDATE_TOKEN');
+  const data = values['wait-for-push'] ? undefined : values.workflow ? generatePolicyData(loadWorkflow(values.workflow)) : loadPolicyData(values.data);
   const decisionLog = values['decision-log'] ? createWriteStream(values['decision-log'], { flags: 'a' }) : process.stdout;
   const sidecar = await startPolicySidecar({
     port,

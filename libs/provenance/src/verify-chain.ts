@@ -41,7 +41,7 @@ export function verifyChain(
 ): VerifiedChain {
   const roots = typeof caBundle === 'string' ? parseTrustBundle(caBundle) : caBundle;
   const graph = buildGraph(workflow);
-  const targets =
+  const targets: ChainTarget[] =
     options.targets ??
     graph.sinkSteps.flatMap((sink) => graph.inputsOf(sink).map((edge) => ({ step: edge.from, artifact: edge.artifact })));
   if (targets.length === 0) throw new ProvenanceError('nothing to verify: no chain target', { kind: 'missing-record' });

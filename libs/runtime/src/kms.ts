@@ -2,6 +2,7 @@ import { writeFile, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { assetKeyAlias, generateAgentCredentials, workflowKeyAlias } from '@reelmesh/kms-local';
 import type { Workflow } from '@reelmesh/workflow';
+import type { MeshSandbox } from './mesh';
 import type { ProcessGroup } from './process-group';
 import { REPO_ROOT } from './repo';
 
@@ -21,7 +22,15 @@ interface ReadyLine {
  * The local KMS as its own process (the cluster uses AWS KMS): keys provisioned from the
  * workflow, one credential per agent, key state sealed under a 0600 master secret.
  */
-export async function startKms(opts: { group: ProcessGroup; workflow: Workflow; workflowPath: string; stateDir: string; logDir: string }): Promise<RunningKms> {
+export async function startKms(opts: {
+  group: ProcessGroup;
+  workflow: Workflow;
+  workflowPath: string;
+  stateDir: string;
+  logDir: string;
+  /** Isolated pods: the KMS runs in the platform namespace, reachable by apps on its address. */
+  sandbox?: MeshSandbox;
+}): Promise<RunningKms> {
   const { principals, byAgent } = generateAgentCredentials([...opts.workflow.agents]);
   await mkdir(opts.stateDir, { recursive: true, mode: 0o700 });
   const principalsFile = join(opts.stateDir, 'principals.json');
@@ -34,11 +43,15 @@ export async function startKms(opts: { group: ProcessGroup; workflow: Workflow; 
       REELMESH_KMS_PRINCIPALS_FILE: principalsFile,
       REELMESH_KMS_WORKFLOW: opts.workflowPath,
       REELMESH_KMS_REGION: 'local-1',
+      ...(opts.sandbox ? { REELMESH_KMS_HOST: opts.sandbox.platformAddress } : {}),
     },
     logFile: join(opts.logDir, 'kms.log'),
     readyOn: 'stdout',
+    wrap: opts.sandbox?.command('platform', 'root'),
   });
   const info = ready as unknown as ReadyLine;
+  // Apps seal their volumes with KMS data keys: the one hole in their egress lock.
+  if (opts.sandbox) await opts.sandbox.allowAppEgress(opts.sandbox.platformAddress, Number(new URL(info.endpoint).port));
   const actorOf = new Map(opts.workflow.agents.map((a) => [a.name, a.actor]));
   return {
     endpoint: info.endpoint,

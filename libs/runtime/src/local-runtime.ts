@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DEFAULT_WORKFLOW_PATH, loadWorkflow, type Workflow } from '@reelmesh/workflow';
+import { startSandbox, type Isolation, type PodSandbox } from './isolation';
 import { startKms, type RunningKms } from './kms';
 import { startControlPlaneProcess, startPodSidecars, type ControlPlane, type MeshOptions, type MeshPod } from './mesh';
 import { appMain } from './repo';
@@ -30,6 +31,11 @@ export interface LocalRuntimeOptions {
   group?: ProcessGroup;
   /** Extra environment for every agent (e.g. FFMPEG threads). */
   env?: Record<string, string>;
+  /**
+   * 'netns' (Linux, root): every pod in its own network namespace behind an egress lock, see
+   * docs/isolation.md. Default: REELMESH_ISOLATION, else 'none' (processes on loopback).
+   */
+  isolation?: Isolation;
 }
 
 export interface RunningAgent {
@@ -40,8 +46,10 @@ export interface RunningAgent {
   pid: number;
   dataDir: string;
   logFile: string;
-  /** The pod's sidecars, in mesh mode. */
+  /** The pod's sidecars, in mesh mode. (Isolated: url, port and pod.outboundPort are host port-forwards.) */
   pod?: MeshPod;
+  /** Isolated mode: the pod's namespace, address and in-namespace ports. */
+  netns?: { ns: string; address: string; appPort: number; inboundPort: number; outboundPort: number };
 }
 
 export interface LocalRuntime {
@@ -50,6 +58,8 @@ export interface LocalRuntime {
   group: ProcessGroup;
   kms?: RunningKms;
   controlPlane?: ControlPlane;
+  /** Isolated mode: the namespaces, bridge and egress rules of this run. */
+  sandbox?: PodSandbox;
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -71,10 +81,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const agents: Record<string, RunningAgent> = {};
   let kms: RunningKms | undefined;
   let controlPlane: ControlPlane | undefined;
+  let sandbox: PodSandbox | undefined;
+  const isolation = options.isolation ?? (process.env.REELMESH_ISOLATION === 'netns' ? 'netns' : 'none');
   try {
-    const meshOpts: MeshOptions = { group, workflow, stateDir: join(stateDir, 'mesh'), logDir, ...options.meshOptions };
+    if (isolation === 'netns') {
+      if (options.mesh === false) throw new Error('isolation netns needs the mesh (pods with sidecars)');
+      sandbox = await startSandbox({ group, pods: workflow.agents.map((a) => a.name), logDir });
+      await sandbox.grantTraverse(options.ingestDir);
+    }
+    const meshOpts: MeshOptions = { group, workflow, stateDir: join(stateDir, 'mesh'), logDir, ...options.meshOptions, sandbox };
     [kms, controlPlane] = await Promise.all([
-      options.encryption !== false ? startKms({ group, workflow, workflowPath, stateDir: join(stateDir, 'kms'), logDir }) : undefined,
+      options.encryption !== false ? startKms({ group, workflow, workflowPath, stateDir: join(stateDir, 'kms'), logDir, sandbox }) : undefined,
       options.mesh !== false ? startControlPlaneProcess(meshOpts) : undefined,
     ]);
     await Promise.all(
@@ -83,6 +100,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         const port = pod ? pod.appPort : ports[i];
         const dataDir = join(dataRoot, agent.name);
         await mkdir(dataDir, { recursive: true });
+        if (sandbox) {
+          await sandbox.giveDir(dataDir, 'app');
+          if (agent.app === 'owner') await sandbox.giveDir(resolve(options.exportDir), 'app');
+        }
         const logFile = join(logDir, `${agent.name}.log`);
         const env: Record<string, string> = {
           ...options.env,
@@ -97,13 +118,28 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           ...(kms ? kms.envFor(agent.name) : {}),
           ...(agent.app === 'owner' ? { REELMESH_EXPORT_DIR: resolve(options.exportDir), REELMESH_INGEST_DIR: resolve(options.ingestDir) } : {}),
         };
-        const { process } = await group.spawn({ name: agent.name, entry: appMain(agent.app), env, logFile });
-        agents[agent.name] = { agent: agent.name, app: agent.app, url: `http://127.0.0.1:${port}`, port, pid: process.child.pid!, dataDir, logFile, pod };
+        const { process } = await group.spawn({ name: agent.name, entry: appMain(agent.app), env, logFile, wrap: sandbox?.command(agent.name, 'app') });
+        const running = { agent: agent.name, app: agent.app, url: `http://127.0.0.1:${port}`, port, pid: process.child.pid!, dataDir, logFile, pod };
+        agents[agent.name] = sandbox && pod ? await hostView(sandbox, running, pod) : running;
       }),
     );
   } catch (error) {
     await group.stop(2_000);
     throw error;
   }
-  return { workflow, agents, group, kms, controlPlane, stop: (graceMs) => group.stop(graceMs) };
+  return { workflow, agents, group, kms, controlPlane, sandbox, stop: (graceMs) => group.stop(graceMs) };
+}
+
+/** An isolated pod as this process sees it: its app and outbound ports through port-forwards. */
+async function hostView(sandbox: PodSandbox, agent: RunningAgent, pod: MeshPod): Promise<RunningAgent> {
+  const [appUrl, outboundUrl] = await sandbox.forward(agent.agent, [agent.port, pod.outboundPort]);
+  const netns = {
+    ns: sandbox.network.pods[agent.agent].ns,
+    address: sandbox.podAddress(agent.agent),
+    appPort: agent.port,
+    inboundPort: pod.inboundPort,
+    outboundPort: pod.outboundPort,
+  };
+  const port = Number(new URL(appUrl).port);
+  return { ...agent, url: appUrl, port, pod: { ...pod, outboundPort: Number(new URL(outboundUrl).port) }, netns };
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Workflow } from '@reelmesh/workflow';
 import { freePorts } from './ports';
@@ -25,12 +25,44 @@ export interface MeshOptions {
   /** Policy data document for the sidecars (default: the generated policies/reelmesh/data.json). */
   policyData?: string;
   policyTimeoutMs?: number;
+  /** Isolated pods (netns mode): where each process runs and which addresses it binds. */
+  sandbox?: MeshSandbox;
+}
+
+/** What the mesh needs from an isolated-pod platform (implemented in ./isolation). */
+export interface MeshSandbox {
+  /** Command prefix running a process of `pod` ('platform' = control plane + KMS) as a role. */
+  command(pod: string, role: 'sidecar' | 'app' | 'root'): string[];
+  /** The pod's own address on the bridge: its inbound listener binds and registers it. */
+  podAddress(pod: string): string;
+  platformAddress: string;
+  /** Create a file a process of that role opens itself (its log), owned by that role. */
+  handOver(path: string, role: 'sidecar' | 'app'): Promise<void>;
+  /** Host URLs port-forwarded to 127.0.0.1:<port> (or <host>:<port>) inside the pod's namespace. */
+  forward(pod: string, targets: Array<number | string>): Promise<string[]>;
+  /** Let every pod's app uid reach this one address:port (the KMS). */
+  allowAppEgress(address: string, port: number): Promise<void>;
 }
 
 export interface ControlPlane {
+  /** Where pods reach it. */
   url: string;
+  /** Where this process reaches it: the same URL, or a port-forward for isolated pods. */
+  adminUrl: string;
   adminToken: string;
   enroll(actor: string, agent: string): Promise<{ token: string; spiffeId: string }>;
+  /** The owner publishes a policy data document; the store pushes it to every policy sidecar. */
+  publishPolicy(document: unknown): Promise<{ revision: number; pushed: Array<{ agent: string; ok: boolean }> }>;
+}
+
+async function call<T>(url: string, method: string, token: string, body: unknown, what: string): Promise<T> {
+  const res = await fetch(url, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`control plane refused to ${what}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
 }
 
 export interface MeshPod {
@@ -50,28 +82,44 @@ export async function startControlPlaneProcess(opts: MeshOptions): Promise<Contr
   const adminToken = randomBytes(32).toString('base64url');
   const caDir = join(opts.stateDir, 'ca');
   await mkdir(caDir, { recursive: true, mode: 0o700 });
+  const sandbox = opts.sandbox;
   const { ready } = await opts.group.spawn({
     name: 'control-plane',
     entry: CONTROL_PLANE,
-    args: ['--port', '0', '--trust-domain', opts.workflow.metadata.trustDomain, '--dir', caDir, '--svid-ttl', String(opts.svidTtlSeconds ?? 3600)],
+    args: [
+      '--port', '0', '--trust-domain', opts.workflow.metadata.trustDomain, '--dir', caDir, '--svid-ttl', String(opts.svidTtlSeconds ?? 3600),
+      ...(sandbox ? ['--host', sandbox.platformAddress] : []),
+    ],
     env: { REELMESH_CP_ADMIN_TOKEN: adminToken },
     logFile: join(opts.logDir, 'control-plane.log'),
     readyOn: 'stdout',
+    wrap: sandbox?.command('platform', 'root'),
   });
   const url = String(ready.url);
-  return {
+  // Isolated: pods use the bridge address; this process goes through a port-forward.
+  const adminUrl = sandbox ? (await sandbox.forward('platform', [`${sandbox.platformAddress}:${new URL(url).port}`]))[0] : url;
+  const cp: ControlPlane = {
     url,
+    adminUrl,
     adminToken,
-    async enroll(actor, agent) {
-      const res = await fetch(`${url}/v1/workloads`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ actor, agent }),
-      });
-      if (!res.ok) throw new Error(`control plane refused to enrol ${agent}: ${res.status} ${await res.text()}`);
-      return (await res.json()) as { token: string; spiffeId: string };
-    },
+    enroll: (actor, agent) => call(`${adminUrl}/v1/workloads`, 'POST', adminToken, { actor, agent }, `enrol ${agent}`),
+    publishPolicy: (document) => call(`${adminUrl}/v1/policy`, 'PUT', adminToken, document, 'publish policy'),
   };
+  if (!opts.withoutPolicy && !opts.policyUrl) {
+    await cp.publishPolicy(JSON.parse(await readFile(opts.policyData ?? POLICY_DATA, 'utf8')));
+  }
+  return cp;
+}
+
+/** Wait until a policy sidecar has a policy loaded (its /health turns 200 once the store pushed). */
+async function waitForPolicy(url: string, agent: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`${url}/health`).catch(() => undefined);
+    if (res?.ok) return;
+    if (Date.now() > deadline) throw new Error(`policy sidecar of ${agent} never received a policy from the control plane`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /**
@@ -83,19 +131,29 @@ export async function startPodSidecars(opts: MeshOptions & { cp: ControlPlane; a
   const [appPort, inboundPort, outboundPort, healthPort] = await freePorts(4);
   let policyUrl = opts.policyUrl;
   let decisionLog: string | undefined;
+  const sandbox = opts.sandbox;
   if (!policyUrl && !opts.withoutPolicy) {
     decisionLog = join(opts.logDir, `${opts.agent}.decisions.log`);
+    await sandbox?.handOver(decisionLog, 'sidecar');
+    const updateToken = randomBytes(32).toString('base64url');
     const { ready } = await opts.group.spawn({
       name: `${opts.agent}/policy`,
       entry: POLICY,
-      args: ['--port', '0', '--data', opts.policyData ?? POLICY_DATA, '--decision-log', decisionLog],
-      env: {},
+      // No policy of its own: it denies everything until the owner's policy store pushes one.
+      // Isolated: on the pod's address, so the control plane's policy store can push to it.
+      args: ['--port', '0', '--wait-for-push', '--decision-log', decisionLog, ...(sandbox ? ['--host', sandbox.podAddress(opts.agent)] : [])],
+      env: { POLICY_UPDATE_TOKEN: updateToken },
       logFile: join(opts.logDir, `${opts.agent}.policy.log`),
       readyOn: 'stdout',
+      wrap: sandbox?.command(opts.agent, 'sidecar'),
     });
     policyUrl = String(ready.url);
+    // The pod registers its own policy sidecar; the store pushes the current policy right away.
+    await call(`${opts.cp.adminUrl}/v1/policy-sidecars/${opts.agent}`, 'PUT', token, { url: policyUrl, token: updateToken }, `register ${opts.agent}'s policy sidecar`);
+    await waitForPolicy(sandbox ? (await sandbox.forward(opts.agent, [new URL(policyUrl).host]))[0] : policyUrl, opts.agent);
   }
   const accessLog = join(opts.logDir, `${opts.agent}.access.log`);
+  await sandbox?.handOver(accessLog, 'sidecar');
   await opts.group.spawn({
     name: `${opts.agent}/proxy`,
     entry: PROXY,
@@ -110,10 +168,12 @@ export async function startPodSidecars(opts: MeshOptions & { cp: ControlPlane; a
       '--outbound-port', String(outboundPort),
       '--health-port', String(healthPort),
       '--access-log', accessLog,
+      ...(sandbox ? ['--inbound-host', sandbox.podAddress(opts.agent)] : []),
     ],
     env: { REELMESH_BOOTSTRAP_TOKEN: token },
     logFile: join(opts.logDir, `${opts.agent}.proxy.log`),
     readyOn: 'stdout',
+    wrap: sandbox?.command(opts.agent, 'sidecar'),
   });
   return { agent: opts.agent, spiffeId, appPort, inboundPort, outboundPort, healthPort, policyUrl, accessLog, decisionLog };
 }

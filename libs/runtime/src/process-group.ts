@@ -25,6 +25,8 @@ export interface SpawnSpec {
   readyTimeoutMs?: number;
   /** Where readiness is announced: an IPC message (agents) or a JSON line on stdout (sidecars, KMS). */
   readyOn?: 'ipc' | 'stdout';
+  /** Command prefix that runs node elsewhere, e.g. inside a pod's network namespace as its uid. */
+  wrap?: string[];
 }
 
 function tail(file: string, lines = 15): string {
@@ -42,12 +44,21 @@ function tail(file: string, lines = 15): string {
 export class ProcessGroup {
   readonly processes: ManagedProcess[] = [];
   private stopping = false;
+  private readonly afterStop: Array<() => Promise<void>> = [];
+
+  /** Run after every process has exited on stop() (e.g. tear down the pods' namespaces). */
+  onStopped(cleanup: () => Promise<void>): void {
+    this.afterStop.push(cleanup);
+  }
 
   async spawn(spec: SpawnSpec): Promise<{ process: ManagedProcess; ready: Record<string, unknown> }> {
     if (this.stopping) throw new Error(`not starting ${spec.name}: stopping`);
     const fd = openSync(spec.logFile, 'a', 0o600);
     const viaStdout = spec.readyOn === 'stdout';
-    const child = spawn(process.execPath, ['--import', 'tsx', '--import', CHILD_GUARD, spec.entry, ...(spec.args ?? [])], {
+    const nodeArgs = ['--import', 'tsx', '--import', CHILD_GUARD, spec.entry, ...(spec.args ?? [])];
+    // A wrapper (ip netns exec, setpriv) execs node in place: same pid, same IPC channel fd.
+    const [command, ...args] = spec.wrap?.length ? [...spec.wrap, process.execPath, ...nodeArgs] : [process.execPath, ...nodeArgs];
+    const child = spawn(command, args, {
       cwd: REPO_ROOT,
       env: { ...minimalEnv(), ...spec.env },
       stdio: ['ignore', viaStdout ? 'pipe' : fd, fd, 'ipc'],
@@ -106,6 +117,7 @@ export class ProcessGroup {
     }, graceMs);
     await Promise.all(alive.map((p) => p.exited));
     clearTimeout(timer);
+    for (const cleanup of this.afterStop.splice(0)) await cleanup();
   }
 
   pids(): number[] {

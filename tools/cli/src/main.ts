@@ -3,6 +3,7 @@ import { registerDemo } from './commands/demo';
 import { registerCerts } from './commands/certs';
 import { registerGen } from './commands/gen';
 import { registerVerify } from './commands/verify';
+import { registerBench } from './commands/bench';
 
 /** One readable line for anything that goes wrong; exit code 2 for usage, 1 otherwise. */
 export async function main(argv: string[]): Promise<number> {
@@ -14,6 +15,7 @@ export async function main(argv: string[]): Promise<number> {
   registerGen(program);
   registerCerts(program);
   registerVerify(program);
+  registerBench(program);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

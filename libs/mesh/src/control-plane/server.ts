@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createCa, DEFAULT_SVID_TTL_SECONDS, type Ca } from '../ca/ca';
 import { HttpError, readJsonBody, sendError, sendJson } from '../http-json';
 import { formatSpiffeId } from '../spiffe';
+import { PolicyStore } from './policy-store';
 import { MemoryRegistry, type RegistryEntry } from './registry';
 
 export interface Workload {
@@ -32,6 +33,8 @@ export interface ControlPlane {
   url: string;
   ca: Ca;
   registry: MemoryRegistry;
+  /** The owner's policy store, pushing the data document to every policy sidecar. */
+  policies: PolicyStore;
   adminToken: string;
   /** Enrol a workload and return its per-pod bootstrap token (given to the pod at spawn). */
   enroll(workload: { actor: string; agent: string }): { token: string; spiffeId: string };
@@ -46,6 +49,7 @@ export interface ControlPlane {
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const ca = opts.ca ?? (await createCa({ trustDomain: opts.trustDomain, dir: opts.dir }));
   const registry = new MemoryRegistry();
+  const policies = new PolicyStore();
   const maxTtl = opts.svidTtlSeconds ?? DEFAULT_SVID_TTL_SECONDS;
   const adminToken = opts.adminToken ?? randomBytes(32).toString('base64url');
   const adminHash = sha256(adminToken);
@@ -97,6 +101,38 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       }
     }
     if (req.method === 'GET' && path === '/v1/registry') return sendJson(res, 200, { entries: registry.list() });
+
+    // The policy store: only the owner (admin) publishes; pods register their own policy sidecar.
+    if (path === '/v1/policy') {
+      if (req.method === 'GET') {
+        const current = policies.current();
+        if (!current) throw new HttpError(404, 'NOT_FOUND', 'no policy published yet');
+        return sendJson(res, 200, current);
+      }
+      if (req.method === 'PUT') {
+        if (!caller.admin) throw new HttpError(403, 'FORBIDDEN', 'only the owner (admin) publishes policy');
+        try {
+          return sendJson(res, 200, await policies.publish(await readJsonBody(req)));
+        } catch (err) {
+          if (err instanceof HttpError) throw err;
+          throw new HttpError(400, 'BAD_REQUEST', (err as Error).message);
+        }
+      }
+    }
+    const ps = /^\/v1\/policy-sidecars\/([^/]+)$/.exec(path);
+    if (ps && req.method === 'PUT') {
+      const agent = decodeURIComponent(ps[1]);
+      if (!caller.admin && caller.workload.agent !== agent) {
+        throw new HttpError(403, 'FORBIDDEN', `workload ${caller.workload.agent} may only register its own policy sidecar`);
+      }
+      if (!enrolled.has(agent)) throw new HttpError(404, 'NOT_FOUND', `agent ${agent} is not enrolled`);
+      const body = (await readJsonBody(req)) as { url?: unknown; token?: unknown };
+      if (typeof body.url !== 'string' || !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\]|10\.)/.test(body.url) || typeof body.token !== 'string') {
+        throw new HttpError(400, 'BAD_REQUEST', 'url (http on the pod network) and token (string) are required');
+      }
+      const pushed = await policies.addSidecar({ agent, url: body.url, token: body.token });
+      return sendJson(res, 200, { agent, revision: policies.revision, pushed });
+    }
 
     const m = /^\/v1\/registry\/([^/]+)$/.exec(path);
     if (m) {
@@ -155,6 +191,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     url,
     ca,
     registry,
+    policies,
     adminToken,
     enroll,
     close: () =>

@@ -1,0 +1,71 @@
+import type { Readable } from 'node:stream';
+
+/** A policy sidecar the store keeps current: its base URL and the token it accepts pushes with. */
+export interface PolicySidecarRef {
+  agent: string;
+  url: string;
+  token: string;
+}
+
+export interface PushResult {
+  agent: string;
+  ok: boolean;
+  status?: number;
+  error?: string;
+}
+
+/**
+ * The owner's policy store: holds the current data document (with a revision that only goes up)
+ * and pushes it to every registered policy sidecar — at once when it changes, and to a sidecar
+ * when it registers. A sidecar that cannot be reached keeps its last good policy (or, with none,
+ * denies everything): the store never loosens anything by failing.
+ */
+export class PolicyStore {
+  private document: unknown;
+  private revisionNumber = 0;
+  private readonly sidecars = new Map<string, PolicySidecarRef>();
+
+  constructor(private readonly pushTimeoutMs = 2_000) {}
+
+  get revision(): number {
+    return this.revisionNumber;
+  }
+
+  current(): { revision: number; document: unknown } | undefined {
+    return this.document === undefined ? undefined : { revision: this.revisionNumber, document: this.document };
+  }
+
+  async publish(document: unknown): Promise<{ revision: number; pushed: PushResult[] }> {
+    if (document === null || typeof document !== 'object' || Array.isArray(document)) {
+      throw Object.assign(new Error('the policy data document must be a JSON object'), { code: 'BAD_REQUEST' });
+    }
+    this.document = document;
+    this.revisionNumber++;
+    const pushed = await Promise.all([...this.sidecars.values()].map((s) => this.push(s)));
+    return { revision: this.revisionNumber, pushed };
+  }
+
+  async addSidecar(ref: PolicySidecarRef): Promise<PushResult | undefined> {
+    this.sidecars.set(ref.agent, ref);
+    return this.document === undefined ? undefined : this.push(ref);
+  }
+
+  listSidecars(): Array<{ agent: string; url: string }> {
+    return [...this.sidecars.values()].map(({ agent, url }) => ({ agent, url }));
+  }
+
+  private async push(ref: PolicySidecarRef): Promise<PushResult> {
+    try {
+      const res = await fetch(`${ref.url}/v1/data/reelmesh`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${ref.token}`, 'content-type': 'application/json', 'x-reelmesh-policy-revision': String(this.revisionNumber) },
+        body: JSON.stringify(this.document),
+        signal: AbortSignal.timeout(this.pushTimeoutMs),
+      });
+      await (res.body as unknown as Readable | null)?.resume?.();
+      return { agent: ref.agent, ok: res.ok, status: res.status };
+    } catch (error) {
+      return { agent: ref.agent, ok: false, error: (error as Error).message };
+    }
+  }
+}

@@ -1,0 +1,66 @@
+// @reelmesh/provenance: integrity against insiders. Signed provenance for every chunk (in-toto
+// statements in DSSE envelopes, chained back to the owner's original), a tamper-evident audit log
+// with owner-signed checkpoints, and signed policy bundles in OPA's format.
+export { canonicalJson, sha256Hex } from './canonical-json';
+export { ProvenanceError, isProvenanceError, type BrokenLink, type BrokenLinkKind } from './provenance-error';
+export { pae, signEnvelope, verifyEnvelope, type DsseEnvelope, type DsseSignature } from './dsse';
+export { createSigner, type Signer, type SigningMaterial } from './signer';
+export { parseTrustBundle, splitPem, verifyCertificateChain, type VerifiedSigner } from './certificates';
+export { createDevCa, type DevCa } from './dev-ca';
+export {
+  CHUNK_PREDICATE_TYPE,
+  IN_TOTO_PAYLOAD_TYPE,
+  STATEMENT_TYPE,
+  subjectName,
+  type ChunkInput,
+  type ChunkPredicate,
+  type ChunkStatement,
+  type DigestSet,
+} from './statement';
+export {
+  RECORD_MEDIA_TYPE,
+  parametersDigest,
+  peekStatement,
+  recordDigest,
+  signRecord,
+  verifyRecord,
+  type ProvenanceRecord,
+  type RecordInput,
+  type VerifiedRecord,
+} from './record';
+export { verifyChain, type ChainTarget, type VerifiedChain, type VerifyChainOptions } from './verify-chain';
+export { headOf, labelOf, mergeRecords, verifyHandoffProvenance, type HandoffProvenance, type ReceivedSlot } from './handoff-provenance';
+export {
+  AuditLog,
+  CHECKPOINT_PAYLOAD_TYPE,
+  DEFAULT_CHECKPOINT_EVERY,
+  GENESIS_HASH,
+  auditContext,
+  chainHash,
+  checkpointKey,
+  entryDigest,
+  entryKey,
+  type AuditEntry,
+  type AuditLogOptions,
+  type CheckpointStatement,
+  type SignedCheckpoint,
+} from './audit-log';
+export { verifyAuditLog, type AuditProblem, type AuditProblemKind, type AuditReport, type VerifyAuditLogOptions } from './verify-audit-log';
+export { BundleError, type BundleErrorCode } from './bundle/bundle-error';
+export {
+  MANIFEST_FILE,
+  SIGNATURES_FILE,
+  buildPolicyBundle,
+  packBundle,
+  signBundle,
+  unpackBundle,
+  verifyBundle,
+  type BundleManifest,
+  type PolicyBundleInput,
+  type SignBundleOptions,
+  type VerifiedBundle,
+  type VerifyBundleOptions,
+} from './bundle/bundle';
+export type { BundleFiles } from './bundle/tar';
+export { opaFileHash } from './bundle/opa-hash';
+export { benchProvenance, type ProvenanceBenchOptions, type ProvenanceBenchResult } from './bench';

@@ -1,0 +1,176 @@
+// Turns the suites' raw results into the report: statistics, targets (met / not met, with the
+// anchors beside ours), the markdown, the SVG plots and the --json summary.
+import { fmt, oneWayAnova, ratioOfMeansCi, renderDistributionSvg, summarize, welchTTest, type ReportSection, type TargetCheck } from '@reelmesh/bench';
+import { ANCHORS } from './anchors';
+import type { EnvelopeResult } from './envelope';
+import type { MeshMicroResult } from './mesh-micro';
+import { POLICY_SIZE_LEVELS, REQUEST_LEVELS, type RequestResult } from './request';
+import type { SecurityResult } from './security';
+import type { StartupResult } from './startup';
+import type { WorkflowResult } from './workflow';
+
+export interface SuiteResults {
+  startup?: StartupResult;
+  request?: RequestResult;
+  security?: SecurityResult;
+  workflow?: WorkflowResult;
+  envelope?: EnvelopeResult;
+  mesh?: MeshMicroResult;
+}
+
+export interface BuiltReport {
+  summary: Record<string, unknown>;
+  targets: TargetCheck[];
+  sections: ReportSection[];
+  /** file name -> SVG document. */
+  plots: Record<string, string>;
+}
+
+const pct = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}%`;
+const ms = (x: number) => `${x.toFixed(3)} ms`;
+const MiB = 1024 * 1024;
+
+function startupPart(r: StartupResult, out: BuiltReport): void {
+  const withAll = Object.values(r.withPolicy).flat();
+  const withoutAll = Object.values(r.withoutPolicy).flat();
+  const test = welchTTest(withAll, withoutAll);
+  const perPod = Object.keys(r.withPolicy).map((agent) => {
+    const a = summarize(r.withPolicy[agent]);
+    const b = summarize(r.withoutPolicy[agent] ?? []);
+    const t = r.withPolicy[agent].length > 1 ? welchTTest(r.withPolicy[agent], r.withoutPolicy[agent]) : undefined;
+    return [agent, a.n, a.mean, b.n, b.mean, t ? pct(t.differencePct) : '-', t ? fmt(t.p, 4) : '-'];
+  });
+  out.summary.startup = { withPolicyMs: test.meanA, withoutPolicyMs: test.meanB, overheadPct: test.differencePct, p: test.p, t: test.t, df: test.df, n: { withPolicy: withAll.length, withoutPolicy: withoutAll.length } };
+  out.targets.push({ name: 'pod start-up overhead of the policy sidecar', target: '<= 5%', ours: `${pct(test.differencePct)} (${test.meanA.toFixed(0)} vs ${test.meanB.toFixed(0)} ms, Welch p=${fmt(test.p, 4)})`, anchor: ANCHORS.startup.figure, source: ANCHORS.startup.source, met: test.differencePct <= 5 });
+  out.sections.push({
+    title: 'Pod start-up (issue #7.1)',
+    paragraphs: [
+      `Spawn of a pod's first process to its app's ready message, in a real local runtime (every pod started at once, as a node schedules them). With: policy sidecar + proxy + app; without: proxy + app. ${r.rounds} alternated runtime start-ups per group; one observation per pod per start-up.`,
+      `Welch t-test, all pods pooled: t=${fmt(test.t)}, df=${fmt(test.df, 1)}, p=${fmt(test.p, 4)}; means ${test.meanA.toFixed(1)} ms with vs ${test.meanB.toFixed(1)} ms without (${pct(test.differencePct)}).`,
+    ],
+    tables: [{ columns: ['pod', 'n with', 'mean with (ms)', 'n without', 'mean without (ms)', 'overhead', 'Welch p'], rows: perPod }],
+    plots: ['startup.svg'],
+  });
+}
+
+function requestPart(r: RequestResult, out: BuiltReport): void {
+  const s = Object.fromEntries(REQUEST_LEVELS.map((l) => [l, summarize(r.samples[l])]));
+  const anova = oneWayAnova(Object.fromEntries(POLICY_SIZE_LEVELS.map((l) => [l, r.samples[l]])));
+  const levels = REQUEST_LEVELS.map((level) => ({ level, n: s[level].n, p50Ms: s[level].p50, p95Ms: s[level].p95, p99Ms: s[level].p99, meanMs: s[level].mean, rules: r.rules[level] ?? null }));
+  const policyAddsP50 = s.minimal.p50 - s.pair.p50;
+  const medians = POLICY_SIZE_LEVELS.map((l) => s[l].p50);
+  const spreadPct = ((Math.max(...medians) - Math.min(...medians)) / Math.min(...medians)) * 100;
+  const pairAddsP99 = s.pair.p99 - s.direct.p99;
+  out.summary.request = { levels, anova: { F: anova.F, p: anova.p, etaSq: anova.etaSq, dfTreatment: anova.dfTreatment, dfError: anova.dfError }, policyAddsP50Ms: policyAddsP50, policySizeSpreadPct: spreadPct, pairAddsP99Ms: pairAddsP99, edges: r.edges.length, perEdge: r.requestsPerEdge };
+  out.targets.push(
+    { name: 'policy check added at the median (minimal vs pair)', target: '<= 0.1 ms', ours: ms(policyAddsP50), anchor: ANCHORS.policyMedian.figure, source: ANCHORS.policyMedian.source, met: policyAddsP50 <= 0.1 },
+    { name: 'median spread minimal..+10000 rules', target: '<= 10%', ours: `${spreadPct.toFixed(1)}% (ANOVA F=${fmt(anova.F, 2)}, p=${fmt(anova.p, 4)}, partial eta^2=${fmt(anova.etaSq, 4)})`, anchor: ANCHORS.policyGrowth.figure, source: ANCHORS.policyGrowth.source, met: spreadPct <= 10 },
+    { name: 'mTLS proxy pair added at p99 (pair vs direct)', target: '<= 0.3 ms', ours: ms(pairAddsP99), anchor: ANCHORS.pairP99.figure, source: ANCHORS.pairP99.source, met: pairAddsP99 <= 0.3 },
+  );
+  out.sections.push({
+    title: 'Request duration by policy level (issues #4, #7.2)',
+    paragraphs: [
+      `A 1 KB POST on each of the workflow's ${r.edges.length} allowed edges, ${r.requestsPerEdge} observations per edge per level, level order rotated every round. Levels: direct plain HTTP to the app; the mTLS proxy pair without policy; the pair asking a policy sidecar process: allow-all (a minimal OPA-REST server answering allowed=true: @reelmesh/policy has no allow-all mode), then our engine with the generated data document (minimal) and +100/+1000/+10000 real, distinct, non-matching edges. Proxies and the app share this process; each policy sidecar is its own process.`,
+      `One-way ANOVA across ${POLICY_SIZE_LEVELS.join(', ')}: F(${anova.dfTreatment}, ${anova.dfError}) = ${fmt(anova.F, 3)}, p = ${fmt(anova.p, 4)}, partial eta^2 = ${fmt(anova.etaSq, 4)}.`,
+      `Reference medians: ${ANCHORS.requestMedians.figure} (${ANCHORS.requestMedians.source}).`,
+    ],
+    tables: [{ columns: ['level', 'rules', 'n', 'mean (ms)', 'p50 (ms)', 'p95 (ms)', 'p99 (ms)'], rows: levels.map((l) => [l.level, l.rules ?? '-', l.n, l.meanMs, l.p50Ms, l.p95Ms, l.p99Ms]) }],
+    plots: ['request.svg'],
+  });
+}
+
+function securityPart(r: SecurityResult, out: BuiltReport): void {
+  const ci = ratioOfMeansCi(r.secureSeconds, r.openSeconds);
+  out.summary.security = { ratio: ci.ratio, ciLow: ci.ciLow, ciHigh: ci.ciHigh, runs: r.secureSeconds.length, clipSeconds: r.clipSeconds, secureSeconds: r.secureSeconds, openSeconds: r.openSeconds };
+  out.targets.push({ name: 'end-to-end time, security on / off', target: '<= 1.05', ours: `${ci.ratio.toFixed(3)} (95% CI ${ci.ciLow.toFixed(3)}-${ci.ciHigh.toFixed(3)})`, anchor: ANCHORS.security.figure, source: ANCHORS.security.source, met: ci.ratio <= 1.05 });
+  out.sections.push({
+    title: 'Security on vs off (issue #7.3)',
+    paragraphs: [
+      `The whole workflow on the same generated ${r.clipSeconds} s master (${r.chunks} chunks), runs alternated: on = mTLS mesh + policy sidecars + sealed volumes via the local KMS; off = plain HTTP between agents, plaintext volumes. Ratio of mean wall times with a 95% percentile-bootstrap interval (${ci.resamples} resamples): ${ci.ratio.toFixed(3)} [${ci.ciLow.toFixed(3)}, ${ci.ciHigh.toFixed(3)}].`,
+    ],
+    tables: [{ columns: ['run', 'on (s)', 'off (s)'], rows: r.secureSeconds.map((on, i) => [i + 1, on, r.openSeconds[i]]) }],
+    plots: ['security.svg'],
+  });
+}
+
+function workflowPart(r: WorkflowResult, out: BuiltReport): void {
+  out.summary.workflow = { clipSeconds: r.clipSeconds, chunks: r.chunks, wallSeconds: r.wallSeconds, steps: r.steps, sumStepsAloneSeconds: r.sumStepsAloneSeconds, pipelineRatio: r.pipelineRatio, rssRatio: r.rss.maxRatio, rssShortSeconds: r.rss.shortSeconds, rssLongSeconds: r.rss.longSeconds, ffmpeg: r.ffmpeg };
+  out.targets.push(
+    { name: `${r.clipSeconds} s 720p sample end to end`, target: `<= ${r.clipSeconds} s (the 60 s sample in <= 60 s)`, ours: `${r.wallSeconds.toFixed(1)} s`, anchor: ANCHORS.ffmpeg.figure, source: ANCHORS.ffmpeg.source, met: r.wallSeconds <= r.clipSeconds },
+    { name: `agent peak RSS, ${r.rss.longSeconds} s vs ${r.rss.shortSeconds} s master (worst agent)`, target: '<= 1.2x', ours: `${r.rss.maxRatio.toFixed(2)}x`, met: r.rss.maxRatio <= 1.2 },
+  );
+  const agents = Object.keys(r.rss.shortBytes);
+  out.sections.push({
+    title: 'Workflow end to end (issue #2)',
+    paragraphs: [
+      `${r.clipSeconds} s generated 720p master, ${r.chunks} chunks, mesh + encryption + policy on: ${r.wallSeconds.toFixed(1)} s wall (runtime start-up included). ffmpeg: ${r.ffmpeg.version} at ${r.ffmpeg.path}${r.ffmpeg.fromEnv ? ' (FFMPEG_PATH)' : ''}.`,
+      `Each job alone, one after another in one process over the same chunks, sums to ${r.sumStepsAloneSeconds.toFixed(1)} s; end to end / sum alone = ${r.pipelineRatio.toFixed(3)} (below 1: chunks flow as a pipeline). KMS calls per chunk: ${fmt(r.kmsCallsPerChunk, 1)}.`,
+    ],
+    tables: [
+      { columns: ['agent', 'step wall in the run (s)'], rows: Object.entries(r.steps).map(([a, s]) => [a, s]) },
+      { columns: ['step', 'alone, all chunks (s)'], rows: Object.entries(r.stepsAlone).map(([a, s]) => [a, s]) },
+      { columns: ['agent', `peak RSS ${r.rss.shortSeconds} s (MiB)`, `peak RSS ${r.rss.longSeconds} s (MiB)`, 'ratio'], rows: agents.map((a) => [a, r.rss.shortBytes[a] / MiB, r.rss.longBytes[a] / MiB, r.rss.ratio[a]]) },
+    ],
+  });
+}
+
+function envelopePart(r: EnvelopeResult, out: BuiltReport, kmsCallsPerChunk: number | undefined): void {
+  const t = r.throughput;
+  out.summary.envelope = { bytes: t.bytes, sealMBps: t.sealMBps, openMBps: t.openMBps, rawSealMBps: t.rawSealMBps, rawOpenMBps: t.rawOpenMBps, sealRatio: t.sealRatio, openRatio: t.openRatio, rss: r.rss, kmsCallsPerChunk: kmsCallsPerChunk ?? null };
+  out.targets.push(
+    { name: 'seal / open vs raw AES-256-GCM', target: '>= 50% each', ours: `${(t.sealRatio * 100).toFixed(0)}% / ${(t.openRatio * 100).toFixed(0)}%`, anchor: ANCHORS.rawAes.figure, source: ANCHORS.rawAes.source, met: t.sealRatio >= 0.5 && t.openRatio >= 0.5 },
+    { name: `seal+open stream peak RSS, ${(r.rss.largeBytes / MiB).toFixed(0)} MiB vs ${(r.rss.smallBytes / MiB).toFixed(0)} MiB`, target: '<= 1.2x', ours: `${r.rss.ratio.toFixed(2)}x`, anchor: ANCHORS.awsSdk.figure, source: ANCHORS.awsSdk.source, met: r.rss.ratio <= 1.2 },
+  );
+  out.sections.push({
+    title: 'Envelope encryption (issue #3)',
+    paragraphs: [
+      `Streaming seal/open of ${(t.bytes / MiB).toFixed(0)} MiB (${t.frameSize} B frames) against raw AES-256-GCM with the same frames in the same run, best of the rounds. Peak RSS of a seal->open pipeline in a fresh child process per size. KMS calls per chunk in the secure workflow run: ${kmsCallsPerChunk === undefined ? 'not measured (workflow/security suite not run)' : fmt(kmsCallsPerChunk, 1)}.`,
+    ],
+    tables: [
+      { columns: ['path', 'ours (MB/s)', 'raw AES-256-GCM (MB/s)', 'ratio'], rows: [['seal', t.sealMBps, t.rawSealMBps, t.sealRatio], ['open', t.openMBps, t.rawOpenMBps, t.openRatio]] },
+      { columns: ['object size (MiB)', 'peak RSS (MiB)'], rows: [[r.rss.smallBytes / MiB, r.rss.smallRssBytes / MiB], [r.rss.largeBytes / MiB, r.rss.largeRssBytes / MiB]] },
+    ],
+  });
+}
+
+function meshPart(r: MeshMicroResult, out: BuiltReport): void {
+  const direct = r.proxy.throughput.find((x) => x.mode === 'direct');
+  const pair = r.proxy.throughput.find((x) => x.mode === 'pair');
+  const throughputRatio = direct && pair ? pair.mbPerSecond / direct.mbPerSecond : NaN;
+  out.summary.mesh = { latency: r.proxy.latency, overhead: r.proxy.overhead, throughput: r.proxy.throughput, throughputRatio, policy: r.policy.map(({ samplesNs: _s, ...rest }) => rest) };
+  out.targets.push({ name: `chunk throughput through the pair vs direct (${((pair?.bytes ?? 0) / MiB).toFixed(0)} MiB)`, target: '>= 50%', ours: `${(throughputRatio * 100).toFixed(0)}% (${fmt(pair?.mbPerSecond, 0)} vs ${fmt(direct?.mbPerSecond, 0)} MB/s)`, anchor: ANCHORS.tlsThroughput.figure, source: ANCHORS.tlsThroughput.source, met: throughputRatio >= 0.5 });
+  out.sections.push({
+    title: 'Mesh and policy micro-benchmarks (issue #4)',
+    paragraphs: [
+      `benchProxy (@reelmesh/mesh): one process, keep-alive, 1 KB POST; pair adds ${ms(r.proxy.overhead.pairP50Ms)} at p50 and ${ms(r.proxy.overhead.pairP99Ms)} at p99; the policy check (allow-all OPA-shaped server) adds ${ms(r.proxy.overhead.policyP50Ms)} at p50.`,
+      `benchPolicy (@reelmesh/policy): per-decision cost of the engine alone over every decision vector. Reference: ${ANCHORS.opaDecision.figure} (${ANCHORS.opaDecision.source}).`,
+    ],
+    tables: [
+      { columns: ['mode', 'requests', 'p50 (ms)', 'p99 (ms)', 'mean (ms)'], rows: r.proxy.latency.map((l) => [l.mode, l.requests, l.p50Ms, l.p99Ms, l.meanMs]) },
+      { columns: ['mode', 'MiB', 'seconds', 'MB/s'], rows: r.proxy.throughput.map((t) => [t.mode, t.bytes / MiB, t.seconds, t.mbPerSecond]) },
+      { columns: ['extra rules', 'rules', 'decisions', 'p50 (ns)', 'p99 (ns)', 'mean (ns)'], rows: r.policy.map((p) => [p.extraRules, p.rules, p.decisions, fmt(p.p50Ns, 0), fmt(p.p99Ns, 0), fmt(p.meanNs, 0)]) },
+    ],
+  });
+}
+
+export async function buildReport(results: SuiteResults): Promise<BuiltReport> {
+  const out: BuiltReport = { summary: {}, targets: [], sections: [], plots: {} };
+  if (results.startup) {
+    startupPart(results.startup, out);
+    const groups = { 'with policy sidecar': Object.values(results.startup.withPolicy).flat(), 'without policy sidecar': Object.values(results.startup.withoutPolicy).flat() };
+    out.plots['startup.svg'] = await renderDistributionSvg({ title: 'Pod start-up, spawn to ready', valueLabel: 'start-up (ms)', groupLabel: 'group', groups });
+  }
+  if (results.request) {
+    requestPart(results.request, out);
+    const groups = Object.fromEntries(REQUEST_LEVELS.map((l) => [l, results.request!.samples[l]]));
+    out.plots['request.svg'] = await renderDistributionSvg({ title: 'Request duration of a 1 KB POST by policy level', valueLabel: 'duration (ms, log scale)', groupLabel: 'level', groups, logScale: true });
+  }
+  if (results.security) {
+    securityPart(results.security, out);
+    out.plots['security.svg'] = await renderDistributionSvg({ title: 'End-to-end wall time, security on vs off', valueLabel: 'wall time (s)', groupLabel: 'security', groups: { on: results.security.secureSeconds, off: results.security.openSeconds } });
+  }
+  if (results.workflow) workflowPart(results.workflow, out);
+  if (results.envelope) envelopePart(results.envelope, out, results.workflow?.kmsCallsPerChunk ?? results.security?.kmsCallsPerChunk);
+  if (results.mesh) meshPart(results.mesh, out);
+  return out;
+}

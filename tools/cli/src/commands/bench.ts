@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { SUITES, parseSuites } from '../bench/config';
+import { runBench } from '../bench/run-bench';
+
+interface BenchCliOptions {
+  out: string;
+  quick?: boolean;
+  only?: string;
+  json?: boolean;
+}
+
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description('measure the cost of the security layers (start-up, requests, end to end, envelope, mesh) and write a report')
+    .option('--out <dir>', 'where report.json, report.md and the SVG plots are written', './bench-out')
+    .option('--quick', 'few observations (a smoke run in under a couple of minutes)')
+    .option('--only <suites>', `comma-separated subset of ${SUITES.join(',')}`)
+    .option('--json', 'print a JSON summary as the last line of stdout')
+    .action(async (opts: BenchCliOptions) => {
+      const suites = parseSuites(opts.only);
+      // Progress goes to stderr so stdout holds only the report's summary.
+      const log = (line: string) => process.stderr.write(`${line}\n`);
+      const outcome = await runBench({ outDir: opts.out, quick: Boolean(opts.quick), suites, log });
+      if (opts.json) process.stdout.write(`${JSON.stringify(outcome.summary)}\n`);
+      else process.stdout.write(`report written to ${outcome.outDir}: ${outcome.files.join(', ')}\n`);
+    });
+}

@@ -1,0 +1,43 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ESLint } from 'eslint';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '@reelmesh/runtime';
+
+/** Lint a made-up file at `path` (never written) and return the module-boundary messages. */
+async function boundaryErrors(path: string, source: string): Promise<string[]> {
+  const eslint = new ESLint({ cwd: REPO_ROOT });
+  const [result] = await eslint.lintText(source, { filePath: join(REPO_ROOT, path) });
+  return result.messages.filter((m) => m.ruleId === '@nx/enforce-module-boundaries').map((m) => m.message);
+}
+
+describe('Nx module boundaries are enforced by the lint rule', () => {
+  beforeAll(() => {
+    // The rule reads Nx's project graph; make sure it is computed.
+    execFileSync(join(REPO_ROOT, 'node_modules/.bin/nx'), ['show', 'projects'], { cwd: REPO_ROOT, env: { ...process.env, NX_DAEMON: 'false' } });
+  }, 60_000);
+
+  it('an app may not import the platform (runtime, mesh, local KMS)', async () => {
+    const errors = await boundaryErrors('apps/hdr/src/probe.ts', "import { startLocalRuntime } from '@reelmesh/runtime';\nexport const x = startLocalRuntime;\n");
+    expect(errors.join('\n')).toMatch(/scope:hdr.*can only depend on libs tagged with "scope:shared"/);
+  });
+
+  it("one contractor's app may not import another's", async () => {
+    const errors = await boundaryErrors('apps/hdr/src/probe.ts', "import { createApp } from '@reelmesh/app-color';\nexport const x = createApp;\n");
+    expect(errors.length).toBeGreaterThan(0);
+  });
+
+  it('a library may not import an app', async () => {
+    const errors = await boundaryErrors('libs/policy/src/probe.ts', "import { createApp } from '@reelmesh/app-owner';\nexport const x = createApp;\n");
+    expect(errors.join("\n")).toMatch(/Imports of apps are forbidden/);
+  });
+
+  it('relative imports across projects are refused', async () => {
+    const errors = await boundaryErrors('apps/hdr/src/probe.ts', "import { grade } from '../../../libs/media/src/grade';\nexport const x = grade;\n");
+    expect(errors.join('\n')).toMatch(/cannot be imported by a relative or absolute path/);
+  });
+
+  it('allowed imports pass', async () => {
+    expect(await boundaryErrors('apps/hdr/src/probe.ts', "import { hdr10 } from '@reelmesh/media';\nexport const x = hdr10;\n")).toEqual([]);
+  });
+});
