@@ -18,13 +18,16 @@ export function createApp(config: AgentConfig, deps: AgentDeps) {
   const sourceStep = workflow.steps.find((s) => s.agent === config.agent && s.source);
   if (!sourceStep) throw new Error(`workflow ${workflow.metadata.id} has no source step on agent ${config.agent}`);
   let masterPath = '';
+  // A master that already conforms (H.264, the workflow's size and rate, a keyframe on every chunk
+  // boundary) is split by copying its video; anything else is re-encoded.
+  let videoCopyable = false;
 
   const agent = createAgentApp({
     config,
     deps,
     handlers: {
       split: async ({ chunkIndex, outputs }) => {
-        await splitChunk(masterPath, chunkIndex, media, outputs.av);
+        await splitChunk(masterPath, chunkIndex, media, outputs.av, { videoCopyable });
         run.split();
       },
       assemble: {
@@ -63,8 +66,9 @@ export function createApp(config: AgentConfig, deps: AgentDeps) {
           throw new HttpError(422, e.code ?? 'MEDIA_UNREADABLE', e.message);
         }
         masterPath = path;
+        videoCopyable = info.videoCopyable === true;
         run.start(path, info.chunkCount);
-        logger.info({ input: path, chunkCount: info.chunkCount }, 'run started');
+        logger.info({ input: path, chunkCount: info.chunkCount, videoCopyable }, 'run started');
         for (let i = 0; i < info.chunkCount; i++) {
           runtime.produce(sourceStep.name, i, info.chunkCount).catch((error: Error) => run.fail('SPLIT_FAILED', `chunk ${i}: ${error.message}`));
         }

@@ -4,7 +4,10 @@ import { oneWayAnova, ratioOfMeansCi, seededRandom, summarize, welchTTest } from
 describe('summarize', () => {
   it('gives n, mean, sd and the quantiles of the observations', () => {
     const s = summarize(Array.from({ length: 100 }, (_, i) => 100 - i)); // 1..100, unsorted
-    expect(s).toMatchObject({ n: 100, mean: 50.5, min: 1, max: 100, p50: 50.5, p95: 95, p99: 99 });
+    expect(s).toMatchObject({ n: 100, mean: 50.5, min: 1, max: 100, p50: 50.5 });
+    // linear interpolation between order statistics (R type 7): 1 + q * (n - 1)
+    expect(s.p95).toBeCloseTo(95.05, 9);
+    expect(s.p99).toBeCloseTo(99.01, 9);
     expect(s.sd).toBeCloseTo(29.0115, 3);
   });
 
@@ -40,13 +43,13 @@ describe('welchTTest', () => {
 
 describe('oneWayAnova', () => {
   it('gives F, p and partial eta squared of a known design', () => {
-    // SS between 24 (df 2), SS within 6 (df 6): F = 12, p = (1 + 2F/6)^-3 = 1/125, eta^2 = 0.8
+    // SS between 54 (df 2), SS within 6 (df 6): F = 27, p = (1 + 2F/6)^-3 = 1/1000, eta^2 = 0.9
     const r = oneWayAnova({ a: [1, 2, 3], b: [4, 5, 6], c: [7, 8, 9] });
-    expect(r.F).toBeCloseTo(12, 9);
+    expect(r.F).toBeCloseTo(27, 9);
     expect(r.dfTreatment).toBe(2);
     expect(r.dfError).toBe(6);
-    expect(r.p).toBeCloseTo(0.008, 6);
-    expect(r.etaSq).toBeCloseTo(0.8, 9);
+    expect(r.p).toBeCloseTo(0.001, 6);
+    expect(r.etaSq).toBeCloseTo(0.9, 9);
   });
 
   it('needs two groups', () => {

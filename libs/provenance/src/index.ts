@@ -64,3 +64,12 @@ export {
 export type { BundleFiles } from './bundle/tar';
 export { opaFileHash } from './bundle/opa-hash';
 export { benchProvenance, type ProvenanceBenchOptions, type ProvenanceBenchResult } from './bench';
+export {
+  PROVENANCE_DIR,
+  chunkProvenanceFile,
+  verifyDeliverable,
+  writeChunkProvenance,
+  type ChunkProvenanceFile,
+  type ChunkVerdict,
+  type DeliverableReport,
+} from './deliverable';

@@ -4,6 +4,7 @@ import { registerCerts } from './commands/certs';
 import { registerGen } from './commands/gen';
 import { registerVerify } from './commands/verify';
 import { registerBench } from './commands/bench';
+import { registerProvenance } from './commands/provenance';
 
 /** One readable line for anything that goes wrong; exit code 2 for usage, 1 otherwise. */
 export async function main(argv: string[]): Promise<number> {
@@ -16,6 +17,7 @@ export async function main(argv: string[]): Promise<number> {
   registerCerts(program);
   registerVerify(program);
   registerBench(program);
+  registerProvenance(program);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
