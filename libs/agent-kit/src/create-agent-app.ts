@@ -19,11 +19,14 @@ export interface AgentDeps {
 }
 
 /** Storage failures that are not the caller's fault: KMS down is 503 (retry), KMS refusing is 403. */
-const envelopeErrors: ErrorRequestHandler = (error, _req, _res, next) => {
-  if (!isEnvelopeError(error)) return next(error);
-  if (error.code === 'ENVELOPE_KMS_UNAVAILABLE') return next(new HttpError(503, 'KMS_UNAVAILABLE', `storage is sealed and KMS is unreachable: ${error.message}`));
-  if (error.code === 'ENVELOPE_KMS_DENIED' || error.code === 'ENVELOPE_KEY_NOT_ALLOWED') return next(new HttpError(403, 'KMS_DENIED', error.message));
-  return next(new HttpError(500, 'STORAGE_INTEGRITY', `stored object failed to open: ${error.code}`));
+const envelopeErrors: ErrorRequestHandler = (err, _req, _res, next) => {
+  // The handoff router wraps unexpected errors; look through to the cause.
+  const error = isEnvelopeError(err) ? err : isEnvelopeError(err?.cause) ? err.cause : undefined;
+  if (!error) return next(err);
+  const expose = { expose: true };
+  if (error.code === 'ENVELOPE_KMS_UNAVAILABLE') return next(new HttpError(503, 'KMS_UNAVAILABLE', `storage is sealed and KMS is unreachable: ${error.message}`, expose));
+  if (error.code === 'ENVELOPE_KMS_DENIED' || error.code === 'ENVELOPE_KEY_NOT_ALLOWED') return next(new HttpError(403, 'KMS_DENIED', error.message, expose));
+  return next(new HttpError(500, 'STORAGE_INTEGRITY', `stored object failed to open: ${error.code}`, expose));
 };
 
 export interface AgentAppOptions {

@@ -42,7 +42,7 @@ describe('graceful shutdown: SIGTERM finishes the chunks in flight before the ag
         });
       }
       // Jobs are running or queued: now ask it to stop.
-      const status = await (await fetch(`${base}/v1/status`)).json();
+      const status = (await (await fetch(`${base}/v1/status`)).json()) as { steps: Record<string, { received: number; completed: number }> };
       expect(status.steps['picture-fx'].received).toBe(chunks);
       expect(status.steps['picture-fx'].completed).toBeLessThan(chunks);
       vfx2.child.kill('SIGTERM');

@@ -33,7 +33,7 @@ export function benchConfig(quick: boolean): BenchConfig {
     // Everything once, small: the quick run proves the report is produced, not the figures.
     return {
       quick,
-      startupRounds: 2,
+      startupRounds: 1,
       requestsPerEdge: 10,
       requestWarmup: 3,
       securityRuns: 1,

@@ -20,7 +20,8 @@ export function registerBench(program: Command): void {
     .action(async (opts: BenchCliOptions) => {
       const suites = parseSuites(opts.only);
       // Progress goes to stderr so stdout holds only the report's summary.
-      const log = (line: string) => process.stderr.write(`${line}\n`);
+      const started = Date.now();
+      const log = (line: string) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
       const outcome = await runBench({ outDir: opts.out, quick: Boolean(opts.quick), suites, log });
       if (opts.json) process.stdout.write(`${JSON.stringify(outcome.summary)}\n`);
       else process.stdout.write(`report written to ${outcome.outDir}: ${outcome.files.join(', ')}\n`);

@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { accessMatrix, isAllowed } from '@reelmesh/workflow';
+import type { LocalRuntime } from '@reelmesh/runtime';
+import { candidatePaths, METHODS } from '../verify-matrix';
+
+export const MARKER_HEADER = 'x-reelmesh-marker';
+/** A marker is unique per attempt and never occurs by chance: rmk + 16 hex digits. */
+export const MARKER_PATTERN = /rmk[0-9a-f]{16}/g;
+/** Matroska's EBML DocType element ("matroska"): the media magic put in every body we send. */
+export const MEDIA_MAGIC = Buffer.from([0x42, 0x82, 0x88, ...Buffer.from('matroska')]);
+const EBML_HEADER = Buffer.from([0x1a, 0x45, 0xdf, 0xa3, 0x93]);
+
+/** Codes only the mesh answers with: the call never reached the destination app. */
+const MESH_DENIALS = new Set(['POLICY_DENIED', 'POLICY_UNAVAILABLE', 'UNKNOWN_DESTINATION', 'UPSTREAM_IDENTITY_MISMATCH']);
+
+export interface Attempt {
+  id: number;
+  marker: string;
+  source: string;
+  destination: string;
+  method: string;
+  path: string;
+  expected: 'allow' | 'deny';
+  actual: 'allow' | 'deny';
+  status: number;
+  code?: string;
+  /** Window of the exchange, microseconds since the epoch. */
+  startUs: number;
+  endUs: number;
+}
+
+const nowUs = () => Math.floor((performance.timeOrigin + performance.now()) * 1000);
+
+function send(port: number, destination: string, method: string, path: string, marker: string): Promise<{ status: number; code?: string }> {
+  // A body that looks like the start of a Matroska chunk, marker inside: if it ever shows up in
+  // plaintext on a veth, the capture classifier finds it.
+  const body = method === 'POST' || method === 'PUT' ? Buffer.concat([EBML_HEADER, MEDIA_MAGIC, Buffer.from(` ${marker} `)]) : undefined;
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        headers: { host: destination, [MARKER_HEADER]: marker, 'content-type': 'video/x-matroska', ...(body ? { 'content-length': body.length } : {}) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          let code: string | undefined;
+          try {
+            code = JSON.parse(Buffer.concat(chunks).toString('utf8'))?.error?.code;
+          } catch {
+            // not JSON: the app answered something else
+          }
+          resolve({ status: res.statusCode ?? 0, code });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/**
+ * Every (source, destination, method, path) of the access matrix, one at a time so each has its
+ * own time window in the captures, each with its own marker header.
+ */
+export async function runAttempts(runtime: LocalRuntime, opts: { settleMs?: number; limit?: number } = {}): Promise<Attempt[]> {
+  const workflow = runtime.workflow;
+  const matrix = accessMatrix(workflow);
+  const agents = workflow.agents.map((a) => a.name);
+  const attempts: Attempt[] = [];
+  for (const source of agents)
+    for (const destination of agents)
+      for (const method of METHODS)
+        for (const path of candidatePaths(workflow)) {
+          if (opts.limit !== undefined && attempts.length >= opts.limit) return attempts;
+          const pod = runtime.agents[source].pod;
+          if (!pod) throw new Error('capture needs the mesh (pods with sidecars)');
+          const marker = `rmk${randomBytes(8).toString('hex')}`;
+          const expected = isAllowed(matrix, source, destination, method, path) ? 'allow' : 'deny';
+          const startUs = nowUs();
+          const { status, code } = await send(pod.outboundPort, destination, method, path, marker);
+          const endUs = nowUs();
+          const actual = code && MESH_DENIALS.has(code) ? 'deny' : 'allow';
+          attempts.push({ id: attempts.length, marker, source, destination, method, path, expected, actual, status, code, startUs, endUs });
+          await new Promise((r) => setTimeout(r, opts.settleMs ?? 2));
+        }
+  return attempts;
+}

@@ -1,0 +1,104 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { AuditLog, createDevCa, createSigner, recordDigest, sha256Hex, signRecord, writeChunkProvenance, entryKey } from '@reelmesh/provenance';
+import { FsObjectStore } from '@reelmesh/storage';
+import { main } from '../main';
+
+const MINI = `apiVersion: reelmesh.io/v1
+kind: Workflow
+metadata: { id: mini, title: Mini, trustDomain: test.local }
+media:
+  chunkSeconds: 2
+  resolution: { width: 320, height: 240 }
+  frameRate: 25
+  audio: { sampleRate: 48000, channels: 2 }
+  loudness: { integratedLufs: -23, truePeakDbtp: -1 }
+  lut: { ref: assets/look.cube, size: 17 }
+  hdr: { masterDisplay: "G(1,2)B(3,4)R(5,6)WP(7,8)L(9,10)", maxCll: "1000,400" }
+actors:
+  - { name: owner, description: Owner }
+  - { name: fx, description: Effects }
+agents:
+  - { name: owner, actor: owner, app: owner }
+  - { name: fx-1, actor: fx, app: fx }
+steps:
+  - { name: split, agent: owner, job: split, source: true }
+  - { name: demux, agent: fx-1, job: demux }
+  - { name: assemble, agent: owner, job: assemble, sink: true }
+edges:
+  - { from: split, to: demux, artifact: av }
+  - { from: demux, to: assemble, artifact: picture }
+`;
+
+let dir: string;
+let out: string[];
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'reelmesh-cli-prov-'));
+  out = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
+  process.exitCode = undefined;
+});
+afterEach(async () => {
+  vi.restoreAllMocks();
+  process.exitCode = undefined;
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function setup(demuxSigner: 'fx-1' | 'owner') {
+  const ca = await createDevCa();
+  const owner = createSigner(await ca.issue('spiffe://test.local/ns/owner/sa/owner'))();
+  const fx = createSigner(await ca.issue('spiffe://test.local/ns/fx/sa/fx-1'))();
+  const base = { workflowId: 'mini', chunkIndex: 0, chunkCount: 1, parameters: {} };
+  const split = signRecord(owner, { ...base, step: 'split', artifact: 'av', sha256: sha256Hex('av'), inputs: [] });
+  const demux = signRecord(demuxSigner === 'fx-1' ? fx : owner, {
+    ...base,
+    step: 'demux',
+    artifact: 'picture',
+    sha256: sha256Hex('picture'),
+    inputs: [{ step: 'split', artifact: 'av', digest: { sha256: sha256Hex('av') }, record: { sha256: recordDigest(split) } }],
+  });
+  await writeChunkProvenance(join(dir, 'out'), { workflowId: 'mini', chunkIndex: 0, chunkCount: 1, records: [split, demux] });
+  await writeFile(join(dir, 'ca.pem'), ca.bundlePem);
+  await writeFile(join(dir, 'workflow.yaml'), MINI);
+  return { owner: () => owner };
+}
+
+const run = (...args: string[]) => main(['node', 'reelmesh', ...args]);
+
+describe('reelmesh provenance verify / audit verify', () => {
+  it('passes an honest deliverable', async () => {
+    await setup('fx-1');
+    const code = await run('provenance', 'verify', join(dir, 'out'), '--ca', join(dir, 'ca.pem'), '--workflow', join(dir, 'workflow.yaml'));
+    expect(out.join('')).toContain('provenance ok: 1 chunks');
+    expect(code).toBe(0);
+  });
+
+  it('fails with the broken link named when a record has the wrong signer', async () => {
+    await setup('owner');
+    const code = await run('provenance', 'verify', join(dir, 'out'), '--ca', join(dir, 'ca.pem'), '--workflow', join(dir, 'workflow.yaml'));
+    expect(out.join('')).toContain('chunk 0: REFUSED: record demux/picture of chunk 0: signed by spiffe://test.local/ns/owner/sa/owner, but the workflow assigns step demux to fx-1');
+    expect(code).toBe(1);
+  });
+
+  it('refuses to run without a pinned CA', async () => {
+    await setup('fx-1');
+    expect(await run('provenance', 'verify', join(dir, 'out'), '--workflow', join(dir, 'workflow.yaml'))).toBe(1);
+    expect(out.join('')).toContain('pass --ca');
+  });
+
+  it('audit verify reports the first tampered entry', async () => {
+    const { owner } = await setup('fx-1');
+    const store = new FsObjectStore(join(dir, 'data'));
+    const log = await AuditLog.open({ store, name: 'owner', workflowId: 'mini', agent: 'owner', signer: owner, checkpointEvery: 2 });
+    for (let i = 0; i < 5; i++) await log.append({ type: 'handoff', chunk: i });
+    const args = ['audit', 'verify', join(dir, 'data'), '--ca', join(dir, 'ca.pem'), '--workflow', join(dir, 'workflow.yaml')];
+    expect(await run(...args)).toBe(0);
+    expect(out.join('')).toContain('audit log ok: 5 entries, 2 signed checkpoints, 1 after the last checkpoint');
+    await store.remove(entryKey('owner', 3));
+    expect(await run(...args)).toBe(1);
+    expect(out.join('')).toContain('audit log FAILED at entry 3: entry 3 was removed');
+  });
+});
