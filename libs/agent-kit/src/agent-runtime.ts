@@ -2,7 +2,9 @@ import type { Readable, Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { buildGraph, type Edge, type Step, type Workflow } from '@reelmesh/workflow';
 import { sendChunk, type ReceivedChunk } from '@reelmesh/handoff';
+import type { ProvenanceRecord } from '@reelmesh/provenance';
 import type { ObjectContext, ObjectStore, ObjectWriter } from '@reelmesh/storage';
+import type { ChunkProvenance } from './chunk-provenance';
 import { JobQueue } from './job-queue';
 import { StepStats } from './step-stats';
 
@@ -45,6 +47,8 @@ export interface AgentRuntimeOptions {
   logger: Logger;
   /** Retry policy for handoffs to next hops. */
   retry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
+  /** Signed provenance: verify every chunk received, sign every output (off only in the security-off baseline). */
+  provenance?: ChunkProvenance;
 }
 
 const pad = (n: number) => String(n).padStart(5, '0');
@@ -93,6 +97,8 @@ export class AgentRuntime {
   onReceived(chunk: ReceivedChunk): void {
     const step = this.graph.step(chunk.step);
     if (!step) return;
+    // Refused here (422), the router undoes the store: nothing downstream ever sees the chunk.
+    this.options.provenance?.accept(chunk);
     this.stats.received(step.name);
     const byChunk = this.arrived.get(step.name) ?? new Map<number, Map<string, ReceivedChunk>>();
     this.arrived.set(step.name, byChunk);
@@ -212,12 +218,16 @@ export class AgentRuntime {
       });
       const committed = new Map<string, Awaited<ReturnType<ObjectWriter['commit']>>>();
       for (const [artifact, writer] of writers) committed.set(artifact, await writer.commit());
+      const chains = new Map(
+        [...committed].map(([artifact, object]) => [artifact, this.options.provenance?.sign(step, artifact, chunkIndex, chunkCount, object.sha256)]),
+      );
       await Promise.all(
         outEdges.map((edge) => {
           const object = committed.get(edge.artifact)!;
-          return this.handOff(step, edge, chunkIndex, chunkCount, object);
+          return this.handOff(step, edge, chunkIndex, chunkCount, object, chains.get(edge.artifact));
         }),
       );
+      this.options.provenance?.forget(step, chunkIndex);
     } catch (error) {
       await Promise.all([...writers.values()].map((w) => w.abort(error)));
       throw error;
@@ -230,6 +240,7 @@ export class AgentRuntime {
     chunkIndex: number,
     chunkCount: number,
     object: { key: string; sha256: string; byteLength: number },
+    records?: ProvenanceRecord[],
   ): Promise<void> {
     const destination = this.graph.step(edge.to)!.agent;
     const peer = this.options.resolvePeer(destination);
@@ -248,6 +259,7 @@ export class AgentRuntime {
         byteLength: object.byteLength,
         media: { container: 'matroska' },
         producer: { agent: this.options.agent, step: step.name },
+        ...(records ? { provenance: { records } } : {}),
       },
       open: () => this.options.store.createReadStream(object.key, this.context(step.name, recipients)),
       retry: this.options.retry,
@@ -260,6 +272,8 @@ export class AgentRuntime {
     for (const artifact of artifacts) {
       inputs[artifact] = Array.from({ length: chunkCount }, (_, i) => this.source(byChunk.get(i)!.get(artifact)!));
     }
+    // Nothing is assembled unless every chunk's full chain leads back to our own originals.
+    await this.options.provenance?.verifyGather(step, chunkCount);
     const handler = this.options.handlers[step.job] as { gather: GatherHandler };
     await handler.gather({ step, chunkCount, inputs });
   }

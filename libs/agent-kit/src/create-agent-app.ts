@@ -5,6 +5,7 @@ import type { Workflow } from '@reelmesh/workflow';
 import { createHandoffRouter, HttpError, jsonErrorHandler } from '@reelmesh/handoff';
 import type { ObjectStore } from '@reelmesh/storage';
 import { AgentRuntime, type StepHandlers } from './agent-runtime';
+import { ChunkProvenance, type ProvenanceIdentity } from './chunk-provenance';
 import { resolvePeer, type AgentConfig } from './config';
 import { httpLogger } from './logger';
 
@@ -16,6 +17,8 @@ export interface AgentDeps {
   assets?: ObjectStore;
   logger: Logger;
   kmsStats?: () => unknown;
+  /** Signing identity and mesh trust bundle: turns on signed provenance (see loadSigningIdentity). */
+  provenance?: ProvenanceIdentity;
 }
 
 /** Storage failures that are not the caller's fault: KMS down is 503 (retry), KMS refusing is 403. */
@@ -56,6 +59,8 @@ export function createAgentApp({ config, deps, handlers, routes }: AgentAppOptio
     resolvePeer: (agent) => resolvePeer(config, agent),
     concurrency: config.concurrency,
     logger,
+    // The sink writes every chunk's verified records beside the deliverable (<exportDir>/provenance).
+    provenance: deps.provenance && new ChunkProvenance(workflow, deps.provenance, { recordsDir: config.exportDir, logger }),
   });
 
   const app = express();

@@ -7,3 +7,5 @@ export { serveAgent, type ServeOptions } from './serve';
 export { StepStats, type StepSnapshot } from './step-stats';
 export { createStores, type AgentStores } from './stores';
 export type { KmsConfig } from './config';
+export { ChunkProvenance, type ProvenanceIdentity } from './chunk-provenance';
+export { loadSigningIdentity } from './signing-identity';

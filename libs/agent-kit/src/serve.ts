@@ -3,6 +3,7 @@ import { loadWorkflow } from '@reelmesh/workflow';
 import { agentConfigFromEnv, type AgentConfig } from './config';
 import type { AgentApp, AgentDeps } from './create-agent-app';
 import { createLogger } from './logger';
+import { loadSigningIdentity } from './signing-identity';
 import { createStores } from './stores';
 
 export interface ServeOptions {
@@ -20,7 +21,9 @@ export async function serveAgent({ defaults, createApp }: ServeOptions): Promise
   const logger = createLogger(config.agent, config.logLevel);
   const workflow = loadWorkflow(config.workflowPath);
   const stores = createStores(config);
-  const { app, runtime } = createApp(config, { workflow, store: stores.data, assets: stores.assets, logger, kmsStats: stores.kmsStats });
+  const provenance = await loadSigningIdentity(process.env, logger);
+  if (!provenance) logger.warn('no signing identity: provenance is OFF (security-off baseline only)');
+  const { app, runtime } = createApp(config, { workflow, store: stores.data, assets: stores.assets, logger, kmsStats: stores.kmsStats, provenance });
 
   const server = app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {

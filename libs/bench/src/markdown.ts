@@ -46,7 +46,7 @@ export function fmt(value: number | null | undefined, digits = 3): string {
 
 function cell(value: Cell): string {
   if (value === null || value === undefined) return '-';
-  return (typeof value === 'number' ? fmt(value) : value).replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  return (typeof value === 'number' ? (Number.isInteger(value) ? String(value) : fmt(value)) : value).replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
 export function renderTable(table: Table): string {

@@ -28,17 +28,49 @@ export function parseTrustBundle(bundlePem: string): X509Certificate[] {
  * and the leaf is an X.509-SVID (exactly one SPIFFE URI SAN). Throws with the reason.
  */
 export function verifyCertificateChain(chain: string[], roots: X509Certificate[], at: Date): VerifiedSigner {
+  // Every record of a run carries the same few chains: verify each once per trust bundle.
+  let cache = verifiedChains.get(roots);
+  if (!cache) verifiedChains.set(roots, (cache = new Map()));
+  const key = chain.join('');
+  let entry = cache.get(key);
+  if (!entry) {
+    entry = verifyUncached(chain, roots);
+    if (cache.size > 1000) cache.clear();
+    cache.set(key, entry);
+  }
+  if (at.getTime() < entry.notBefore || at.getTime() > entry.notAfter) {
+    throw new Error(`certificate chain of ${entry.signer.spiffeId} was not valid at ${at.toISOString()}`);
+  }
+  return entry.signer;
+}
+
+interface VerifiedChainEntry {
+  signer: VerifiedSigner;
+  /** Intersection of the validity periods of every certificate on the path. */
+  notBefore: number;
+  notAfter: number;
+}
+
+const verifiedChains = new WeakMap<X509Certificate[], Map<string, VerifiedChainEntry>>();
+
+function verifyUncached(chain: string[], roots: X509Certificate[]): VerifiedChainEntry {
   if (chain.length === 0) throw new Error('no certificate chain');
   const certs = chain.map((pem) => new X509Certificate(pem));
   const leaf = certs[0];
   if (leaf.ca) throw new Error('the signing certificate is a CA certificate, not a workload SVID');
   let current = leaf;
+  let notBefore = -Infinity;
+  let notAfter = Infinity;
+  const narrow = (cert: X509Certificate) => {
+    notBefore = Math.max(notBefore, Date.parse(cert.validFrom));
+    notAfter = Math.min(notAfter, Date.parse(cert.validTo));
+  };
   for (let depth = 0; depth <= MAX_DEPTH; depth++) {
-    checkValidity(current, at);
+    narrow(current);
     const root = roots.find((r) => current.checkIssued(r) && current.verify(r.publicKey));
     if (root) {
-      checkValidity(root, at);
-      return { spiffeId: spiffeIdOf(leaf), publicKey: leaf.publicKey };
+      narrow(root);
+      return { signer: { spiffeId: spiffeIdOf(leaf), publicKey: leaf.publicKey }, notBefore, notAfter };
     }
     const next = certs.find((c) => c !== current && c.ca && current.checkIssued(c) && current.verify(c.publicKey));
     if (!next) break;
@@ -47,11 +79,6 @@ export function verifyCertificateChain(chain: string[], roots: X509Certificate[]
   throw new Error('the certificate chain does not lead to the mesh CA');
 }
 
-function checkValidity(cert: X509Certificate, at: Date): void {
-  if (at.getTime() < Date.parse(cert.validFrom) || at.getTime() > Date.parse(cert.validTo)) {
-    throw new Error(`certificate ${cert.subject.replace(/\n/g, ', ')} was not valid at ${at.toISOString()}`);
-  }
-}
 
 function spiffeIdOf(cert: X509Certificate): string {
   const uris = (cert.subjectAltName ?? '')

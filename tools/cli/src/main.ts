@@ -3,6 +3,7 @@ import { registerDemo } from './commands/demo';
 import { registerCerts } from './commands/certs';
 import { registerGen } from './commands/gen';
 import { registerVerify } from './commands/verify';
+import { registerUp } from './commands/up';
 import { registerBench } from './commands/bench';
 import { registerProvenance } from './commands/provenance';
 
@@ -16,6 +17,7 @@ export async function main(argv: string[]): Promise<number> {
   registerGen(program);
   registerCerts(program);
   registerVerify(program);
+  registerUp(program);
   registerBench(program);
   registerProvenance(program);
   try {

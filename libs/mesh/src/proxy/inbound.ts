@@ -98,9 +98,12 @@ export function createInboundServer(opts: InboundOptions): https.Server {
     if (res.destroyed) return entry(decision.allowed ? 'allow' : 'deny', 499, 0, 'caller went away');
 
     if (!decision.allowed) {
+      // Fail closed either way. A denial is final (403); an unreachable or slow policy is a
+      // transient 503, so a sender retries later instead of losing the chunk.
+      const status = decision.unavailable ? 503 : 403;
       const code = decision.unavailable ? 'POLICY_UNAVAILABLE' : 'POLICY_DENIED';
-      sendError(res, 403, code, decision.reason, closeIfUnread());
-      return entry(decision.unavailable ? 'policy_unavailable' : 'deny', 403, 0, decision.reason);
+      sendError(res, status, code, decision.reason, closeIfUnread());
+      return entry(decision.unavailable ? 'policy_unavailable' : 'deny', status, 0, decision.reason);
     }
 
     (headers as Record<string, string>)[PEER_HEADER] = peer.spiffeId;

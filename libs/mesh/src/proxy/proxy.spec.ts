@@ -227,12 +227,12 @@ describe('proxy sidecar pair (real TLS, real sockets)', () => {
     ['hanging', 'hang' as const],
     ['answering HTTP 500', 'http500' as const],
     ['answering a malformed result', 'malformed' as const],
-  ])('fails closed with 403 POLICY_UNAVAILABLE when the policy sidecar is %s', async (_name, behaviour) => {
+  ])('fails closed with 503 POLICY_UNAVAILABLE (retryable, never forwarded) when the policy sidecar is %s', async (_name, behaviour) => {
     policy.setBehaviour(behaviour);
     try {
       const before = vfxApp.seen.length;
       const reply = await send();
-      expect(reply.status).toBe(403);
+      expect(reply.status).toBe(503);
       expect(JSON.parse(reply.body).error.code).toBe('POLICY_UNAVAILABLE');
       expect(vfxApp.seen.length).toBe(before);
     } finally {
@@ -250,13 +250,13 @@ describe('proxy sidecar pair (real TLS, real sockets)', () => {
   });
 
   // Last: it kills the policy sidecar.
-  it('fails closed with 403 POLICY_UNAVAILABLE when the policy sidecar is killed', async () => {
+  it('fails closed with 503 POLICY_UNAVAILABLE when the policy sidecar is killed', async () => {
     await policy.close();
     const before = vfxApp.seen.length;
     const reply = await send();
-    expect(reply.status).toBe(403);
+    expect(reply.status).toBe(503);
     expect(JSON.parse(reply.body).error.code).toBe('POLICY_UNAVAILABLE');
     expect(vfxApp.seen.length).toBe(before);
-    expect(log.at(-2)).toMatchObject({ direction: 'inbound', decision: 'policy_unavailable', status: 403 });
+    expect(log.at(-2)).toMatchObject({ direction: 'inbound', decision: 'policy_unavailable', status: 503 });
   });
 });

@@ -38,7 +38,8 @@ describe('SVID rotation under traffic', () => {
     ]);
     vfxSource.on('rotated', () => rotations.vfx++);
     ownerSource.on('rotated', () => rotations.owner++);
-    vfx = await startProxy({ agent: 'vfx-1', svidSource: vfxSource, registry, policyUrl: policy.url, appUrl: app.url, accessLog });
+    // A generous policy timeout: this test is about rotation, not decision latency on a loaded box.
+    vfx = await startProxy({ agent: 'vfx-1', svidSource: vfxSource, registry, policyUrl: policy.url, policyTimeoutMs: 5_000, appUrl: app.url, accessLog });
     registry.register({ agent: 'vfx-1', spiffeId: VFX1, host: '127.0.0.1', port: vfx.inboundPort });
     owner = await startProxy({ agent: 'owner', svidSource: ownerSource, registry, policyUrl: policy.url, appUrl: app.url });
   });

@@ -96,7 +96,7 @@ function securityPart(r: SecurityResult, out: BuiltReport): void {
 function workflowPart(r: WorkflowResult, out: BuiltReport): void {
   out.summary.workflow = { clipSeconds: r.clipSeconds, chunks: r.chunks, wallSeconds: r.wallSeconds, steps: r.steps, sumStepsAloneSeconds: r.sumStepsAloneSeconds, pipelineRatio: r.pipelineRatio, rssRatio: r.rss.maxRatio, rssShortSeconds: r.rss.shortSeconds, rssLongSeconds: r.rss.longSeconds, ffmpeg: r.ffmpeg };
   out.targets.push(
-    { name: `${r.clipSeconds} s 720p sample end to end`, target: `<= ${r.clipSeconds} s (the 60 s sample in <= 60 s)`, ours: `${r.wallSeconds.toFixed(1)} s`, anchor: ANCHORS.ffmpeg.figure, source: ANCHORS.ffmpeg.source, met: r.wallSeconds <= r.clipSeconds },
+    { name: `${r.clipSeconds} s 720p sample end to end`, target: 'the 60 s sample in <= 60 s (judged on a 60 s run only)', ours: `${r.wallSeconds.toFixed(1)} s`, anchor: ANCHORS.ffmpeg.figure, source: ANCHORS.ffmpeg.source, met: r.clipSeconds === 60 ? r.wallSeconds <= 60 : null },
     { name: `agent peak RSS, ${r.rss.longSeconds} s vs ${r.rss.shortSeconds} s master (worst agent)`, target: '<= 1.2x', ours: `${r.rss.maxRatio.toFixed(2)}x`, met: r.rss.maxRatio <= 1.2 },
   );
   const agents = Object.keys(r.rss.shortBytes);

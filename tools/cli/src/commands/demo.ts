@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { assertIsolationSupport } from '@reelmesh/netns';
 import type { ProcessGroup } from '@reelmesh/runtime';
 import { loadWorkflow } from '@reelmesh/workflow';
 import { createProgress } from '../progress';
@@ -14,6 +15,7 @@ interface DemoOptions {
   workflow?: string;
   mesh: boolean;
   encryption: boolean;
+  isolation: string;
 }
 
 export function registerDemo(program: Command): void {
@@ -29,7 +31,14 @@ export function registerDemo(program: Command): void {
     .option('--no-mesh', 'no proxy/policy sidecars: agents call each other in plain HTTP (baseline only)')
     .option('--no-encryption', 'store plaintext volumes (baseline only)')
     .option('--json', 'print a JSON summary as the last line of stdout')
+    .option('--isolation <mode>', 'none (processes on loopback) or netns (each pod in its own network namespace; Linux, root)', 'none')
     .action(async (opts: DemoOptions) => {
+      if (opts.isolation !== 'none' && opts.isolation !== 'netns') throw new Error(`--isolation must be none or netns, got ${JSON.stringify(opts.isolation)}`);
+      if (opts.isolation === 'netns') {
+        assertIsolationSupport();
+        // runWorkflow starts the runtime; the runtime reads its isolation default from here.
+        process.env.REELMESH_ISOLATION = 'netns';
+      }
       const durationSeconds = Number(opts.duration);
       if (!Number.isFinite(durationSeconds) || durationSeconds <= 0 || durationSeconds > 6 * 3600) {
         throw new Error(`--duration must be a number of seconds between 0 and 21600, got ${JSON.stringify(opts.duration)}`);

@@ -1,9 +1,25 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { startLocalRuntime } from '@reelmesh/runtime';
+import { assertIsolationSupport } from '@reelmesh/netns';
+import { startLocalRuntime, type Isolation } from '@reelmesh/runtime';
+import { captureVerify } from '../capture';
 import { renderMatrix, verifyMatrix } from '../verify-matrix';
+
+interface VerifyOptions {
+  json?: boolean;
+  workflow?: string;
+  policyUrl?: string;
+  isolation: string;
+  capture?: boolean;
+  reportDir: string;
+}
+
+function parseIsolation(value: string): Isolation {
+  if (value !== 'none' && value !== 'netns') throw new Error(`--isolation must be none or netns, got ${JSON.stringify(value)}`);
+  return value;
+}
 
 export function registerVerify(program: Command): void {
   program
@@ -12,7 +28,12 @@ export function registerVerify(program: Command): void {
     .option('--json', 'print the full report as one JSON object')
     .option('--workflow <file>', 'workflow file (default: policies/workflow.yaml)')
     .option('--policy-url <url>', 'ask this OPA-compatible server instead of the policy sidecars')
-    .action(async (opts: { json?: boolean; workflow?: string; policyUrl?: string }) => {
+    .option('--isolation <mode>', 'none (processes on loopback) or netns (each pod in its own network namespace; Linux, root)', 'none')
+    .option('--capture', 'tcpdump every pod interface during the matrix and classify the traffic (implies --isolation netns)')
+    .option('--report-dir <dir>', 'where --capture writes pcaps and capture-report.{md,json}', './capture-report')
+    .action(async (opts: VerifyOptions) => {
+      const isolation = opts.capture ? 'netns' : parseIsolation(opts.isolation);
+      if (isolation === 'netns') assertIsolationSupport({ capture: opts.capture });
       const dir = await mkdtemp(join(tmpdir(), 'reelmesh-verify-'));
       const runtime = await startLocalRuntime({
         workflowPath: opts.workflow,
@@ -21,10 +42,28 @@ export function registerVerify(program: Command): void {
         exportDir: join(dir, 'out'),
         ingestDir: join(dir, 'in'),
         meshOptions: { policyUrl: opts.policyUrl },
+        isolation,
       });
       const stop = () => void runtime.stop(3_000).then(() => process.exit(130));
       process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
       try {
+        if (opts.capture) {
+          const report = await captureVerify(runtime, { outDir: resolve(opts.reportDir) });
+          const t = report.totals;
+          if (opts.json) process.stdout.write(`${JSON.stringify({ totals: t, files: report.files })}\n`);
+          else {
+            for (const v of report.verdicts.filter((x) => x.verdict === 'fail').slice(0, 50)) {
+              process.stdout.write(`FAIL #${v.attempt} ${v.source} -> ${v.destination} ${v.method} ${v.path} on ${v.interface}: ${v.findings.join('; ')}\n`);
+            }
+            process.stdout.write(
+              `${t.attempts} attempts captured on ${Object.keys(runtime.agents).length * 2} interfaces: ${t.passed} verdicts passed, ${t.failed} failed, ` +
+                `${t.decisionMismatches} decision mismatches\nreport: ${report.files.markdown}\n`,
+            );
+          }
+          if (t.failed > 0 || t.decisionMismatches > 0) process.exitCode = 1;
+          return;
+        }
         const report = await verifyMatrix(runtime);
         if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`);
         else {
@@ -41,6 +80,7 @@ export function registerVerify(program: Command): void {
         if (report.unexpectedAllows + report.unexpectedDenies > 0) process.exitCode = 1;
       } finally {
         process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
         await runtime.stop();
         await rm(dir, { recursive: true, force: true });
       }

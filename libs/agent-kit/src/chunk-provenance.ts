@@ -1,0 +1,124 @@
+import type { X509Certificate } from 'node:crypto';
+import type { Logger } from 'pino';
+import { buildGraph, type Step, type Workflow, type WorkflowGraph } from '@reelmesh/workflow';
+import { HttpError, type ReceivedChunk } from '@reelmesh/handoff';
+import {
+  headOf,
+  isProvenanceError,
+  mergeRecords,
+  parseTrustBundle,
+  signRecord,
+  verifyChain,
+  verifyHandoffProvenance,
+  writeChunkProvenance,
+  type ProvenanceRecord,
+  type Signer,
+} from '@reelmesh/provenance';
+
+/** What an agent signs and verifies provenance with (its SVID, and the mesh trust bundle). */
+export interface ProvenanceIdentity {
+  signer: () => Signer;
+  caBundlePem: string;
+  /** Extra job parameters to commit to (e.g. the LUT digest); only their digest is recorded. */
+  parameters?: (step: Step) => Record<string, unknown>;
+  stop?: () => void;
+}
+
+interface Received {
+  sha256: string;
+  /** Digest of the verified record of the producer's output. */
+  head: string;
+  records: ProvenanceRecord[];
+}
+
+/**
+ * The agent side of signed provenance: verify the chain on every chunk received (422
+ * PROVENANCE_INVALID otherwise), sign a record for every output, and at the sink re-verify each
+ * chunk's full chain back to this owner's own originals before anything is assembled.
+ */
+export class ChunkProvenance {
+  readonly #graph: WorkflowGraph;
+  readonly #roots: X509Certificate[];
+  readonly #received = new Map<string, Received>();
+  /** Source outputs this agent signed itself: `${step}/${artifact}` -> sha256, per chunk. */
+  readonly #originals = new Map<number, Record<string, string>>();
+
+  constructor(
+    private readonly workflow: Workflow,
+    private readonly identity: ProvenanceIdentity,
+    private readonly options: { recordsDir?: string; logger?: Logger } = {},
+  ) {
+    this.#graph = buildGraph(workflow);
+    this.#roots = parseTrustBundle(identity.caBundlePem);
+  }
+
+  /** Called for every new chunk before the runtime sees it; a throw undoes the store. */
+  accept(chunk: ReceivedChunk): void {
+    try {
+      const chain = verifyHandoffProvenance(chunk.manifest.provenance, chunk, this.workflow, this.#roots);
+      const from = this.#graph.inputsOf(chunk.step).find((e) => e.artifact === chunk.artifact)!.from;
+      this.#received.set(slotKey(chunk.step, chunk.artifact, chunk.chunkIndex), {
+        sha256: chunk.sha256,
+        head: headOf(chain, from, chunk.artifact)!.digest,
+        records: chain.records.map((r) => r.record),
+      });
+    } catch (error) {
+      if (!isProvenanceError(error)) throw error;
+      this.options.logger?.warn({ step: chunk.step, artifact: chunk.artifact, chunk: chunk.chunkIndex, link: error.link }, 'chunk refused: provenance invalid');
+      throw new HttpError(422, 'PROVENANCE_INVALID', error.message);
+    }
+  }
+
+  /** Sign the record of one output of `step` and return the chain to hand over with it. */
+  sign(step: Step, artifact: string, chunkIndex: number, chunkCount: number, sha256: string): ProvenanceRecord[] {
+    const edges = this.#graph.inputsOf(step.name);
+    const inputs = edges.map((edge) => {
+      const got = this.#received.get(slotKey(step.name, edge.artifact, chunkIndex));
+      if (!got) throw new Error(`no verified provenance for input ${edge.artifact} of ${step.name} chunk ${chunkIndex}`);
+      return { got, input: { step: edge.from, artifact: edge.artifact, digest: { sha256: got.sha256 }, record: { sha256: got.head } } };
+    });
+    const record = signRecord(this.identity.signer(), {
+      workflowId: this.workflow.metadata.id,
+      step: step.name,
+      artifact,
+      chunkIndex,
+      chunkCount,
+      sha256,
+      inputs: inputs.map((i) => i.input),
+      parameters: { job: step.job, ...this.identity.parameters?.(step) },
+    });
+    if (step.source) this.#originals.set(chunkIndex, { ...this.#originals.get(chunkIndex), [`${step.name}/${artifact}`]: sha256 });
+    return mergeRecords(...inputs.map((i) => i.got.records), [record]);
+  }
+
+  /** A step's job for a chunk is done: its inputs' chains are no longer needed. */
+  forget(step: Step, chunkIndex: number): void {
+    for (const edge of this.#graph.inputsOf(step.name)) this.#received.delete(slotKey(step.name, edge.artifact, chunkIndex));
+  }
+
+  /** Sink: every chunk's full chain, back to this agent's own originals; records written beside the deliverable. */
+  async verifyGather(step: Step, chunkCount: number): Promise<void> {
+    const edges = this.#graph.inputsOf(step.name);
+    for (let chunkIndex = 0; chunkIndex < chunkCount; chunkIndex++) {
+      const got = edges.map((edge) => ({ edge, got: this.#received.get(slotKey(step.name, edge.artifact, chunkIndex)) }));
+      const missing = got.find((g) => !g.got);
+      if (missing) throw new HttpError(422, 'PROVENANCE_INVALID', `no verified provenance for ${missing.edge.artifact} of chunk ${chunkIndex}`);
+      const records = mergeRecords(...got.map((g) => g.got!.records));
+      try {
+        verifyChain(records, this.workflow, this.#roots, {
+          chunkIndex,
+          targets: got.map((g) => ({ step: g.edge.from, artifact: g.edge.artifact, sha256: g.got!.sha256 })),
+          originals: this.#originals.get(chunkIndex),
+        });
+      } catch (error) {
+        if (isProvenanceError(error)) throw new HttpError(422, 'PROVENANCE_INVALID', `chunk ${chunkIndex}: ${error.message}`);
+        throw error;
+      }
+      if (this.options.recordsDir) {
+        await writeChunkProvenance(this.options.recordsDir, { workflowId: this.workflow.metadata.id, chunkIndex, chunkCount, records });
+      }
+    }
+  }
+}
+
+const slotKey = (step: string, artifact: string, chunkIndex: number) => `${step}/${artifact}#${chunkIndex}`;

@@ -1,0 +1,168 @@
+import type { Server } from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { HandoffError, sendChunk } from '@reelmesh/handoff';
+import { createDevCa, createSigner, sha256Hex, signRecord, verifyDeliverable, type DevCa, type ProvenanceRecord } from '@reelmesh/provenance';
+import { FsObjectStore } from '@reelmesh/storage';
+import { parseWorkflow, spiffeId, type Workflow } from '@reelmesh/workflow';
+import type { AgentRuntime } from './agent-runtime';
+import type { ProvenanceIdentity } from './chunk-provenance';
+import { validateAgentConfig, type AgentConfig } from './config';
+import { createAgentApp } from './create-agent-app';
+
+// Two real agents on loopback (owner: split + assemble, fx-1: demux) with pass-through jobs:
+// provenance is signed, carried in manifests, verified on receipt and at the sink.
+const MINI = parseWorkflow(`apiVersion: reelmesh.io/v1
+kind: Workflow
+metadata: { id: mini, title: Mini, trustDomain: test.local }
+media:
+  chunkSeconds: 2
+  resolution: { width: 320, height: 240 }
+  frameRate: 25
+  audio: { sampleRate: 48000, channels: 2 }
+  loudness: { integratedLufs: -23, truePeakDbtp: -1 }
+  lut: { ref: assets/look.cube, size: 17 }
+  hdr: { masterDisplay: "G(1,2)B(3,4)R(5,6)WP(7,8)L(9,10)", maxCll: "1000,400" }
+actors:
+  - { name: owner, description: Owner }
+  - { name: fx, description: Effects }
+agents:
+  - { name: owner, actor: owner, app: owner }
+  - { name: fx-1, actor: fx, app: fx }
+steps:
+  - { name: split, agent: owner, job: split, source: true }
+  - { name: demux, agent: fx-1, job: demux }
+  - { name: assemble, agent: owner, job: assemble, sink: true }
+edges:
+  - { from: split, to: demux, artifact: av }
+  - { from: demux, to: assemble, artifact: picture }
+`);
+
+interface Agent {
+  runtime: AgentRuntime;
+  server: Server;
+  store: FsObjectStore;
+  url: string;
+}
+
+let dir: string;
+let ca: DevCa;
+let identities: Record<string, ProvenanceIdentity>;
+let peers: Record<string, string>;
+let agents: Record<string, Agent>;
+let assembled: string[] | undefined;
+let demuxRuns: number;
+
+async function start(workflow: Workflow, name: string, handlers: Parameters<typeof createAgentApp>[0]['handlers']): Promise<Agent> {
+  const store = new FsObjectStore(join(dir, name));
+  const config: AgentConfig = validateAgentConfig({
+    agent: name, dataDir: join(dir, name), host: '127.0.0.1', port: 0, peers, concurrency: 2, logLevel: 'silent', maxChunkBytes: 1 << 20,
+    ...(name === 'owner' ? { exportDir: join(dir, 'out') } : {}),
+  });
+  const { app, runtime } = createAgentApp({ config, deps: { workflow, store, logger: pino({ level: 'silent' }), provenance: identities[name] }, handlers });
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  peers[name] = url;
+  return { runtime, server, store, url };
+}
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'reelmesh-agent-prov-'));
+  ca = await createDevCa();
+  identities = {};
+  for (const agent of ['owner', 'fx-1']) identities[agent] = { signer: createSigner(await ca.issue(spiffeId(MINI, agent))), caBundlePem: ca.bundlePem };
+  peers = {};
+  assembled = undefined;
+  demuxRuns = 0;
+  agents = {
+    owner: await start(MINI, 'owner', {
+      split: async ({ chunkIndex, outputs }) => {
+        outputs.av.end(Buffer.from(`original chunk ${chunkIndex}`));
+      },
+      assemble: {
+        gather: async ({ inputs }) => {
+          const parts: string[] = [];
+          for (const open of inputs.picture) for await (const part of await open()) parts.push(String(part));
+          assembled = parts;
+        },
+      },
+    }),
+    'fx-1': await start(MINI, 'fx-1', {
+      demux: async ({ inputs, outputs }) => {
+        demuxRuns++;
+        await pipeline(await inputs.av(), outputs.picture);
+      },
+    }),
+  };
+});
+afterEach(async () => {
+  for (const a of Object.values(agents)) a.server.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((r) => setTimeout(r, 20));
+}
+
+/** What a malicious insider would send straight to fx-1: chosen bytes with a chosen record chain. */
+function attack(bytes: Buffer, records: ProvenanceRecord[] | undefined, chunkIndex = 0) {
+  return sendChunk({
+    baseUrl: agents['fx-1'].url,
+    manifest: {
+      version: 1, workflowId: 'mini', step: 'demux', artifact: 'av', chunkIndex, chunkCount: 2,
+      sha256: sha256Hex(bytes), byteLength: bytes.length, media: { container: 'matroska' }, producer: { agent: 'owner', step: 'split' },
+      ...(records ? { provenance: { records } } : {}),
+    },
+    open: async () => Readable.from([bytes]),
+    retry: { attempts: 1 },
+  }).then(
+    () => undefined,
+    (error: unknown) => error as HandoffError,
+  );
+}
+
+const forgedSplit = (signerAgent: string, bytes: Buffer, chunkIndex = 0) =>
+  signRecord(identities[signerAgent].signer(), { workflowId: 'mini', step: 'split', artifact: 'av', chunkIndex, chunkCount: 2, sha256: sha256Hex(bytes), inputs: [], parameters: {} });
+
+describe('signed provenance through real agents', () => {
+  it('an honest run is signed at every step, verified at every hop, and written beside the deliverable', async () => {
+    await Promise.all([0, 1].map((i) => agents.owner.runtime.produce('split', i, 2)));
+    await until(() => assembled !== undefined || agents.owner.runtime.status().failures.length > 0);
+    expect(agents.owner.runtime.status().failures).toEqual([]);
+    expect(assembled).toEqual(['original chunk 0', 'original chunk 1']);
+    const report = await verifyDeliverable(join(dir, 'out'), MINI, ca.bundlePem);
+    expect(report).toMatchObject({ ok: true, chunkCount: 2 });
+    expect(report.chunks.map((c) => c.records)).toEqual([2, 2]);
+  });
+
+  it('refuses a chunk signed by the wrong agent with 422 naming the link; nothing is kept or run', async () => {
+    const bytes = Buffer.from('evil chunk');
+    const error = await attack(bytes, [forgedSplit('fx-1', bytes)]);
+    expect(error).toBeInstanceOf(HandoffError);
+    expect(error).toMatchObject({ status: 422, code: 'PROVENANCE_INVALID' });
+    expect(error!.message).toContain('record split/av of chunk 0: signed by spiffe://test.local/ns/fx/sa/fx-1, but the workflow assigns step split to owner');
+    expect(await agents['fx-1'].store.list('mini')).toEqual([]);
+    expect(agents['fx-1'].runtime.status().steps.demux.received).toBe(0);
+    expect(demuxRuns).toBe(0);
+  });
+
+  it('refuses swapped bytes under an honest record, a replayed chunk index, and a chunk without provenance', async () => {
+    const honest = Buffer.from('original chunk 0');
+    const swapped = await attack(Buffer.from('swapped!'), [forgedSplit('owner', honest)]);
+    expect(swapped).toMatchObject({ status: 422, code: 'PROVENANCE_INVALID' });
+    expect(swapped!.message).toContain('swapped digest on split');
+    const replayed = await attack(honest, [forgedSplit('owner', honest, 0)], 1);
+    expect(replayed!.message).toContain('replayed chunk: record split/av is about chunk 0, expected chunk 1');
+    const bare = await attack(honest, undefined);
+    expect(bare!.message).toContain('carries no provenance records');
+    expect(await agents['fx-1'].store.list('mini')).toEqual([]);
+    expect(demuxRuns).toBe(0);
+  });
+});

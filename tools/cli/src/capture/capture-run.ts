@@ -1,0 +1,50 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { captureInterface, type RunningCapture } from '@reelmesh/netns';
+import type { LocalRuntime } from '@reelmesh/runtime';
+import { runAttempts } from './attempts';
+import { classify, type CapturedPod } from './classify';
+import { buildReport, writeReport, type CaptureReport } from './report';
+
+export interface CaptureRunOptions {
+  /** Where pcaps and the report go. */
+  outDir: string;
+  /** Only the first N attempts (tests); default all of them. */
+  limit?: number;
+}
+
+/**
+ * The paper's test framework, classified: tcpdump on every pod's veth and loopback while every
+ * attempt of the access matrix runs (one at a time), then a verdict per attempt and interface.
+ */
+export async function captureVerify(runtime: LocalRuntime, opts: CaptureRunOptions): Promise<CaptureReport & { files: { json: string; markdown: string } }> {
+  const pcapDir = join(opts.outDir, 'pcap');
+  await mkdir(pcapDir, { recursive: true });
+  const pods: CapturedPod[] = Object.values(runtime.agents).map((agent) => {
+    if (!agent.netns || !agent.pod) throw new Error('--capture needs isolated pods (--isolation netns)');
+    return {
+      name: agent.agent,
+      address: agent.netns.address,
+      appPort: agent.netns.appPort,
+      inboundPort: agent.netns.inboundPort,
+      outboundPort: agent.netns.outboundPort,
+      policyPort: agent.pod.policyUrl ? Number(new URL(agent.pod.policyUrl).port) : undefined,
+      files: { eth0: join(pcapDir, `${agent.agent}.eth0.pcap`), lo: join(pcapDir, `${agent.agent}.lo.pcap`) },
+    };
+  });
+  const captures: RunningCapture[] = [];
+  try {
+    for (const pod of pods) {
+      const ns = runtime.agents[pod.name].netns!.ns;
+      captures.push(await captureInterface(ns, 'eth0', pod.files.eth0), await captureInterface(ns, 'lo', pod.files.lo));
+    }
+    const attempts = await runAttempts(runtime, { limit: opts.limit });
+    // Let the last exchange's trailing packets land before tcpdump stops.
+    await new Promise((r) => setTimeout(r, 200));
+    await Promise.all(captures.splice(0).map((c) => c.stop()));
+    const report = buildReport(attempts, classify(pods, attempts));
+    return { ...report, files: await writeReport(opts.outDir, report) };
+  } finally {
+    await Promise.all(captures.map((c) => c.stop()));
+  }
+}

@@ -1,0 +1,65 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { assertIsolationSupport, cleanupStale } from '@reelmesh/netns';
+import { startLocalRuntime, type Isolation, type LocalRuntime } from '@reelmesh/runtime';
+
+interface UpOptions {
+  workflow?: string;
+  dir?: string;
+  isolation: string;
+  cleanup?: boolean;
+  json?: boolean;
+}
+
+function describe(runtime: LocalRuntime): string {
+  const rows = Object.values(runtime.agents).map((a) => {
+    const where = a.netns ? `netns ${a.netns.ns} ${a.netns.address}:${a.netns.inboundPort} (mTLS)` : a.pod ? `inbound 127.0.0.1:${a.pod.inboundPort}` : '';
+    return `${a.agent.padEnd(8)} app ${a.url.padEnd(24)} ${where}`;
+  });
+  return rows.join('\n');
+}
+
+export function registerUp(program: Command): void {
+  program
+    .command('up')
+    .description('start every pod and the control plane and keep them running until Ctrl-C')
+    .option('--workflow <file>', 'workflow file (default: policies/workflow.yaml)')
+    .option('--dir <dir>', 'folder for volumes, logs and state (default: a new temp folder)')
+    .option('--isolation <mode>', 'none (processes on loopback) or netns (each pod in its own network namespace; Linux, root)', 'none')
+    .option('--cleanup', 'remove namespaces, veths and bridges left by crashed isolated runs, then exit')
+    .option('--json', 'print the pods as one JSON line once up')
+    .action(async (opts: UpOptions) => {
+      if (opts.cleanup) {
+        assertIsolationSupport();
+        const removed = await cleanupStale();
+        process.stdout.write(`removed ${removed.namespaces.length} namespaces and ${removed.links.length} links${removed.namespaces.length ? `: ${[...removed.namespaces, ...removed.links].join(' ')}` : ''}\n`);
+        return;
+      }
+      if (opts.isolation !== 'none' && opts.isolation !== 'netns') throw new Error(`--isolation must be none or netns, got ${JSON.stringify(opts.isolation)}`);
+      const isolation = opts.isolation as Isolation;
+      if (isolation === 'netns') assertIsolationSupport();
+      const dir = opts.dir ? resolve(opts.dir) : await mkdtemp(join(tmpdir(), 'reelmesh-up-'));
+      const runtime = await startLocalRuntime({
+        workflowPath: opts.workflow,
+        dataRoot: join(dir, 'data'),
+        stateDir: join(dir, 'state'),
+        exportDir: join(dir, 'out'),
+        ingestDir: join(dir, 'in'),
+        isolation,
+      });
+      if (opts.json) {
+        const pods = Object.values(runtime.agents).map((a) => ({ agent: a.agent, url: a.url, outboundUrl: a.pod ? `http://127.0.0.1:${a.pod.outboundPort}` : undefined, netns: a.netns }));
+        process.stdout.write(`${JSON.stringify({ event: 'up', dir, isolation, pods })}\n`);
+      } else process.stdout.write(`${describe(runtime)}\n\nup (${isolation}); logs in ${join(dir, 'state', 'logs')}; Ctrl-C stops everything\n`);
+      await new Promise<void>((resolveStop) => {
+        const stop = () => {
+          process.stderr.write('stopping every pod...\n');
+          void runtime.stop(5_000).then(() => resolveStop());
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    });
+}
