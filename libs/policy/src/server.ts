@@ -5,6 +5,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Writable } from 'node:stream';
+import { BundleError, verifyBundle } from '@reelmesh/provenance';
 import { compilePolicy, PolicyDataError, type CompiledPolicy } from './compile';
 import { createDecisionLogger, summarizeInput } from './decision-log';
 import { evaluate } from './evaluate';
@@ -30,6 +31,14 @@ export interface PolicySidecarOptions {
    * HTTP is disabled: anything on the pod's loopback could otherwise rewrite the policy.
    */
   updateToken?: string;
+  /**
+   * Signed-policy mode: only OPA bundles signed by this key are loaded (PUT /v1/bundle, or
+   * `bundle` at start); plain PUT /v1/data is refused. A refused bundle leaves the last good
+   * policy in force, or none (deny everything).
+   */
+  bundleKey?: { publicKeyPem: string; keyId?: string };
+  /** Signed bundle (tar.gz) to load at start; needs `bundleKey`. */
+  bundle?: Buffer;
 }
 
 export interface PolicySidecar {
@@ -37,6 +46,12 @@ export interface PolicySidecar {
   readonly port: number;
   /** Validates, then atomically swaps in a new data document; throws PolicyDataError and keeps the old one. */
   setData(doc: PolicyData): void;
+  /** Verify and load a signed bundle (signed-policy mode); throws BundleError and keeps the old policy. */
+  loadBundle(archive: Buffer): { revision: string };
+  /** Revision of the loaded signed bundle, if any. */
+  readonly revision: string | undefined;
+  /** Why the start-up bundle was refused (the sidecar then denies everything). */
+  readonly startupBundleError?: string;
   stop(): Promise<void>;
 }
 
@@ -51,14 +66,39 @@ class HttpError extends Error {
 }
 
 export async function startPolicySidecar(options: PolicySidecarOptions = {}): Promise<PolicySidecar> {
-  const { port = 0, host = '127.0.0.1', decisionLog, updateToken } = options;
+  const { port = 0, host = '127.0.0.1', decisionLog, updateToken, bundleKey } = options;
+  if (bundleKey && options.data !== undefined) throw new Error('signed-policy mode takes a signed bundle, not unsigned data');
+  if (options.bundle && !bundleKey) throw new Error('a bundle needs bundleKey to verify it');
   let policy: CompiledPolicy | undefined = options.data === undefined ? undefined : compilePolicy(options.data);
+  let revision: string | undefined;
   const log = createDecisionLogger(decisionLog);
   const tokenDigest = updateToken === undefined ? undefined : sha256(updateToken);
 
   const setData = (doc: PolicyData) => {
     policy = compilePolicy(doc);
   };
+
+  // Everything is checked before the swap: a bad bundle never replaces the last good policy.
+  const loadBundle = (archive: Buffer) => {
+    if (!bundleKey) throw new BundleError('BUNDLE_UNSIGNED', 'this sidecar is not in signed-policy mode');
+    const verified = verifyBundle(archive, bundleKey.publicKeyPem, { keyId: bundleKey.keyId, minRevision: revision });
+    if (revision !== undefined && verified.revision === revision) {
+      throw new BundleError('BUNDLE_REVISION_REPLAYED', `bundle revision ${verified.revision} is already loaded; revisions must increase`);
+    }
+    const compiled = compilePolicy(verified.data.reelmesh as PolicyData);
+    policy = compiled;
+    revision = verified.revision;
+    return { revision };
+  };
+  let startupBundleError: string | undefined;
+  if (options.bundle) {
+    try {
+      loadBundle(options.bundle);
+    } catch (error) {
+      // Fail closed: no policy, every decision is deny, /health says 503.
+      startupBundleError = (error as Error).message;
+    }
+  }
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -76,11 +116,30 @@ export async function startPolicySidecar(options: PolicySidecarOptions = {}): Pr
     }
     if (url.pathname === '/v1/data' || url.pathname.startsWith('/v1/data/')) {
       const documentPath = url.pathname.slice('/v1/data'.length).replace(/^\//, '');
-      if (req.method === 'PUT') return putData(req, res, documentPath);
+      if (req.method === 'PUT') {
+        if (bundleKey) throw new HttpError(403, 'forbidden', 'unsigned policy data is refused: PUT a signed bundle to /v1/bundle');
+        return putData(req, res, documentPath);
+      }
       if (req.method === 'POST' || req.method === 'GET') return query(req, res, documentPath);
       throw new HttpError(405, 'method_not_allowed', `${req.method} is not supported on /v1/data`);
     }
+    if (url.pathname === '/v1/bundle') {
+      if (req.method !== 'PUT') throw new HttpError(405, 'method_not_allowed', 'use PUT /v1/bundle with a signed bundle (tar.gz)');
+      return putBundle(req, res);
+    }
     throw new HttpError(404, 'resource_not_found', `no such endpoint: ${url.pathname}`);
+  }
+
+  async function putBundle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    authorizeUpdate(req);
+    const archive = await readBody(req, MAX_DATA_BYTES, 'bundle');
+    try {
+      sendJson(res, 200, loadBundle(archive));
+    } catch (error) {
+      if (error instanceof BundleError) throw new HttpError(error.code === 'BUNDLE_REVISION_REPLAYED' ? 409 : 400, error.code.toLowerCase(), error.message);
+      if (error instanceof PolicyDataError) throw new HttpError(400, 'invalid_parameter', error.message);
+      throw error;
+    }
   }
 
   async function query(req: IncomingMessage, res: ServerResponse, documentPath: string): Promise<void> {
@@ -142,6 +201,11 @@ export async function startPolicySidecar(options: PolicySidecarOptions = {}): Pr
     url: `http://${shownHost}:${address.port}`,
     port: address.port,
     setData,
+    loadBundle,
+    get revision() {
+      return revision;
+    },
+    startupBundleError,
     stop: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

@@ -79,7 +79,6 @@ function verifyUncached(chain: string[], roots: X509Certificate[]): VerifiedChai
   throw new Error('the certificate chain does not lead to the mesh CA');
 }
 
-
 function spiffeIdOf(cert: X509Certificate): string {
   const uris = (cert.subjectAltName ?? '')
     .split(', ')

@@ -198,6 +198,17 @@ describe('verifyChain refuses each attack, naming the broken link', () => {
     expect(error.message).toContain('does not lead to the mesh CA');
   });
 
+  it('a record signed outside its certificate\'s validity is refused', async () => {
+    const expired = createSigner(await fx.ca.issue(spiffeId(fx.workflow, 'owner'), { notBefore: new Date(Date.now() - 7_200_000), ttlSeconds: 60 }))();
+    const split = signRecord(expired, {
+      workflowId: fx.workflow.metadata.id, step: 'split', artifact: 'av', chunkIndex: 0, chunkCount: 4,
+      sha256: fakeDigest('split', 'av', 0), parameters: {}, inputs: [],
+    });
+    const error = refusal(() => verifyChain([split], fx.workflow, fx.ca.bundlePem, { targets: [{ step: 'split', artifact: 'av' }] }));
+    expect(error.link).toMatchObject({ kind: 'certificate', step: 'split' });
+    expect(error.message).toContain('was not valid at');
+  });
+
   it('an extra record off the chain is refused', () => {
     const chain = honestChain(fx, 0);
     const records = ['split/av', 'demux/picture', 'demux/sound'].map((k) => chain.get(k)!);

@@ -75,6 +75,11 @@ export interface MeshPod {
   policyUrl?: string;
   accessLog: string;
   decisionLog?: string;
+  /**
+   * Environment for the pod's app: the control plane and the pod's own bootstrap token, so the app
+   * fetches the same SVID as its proxy and signs provenance with it (see loadSigningIdentity).
+   */
+  appEnv: Record<string, string>;
 }
 
 /** The control plane: the CA issuing SVIDs, the service registry. */
@@ -175,5 +180,6 @@ export async function startPodSidecars(opts: MeshOptions & { cp: ControlPlane; a
     readyOn: 'stdout',
     wrap: sandbox?.command(opts.agent, 'sidecar'),
   });
-  return { agent: opts.agent, spiffeId, appPort, inboundPort, outboundPort, healthPort, policyUrl, accessLog, decisionLog };
+  const appEnv = { REELMESH_CONTROL_PLANE: opts.cp.url, REELMESH_BOOTSTRAP_TOKEN: token };
+  return { agent: opts.agent, spiffeId, appPort, inboundPort, outboundPort, healthPort, policyUrl, accessLog, decisionLog, appEnv };
 }

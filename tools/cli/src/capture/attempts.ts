@@ -69,16 +69,18 @@ function send(port: number, destination: string, method: string, path: string, m
  * Every (source, destination, method, path) of the access matrix, one at a time so each has its
  * own time window in the captures, each with its own marker header.
  */
-export async function runAttempts(runtime: LocalRuntime, opts: { settleMs?: number; limit?: number } = {}): Promise<Attempt[]> {
+export async function runAttempts(
+  runtime: LocalRuntime,
+  opts: { settleMs?: number; pairs?: Array<{ source: string; destination: string }> } = {},
+): Promise<Attempt[]> {
   const workflow = runtime.workflow;
   const matrix = accessMatrix(workflow);
   const agents = workflow.agents.map((a) => a.name);
   const attempts: Attempt[] = [];
-  for (const source of agents)
-    for (const destination of agents)
+  const pairs = opts.pairs ?? agents.flatMap((source) => agents.map((destination) => ({ source, destination })));
+  for (const { source, destination } of pairs)
       for (const method of METHODS)
         for (const path of candidatePaths(workflow)) {
-          if (opts.limit !== undefined && attempts.length >= opts.limit) return attempts;
           const pod = runtime.agents[source].pod;
           if (!pod) throw new Error('capture needs the mesh (pods with sidecars)');
           const marker = `rmk${randomBytes(8).toString('hex')}`;

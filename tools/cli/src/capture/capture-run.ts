@@ -9,8 +9,8 @@ import { buildReport, writeReport, type CaptureReport } from './report';
 export interface CaptureRunOptions {
   /** Where pcaps and the report go. */
   outDir: string;
-  /** Only the first N attempts (tests); default all of them. */
-  limit?: number;
+  /** Only these source -> destination pairs (tests); default every pair of the matrix. */
+  pairs?: Array<{ source: string; destination: string }>;
 }
 
 /**
@@ -38,7 +38,7 @@ export async function captureVerify(runtime: LocalRuntime, opts: CaptureRunOptio
       const ns = runtime.agents[pod.name].netns!.ns;
       captures.push(await captureInterface(ns, 'eth0', pod.files.eth0), await captureInterface(ns, 'lo', pod.files.lo));
     }
-    const attempts = await runAttempts(runtime, { limit: opts.limit });
+    const attempts = await runAttempts(runtime, { pairs: opts.pairs });
     // Let the last exchange's trailing packets land before tcpdump stops.
     await new Promise((r) => setTimeout(r, 200));
     await Promise.all(captures.splice(0).map((c) => c.stop()));

@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AuditLog, createDevCa, createSigner, recordDigest, sha256Hex, signRecord, writeChunkProvenance, entryKey } from '@reelmesh/provenance';
+import { loadSigningIdentity } from '@reelmesh/agent-kit';
+import { startControlPlane } from '@reelmesh/mesh';
 import { FsObjectStore } from '@reelmesh/storage';
+import { verifyChain } from '@reelmesh/provenance';
+import { parseWorkflow } from '@reelmesh/workflow';
 import { main } from '../main';
 
 const MINI = `apiVersion: reelmesh.io/v1
@@ -100,5 +104,24 @@ describe('reelmesh provenance verify / audit verify', () => {
     await store.remove(entryKey('owner', 3));
     expect(await run(...args)).toBe(1);
     expect(out.join('')).toContain('audit log FAILED at entry 3: entry 3 was removed');
+  });
+});
+
+describe('agent signing identity from the real control plane', () => {
+  it('an app holding the pod token gets its own SVID and signs records that verify against the mesh CA', async () => {
+    const cp = await startControlPlane({ trustDomain: 'test.local' });
+    try {
+      const { token } = cp.enroll({ actor: 'owner', agent: 'owner' });
+      const identity = await loadSigningIdentity({ REELMESH_CONTROL_PLANE: cp.url, REELMESH_BOOTSTRAP_TOKEN: token });
+      expect(identity).toBeDefined();
+      identity!.stop?.();
+      expect(identity!.caBundlePem).toBe(cp.ca.bundlePem);
+      const record = signRecord(identity!.signer(), { workflowId: 'mini', step: 'split', artifact: 'av', chunkIndex: 0, chunkCount: 1, sha256: sha256Hex('av'), inputs: [], parameters: {} });
+      const chain = verifyChain([record], parseWorkflow(MINI), cp.ca.bundlePem, { targets: [{ step: 'split', artifact: 'av' }] });
+      expect(chain.records[0].signer).toBe('spiffe://test.local/ns/owner/sa/owner');
+      await expect(loadSigningIdentity({ REELMESH_CONTROL_PLANE: cp.url, REELMESH_BOOTSTRAP_TOKEN: 'stolen' })).rejects.toThrow(/HTTP 401/);
+    } finally {
+      await cp.close();
+    }
   });
 });
