@@ -11,7 +11,7 @@ import express from 'express';
 import { buildManifest, createHandoffRouter, jsonErrorHandler, type ReceivedChunk } from '@reelmesh/handoff';
 import { demux, generateSample, splitChunk } from '@reelmesh/media';
 import { FsObjectStore } from '@reelmesh/storage';
-import type { Workflow } from '@reelmesh/workflow';
+import { buildGraph, type Workflow } from '@reelmesh/workflow';
 import { createHash } from 'node:crypto';
 
 export interface TestChunks {
@@ -132,7 +132,7 @@ export async function runAppOnce(opts: {
   const { default: request } = await import('supertest');
   const { createLogger } = await import('./logger');
   const { validateAgentConfig } = await import('./config');
-  const graph = (await import('@reelmesh/workflow')).buildGraph(opts.workflow);
+  const graph = buildGraph(opts.workflow);
   const hops = graph.nextHops(opts.agent);
   const receivers = await Promise.all(hops.map((h) => startReceiver(opts.workflow, h)));
   const dir = mkdtempSync(join(tmpdir(), `app-${opts.agent}-`));

@@ -2,7 +2,7 @@
 // [--data policies/reelmesh/data.json | --workflow policies/workflow.yaml]`.
 // Prints one JSON ready line on stdout; decision log lines go to stdout too unless --decision-log FILE.
 // POLICY_UPDATE_TOKEN (env) enables PUT /v1/data for the control plane.
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadWorkflow } from '@reelmesh/workflow';
 import { loadPolicyData } from './files';
@@ -19,6 +19,10 @@ async function main(): Promise<void> {
       // Start with no policy (deny everything, /health 503) until the control plane pushes one.
       'wait-for-push': { type: 'boolean', default: false },
       'decision-log': { type: 'string' },
+      // Signed-policy mode: load only OPA bundles signed by this public key (PEM).
+      bundle: { type: 'string' },
+      'bundle-key': { type: 'string' },
+      'bundle-key-id': { type: 'string' },
     },
     strict: true,
   });
@@ -28,7 +32,10 @@ async function main(): Promise<void> {
 
   if (values['wait-for-push'] && (values.data || values.workflow)) throw new Error('--wait-for-push takes no --data or --workflow');
   if (values['wait-for-push'] && !process.env.POLICY_UPDATE_TOKEN) throw new Error('--wait-for-push needs POLICY_UPDATE_TOKEN');
-  const data = values['wait-for-push'] ? undefined : values.workflow ? generatePolicyData(loadWorkflow(values.workflow)) : loadPolicyData(values.data);
+  const signed = values['bundle-key'] !== undefined;
+  if (signed && (values.data || values.workflow)) throw new Error('--bundle-key loads signed bundles only: drop --data/--workflow');
+  if (values.bundle && !signed) throw new Error('--bundle needs --bundle-key to verify it');
+  const data = values['wait-for-push'] || signed ? undefined : values.workflow ? generatePolicyData(loadWorkflow(values.workflow)) : loadPolicyData(values.data);
   const decisionLog = values['decision-log'] ? createWriteStream(values['decision-log'], { flags: 'a' }) : process.stdout;
   const sidecar = await startPolicySidecar({
     port,
@@ -36,7 +43,16 @@ async function main(): Promise<void> {
     data,
     decisionLog,
     updateToken: process.env.POLICY_UPDATE_TOKEN || undefined,
+    ...(signed
+      ? {
+          bundleKey: { publicKeyPem: readFileSync(values['bundle-key']!, 'utf8'), keyId: values['bundle-key-id'] },
+          bundle: values.bundle ? readFileSync(values.bundle) : undefined,
+        }
+      : {}),
   });
+  if (sidecar.startupBundleError) {
+    process.stderr.write(`${JSON.stringify({ event: 'bundle_refused', message: sidecar.startupBundleError, effect: 'deny all' })}\n`);
+  }
   process.stdout.write(`${JSON.stringify({ event: 'ready', url: sidecar.url, port: sidecar.port })}\n`);
 
   const shutdown = (signal: string) => {
