@@ -4,6 +4,7 @@ import { buildGraph, type Edge, type Step, type Workflow } from '@reelmesh/workf
 import { sendChunk, type ReceivedChunk } from '@reelmesh/handoff';
 import type { ProvenanceRecord } from '@reelmesh/provenance';
 import type { ObjectContext, ObjectStore, ObjectWriter } from '@reelmesh/storage';
+import type { AuditTrail } from './audit-trail';
 import type { ChunkProvenance } from './chunk-provenance';
 import { JobQueue } from './job-queue';
 import { StepStats } from './step-stats';
@@ -49,6 +50,8 @@ export interface AgentRuntimeOptions {
   retry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
   /** Signed provenance: verify every chunk received, sign every output (off only in the security-off baseline). */
   provenance?: ChunkProvenance;
+  /** Tamper-evident log of every handoff sent, received or refused. */
+  audit?: AuditTrail;
 }
 
 const pad = (n: number) => String(n).padStart(5, '0');
@@ -97,8 +100,15 @@ export class AgentRuntime {
   onReceived(chunk: ReceivedChunk): void {
     const step = this.graph.step(chunk.step);
     if (!step) return;
-    // Refused here (422), the router undoes the store: nothing downstream ever sees the chunk.
-    this.options.provenance?.accept(chunk);
+    const handoff = { step: chunk.step, artifact: chunk.artifact, chunk: chunk.chunkIndex, sha256: chunk.sha256, from: chunk.manifest.producer.agent };
+    try {
+      // Refused here (422), the router undoes the store: nothing downstream ever sees the chunk.
+      this.options.provenance?.accept(chunk);
+    } catch (error) {
+      this.options.audit?.record({ type: 'handoff-refused', ...handoff, reason: (error as Error).message });
+      throw error;
+    }
+    this.options.audit?.record({ type: 'handoff-received', ...handoff });
     this.stats.received(step.name);
     const byChunk = this.arrived.get(step.name) ?? new Map<number, Map<string, ReceivedChunk>>();
     this.arrived.set(step.name, byChunk);
@@ -167,6 +177,7 @@ export class AgentRuntime {
   async drain(): Promise<void> {
     this.queue.close();
     await this.queue.drain();
+    await this.options.audit?.close();
   }
 
   private schedule(step: string, chunkIndex: number | undefined, job: () => Promise<void>): Promise<void> {
@@ -264,6 +275,7 @@ export class AgentRuntime {
       open: () => this.options.store.createReadStream(object.key, this.context(step.name, recipients)),
       retry: this.options.retry,
     });
+    this.options.audit?.record({ type: 'handoff-sent', to: destination, step: edge.to, artifact: edge.artifact, chunk: chunkIndex, sha256: object.sha256 });
   }
 
   private async runGather(step: Step, chunkCount: number, byChunk: Map<number, Map<string, ReceivedChunk>>): Promise<void> {

@@ -5,6 +5,7 @@ import type { Workflow } from '@reelmesh/workflow';
 import { createHandoffRouter, HttpError, jsonErrorHandler } from '@reelmesh/handoff';
 import type { ObjectStore } from '@reelmesh/storage';
 import { AgentRuntime, type StepHandlers } from './agent-runtime';
+import { AuditTrail } from './audit-trail';
 import { ChunkProvenance, type ProvenanceIdentity } from './chunk-provenance';
 import { resolvePeer, type AgentConfig } from './config';
 import { httpLogger } from './logger';
@@ -61,6 +62,11 @@ export function createAgentApp({ config, deps, handlers, routes }: AgentAppOptio
     logger,
     // The sink writes every chunk's verified records beside the deliverable (<exportDir>/provenance).
     provenance: deps.provenance && new ChunkProvenance(workflow, deps.provenance, { recordsDir: config.exportDir, logger }),
+    // The owner (who runs the source step) keeps the audit log: only its key may sign checkpoints.
+    audit:
+      deps.provenance && workflow.steps.some((s) => s.source && s.agent === config.agent)
+        ? new AuditTrail({ store, name: config.agent, workflowId: workflow.metadata.id, agent: config.agent, signer: deps.provenance.signer }, logger)
+        : undefined,
   });
 
   const app = express();

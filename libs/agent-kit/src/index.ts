@@ -9,3 +9,4 @@ export { createStores, type AgentStores } from './stores';
 export type { KmsConfig } from './config';
 export { ChunkProvenance, type ProvenanceIdentity } from './chunk-provenance';
 export { loadSigningIdentity } from './signing-identity';
+export { AuditTrail } from './audit-trail';

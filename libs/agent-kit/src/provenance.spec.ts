@@ -7,7 +7,18 @@ import { pipeline } from 'node:stream/promises';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HandoffError, sendChunk } from '@reelmesh/handoff';
-import { createDevCa, createSigner, sha256Hex, signRecord, verifyDeliverable, type DevCa, type ProvenanceRecord } from '@reelmesh/provenance';
+import {
+  createDevCa,
+  createSigner,
+  entryKey,
+  sha256Hex,
+  signRecord,
+  verifyAuditLog,
+  verifyDeliverable,
+  type AuditEntry,
+  type DevCa,
+  type ProvenanceRecord,
+} from '@reelmesh/provenance';
 import { FsObjectStore } from '@reelmesh/storage';
 import { parseWorkflow, spiffeId, type Workflow } from '@reelmesh/workflow';
 import type { AgentRuntime } from './agent-runtime';
@@ -107,6 +118,12 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+async function readEntry(seq: number): Promise<AuditEntry> {
+  const parts: Buffer[] = [];
+  for await (const part of await agents.owner.store.createReadStream(entryKey('owner', seq), { workflowId: 'mini', step: 'audit', agent: 'owner' })) parts.push(part as Buffer);
+  return JSON.parse(Buffer.concat(parts).toString()) as AuditEntry;
+}
+
 async function until(check: () => boolean): Promise<void> {
   while (!check()) await new Promise((r) => setTimeout(r, 20));
 }
@@ -140,6 +157,35 @@ describe('signed provenance through real agents', () => {
     const report = await verifyDeliverable(join(dir, 'out'), MINI, ca.bundlePem);
     expect(report).toMatchObject({ ok: true, chunkCount: 2 });
     expect(report.chunks.map((c) => c.records)).toEqual([2, 2]);
+
+    // The owner's audit log saw both handoffs out and both back, and verifies against its checkpoint.
+    await agents.owner.runtime.drain();
+    const audit = await verifyAuditLog({
+      store: agents.owner.store, name: 'owner', workflowId: 'mini', agent: 'owner', caBundle: ca.bundlePem, checkpointSigner: spiffeId(MINI, 'owner'),
+    });
+    expect(audit).toMatchObject({ ok: true, entries: 4, checkpoints: 1, uncheckpointed: 0 });
+    const types = await Promise.all([0, 1, 2, 3].map(async (seq) => (await readEntry(seq)).event.type));
+    expect(types.sort()).toEqual(['handoff-received', 'handoff-received', 'handoff-sent', 'handoff-sent']);
+  });
+
+  it('the owner refuses a chunk whose chain skips a step, and the refusal is in its audit log', async () => {
+    const bytes = Buffer.from('ungraded');
+    const split = forgedSplit('owner', bytes);
+    const error = await sendChunk({
+      baseUrl: agents.owner.url,
+      manifest: {
+        version: 1, workflowId: 'mini', step: 'assemble', artifact: 'picture', chunkIndex: 0, chunkCount: 2,
+        sha256: sha256Hex(bytes), byteLength: bytes.length, media: { container: 'matroska' }, producer: { agent: 'owner', step: 'split' },
+        provenance: { records: [split] },
+      },
+      open: async () => Readable.from([bytes]),
+      retry: { attempts: 1 },
+    }).catch((e: unknown) => e as HandoffError);
+    expect(error).toMatchObject({ status: 422, code: 'PROVENANCE_INVALID' });
+    expect((error as HandoffError).message).toContain('missing record demux/picture of chunk 0');
+    await agents.owner.runtime.drain();
+    const entry = await readEntry(0);
+    expect(entry.event).toMatchObject({ type: 'handoff-refused', step: 'assemble', artifact: 'picture', chunk: 0, reason: expect.stringContaining('missing record demux/picture') });
   });
 
   it('refuses a chunk signed by the wrong agent with 422 naming the link; nothing is kept or run', async () => {

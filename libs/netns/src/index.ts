@@ -13,3 +13,5 @@ export { sh, shIn } from './exec';
 import { fileURLToPath } from 'node:url';
 /** Entry of the pod-side port-forwarder process (run with tsx, as root, inside a pod namespace). */
 export const FORWARDER_MAIN = fileURLToPath(new URL('./forwarder-main.ts', import.meta.url));
+/** Entry of the latency probe (sequential 1 KB POSTs through a pod's outbound listener). */
+export const LATENCY_PROBE_MAIN = fileURLToPath(new URL('./latency-probe-main.ts', import.meta.url));

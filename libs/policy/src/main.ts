@@ -2,6 +2,8 @@
 // [--data policies/reelmesh/data.json | --workflow policies/workflow.yaml]`.
 // Prints one JSON ready line on stdout; decision log lines go to stdout too unless --decision-log FILE.
 // POLICY_UPDATE_TOKEN (env) enables PUT /v1/data for the control plane.
+// Signed-policy mode: `--bundle-key owner-bundle.pub.pem [--bundle signed.tar.gz]` loads only
+// OPA bundles signed by the owner (PUT /v1/bundle); a refused bundle keeps the last good policy.
 import { createWriteStream, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadWorkflow } from '@reelmesh/workflow';

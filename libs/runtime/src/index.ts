@@ -4,3 +4,4 @@ export type { MeshSandbox, MeshPod } from './mesh';
 export { ProcessGroup, type ManagedProcess, type SpawnSpec } from './process-group';
 export { freePort, freePorts } from './ports';
 export { REPO_ROOT, appMain } from './repo';
+export { benchIsolation, type IsolationBenchReport, type IsolationLatency } from './isolation-bench';

@@ -20,6 +20,8 @@ export interface RunWorkflowOptions {
   encryption?: boolean;
   /** Every agent as a pod behind mTLS and policy sidecars (default true). */
   mesh?: boolean;
+  /** 'netns': every pod in its own network namespace (Linux, root). */
+  isolation?: 'none' | 'netns';
   /** Called with the finished run while every process is still up (tests inspect the live system). */
   beforeStop?: (runtime: LocalRuntime, result: RunWorkflowResult) => Promise<void>;
 }
@@ -96,6 +98,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
     stateDir,
     encryption: options.encryption,
     mesh: options.mesh,
+    isolation: options.isolation,
     exportDir: outDir,
     ingestDir: dirname(input),
   });

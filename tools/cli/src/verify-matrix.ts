@@ -32,10 +32,23 @@ export function candidatePaths(workflow: Workflow): string[] {
 }
 
 /** One call from `source`'s app, through its outbound sidecar, to `destination`. */
-function attempt(outboundPort: number, destination: string, method: string, path: string): Promise<{ status: number; code?: string }> {
+export function attempt(
+  outboundPort: number,
+  destination: string,
+  method: string,
+  path: string,
+  opts: { body?: Buffer; headers?: Record<string, string> } = {},
+): Promise<{ status: number; code?: string }> {
+  const body = opts.body ?? Buffer.from('{}');
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port: outboundPort, method, path, headers: { host: destination, 'content-type': 'application/json', 'content-length': 2 } },
+      {
+        host: '127.0.0.1',
+        port: outboundPort,
+        method,
+        path,
+        headers: { host: destination, 'content-type': 'application/json', ...opts.headers, 'content-length': body.length },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -51,12 +64,12 @@ function attempt(outboundPort: number, destination: string, method: string, path
       },
     );
     req.on('error', reject);
-    req.end('{}');
+    req.end(body);
   });
 }
 
 /** Codes only the mesh answers with: the call never reached the destination app. */
-const MESH_DENIALS = new Set(['POLICY_DENIED', 'POLICY_UNAVAILABLE', 'UNKNOWN_DESTINATION', 'UPSTREAM_IDENTITY_MISMATCH']);
+export const MESH_DENIALS = new Set(['POLICY_DENIED', 'POLICY_UNAVAILABLE', 'UNKNOWN_DESTINATION', 'UPSTREAM_IDENTITY_MISMATCH']);
 
 /**
  * Try every (source, destination, method, path) through the real sidecars and compare with the

@@ -97,7 +97,7 @@ describe.skipIf(!support.ok)('isolated pods (netns)', () => {
       expect((await runtime.sandbox!.network.denials('vfx-1')).app).toBeGreaterThan(before.app);
       // The sidecar's outbound listener is REGISTRY_ONLY: an unregistered destination is refused too.
       const outbound = runtime.agents['vfx-1'].netns!.outboundPort;
-      expect(await asApp(runtime, 'vfx-1', httpProbe(outbound, 'outside', 'GET', '/'))).toBe('502 UNKNOWN_DESTINATION');
+      expect(await asApp(runtime, 'vfx-1', httpProbe(outbound, 'outside', 'POST', '/v1/anything'))).toBe('502 UNKNOWN_DESTINATION');
     } finally {
       listener.kill('SIGKILL');
     }

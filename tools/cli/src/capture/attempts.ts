@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { accessMatrix, isAllowed } from '@reelmesh/workflow';
 import type { LocalRuntime } from '@reelmesh/runtime';
-import { candidatePaths, METHODS } from '../verify-matrix';
+import { attempt, candidatePaths, MESH_DENIALS, METHODS } from '../verify-matrix';
 
 export const MARKER_HEADER = 'x-reelmesh-marker';
 /** A marker is unique per attempt and never occurs by chance: rmk + 16 hex digits. */
@@ -13,7 +12,6 @@ export const MEDIA_MAGIC = Buffer.from([0x42, 0x82, 0x88, ...Buffer.from('matros
 const EBML_HEADER = Buffer.from([0x1a, 0x45, 0xdf, 0xa3, 0x93]);
 
 /** Codes only the mesh answers with: the call never reached the destination app. */
-const MESH_DENIALS = new Set(['POLICY_DENIED', 'POLICY_UNAVAILABLE', 'UNKNOWN_DESTINATION', 'UPSTREAM_IDENTITY_MISMATCH']);
 
 export interface Attempt {
   id: number;
@@ -36,33 +34,8 @@ const nowUs = () => Math.floor((performance.timeOrigin + performance.now()) * 10
 function send(port: number, destination: string, method: string, path: string, marker: string): Promise<{ status: number; code?: string }> {
   // A body that looks like the start of a Matroska chunk, marker inside: if it ever shows up in
   // plaintext on a veth, the capture classifier finds it.
-  const body = method === 'POST' || method === 'PUT' ? Buffer.concat([EBML_HEADER, MEDIA_MAGIC, Buffer.from(` ${marker} `)]) : undefined;
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method,
-        path,
-        headers: { host: destination, [MARKER_HEADER]: marker, 'content-type': 'video/x-matroska', ...(body ? { 'content-length': body.length } : {}) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          let code: string | undefined;
-          try {
-            code = JSON.parse(Buffer.concat(chunks).toString('utf8'))?.error?.code;
-          } catch {
-            // not JSON: the app answered something else
-          }
-          resolve({ status: res.statusCode ?? 0, code });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+  const body = method === 'POST' || method === 'PUT' ? Buffer.concat([EBML_HEADER, MEDIA_MAGIC, Buffer.from(` ${marker} `)]) : Buffer.alloc(0);
+  return attempt(port, destination, method, path, { body, headers: { [MARKER_HEADER]: marker, 'content-type': 'video/x-matroska' } });
 }
 
 /**

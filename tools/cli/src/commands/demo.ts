@@ -34,11 +34,7 @@ export function registerDemo(program: Command): void {
     .option('--isolation <mode>', 'none (processes on loopback) or netns (each pod in its own network namespace; Linux, root)', 'none')
     .action(async (opts: DemoOptions) => {
       if (opts.isolation !== 'none' && opts.isolation !== 'netns') throw new Error(`--isolation must be none or netns, got ${JSON.stringify(opts.isolation)}`);
-      if (opts.isolation === 'netns') {
-        assertIsolationSupport();
-        // runWorkflow starts the runtime; the runtime reads its isolation default from here.
-        process.env.REELMESH_ISOLATION = 'netns';
-      }
+      if (opts.isolation === 'netns') assertIsolationSupport();
       const durationSeconds = Number(opts.duration);
       if (!Number.isFinite(durationSeconds) || durationSeconds <= 0 || durationSeconds > 6 * 3600) {
         throw new Error(`--duration must be a number of seconds between 0 and 21600, got ${JSON.stringify(opts.duration)}`);
@@ -60,6 +56,7 @@ export function registerDemo(program: Command): void {
           clean: opts.clean,
           workflowPath: opts.workflow,
           mesh: opts.mesh,
+          isolation: opts.isolation as 'none' | 'netns',
           encryption: opts.encryption,
           progress,
           onGroup: (g) => (group = g),

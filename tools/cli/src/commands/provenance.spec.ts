@@ -2,7 +2,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AuditLog, createDevCa, createSigner, recordDigest, sha256Hex, signRecord, writeChunkProvenance, entryKey } from '@reelmesh/provenance';
+import { generateKeyPairSync } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { AuditLog, createDevCa, createSigner, recordDigest, sha256Hex, signRecord, writeChunkProvenance, entryKey, verifyBundle } from '@reelmesh/provenance';
 import { loadSigningIdentity } from '@reelmesh/agent-kit';
 import { startControlPlane } from '@reelmesh/mesh';
 import { FsObjectStore } from '@reelmesh/storage';
@@ -123,5 +125,19 @@ describe('agent signing identity from the real control plane', () => {
     } finally {
       await cp.close();
     }
+  });
+});
+
+describe('reelmesh provenance sign-policy', () => {
+  it("writes the repository's policy as an owner-signed OPA bundle the sidecar accepts", async () => {
+    const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    await writeFile(join(dir, 'owner.pem'), keys.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const code = await run('provenance', 'sign-policy', '--key', join(dir, 'owner.pem'), '--revision', '3', '--out', join(dir, 'policy.tar.gz'));
+    expect(code).toBe(0);
+    const verified = verifyBundle(await readFile(join(dir, 'policy.tar.gz')), keys.publicKey, { keyId: 'owner' });
+    expect(verified.revision).toBe('3');
+    expect([...verified.files.keys()]).toContain('reelmesh/authz/authz.rego');
+    expect([...verified.files.keys()].some((f) => f.endsWith('_test.rego'))).toBe(false);
+    expect(Object.keys(verified.data)).toEqual(['reelmesh']);
   });
 });

@@ -1,0 +1,57 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { LATENCY_PROBE_MAIN } from '@reelmesh/netns';
+import { accessMatrix, handoffPath } from '@reelmesh/workflow';
+import type { Isolation } from './isolation';
+import { startLocalRuntime } from './local-runtime';
+import { REPO_ROOT } from './repo';
+
+const run = promisify(execFile);
+
+export interface IsolationLatency {
+  isolation: Isolation;
+  requests: number;
+  p50Ms: number;
+  p99Ms: number;
+  meanMs: number;
+}
+
+export interface IsolationBenchReport {
+  results: IsolationLatency[];
+  /** What isolation adds over plain local mode. */
+  overhead: { p50Ms: number; p99Ms: number };
+}
+
+/**
+ * 1 KB POST latency from the owner's app seat, through the owner -> vfx-1 proxy pair (mTLS +
+ * policy), in plain local mode and in isolated mode. The probe runs where the app runs (inside
+ * the pod's namespace as the app uid when isolated), so port-forwards are not in the path.
+ */
+export async function benchIsolation(opts: { requests?: number; warmup?: number; bodyBytes?: number; modes?: Isolation[] } = {}): Promise<IsolationBenchReport> {
+  const results: IsolationLatency[] = [];
+  for (const isolation of opts.modes ?? (['none', 'netns'] as Isolation[])) {
+    const dir = await mkdtemp(join(tmpdir(), `rm-bench-${isolation}-`));
+    const runtime = await startLocalRuntime({ dataRoot: join(dir, 'data'), stateDir: join(dir, 'state'), exportDir: join(dir, 'out'), ingestDir: join(dir, 'in'), isolation });
+    try {
+      const owner = runtime.agents.owner;
+      const port = owner.netns ? owner.netns.outboundPort : owner.pod!.outboundPort;
+      const edge = accessMatrix(runtime.workflow).find((r) => r.source === 'owner')!;
+      const path = handoffPath(runtime.workflow.metadata.id, edge.step, edge.artifact, 0);
+      const probe = ['--import', 'tsx', LATENCY_PROBE_MAIN, '--port', String(port), '--host', edge.destination, '--path', path,
+        '--requests', String(opts.requests ?? 2000), '--warmup', String(opts.warmup ?? 200), '--bytes', String(opts.bodyBytes ?? 1024)];
+      const [cmd, ...args] = runtime.sandbox ? [...runtime.sandbox.command('owner', 'app'), process.execPath, ...probe] : [process.execPath, ...probe];
+      const { stdout } = await run(cmd, args, { cwd: REPO_ROOT, maxBuffer: 1 << 20 });
+      results.push({ isolation, ...JSON.parse(stdout.trim().split('\n').at(-1)!) });
+    } finally {
+      await runtime.stop(3_000);
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  const by = (m: Isolation) => results.find((r) => r.isolation === m);
+  const none = by('none');
+  const netns = by('netns');
+  return { results, overhead: { p50Ms: none && netns ? netns.p50Ms - none.p50Ms : NaN, p99Ms: none && netns ? netns.p99Ms - none.p99Ms : NaN } };
+}
