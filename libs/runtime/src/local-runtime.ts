@@ -112,6 +112,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           HOST: '127.0.0.1',
           PORT: String(port),
           ...(pod ? { REELMESH_OUTBOUND_PROXY: `http://127.0.0.1:${pod.outboundPort}` } : { REELMESH_PEERS: JSON.stringify(peers) }),
+          // The app's own workload identity (its SVID from the control plane) signs provenance.
+          ...(pod?.appEnv ?? {}),
           REELMESH_CONCURRENCY: String(options.concurrency?.[agent.name] ?? (agent.name === 'owner' ? 2 : 1)),
           LOG_LEVEL: options.logLevel ?? 'info',
           REELMESH_WORKFLOW: workflowPath,
