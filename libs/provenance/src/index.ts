@@ -73,3 +73,4 @@ export {
   type ChunkVerdict,
   type DeliverableReport,
 } from './deliverable';
+export { signPolicyDirectory, type SignPolicyDirectoryOptions } from './bundle/policy-dir';

@@ -1,6 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { signPolicyDirectory } from '@reelmesh/provenance';
 import type { Workflow } from '@reelmesh/workflow';
 import { freePorts } from './ports';
 import type { ProcessGroup } from './process-group';
@@ -25,6 +26,11 @@ export interface MeshOptions {
   /** Policy data document for the sidecars (default: the generated policies/reelmesh/data.json). */
   policyData?: string;
   policyTimeoutMs?: number;
+  /**
+   * Policy travels as the owner's signed OPA bundle (default true): sidecars load only bundles
+   * signed by the owner's key and never go back to an older revision. False: plain data pushes.
+   */
+  signedPolicy?: boolean;
   /** Isolated pods (netns mode): where each process runs and which addresses it binds. */
   sandbox?: MeshSandbox;
 }
@@ -53,6 +59,8 @@ export interface ControlPlane {
   enroll(actor: string, agent: string): Promise<{ token: string; spiffeId: string }>;
   /** The owner publishes a policy data document; the store pushes it to every policy sidecar. */
   publishPolicy(document: unknown): Promise<{ revision: number; pushed: Array<{ agent: string; ok: boolean }> }>;
+  /** The owner publishes its signed OPA bundle (tar.gz); every sidecar verifies it before loading. */
+  publishBundle(archive: Buffer): Promise<{ revision: number }>;
 }
 
 async function call<T>(url: string, method: string, token: string, body: unknown, what: string): Promise<T> {
@@ -109,11 +117,40 @@ export async function startControlPlaneProcess(opts: MeshOptions): Promise<Contr
     adminToken,
     enroll: (actor, agent) => call(`${adminUrl}/v1/workloads`, 'POST', adminToken, { actor, agent }, `enrol ${agent}`),
     publishPolicy: (document) => call(`${adminUrl}/v1/policy`, 'PUT', adminToken, document, 'publish policy'),
+    async publishBundle(archive) {
+      const res = await fetch(`${adminUrl}/v1/policy/bundle`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/gzip' },
+        body: new Uint8Array(archive),
+      });
+      if (!res.ok) throw new Error(`control plane refused the policy bundle: ${res.status} ${await res.text()}`);
+      return (await res.json()) as { revision: number };
+    },
   };
   if (!opts.withoutPolicy && !opts.policyUrl) {
-    await cp.publishPolicy(JSON.parse(await readFile(opts.policyData ?? POLICY_DATA, 'utf8')));
+    if (opts.signedPolicy === false) {
+      await cp.publishPolicy(JSON.parse(await readFile(opts.policyData ?? POLICY_DATA, 'utf8')));
+    } else {
+      // The owner signs the policy with its own key; only the public half goes to the sidecars.
+      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      // Public: every sidecar (in netns mode running as its own uid) must read it.
+      await writeFile(ownerBundleKey(opts), publicKey.export({ type: 'spki', format: 'pem' }), { mode: 0o644 });
+      const { archive } = signPolicyDirectory({
+        policyDir: dirname(POLICY_DATA),
+        dataFile: opts.policyData,
+        privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        keyId: 'owner',
+        revision: Date.now(),
+      });
+      await cp.publishBundle(archive);
+    }
   }
   return cp;
+}
+
+/** Where the owner's bundle-signing public key is kept for the policy sidecars. */
+function ownerBundleKey(opts: Pick<MeshOptions, 'stateDir'>): string {
+  return join(opts.stateDir, 'owner-bundle-key.pub.pem');
 }
 
 /** Wait until a policy sidecar has a policy loaded (its /health turns 200 once the store pushed). */
@@ -146,7 +183,12 @@ export async function startPodSidecars(opts: MeshOptions & { cp: ControlPlane; a
       entry: POLICY,
       // No policy of its own: it denies everything until the owner's policy store pushes one.
       // Isolated: on the pod's address, so the control plane's policy store can push to it.
-      args: ['--port', '0', '--wait-for-push', '--decision-log', decisionLog, ...(sandbox ? ['--host', sandbox.podAddress(opts.agent)] : [])],
+      args: [
+        '--port', '0',
+        ...(opts.signedPolicy === false ? ['--wait-for-push'] : ['--bundle-key', ownerBundleKey(opts), '--bundle-key-id', 'owner']),
+        '--decision-log', decisionLog,
+        ...(sandbox ? ['--host', sandbox.podAddress(opts.agent)] : []),
+      ],
       env: { POLICY_UPDATE_TOKEN: updateToken },
       logFile: join(opts.logDir, `${opts.agent}.policy.log`),
       readyOn: 'stdout',

@@ -22,6 +22,8 @@ export interface PushResult {
  */
 export class PolicyStore {
   private document: unknown;
+  /** The owner's signed OPA bundle, when policy is published signed (sidecars verify it). */
+  private bundle: Buffer | undefined;
   private revisionNumber = 0;
   private readonly sidecars = new Map<string, PolicySidecarRef>();
 
@@ -31,8 +33,21 @@ export class PolicyStore {
     return this.revisionNumber;
   }
 
-  current(): { revision: number; document: unknown } | undefined {
-    return this.document === undefined ? undefined : { revision: this.revisionNumber, document: this.document };
+  current(): { revision: number; document?: unknown; signed: boolean } | undefined {
+    if (this.bundle) return { revision: this.revisionNumber, signed: true };
+    return this.document === undefined ? undefined : { revision: this.revisionNumber, document: this.document, signed: false };
+  }
+
+  /** Publish a signed bundle (tar.gz). The store does not need to trust it: every sidecar verifies it. */
+  async publishBundle(archive: Buffer): Promise<{ revision: number; pushed: PushResult[] }> {
+    if (archive.length < 2 || archive[0] !== 0x1f || archive[1] !== 0x8b) {
+      throw Object.assign(new Error('a policy bundle must be a gzip-compressed tar (OPA bundle format)'), { code: 'BAD_REQUEST' });
+    }
+    this.bundle = archive;
+    this.document = undefined;
+    this.revisionNumber++;
+    const pushed = await Promise.all([...this.sidecars.values()].map((s) => this.push(s)));
+    return { revision: this.revisionNumber, pushed };
   }
 
   async publish(document: unknown): Promise<{ revision: number; pushed: PushResult[] }> {
@@ -40,6 +55,7 @@ export class PolicyStore {
       throw Object.assign(new Error('the policy data document must be a JSON object'), { code: 'BAD_REQUEST' });
     }
     this.document = document;
+    this.bundle = undefined;
     this.revisionNumber++;
     const pushed = await Promise.all([...this.sidecars.values()].map((s) => this.push(s)));
     return { revision: this.revisionNumber, pushed };
@@ -47,7 +63,7 @@ export class PolicyStore {
 
   async addSidecar(ref: PolicySidecarRef): Promise<PushResult | undefined> {
     this.sidecars.set(ref.agent, ref);
-    return this.document === undefined ? undefined : this.push(ref);
+    return this.document === undefined && !this.bundle ? undefined : this.push(ref);
   }
 
   listSidecars(): Array<{ agent: string; url: string }> {
@@ -56,10 +72,15 @@ export class PolicyStore {
 
   private async push(ref: PolicySidecarRef): Promise<PushResult> {
     try {
-      const res = await fetch(`${ref.url}/v1/data/reelmesh`, {
+      const signed = this.bundle !== undefined;
+      const res = await fetch(`${ref.url}${signed ? '/v1/bundle' : '/v1/data/reelmesh'}`, {
         method: 'PUT',
-        headers: { authorization: `Bearer ${ref.token}`, 'content-type': 'application/json', 'x-reelmesh-policy-revision': String(this.revisionNumber) },
-        body: JSON.stringify(this.document),
+        headers: {
+          authorization: `Bearer ${ref.token}`,
+          'content-type': signed ? 'application/gzip' : 'application/json',
+          'x-reelmesh-policy-revision': String(this.revisionNumber),
+        },
+        body: signed ? new Uint8Array(this.bundle!) : JSON.stringify(this.document),
         signal: AbortSignal.timeout(this.pushTimeoutMs),
       });
       await (res.body as unknown as Readable | null)?.resume?.();

@@ -119,6 +119,15 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         }
       }
     }
+    if (path === '/v1/policy/bundle' && req.method === 'PUT') {
+      if (!caller.admin) throw new HttpError(403, 'FORBIDDEN', 'only the owner (admin) publishes policy');
+      try {
+        return sendJson(res, 200, await policies.publishBundle(await readRawBody(req, 16 * 1024 * 1024)));
+      } catch (err) {
+        if (err instanceof HttpError) throw err;
+        throw new HttpError(400, 'BAD_REQUEST', (err as Error).message);
+      }
+    }
     const ps = /^\/v1\/policy-sidecars\/([^/]+)$/.exec(path);
     if (ps && req.method === 'PUT') {
       const agent = decodeURIComponent(ps[1]);
@@ -200,6 +209,17 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         server.closeAllConnections();
       }),
   };
+}
+
+async function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new HttpError(413, 'TOO_LARGE', `body over ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
 }
 
 function sha256(s: string): Buffer {

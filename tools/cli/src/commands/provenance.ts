@@ -1,9 +1,9 @@
-import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { agentConfigFromEnv, createStores } from '@reelmesh/agent-kit';
 import { REPO_ROOT } from '@reelmesh/policy';
-import { buildPolicyBundle, packBundle, signBundle, verifyAuditLog, verifyDeliverable } from '@reelmesh/provenance';
+import { signPolicyDirectory, verifyAuditLog, verifyDeliverable } from '@reelmesh/provenance';
 import { buildGraph, loadWorkflow, spiffeId } from '@reelmesh/workflow';
 
 // `reelmesh provenance verify <deliverable-dir>` and `reelmesh audit verify <data-dir>`: offline
@@ -52,20 +52,16 @@ export function registerProvenance(program: Command): void {
     .option('--key-id <id>', 'key id put in the signature', 'owner')
     .option('--policy-dir <dir>', 'folder holding data.json and the Rego (bundle root "reelmesh")', join(REPO_ROOT, 'policies/reelmesh'))
     .action(async (opts: { key: string; revision: string; out: string; keyId: string; policyDir: string }) => {
-      const dir = resolve(opts.policyDir);
-      const rego: Record<string, string> = {};
-      for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-        if (!entry.isFile() || !entry.name.endsWith('.rego') || entry.name.endsWith('_test.rego')) continue;
-        const path = join(entry.parentPath, entry.name);
-        rego[`reelmesh/${relative(dir, path)}`] = await readFile(path, 'utf8');
-      }
-      const data = JSON.parse(await readFile(join(dir, 'data.json'), 'utf8')) as unknown;
-      const files = buildPolicyBundle({ data: { reelmesh: data }, rego, revision: opts.revision });
-      const archive = packBundle(signBundle(files, { privateKey: await readFile(resolve(opts.key), 'utf8'), keyId: opts.keyId }));
+      const { archive, files } = signPolicyDirectory({
+        policyDir: resolve(opts.policyDir),
+        privateKey: await readFile(resolve(opts.key), 'utf8'),
+        keyId: opts.keyId,
+        revision: opts.revision,
+      });
       const out = resolve(opts.out);
       await writeFile(`${out}.tmp`, archive);
       await rename(`${out}.tmp`, out);
-      process.stdout.write(`${out}: revision ${opts.revision}, ${files.size} files signed\n`);
+      process.stdout.write(`${out}: revision ${opts.revision}, ${files} files signed\n`);
     });
 
   const audit = program.command('audit').description('the tamper-evident audit log');
