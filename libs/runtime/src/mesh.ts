@@ -94,6 +94,8 @@ export interface MeshPod {
 export async function startControlPlaneProcess(opts: MeshOptions): Promise<ControlPlane> {
   const adminToken = randomBytes(32).toString('base64url');
   const caDir = join(opts.stateDir, 'ca');
+  // The mesh folder stays traversable (sidecars read the owner's public bundle key from it); the CA's is private.
+  await mkdir(opts.stateDir, { recursive: true, mode: 0o755 });
   await mkdir(caDir, { recursive: true, mode: 0o700 });
   const sandbox = opts.sandbox;
   const { ready } = await opts.group.spawn({
@@ -111,6 +113,8 @@ export async function startControlPlaneProcess(opts: MeshOptions): Promise<Contr
   const url = String(ready.url);
   // Isolated: pods use the bridge address; this process goes through a port-forward.
   const adminUrl = sandbox ? (await sandbox.forward('platform', [`${sandbox.platformAddress}:${new URL(url).port}`]))[0] : url;
+  // Apps fetch their own SVID (to sign provenance) from the control plane: let app uids reach it.
+  if (sandbox) await sandbox.allowAppEgress(sandbox.platformAddress, Number(new URL(url).port));
   const cp: ControlPlane = {
     url,
     adminUrl,
