@@ -96,32 +96,39 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     ]);
     await Promise.all(
       workflow.agents.map(async (agent, i) => {
-        const pod = controlPlane ? await startPodSidecars({ ...meshOpts, cp: controlPlane, actor: agent.actor, agent: agent.name }) : undefined;
-        const port = pod ? pod.appPort : ports[i];
-        const dataDir = join(dataRoot, agent.name);
-        await mkdir(dataDir, { recursive: true });
-        if (sandbox) {
-          await sandbox.giveDir(dataDir, 'app');
-          if (agent.app === 'owner') await sandbox.giveDir(resolve(options.exportDir), 'app');
-        }
-        const logFile = join(logDir, `${agent.name}.log`);
-        const env: Record<string, string> = {
-          ...options.env,
-          REELMESH_AGENT: agent.name,
-          REELMESH_DATA_DIR: dataDir,
-          HOST: '127.0.0.1',
-          PORT: String(port),
-          ...(pod ? { REELMESH_OUTBOUND_PROXY: `http://127.0.0.1:${pod.outboundPort}` } : { REELMESH_PEERS: JSON.stringify(peers) }),
-          // The app's own workload identity (its SVID from the control plane) signs provenance.
-          ...(pod?.appEnv ?? {}),
-          REELMESH_CONCURRENCY: String(options.concurrency?.[agent.name] ?? (agent.name === 'owner' ? 2 : 1)),
-          LOG_LEVEL: options.logLevel ?? 'info',
-          REELMESH_WORKFLOW: workflowPath,
-          ...(kms ? kms.envFor(agent.name) : {}),
-          ...(agent.app === 'owner' ? { REELMESH_EXPORT_DIR: resolve(options.exportDir), REELMESH_INGEST_DIR: resolve(options.ingestDir) } : {}),
+        const startApp = async (pod: MeshPod | undefined) => {
+          const port = pod ? pod.appPort : ports[i];
+          const dataDir = join(dataRoot, agent.name);
+          await mkdir(dataDir, { recursive: true });
+          if (sandbox) {
+            await sandbox.giveDir(dataDir, 'app');
+            if (agent.app === 'owner') await sandbox.giveDir(resolve(options.exportDir), 'app');
+          }
+          const logFile = join(logDir, `${agent.name}.log`);
+          const env: Record<string, string> = {
+            ...options.env,
+            REELMESH_AGENT: agent.name,
+            REELMESH_DATA_DIR: dataDir,
+            HOST: '127.0.0.1',
+            PORT: String(port),
+            ...(pod ? { REELMESH_OUTBOUND_PROXY: `http://127.0.0.1:${pod.outboundPort}` } : { REELMESH_PEERS: JSON.stringify(peers) }),
+            // The app's own workload identity (its SVID from the control plane) signs provenance.
+            ...(pod?.appEnv ?? {}),
+            REELMESH_CONCURRENCY: String(options.concurrency?.[agent.name] ?? (agent.name === 'owner' ? 2 : 1)),
+            LOG_LEVEL: options.logLevel ?? 'info',
+            REELMESH_WORKFLOW: workflowPath,
+            ...(kms ? kms.envFor(agent.name) : {}),
+            ...(agent.app === 'owner' ? { REELMESH_EXPORT_DIR: resolve(options.exportDir), REELMESH_INGEST_DIR: resolve(options.ingestDir) } : {}),
+          };
+          const { process } = await group.spawn({ name: agent.name, entry: appMain(agent.app), env, logFile, wrap: sandbox?.command(agent.name, 'app') });
+          return { agent: agent.name, app: agent.app, url: `http://127.0.0.1:${port}`, port, pid: process.child.pid!, dataDir, logFile, pod };
         };
-        const { process } = await group.spawn({ name: agent.name, entry: appMain(agent.app), env, logFile, wrap: sandbox?.command(agent.name, 'app') });
-        const running = { agent: agent.name, app: agent.app, url: `http://127.0.0.1:${port}`, port, pid: process.child.pid!, dataDir, logFile, pod };
+        let running: RunningAgent | undefined;
+        // In the mesh the app starts together with its two sidecars: one pod, three containers.
+        const pod = controlPlane
+          ? await startPodSidecars({ ...meshOpts, cp: controlPlane, actor: agent.actor, agent: agent.name, alongside: async (p) => void (running = await startApp(p)) })
+          : undefined;
+        running ??= await startApp(undefined);
         agents[agent.name] = sandbox && pod ? await hostView(sandbox, running, pod) : running;
       }),
     );

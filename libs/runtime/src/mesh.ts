@@ -172,60 +172,78 @@ async function waitForPolicy(url: string, agent: string, timeoutMs = 15_000): Pr
  * The two sidecars of one pod: the policy sidecar (OPA's job) and the proxy (Envoy's job). The
  * app is started afterwards on `appPort`, reachable from other pods only through `inboundPort`.
  */
-export async function startPodSidecars(opts: MeshOptions & { cp: ControlPlane; actor: string; agent: string }): Promise<MeshPod> {
+export async function startPodSidecars(
+  opts: MeshOptions & {
+    cp: ControlPlane;
+    actor: string;
+    agent: string;
+    /** Started at the same time as the sidecars (the pod's app): a pod is ready when all three are. */
+    alongside?: (pod: MeshPod) => Promise<void>;
+  },
+): Promise<MeshPod> {
   const { token, spiffeId } = await opts.cp.enroll(opts.actor, opts.agent);
-  const [appPort, inboundPort, outboundPort, healthPort] = await freePorts(4);
-  let policyUrl = opts.policyUrl;
-  let decisionLog: string | undefined;
+  const [appPort, inboundPort, outboundPort, healthPort, policyPort] = await freePorts(5);
   const sandbox = opts.sandbox;
-  if (!policyUrl && !opts.withoutPolicy) {
-    decisionLog = join(opts.logDir, `${opts.agent}.decisions.log`);
-    await sandbox?.handOver(decisionLog, 'sidecar');
+  const withPolicySidecar = !opts.policyUrl && !opts.withoutPolicy;
+  // Isolated: the policy sidecar listens on the pod's address, so the control plane can push to it.
+  const policyHost = sandbox ? sandbox.podAddress(opts.agent) : '127.0.0.1';
+  const policyUrl = withPolicySidecar ? `http://${policyHost}:${policyPort}` : opts.policyUrl;
+  const decisionLog = withPolicySidecar ? join(opts.logDir, `${opts.agent}.decisions.log`) : undefined;
+  const accessLog = join(opts.logDir, `${opts.agent}.access.log`);
+  const appEnv = { REELMESH_CONTROL_PLANE: opts.cp.url, REELMESH_BOOTSTRAP_TOKEN: token };
+  const pod: MeshPod = { agent: opts.agent, spiffeId, appPort, inboundPort, outboundPort, healthPort, policyUrl, accessLog, decisionLog, appEnv };
+
+  const startPolicy = async () => {
+    if (!withPolicySidecar) return;
+    await sandbox?.handOver(decisionLog!, 'sidecar');
     const updateToken = randomBytes(32).toString('base64url');
-    const { ready } = await opts.group.spawn({
+    await opts.group.spawn({
       name: `${opts.agent}/policy`,
       entry: POLICY,
       // No policy of its own: it denies everything until the owner's policy store pushes one.
-      // Isolated: on the pod's address, so the control plane's policy store can push to it.
       args: [
-        '--port', '0',
+        '--port', String(policyPort),
         ...(opts.signedPolicy === false ? ['--wait-for-push'] : ['--bundle-key', ownerBundleKey(opts), '--bundle-key-id', 'owner']),
-        '--decision-log', decisionLog,
-        ...(sandbox ? ['--host', sandbox.podAddress(opts.agent)] : []),
+        '--decision-log', decisionLog!,
+        '--host', policyHost,
       ],
       env: { POLICY_UPDATE_TOKEN: updateToken },
       logFile: join(opts.logDir, `${opts.agent}.policy.log`),
       readyOn: 'stdout',
       wrap: sandbox?.command(opts.agent, 'sidecar'),
     });
-    policyUrl = String(ready.url);
     // The pod registers its own policy sidecar; the store pushes the current policy right away.
     await call(`${opts.cp.adminUrl}/v1/policy-sidecars/${opts.agent}`, 'PUT', token, { url: policyUrl, token: updateToken }, `register ${opts.agent}'s policy sidecar`);
-    await waitForPolicy(sandbox ? (await sandbox.forward(opts.agent, [new URL(policyUrl).host]))[0] : policyUrl, opts.agent);
-  }
-  const accessLog = join(opts.logDir, `${opts.agent}.access.log`);
-  await sandbox?.handOver(accessLog, 'sidecar');
-  await opts.group.spawn({
-    name: `${opts.agent}/proxy`,
-    entry: PROXY,
-    args: [
-      '--agent', opts.agent,
-      '--spiffe-id', spiffeId,
-      '--control-plane', opts.cp.url,
-      ...(policyUrl ? ['--policy-url', policyUrl] : ['--insecure-skip-policy']),
-      '--policy-timeout-ms', String(opts.policyTimeoutMs ?? 250),
-      '--app-url', `http://127.0.0.1:${appPort}`,
-      '--inbound-port', String(inboundPort),
-      '--outbound-port', String(outboundPort),
-      '--health-port', String(healthPort),
-      '--access-log', accessLog,
-      ...(sandbox ? ['--inbound-host', sandbox.podAddress(opts.agent)] : []),
-    ],
-    env: { REELMESH_BOOTSTRAP_TOKEN: token },
-    logFile: join(opts.logDir, `${opts.agent}.proxy.log`),
-    readyOn: 'stdout',
-    wrap: sandbox?.command(opts.agent, 'sidecar'),
-  });
-  const appEnv = { REELMESH_CONTROL_PLANE: opts.cp.url, REELMESH_BOOTSTRAP_TOKEN: token };
-  return { agent: opts.agent, spiffeId, appPort, inboundPort, outboundPort, healthPort, policyUrl, accessLog, decisionLog, appEnv };
+    await waitForPolicy(sandbox ? (await sandbox.forward(opts.agent, [new URL(policyUrl!).host]))[0] : policyUrl!, opts.agent);
+  };
+
+  // Until its policy sidecar has a policy the proxy simply denies (fail closed), so the three
+  // containers can start together, as in a Kubernetes pod.
+  const startProxy = async () => {
+    await sandbox?.handOver(accessLog, 'sidecar');
+    await opts.group.spawn({
+      name: `${opts.agent}/proxy`,
+      entry: PROXY,
+      args: [
+        '--agent', opts.agent,
+        '--spiffe-id', spiffeId,
+        '--control-plane', opts.cp.url,
+        ...(policyUrl ? ['--policy-url', policyUrl] : ['--insecure-skip-policy']),
+        '--policy-timeout-ms', String(opts.policyTimeoutMs ?? 250),
+        '--app-url', `http://127.0.0.1:${appPort}`,
+        '--inbound-port', String(inboundPort),
+        '--outbound-port', String(outboundPort),
+        '--health-port', String(healthPort),
+        '--access-log', accessLog,
+        ...(sandbox ? ['--inbound-host', sandbox.podAddress(opts.agent)] : []),
+      ],
+      env: { REELMESH_BOOTSTRAP_TOKEN: token },
+      logFile: join(opts.logDir, `${opts.agent}.proxy.log`),
+      readyOn: 'stdout',
+      wrap: sandbox?.command(opts.agent, 'sidecar'),
+    });
+  };
+
+  await Promise.all([startPolicy(), startProxy(), opts.alongside?.(pod)]);
+  return pod;
 }
