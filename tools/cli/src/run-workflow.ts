@@ -35,6 +35,10 @@ export interface RunWorkflowResult {
   /** agent -> seconds spent inside jobs (summed over concurrent jobs). */
   busySeconds: Record<string, number>;
   wallSeconds: number;
+  /** Seconds to start every process (pods, control plane, KMS) until all were ready. */
+  startupSeconds: number;
+  /** Seconds from handing the master to the owner until the deliverable was written. */
+  runSeconds: number;
   dataRoot: string;
   pids: Record<string, number>;
   /** Peak RSS of each agent's own process, bytes. */
@@ -91,6 +95,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
   const started = Date.now();
   const group = new ProcessGroup();
   options.onGroup?.(group);
+  const runtimeStarting = Date.now();
   const runtime = await startLocalRuntime({
     group,
     workflowPath: options.workflowPath,
@@ -108,6 +113,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
   let crash: string | undefined;
   void crashed.then((why) => (crash = why));
   try {
+    const runStarted = Date.now();
     const owner = runtime.agents.owner ?? Object.values(runtime.agents).find((a) => a.app === 'owner')!;
     const res = await fetch(`${owner.url}/v1/runs`, {
       method: 'POST',
@@ -150,6 +156,8 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
           steps,
           busySeconds,
           wallSeconds: (Date.now() - started) / 1000,
+          startupSeconds: (runStarted - runtimeStarting) / 1000,
+          runSeconds: (Date.now() - runStarted) / 1000,
           dataRoot,
           pids,
           maxRssBytes: Object.fromEntries(statuses.map((s) => [s.agent, s.maxRssBytes])),
