@@ -87,7 +87,13 @@ export function createHandoffRouter(options: HandoffRouterOptions): Router {
   };
 
   const receive = (req: Request, res: Response, next: NextFunction) => {
-    upload(req, res, (error?: unknown) => next(error === undefined ? undefined : fromMulterError(error)));
+    upload(req, res, (error?: unknown) => {
+      if (error === undefined) return next();
+      // Remove whatever the chunk part wrote BEFORE answering: the client must never be told
+      // "refused" while a partial file still exists.
+      const state = states.get(req);
+      void (state ? state.settle(error).catch(() => undefined) : Promise.resolve()).then(() => next(fromMulterError(error)));
+    });
   };
 
   const publish = async (req: Request, res: Response) => {

@@ -21,6 +21,7 @@ export class UploadState {
   private writer?: ObjectWriter;
   private release?: () => void;
   private settled = false;
+  private settling: Promise<void> | undefined;
 
   constructor(
     readonly slot: ChunkSlot,
@@ -58,14 +59,18 @@ export class UploadState {
     this.writer = undefined;
   }
 
-  async settle(reason?: unknown): Promise<void> {
-    if (this.settled) return;
-    this.settled = true;
-    try {
-      await this.writer?.abort(reason);
-    } finally {
-      this.writer = undefined;
-      this.release?.();
-    }
+  /** Give back the lock and abort any unpublished writer. Every caller waits for the same cleanup. */
+  settle(reason?: unknown): Promise<void> {
+    this.settling ??= (async () => {
+      this.settled = true;
+      try {
+        await this.writer?.abort(reason);
+      } finally {
+        this.writer = undefined;
+        this.release?.();
+      }
+    })();
+    return this.settling;
   }
+
 }

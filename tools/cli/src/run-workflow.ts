@@ -44,6 +44,8 @@ export interface RunWorkflowResult {
   /** Peak RSS of each agent's own process, bytes. */
   maxRssBytes: Record<string, number>;
   security: { mesh: boolean; encryption: boolean };
+  /** The mesh CA bundle: the trust anchor for `reelmesh provenance verify <out> --ca <it>`. */
+  caBundle?: string;
   /** KMS calls made by all agents (GenerateDataKey + Decrypt), and per chunk. */
   kmsCalls: number;
   kmsCallsPerChunk: number;
@@ -162,6 +164,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
           pids,
           maxRssBytes: Object.fromEntries(statuses.map((s) => [s.agent, s.maxRssBytes])),
           security: { mesh: options.mesh !== false, encryption: options.encryption !== false },
+          ...(options.mesh !== false ? { caBundle: join(stateDir, 'mesh', 'ca', 'ca-cert.pem') } : {}),
           kmsCalls,
           kmsCallsPerChunk: chunkCount ? kmsCalls / chunkCount : 0,
         };

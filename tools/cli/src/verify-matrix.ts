@@ -90,7 +90,13 @@ export async function verifyMatrix(runtime: LocalRuntime): Promise<VerifyReport>
         for (const path of paths)
           jobs.push(async () => {
             const expected = isAllowed(matrix, source, destination, method, path) ? 'allow' : 'deny';
-            const { status, code } = await attempt(pod.outboundPort, destination, method, path);
+            let { status, code } = await attempt(pod.outboundPort, destination, method, path);
+            // A policy sidecar slower than the proxy's timeout is a transient 503 (still a denial,
+            // never forwarded): ask again, since the question here is what the policy decides.
+            for (let retry = 1; retry <= 3 && code === 'POLICY_UNAVAILABLE'; retry++) {
+              await new Promise((r) => setTimeout(r, 100 * retry));
+              ({ status, code } = await attempt(pod.outboundPort, destination, method, path));
+            }
             const actual = code && MESH_DENIALS.has(code) ? 'deny' : 'allow';
             rows.push({ source, destination, method, path, expected, actual, status, code });
           });

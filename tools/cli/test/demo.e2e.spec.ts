@@ -13,6 +13,7 @@ interface DemoSummary {
   wallSeconds: number;
   dataRoot: string;
   security: { mesh: boolean; encryption: boolean };
+  caBundle: string;
 }
 
 const DURATION = 7; // 4 chunks of 2 s, the last one short: exercises the remainder path.
@@ -77,6 +78,13 @@ describe('reelmesh demo: the whole workflow on real media, every agent its own p
     const expected = Array.from({ length: summary.chunks }, (_, i) => `${String(i).padStart(5, '0')}.mkv`);
     expect(pictures.sort()).toEqual(expected);
     expect(sounds.sort()).toEqual(expected);
+  });
+
+  it('every chunk of the deliverable carries a signed provenance chain that re-checks offline', async () => {
+    const result = await reelmesh(['provenance', 'verify', out, '--ca', summary.caBundle]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`provenance ok: ${summary.chunks} chunks`);
+    expect(result.stdout.match(/: ok \(8 signed records\)/g)).toHaveLength(summary.chunks);
   });
 
   it('leaves no agent process behind', () => {
