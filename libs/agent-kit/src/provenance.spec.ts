@@ -25,34 +25,11 @@ import type { AgentRuntime } from './agent-runtime';
 import type { ProvenanceIdentity } from './chunk-provenance';
 import { validateAgentConfig, type AgentConfig } from './config';
 import { createAgentApp } from './create-agent-app';
+import { MINI as MINI_WORKFLOW_YAML } from '@reelmesh/workflow/testing';
 
 // Two real agents on loopback (owner: split + assemble, fx-1: demux) with pass-through jobs:
 // provenance is signed, carried in manifests, verified on receipt and at the sink.
-const MINI = parseWorkflow(`apiVersion: reelmesh.io/v1
-kind: Workflow
-metadata: { id: mini, title: Mini, trustDomain: test.local }
-media:
-  chunkSeconds: 2
-  resolution: { width: 320, height: 240 }
-  frameRate: 25
-  audio: { sampleRate: 48000, channels: 2 }
-  loudness: { integratedLufs: -23, truePeakDbtp: -1 }
-  lut: { ref: assets/look.cube, size: 17 }
-  hdr: { masterDisplay: "G(1,2)B(3,4)R(5,6)WP(7,8)L(9,10)", maxCll: "1000,400" }
-actors:
-  - { name: owner, description: Owner }
-  - { name: fx, description: Effects }
-agents:
-  - { name: owner, actor: owner, app: owner }
-  - { name: fx-1, actor: fx, app: fx }
-steps:
-  - { name: split, agent: owner, job: split, source: true }
-  - { name: demux, agent: fx-1, job: demux }
-  - { name: assemble, agent: owner, job: assemble, sink: true }
-edges:
-  - { from: split, to: demux, artifact: av }
-  - { from: demux, to: assemble, artifact: picture }
-`);
+const MINI = parseWorkflow(MINI_WORKFLOW_YAML);
 
 interface Agent {
   runtime: AgentRuntime;

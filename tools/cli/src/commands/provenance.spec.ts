@@ -11,32 +11,9 @@ import { FsObjectStore } from '@reelmesh/storage';
 import { verifyChain } from '@reelmesh/provenance';
 import { parseWorkflow } from '@reelmesh/workflow';
 import { main } from '../main';
+import { MINI as MINI_WORKFLOW_YAML } from '@reelmesh/workflow/testing';
 
-const MINI = `apiVersion: reelmesh.io/v1
-kind: Workflow
-metadata: { id: mini, title: Mini, trustDomain: test.local }
-media:
-  chunkSeconds: 2
-  resolution: { width: 320, height: 240 }
-  frameRate: 25
-  audio: { sampleRate: 48000, channels: 2 }
-  loudness: { integratedLufs: -23, truePeakDbtp: -1 }
-  lut: { ref: assets/look.cube, size: 17 }
-  hdr: { masterDisplay: "G(1,2)B(3,4)R(5,6)WP(7,8)L(9,10)", maxCll: "1000,400" }
-actors:
-  - { name: owner, description: Owner }
-  - { name: fx, description: Effects }
-agents:
-  - { name: owner, actor: owner, app: owner }
-  - { name: fx-1, actor: fx, app: fx }
-steps:
-  - { name: split, agent: owner, job: split, source: true }
-  - { name: demux, agent: fx-1, job: demux }
-  - { name: assemble, agent: owner, job: assemble, sink: true }
-edges:
-  - { from: split, to: demux, artifact: av }
-  - { from: demux, to: assemble, artifact: picture }
-`;
+const MINI = MINI_WORKFLOW_YAML;
 
 let dir: string;
 let out: string[];
