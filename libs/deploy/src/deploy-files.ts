@@ -1,7 +1,8 @@
 // Everything `reelmesh gen` derives for deployment, as exact bytes: k8s/, istio/, docker-compose.yml,
 // docker/ (Dockerfiles, Envoy and OPA configs) and the expected access matrix.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, posix } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { writeAtomically } from '@reelmesh/policy';
 import { accessMatrix, loadWorkflow, type Workflow } from '@reelmesh/workflow';
 import { composeFile, envoyConfigPath, OPA_CONFIG_PATH } from './compose/compose-file';
 import { envoyConfig } from './compose/envoy-config';
@@ -64,15 +65,3 @@ export function writeDeployFiles(repoRoot: string, wf: Workflow = loadWorkflow(j
   return files.map((file) => file.path);
 }
 
-// Beside the target, then rename: nobody reads half a manifest.
-function writeAtomically(path: string, content: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const temp = `${path}.${process.pid}.tmp`;
-  try {
-    writeFileSync(temp, content);
-    renameSync(temp, path);
-  } catch (error) {
-    rmSync(temp, { force: true });
-    throw error;
-  }
-}

@@ -68,8 +68,8 @@ function sortKeys(value: unknown): unknown {
   return sorted;
 }
 
-// Write beside the target, then rename: a reader (or OPA) never sees half a file.
-function writeAtomically(path: string, content: string): void {
+/** Write beside the target, then rename: a reader (or OPA) never sees half a file. */
+export function writeAtomically(path: string, content: string): void {
   mkdirSync(dirname(path), { recursive: true });
   const temp = `${path}.${process.pid}.tmp`;
   try {

@@ -17,6 +17,7 @@ export {
   loadPolicyData,
   renderGeneratedPolicyFiles,
   stableJson,
+  writeAtomically,
   writeGeneratedPolicyFiles,
   type GeneratedFile,
 } from './files';

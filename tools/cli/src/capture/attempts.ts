@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { accessMatrix, isAllowed } from '@reelmesh/workflow';
 import type { LocalRuntime } from '@reelmesh/runtime';
-import { attempt, candidatePaths, MESH_DENIALS, METHODS } from '../verify-matrix';
+import { attempt, candidatePaths, MESH_DENIALS, METHODS, type VerifyRow } from '../verify-matrix';
 
 export const MARKER_HEADER = 'x-reelmesh-marker';
 /** A marker is unique per attempt and never occurs by chance: rmk + 16 hex digits. */
@@ -13,17 +13,9 @@ const EBML_HEADER = Buffer.from([0x1a, 0x45, 0xdf, 0xa3, 0x93]);
 
 /** Codes only the mesh answers with: the call never reached the destination app. */
 
-export interface Attempt {
+export interface Attempt extends VerifyRow {
   id: number;
   marker: string;
-  source: string;
-  destination: string;
-  method: string;
-  path: string;
-  expected: 'allow' | 'deny';
-  actual: 'allow' | 'deny';
-  status: number;
-  code?: string;
   /** Window of the exchange, microseconds since the epoch. */
   startUs: number;
   endUs: number;
