@@ -14,16 +14,9 @@ import {
   assemble, demux, ffmpegPath, ffmpegVersion, generateLut, generateSample, grade, hdr10, inspectMaster, masterLoudness,
   measureLoudness, pictureFx, probe, soundFx, splitChunk, type MediaSettings,
 } from '../src/index';
+import { WORKFLOW_MEDIA } from '../src/test-support';
 
-const media: MediaSettings = {
-  chunkSeconds: 2,
-  resolution: { width: 1280, height: 720 },
-  frameRate: 25,
-  audio: { sampleRate: 48000, channels: 2 },
-  loudness: { integratedLufs: -23, truePeakDbtp: -1 },
-  lut: { ref: 'assets/color/film-look.cube', size: 33 },
-  hdr: { masterDisplay: 'G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1)', maxCll: '1000,400' },
-};
+const media: MediaSettings = WORKFLOW_MEDIA;
 
 interface Row {
   label: string;
