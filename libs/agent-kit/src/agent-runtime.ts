@@ -2,6 +2,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { buildGraph, type Edge, type Step, type Workflow } from '@reelmesh/workflow';
 import { sendChunk, type ReceivedChunk } from '@reelmesh/handoff';
+import { traceJob } from '@reelmesh/media';
 import type { ProvenanceRecord } from '@reelmesh/provenance';
 import type { ObjectContext, ObjectStore, ObjectWriter } from '@reelmesh/storage';
 import type { AuditTrail } from './audit-trail';
@@ -220,17 +221,25 @@ export class AgentRuntime {
         writers.set(artifact, await this.options.store.createWriter(key, this.context(step.name, recipients)));
       }
       const handler = this.options.handlers[step.job] as ChunkHandler;
-      await handler({
-        step,
-        chunkIndex,
-        chunkCount,
-        inputs: Object.fromEntries([...inputs].map(([artifact, chunk]) => [artifact, this.source(chunk)])),
-        outputs: Object.fromEntries([...writers].map(([artifact, w]) => [artifact, w.stream])),
-      });
+      // The trace collects what the job really ran (tool versions, arguments, LUT digest): the
+      // provenance record commits to it.
+      const { parameters } = await traceJob(() =>
+        handler({
+          step,
+          chunkIndex,
+          chunkCount,
+          inputs: Object.fromEntries([...inputs].map(([artifact, chunk]) => [artifact, this.source(chunk)])),
+          outputs: Object.fromEntries([...writers].map(([artifact, w]) => [artifact, w.stream])),
+        }),
+      );
       const committed = new Map<string, Awaited<ReturnType<ObjectWriter['commit']>>>();
       for (const [artifact, writer] of writers) committed.set(artifact, await writer.commit());
+      const jobParameters = { job: step.job, ...parameters };
       const chains = new Map(
-        [...committed].map(([artifact, object]) => [artifact, this.options.provenance?.sign(step, artifact, chunkIndex, chunkCount, object.sha256)]),
+        [...committed].map(([artifact, object]) => [
+          artifact,
+          this.options.provenance?.sign(step, artifact, { chunkIndex, chunkCount, sha256: object.sha256, parameters: jobParameters }),
+        ]),
       );
       await Promise.all(
         outEdges.map((edge) => {

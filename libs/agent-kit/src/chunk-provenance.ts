@@ -19,8 +19,6 @@ import {
 export interface ProvenanceIdentity {
   signer: () => Signer;
   caBundlePem: string;
-  /** Extra job parameters to commit to (e.g. the LUT digest); only their digest is recorded. */
-  parameters?: (step: Step) => Record<string, unknown>;
   stop?: () => void;
 }
 
@@ -70,7 +68,12 @@ export class ChunkProvenance {
   }
 
   /** Sign the record of one output of `step` and return the chain to hand over with it. */
-  sign(step: Step, artifact: string, chunkIndex: number, chunkCount: number, sha256: string): ProvenanceRecord[] {
+  sign(
+    step: Step,
+    artifact: string,
+    output: { chunkIndex: number; chunkCount: number; sha256: string; parameters: Record<string, unknown> },
+  ): ProvenanceRecord[] {
+    const { chunkIndex, chunkCount, sha256 } = output;
     const edges = this.#graph.inputsOf(step.name);
     const inputs = edges.map((edge) => {
       const got = this.#received.get(slotKey(step.name, edge.artifact, chunkIndex));
@@ -85,7 +88,7 @@ export class ChunkProvenance {
       chunkCount,
       sha256,
       inputs: inputs.map((i) => i.input),
-      parameters: { job: step.job, ...this.identity.parameters?.(step) },
+      parameters: output.parameters,
     });
     if (step.source) this.#originals.set(chunkIndex, { ...this.#originals.get(chunkIndex), [`${step.name}/${artifact}`]: sha256 });
     return mergeRecords(...inputs.map((i) => i.got.records), [record]);

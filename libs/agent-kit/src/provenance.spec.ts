@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -11,6 +11,8 @@ import {
   createDevCa,
   createSigner,
   entryKey,
+  parametersDigest,
+  peekStatement,
   sha256Hex,
   signRecord,
   verifyAuditLog,
@@ -26,6 +28,7 @@ import type { ProvenanceIdentity } from './chunk-provenance';
 import { validateAgentConfig, type AgentConfig } from './config';
 import { createAgentApp } from './create-agent-app';
 import { MINI as MINI_WORKFLOW_YAML } from '@reelmesh/workflow/testing';
+import { noteAsset } from '@reelmesh/media';
 
 // Two real agents on loopback (owner: split + assemble, fx-1: demux) with pass-through jobs:
 // provenance is signed, carried in manifests, verified on receipt and at the sink.
@@ -85,6 +88,7 @@ beforeEach(async () => {
     'fx-1': await start(MINI, 'fx-1', {
       demux: async ({ inputs, outputs }) => {
         demuxRuns++;
+        noteAsset('preset', 'ab'.repeat(32)); // what a real job's trace holds besides its tool runs
         await pipeline(await inputs.av(), outputs.picture);
       },
     }),
@@ -134,6 +138,15 @@ describe('signed provenance through real agents', () => {
     const report = await verifyDeliverable(join(dir, 'out'), MINI, ca.bundlePem);
     expect(report).toMatchObject({ ok: true, chunkCount: 2 });
     expect(report.chunks.map((c) => c.records)).toEqual([2, 2]);
+    // Each record commits to its job's traced parameters (job name, tool runs, asset digests).
+    const file = JSON.parse(await readFile(join(dir, 'out', 'provenance', 'chunk-00000.json'), 'utf8')) as { records: ProvenanceRecord[] };
+    const digests = Object.fromEntries(
+      file.records.map((r) => [peekStatement(r)!.predicate.step, peekStatement(r)!.predicate.parameters.digest.sha256]),
+    );
+    expect(digests).toEqual({
+      split: parametersDigest({ job: 'split', invocations: [], assets: {} }),
+      demux: parametersDigest({ job: 'demux', invocations: [], assets: { preset: { sha256: 'ab'.repeat(32) } } }),
+    });
 
     // The owner's audit log saw both handoffs out and both back, and verifies against its checkpoint.
     await agents.owner.runtime.drain();

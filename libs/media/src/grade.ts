@@ -1,10 +1,12 @@
-import { createWriteStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import type { Writable } from 'node:stream';
+import { Transform, type Writable } from 'node:stream';
 import { H264_INTERMEDIATE, MATROSKA_PIPE, outputArgs } from './codec-args';
 import { createFifo } from './fifo';
 import { escapeFilterValue } from './filter-args';
 import { ffmpegVersion, versionAtLeast, type FfmpegVersion } from './ffmpeg-version';
+import { noteAsset } from './job-trace';
 import { runFfmpeg } from './run-ffmpeg';
 import type { Source } from './settings';
 
@@ -25,8 +27,14 @@ export async function grade(source: Source, out: Writable, options: GradeOptions
     throw err;
   });
   if (options.lut) return gradeFromStream(source, out, options.lut, version, options.signal);
-  await runGrade(source, out, gradeFilter(options.lutPath as string, version), options.signal);
+  const lutPath = options.lutPath as string;
+  await runGrade(source, out, gradeFilter(lutPath, version), lutPath, options.signal);
+  // The LUT is part of the job's parameters: its digest goes into the provenance record.
+  noteAsset('lut', await sha256Of(createReadStream(lutPath)));
 }
+
+/** The name a LUT's (private, per-run) path is recorded under in the job trace. */
+const LUT_ALIAS = 'lut.cube';
 
 /** The grade's filter for this ffmpeg. From 5.0 lut3d has SIMD tetrahedral interpolation for
  * 16-bit planar RGB (about half the CPU of the default RGB24 path); older builds only have C code,
@@ -39,21 +47,25 @@ export function gradeFilter(lutPath: string, version: FfmpegVersion): string {
 async function gradeFromStream(source: Source, out: Writable, lut: Source, version: FfmpegVersion, signal?: AbortSignal): Promise<void> {
   const fifo = await createFifo('grade.cube'); // lut3d picks the parser by extension
   try {
-    const fed = Promise.resolve(lut()).then((stream) => pipeline(stream, createWriteStream(fifo.path)));
+    const hash = createHash('sha256');
+    const tap = new Transform({ transform: (chunk: Buffer, _enc, done) => done(null, (hash.update(chunk), chunk)) });
+    const fed = Promise.resolve(lut()).then((stream) => pipeline(stream, tap, createWriteStream(fifo.path)));
     fed.catch(() => undefined); // observed below, after ffmpeg settles
-    await runGrade(source, out, gradeFilter(fifo.path, version), signal);
+    await runGrade(source, out, gradeFilter(fifo.path, version), fifo.path, signal);
     await fed;
+    noteAsset('lut', hash.digest('hex'));
   } finally {
     await fifo.dispose(); // releases the LUT writer if ffmpeg died before opening the FIFO
   }
 }
 
-async function runGrade(source: Source, out: Writable, filter: string, signal?: AbortSignal): Promise<void> {
+async function runGrade(source: Source, out: Writable, filter: string, lutPath: string, signal?: AbortSignal): Promise<void> {
   await runFfmpeg({
     name: 'grade',
     source,
     output: out,
     signal,
+    pathAliases: { [lutPath]: LUT_ALIAS },
     build: (command) =>
       outputArgs(command, [
         '-map', '0:v:0',
@@ -62,4 +74,10 @@ async function runGrade(source: Source, out: Writable, filter: string, signal?: 
         ...MATROSKA_PIPE,
       ]),
   });
+}
+
+async function sha256Of(stream: NodeJS.ReadableStream): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of stream) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }

@@ -16,3 +16,4 @@ export { hdr10, HDR10_FILTER } from './hdr10';
 export { masterLoudness, type LoudnessReport, type LoudnessMeasurement } from './master-loudness';
 export { measureLoudness, type LoudnessStats } from './measure-loudness';
 export { assemble, type AssembleInputs } from './assemble';
+export { traceJob, noteAsset, noteInvocation, type JobParameters, type ToolInvocation } from './job-trace';

@@ -5,6 +5,8 @@ import type { Readable, Writable } from 'node:stream';
 import ffmpeg, { type FfmpegCommand } from 'fluent-ffmpeg';
 import { ffmpegPath, ffmpegThreads } from './binaries';
 import { classifyFfmpegFailure, MediaError } from './errors';
+import { ffmpegVersion } from './ffmpeg-version';
+import { noteInvocation, stableArgs } from './job-trace';
 import type { Source } from './settings';
 
 export interface FfmpegJob {
@@ -20,6 +22,8 @@ export interface FfmpegJob {
   logLevel?: 'error' | 'info';
   /** Adds inputs, filters, codecs and (for file outputs) the output itself. */
   build(command: FfmpegCommand): void;
+  /** Private per-run paths (FIFOs, temp files) and the stable names the job trace records instead. */
+  pathAliases?: Record<string, string>;
 }
 
 /** Resolves with ffmpeg's stderr tail once ffmpeg exited 0 AND the output finished.
@@ -28,6 +32,7 @@ export interface FfmpegJob {
 export async function runFfmpeg(job: FfmpegJob): Promise<string> {
   if (job.signal?.aborted) throw new MediaError('MEDIA_ABORTED', `${job.name}: aborted before start`);
   await assertExecutable(ffmpegPath(), job.name);
+  const version = await ffmpegVersion();
   const input = job.source ? await openSource(job.source, job.name) : undefined;
   if (input && (input.destroyed || input.errored)) {
     input.destroy();
@@ -45,6 +50,9 @@ export async function runFfmpeg(job: FfmpegJob): Promise<string> {
   command.addOption('-hide_banner', '-nostdin', '-nostats', '-loglevel', job.logLevel ?? 'error');
   command.addOption('-threads', String(ffmpegThreads()));
   if (job.output) command.output(job.output, { end: false });
+  // What exactly runs goes into the job's provenance (tool, version, full argument list).
+  const args = (command as unknown as { _getArguments(): string[] })._getArguments();
+  noteInvocation({ name: job.name, tool: 'ffmpeg', version: version.raw, args: stableArgs(args, job.pathAliases) });
 
   return new Promise<string>((resolve, reject) => {
     let proc: ChildProcess | undefined;
