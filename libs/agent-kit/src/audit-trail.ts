@@ -1,32 +1,42 @@
 import type { Logger } from 'pino';
-import { AuditLog, type AuditLogOptions } from '@reelmesh/provenance';
+import { AuditShipper } from '@reelmesh/provenance';
 
 /**
- * The agent's tamper-evident audit log, fed without blocking the hot path: events are appended
- * in order in the background; close() waits for them and signs a final checkpoint.
+ * The agent's side of the owner's audit ledger: every handoff it sends, receives or refuses is
+ * shipped (batched, retried) to the ledger, off the hot path. If the ledger has been unreachable
+ * long enough for the queue to fill, `accepting()` is false and the agent refuses new chunks
+ * (503 AUDIT_UNAVAILABLE) rather than work unaudited.
  */
 export class AuditTrail {
-  readonly #log: Promise<AuditLog>;
-  #last: Promise<unknown>;
+  readonly #shipper: AuditShipper;
 
   constructor(
-    options: AuditLogOptions,
+    readonly options: { url: string; token: string; maxQueued?: number; flushIntervalMs?: number },
     private readonly logger?: Logger,
   ) {
-    this.#log = AuditLog.open(options);
-    this.#last = this.#log.catch((error: Error) => this.logger?.error({ err: error }, 'audit log could not be opened'));
+    this.#shipper = new AuditShipper({
+      ...options,
+      onError: (error) => this.logger?.warn({ err: error }, 'audit ledger unreachable; events kept and retried'),
+    });
+  }
+
+  accepting(): boolean {
+    return this.#shipper.accepting();
   }
 
   record(event: Record<string, unknown>): void {
-    this.#last = this.#log
-      .then((log) => log.append(event))
-      .catch((error: Error) => this.logger?.error({ err: error, event: event.type }, 'audit entry could not be written'));
+    if (!this.#shipper.record({ ...event, time: new Date().toISOString() })) {
+      this.logger?.error({ event: event.type }, 'audit queue full: event refused');
+    }
   }
 
-  /** Wait for every pending entry, then checkpoint what is not yet covered. */
+  stats() {
+    return this.#shipper.stats();
+  }
+
+  /** Deliver every pending event (on drain). */
   async close(): Promise<void> {
-    await this.#last;
-    const log = await this.#log.catch(() => undefined);
-    await log?.checkpoint();
+    const left = await this.#shipper.close();
+    if (left.queued > 0) this.logger?.error({ queued: left.queued }, 'audit events could not be delivered before shutdown');
   }
 }

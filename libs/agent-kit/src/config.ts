@@ -1,4 +1,5 @@
 import { Ajv } from 'ajv';
+import { kmsConfigFromEnv, type KmsConfig } from '@reelmesh/envelope';
 
 /** Everything an agent process needs, read once at start-up (never at import time). */
 export interface AgentConfig {
@@ -25,19 +26,6 @@ export interface AgentConfig {
   kms?: KmsConfig;
 }
 
-/** How an agent reaches KMS (AWS KMS, LocalStack or the local KMS): only through the AWS SDK. */
-export interface KmsConfig {
-  endpoint?: string;
-  region: string;
-  accessKeyId: string;
-  secretAccessKey: string;
-  /** The owner's workflow key (alias or ARN) that seals workflow data. */
-  keyId: string;
-  /** Key ARNs this agent trusts in envelope headers (besides those it generated with). */
-  allowedKeyIds: string[];
-  /** The agent's own actor's private-asset key (LUT, presets), if it has assets. */
-  assetKeyId?: string;
-}
 
 const schema = {
   type: 'object',
@@ -129,25 +117,11 @@ export function agentConfigFromEnv(env: NodeJS.ProcessEnv, defaults: Partial<Age
       ingestDir: env.REELMESH_INGEST_DIR,
       lutPath: env.REELMESH_LUT,
       maxChunkBytes: env.REELMESH_MAX_CHUNK_BYTES === undefined ? undefined : int('REELMESH_MAX_CHUNK_BYTES', env.REELMESH_MAX_CHUNK_BYTES, 0),
-      kms: kmsFromEnv(env),
+      kms: kmsConfigFromEnv(env),
     }),
   });
 }
 
-/** REELMESH_KMS_KEY_ID switches sealed storage on; the rest of REELMESH_KMS_* must then be set. */
-function kmsFromEnv(env: NodeJS.ProcessEnv): KmsConfig | undefined {
-  if (!env.REELMESH_KMS_KEY_ID) return undefined;
-  const kms: Record<string, unknown> = {
-    endpoint: env.REELMESH_KMS_ENDPOINT || undefined,
-    region: env.REELMESH_KMS_REGION ?? env.AWS_REGION,
-    accessKeyId: env.REELMESH_KMS_ACCESS_KEY_ID,
-    secretAccessKey: env.REELMESH_KMS_SECRET_ACCESS_KEY,
-    keyId: env.REELMESH_KMS_KEY_ID,
-    allowedKeyIds: (env.REELMESH_KMS_ALLOWED_KEY_IDS ?? '').split(',').filter(Boolean),
-    assetKeyId: env.REELMESH_KMS_ASSET_KEY_ID || undefined,
-  };
-  return Object.fromEntries(Object.entries(kms).filter(([, v]) => v !== undefined)) as unknown as KmsConfig;
-}
 
 /** Where to send a request for `agent`: the outbound proxy (mesh) or the agent's own address. */
 export function resolvePeer(config: AgentConfig, agent: string): { baseUrl: string; hostHeader?: string } {

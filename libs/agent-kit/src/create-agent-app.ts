@@ -5,7 +5,7 @@ import type { Workflow } from '@reelmesh/workflow';
 import { createHandoffRouter, HttpError, jsonErrorHandler } from '@reelmesh/handoff';
 import type { ObjectStore } from '@reelmesh/storage';
 import { AgentRuntime, type StepHandlers } from './agent-runtime';
-import { AuditTrail } from './audit-trail';
+import type { AuditTrail } from './audit-trail';
 import { ChunkProvenance, type ProvenanceIdentity } from './chunk-provenance';
 import { resolvePeer, type AgentConfig } from './config';
 import { httpLogger } from './logger';
@@ -20,6 +20,8 @@ export interface AgentDeps {
   kmsStats?: () => unknown;
   /** Signing identity and mesh trust bundle: turns on signed provenance (see loadSigningIdentity). */
   provenance?: ProvenanceIdentity;
+  /** The owner's audit ledger (see auditTrailFromEnv): every handoff is recorded there. */
+  audit?: AuditTrail;
 }
 
 /** Storage failures that are not the caller's fault: KMS down is 503 (retry), KMS refusing is 403. */
@@ -62,11 +64,8 @@ export function createAgentApp({ config, deps, handlers, routes }: AgentAppOptio
     logger,
     // The sink writes every chunk's verified records beside the deliverable (<exportDir>/provenance).
     provenance: deps.provenance && new ChunkProvenance(workflow, deps.provenance, { recordsDir: config.exportDir, logger }),
-    // The owner (who runs the source step) keeps the audit log: only its key may sign checkpoints.
-    audit:
-      deps.provenance && workflow.steps.some((s) => s.source && s.agent === config.agent)
-        ? new AuditTrail({ store, name: config.agent, workflowId: workflow.metadata.id, agent: config.agent, signer: deps.provenance.signer }, logger)
-        : undefined,
+    // Every handoff sent, received or refused goes to the owner's audit ledger.
+    audit: deps.audit,
   });
 
   const app = express();
@@ -81,13 +80,17 @@ export function createAgentApp({ config, deps, handlers, routes }: AgentAppOptio
       ...runtime.status(),
       sealed: Boolean(config.kms),
       kms: deps.kmsStats?.(),
+      audit: deps.audit?.stats(),
       maxRssBytes: process.resourceUsage().maxRSS * 1024,
     });
   });
   // While draining, refuse new chunks before anything is stored, so the sender retries elsewhere/later.
   app.use((req, _res, next) => {
     if (runtime.queue.isClosed && req.method === 'POST') next(new HttpError(503, 'SHUTTING_DOWN', 'agent is shutting down; retry later'));
-    else next();
+    // Fail closed: no chunk is taken while its receipt cannot reach the audit ledger.
+    else if (deps.audit && !deps.audit.accepting() && req.method === 'POST') {
+      next(new HttpError(503, 'AUDIT_UNAVAILABLE', 'the audit ledger is unreachable and the audit queue is full; retry later'));
+    } else next();
   });
   if (routes) app.use(routes(runtime));
   app.use(

@@ -3,10 +3,10 @@ export { agentConfigFromEnv, validateAgentConfig, resolvePeer, ConfigError, type
 export { createAgentApp, type AgentApp, type AgentAppOptions, type AgentDeps } from './create-agent-app';
 export { JobQueue } from './job-queue';
 export { createLogger, httpLogger } from './logger';
-export { serveAgent, type ServeOptions } from './serve';
+export { auditTrailFromEnv, serveAgent, type ServeOptions } from './serve';
 export { StepStats, type StepSnapshot } from './step-stats';
 export { createStores, type AgentStores } from './stores';
-export type { KmsConfig } from './config';
+export type { KmsConfig } from '@reelmesh/envelope';
 export { ChunkProvenance, type ProvenanceIdentity } from './chunk-provenance';
 export { loadSigningIdentity } from './signing-identity';
 export { AuditTrail } from './audit-trail';

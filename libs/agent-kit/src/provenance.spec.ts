@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,9 @@ import { HandoffError, sendChunk } from '@reelmesh/handoff';
 import {
   createDevCa,
   createSigner,
-  entryKey,
+  AuditLedger,
+  LEDGER_AGENT,
+  LEDGER_LOG,
   parametersDigest,
   peekStatement,
   sha256Hex,
@@ -27,6 +29,7 @@ import type { AgentRuntime } from './agent-runtime';
 import type { ProvenanceIdentity } from './chunk-provenance';
 import { validateAgentConfig, type AgentConfig } from './config';
 import { createAgentApp } from './create-agent-app';
+import { AuditTrail } from './audit-trail';
 import { MINI as MINI_WORKFLOW_YAML } from '@reelmesh/workflow/testing';
 import { noteAsset } from '@reelmesh/media';
 
@@ -48,14 +51,24 @@ let peers: Record<string, string>;
 let agents: Record<string, Agent>;
 let assembled: string[] | undefined;
 let demuxRuns: number;
+let ledger: AuditLedger;
+let ledgerStore: FsObjectStore;
+let ledgerServer: Server;
+let ledgerUrl: string;
+const LEDGER_ID = 'spiffe://test.local/ns/owner/sa/audit-ledger';
 
-async function start(workflow: Workflow, name: string, handlers: Parameters<typeof createAgentApp>[0]['handlers']): Promise<Agent> {
+async function start(
+  workflow: Workflow,
+  name: string,
+  handlers: Parameters<typeof createAgentApp>[0]['handlers'],
+  audit = new AuditTrail({ url: ledgerUrl, token: name, flushIntervalMs: 5 }),
+): Promise<Agent> {
   const store = new FsObjectStore(join(dir, name));
   const config: AgentConfig = validateAgentConfig({
     agent: name, dataDir: join(dir, name), host: '127.0.0.1', port: 0, peers, concurrency: 2, logLevel: 'silent', maxChunkBytes: 1 << 20,
     ...(name === 'owner' ? { exportDir: join(dir, 'out') } : {}),
   });
-  const { app, runtime } = createAgentApp({ config, deps: { workflow, store, logger: pino({ level: 'silent' }), provenance: identities[name] }, handlers });
+  const { app, runtime } = createAgentApp({ config, deps: { workflow, store, logger: pino({ level: 'silent' }), provenance: identities[name], audit }, handlers });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -67,6 +80,15 @@ async function start(workflow: Workflow, name: string, handlers: Parameters<type
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'reelmesh-agent-prov-'));
   ca = await createDevCa();
+  // The owner's audit ledger (the control plane hosts it in the mesh); the token names the pod.
+  ledgerStore = new FsObjectStore(join(dir, 'ledger'));
+  ledger = await AuditLedger.open({ store: ledgerStore, workflowId: 'mini', signer: createSigner(await ca.issue(LEDGER_ID)) });
+  ledgerServer = createServer((req, res) => {
+    const agent = (req.headers.authorization ?? '').replace('Bearer ', '');
+    void ledger.ingestRequest({ spiffeId: spiffeId(MINI, agent), agent, component: 'app' }, req).then((r) => res.end(JSON.stringify(r)));
+  });
+  await new Promise<void>((r) => ledgerServer.listen(0, '127.0.0.1', r));
+  ledgerUrl = `http://127.0.0.1:${(ledgerServer.address() as { port: number }).port}/v1/audit/events`;
   identities = {};
   for (const agent of ['owner', 'fx-1']) identities[agent] = { signer: createSigner(await ca.issue(spiffeId(MINI, agent))), caBundlePem: ca.bundlePem };
   peers = {};
@@ -96,13 +118,20 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   for (const a of Object.values(agents)) a.server.close();
+  ledgerServer.close();
   await rm(dir, { recursive: true, force: true });
 });
 
-async function readEntry(seq: number): Promise<AuditEntry> {
-  const parts: Buffer[] = [];
-  for await (const part of await agents.owner.store.createReadStream(entryKey('owner', seq), { workflowId: 'mini', step: 'audit', agent: 'owner' })) parts.push(part as Buffer);
-  return JSON.parse(Buffer.concat(parts).toString()) as AuditEntry;
+/** Every entry of the owner's ledger, after checking its chain and checkpoints. */
+async function ledgerEvents(): Promise<Array<Record<string, unknown>>> {
+  await ledger.checkpoint();
+  const events: Array<Record<string, unknown>> = [];
+  const report = await verifyAuditLog({
+    store: ledgerStore, name: LEDGER_LOG, workflowId: 'mini', agent: LEDGER_AGENT, caBundle: ca.bundlePem,
+    checkpointSigner: LEDGER_ID, onEntry: (e: AuditEntry) => events.push(e.event),
+  });
+  expect(report.ok).toBe(true);
+  return events;
 }
 
 async function until(check: () => boolean): Promise<void> {
@@ -148,17 +177,17 @@ describe('signed provenance through real agents', () => {
       demux: parametersDigest({ job: 'demux', invocations: [], assets: { preset: { sha256: 'ab'.repeat(32) } } }),
     });
 
-    // The owner's audit log saw both handoffs out and both back, and verifies against its checkpoint.
-    await agents.owner.runtime.drain();
-    const audit = await verifyAuditLog({
-      store: agents.owner.store, name: 'owner', workflowId: 'mini', agent: 'owner', caBundle: ca.bundlePem, checkpointSigner: spiffeId(MINI, 'owner'),
-    });
-    expect(audit).toMatchObject({ ok: true, entries: 4, checkpoints: 1, uncheckpointed: 0 });
-    const types = await Promise.all([0, 1, 2, 3].map(async (seq) => (await readEntry(seq)).event.type));
-    expect(types.sort()).toEqual(['handoff-received', 'handoff-received', 'handoff-sent', 'handoff-sent']);
+    // The owner's ledger has every handoff from both sides, each stamped with who reported it.
+    await Promise.all(Object.values(agents).map((a) => a.runtime.drain()));
+    const events = await ledgerEvents();
+    const seen = events.map((e) => `${(e.by as { agent: string }).agent} ${e.type} ${e.step}#${e.chunk}`).sort();
+    expect(seen).toEqual([
+      'fx-1 handoff-received demux#0', 'fx-1 handoff-received demux#1', 'fx-1 handoff-sent assemble#0', 'fx-1 handoff-sent assemble#1',
+      'owner handoff-received assemble#0', 'owner handoff-received assemble#1', 'owner handoff-sent demux#0', 'owner handoff-sent demux#1',
+    ]);
   });
 
-  it('the owner refuses a chunk whose chain skips a step, and the refusal is in its audit log', async () => {
+  it('the owner refuses a chunk whose chain skips a step, and the refusal is in the audit ledger', async () => {
     const bytes = Buffer.from('ungraded');
     const split = forgedSplit('owner', bytes);
     const error = await sendChunk({
@@ -174,8 +203,8 @@ describe('signed provenance through real agents', () => {
     expect(error).toMatchObject({ status: 422, code: 'PROVENANCE_INVALID' });
     expect((error as HandoffError).message).toContain('missing record demux/picture of chunk 0');
     await agents.owner.runtime.drain();
-    const entry = await readEntry(0);
-    expect(entry.event).toMatchObject({ type: 'handoff-refused', step: 'assemble', artifact: 'picture', chunk: 0, reason: expect.stringContaining('missing record demux/picture') });
+    const [entry] = await ledgerEvents();
+    expect(entry).toMatchObject({ type: 'handoff-refused', by: { agent: 'owner' }, step: 'assemble', artifact: 'picture', chunk: 0, reason: expect.stringContaining('missing record demux/picture') });
   });
 
   it('refuses a chunk signed by the wrong agent with 422 naming the link; nothing is kept or run', async () => {
@@ -198,6 +227,18 @@ describe('signed provenance through real agents', () => {
     expect(replayed!.message).toContain('replayed chunk: record split/av is about chunk 0, expected chunk 1');
     const bare = await attack(honest, undefined);
     expect(bare!.message).toContain('carries no provenance records');
+    expect(await agents['fx-1'].store.list('mini')).toEqual([]);
+    expect(demuxRuns).toBe(0);
+  });
+
+  it('fails closed: with the ledger unreachable and the audit queue full, a chunk is refused (503) before anything is stored', async () => {
+    const deaf = new AuditTrail({ url: 'http://127.0.0.1:9/v1/audit/events', token: 'fx-1', maxQueued: 1 });
+    deaf.record({ type: 'handoff-sent', chunk: 99 });
+    agents['fx-1'].server.close();
+    agents['fx-1'] = await start(MINI, 'fx-1', { demux: async () => void demuxRuns++ }, deaf);
+    const honest = Buffer.from('original chunk 0');
+    const error = await attack(honest, [forgedSplit('owner', honest)]);
+    expect(error).toMatchObject({ status: 503, code: 'RETRIES_EXHAUSTED', message: expect.stringContaining('AUDIT_UNAVAILABLE') });
     expect(await agents['fx-1'].store.list('mini')).toEqual([]);
     expect(demuxRuns).toBe(0);
   });

@@ -1,5 +1,7 @@
 import type { Server } from 'node:http';
+import type { Logger } from 'pino';
 import { loadWorkflow } from '@reelmesh/workflow';
+import { AuditTrail } from './audit-trail';
 import { agentConfigFromEnv, type AgentConfig } from './config';
 import type { AgentApp, AgentDeps } from './create-agent-app';
 import { createLogger } from './logger';
@@ -23,7 +25,9 @@ export async function serveAgent({ defaults, createApp }: ServeOptions): Promise
   const stores = createStores(config);
   const provenance = await loadSigningIdentity(process.env, logger);
   if (!provenance) logger.warn('no signing identity: provenance is OFF (security-off baseline only)');
-  const { app, runtime } = createApp(config, { workflow, store: stores.data, assets: stores.assets, logger, kmsStats: stores.kmsStats, provenance });
+  const audit = auditTrailFromEnv(process.env, logger);
+  if (provenance && !audit) logger.warn('no audit ledger configured: handoffs are not audited (set REELMESH_AUDIT_URL)');
+  const { app, runtime } = createApp(config, { workflow, store: stores.data, assets: stores.assets, logger, kmsStats: stores.kmsStats, provenance, audit });
 
   const server = app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
@@ -57,4 +61,15 @@ export async function serveAgent({ defaults, createApp }: ServeOptions): Promise
   // Spawned by the local runtime with an IPC channel: if the parent dies, so do we (no orphans).
   process.on('disconnect', () => void shutdown('parent gone'));
   return server;
+}
+
+/**
+ * The owner's audit ledger: REELMESH_AUDIT_URL (+ REELMESH_AUDIT_TOKEN), or in the mesh the
+ * control plane's ledger with the pod's own bootstrap token.
+ */
+export function auditTrailFromEnv(env: NodeJS.ProcessEnv, logger?: Logger): AuditTrail | undefined {
+  const token = env.REELMESH_AUDIT_TOKEN ?? env.REELMESH_BOOTSTRAP_TOKEN;
+  const url = env.REELMESH_AUDIT_URL ?? (env.REELMESH_CONTROL_PLANE ? `${env.REELMESH_CONTROL_PLANE.replace(/\/+$/, '')}/v1/audit/events` : undefined);
+  if (!url || !token) return undefined;
+  return new AuditTrail({ url, token }, logger);
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { DataKeyCache, KmsDataKeyProvider, SealedObjectStore } from '@reelmesh/envelope';
+import { sealedStore } from '@reelmesh/envelope';
 import { FsObjectStore, type ObjectStore } from '@reelmesh/storage';
-import type { AgentConfig, KmsConfig } from './config';
+import type { AgentConfig } from './config';
 
 export interface AgentStores {
   /** Workflow data (chunks, slot records): sealed under the owner's workflow key. */
@@ -12,17 +12,6 @@ export interface AgentStores {
   kmsStats(): { generateDataKey: number; decrypt: number; failures: number } | undefined;
 }
 
-function provider(kms: KmsConfig, keyId: string) {
-  const inner = new KmsDataKeyProvider({
-    endpoint: kms.endpoint,
-    region: kms.region,
-    credentials: { accessKeyId: kms.accessKeyId, secretAccessKey: kms.secretAccessKey },
-    keyId,
-    allowedKeyIds: kms.allowedKeyIds,
-  });
-  return { inner, cached: new DataKeyCache(inner, { maxObjectsPerKey: 10_000, maxAgeMs: 5 * 60_000 }) };
-}
-
 /**
  * The agent's volume. With KMS configured every object is sealed (plaintext never touches
  * disk); without it, plain files — only for the security-off baseline and unit tests.
@@ -31,14 +20,14 @@ export function createStores(config: AgentConfig): AgentStores {
   if (!config.kms) {
     return { data: new FsObjectStore(config.dataDir), assets: new FsObjectStore(join(config.dataDir, 'assets')), kmsStats: () => undefined };
   }
-  const data = provider(config.kms, config.kms.keyId);
-  const assets = config.kms.assetKeyId ? provider(config.kms, config.kms.assetKeyId) : undefined;
+  const data = sealedStore(config.dataDir, config.kms);
+  const assets = config.kms.assetKeyId ? sealedStore(join(config.dataDir, 'assets'), config.kms, config.kms.assetKeyId) : undefined;
   return {
-    data: new SealedObjectStore({ root: config.dataDir, provider: data.cached }),
-    assets: assets && new SealedObjectStore({ root: join(config.dataDir, 'assets'), provider: assets.cached }),
+    data: data.store,
+    assets: assets?.store,
     kmsStats: () => {
-      const a = data.inner.stats;
-      const b = assets?.inner.stats ?? { generateDataKey: 0, decrypt: 0, failures: 0 };
+      const a = data.stats();
+      const b = assets?.stats() ?? { generateDataKey: 0, decrypt: 0, failures: 0 };
       return { generateDataKey: a.generateDataKey + b.generateDataKey, decrypt: a.decrypt + b.decrypt, failures: a.failures + b.failures };
     },
   };

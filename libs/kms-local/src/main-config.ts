@@ -13,6 +13,8 @@ export interface MainConfig {
   /** Provision the workflow keys from this workflow file at start-up. */
   workflowFile?: string;
   ownerActor: string;
+  /** Workloads outside the workflow's agents list (e.g. the owner's audit ledger) as name:actor. */
+  platformAgents: { name: string; actor: string }[];
   logLevel: string;
 }
 
@@ -26,6 +28,7 @@ const ENV = {
   keyCreators: 'REELMESH_KMS_KEY_CREATORS',
   workflow: 'REELMESH_KMS_WORKFLOW',
   ownerActor: 'REELMESH_KMS_OWNER_ACTOR',
+  platformAgents: 'REELMESH_KMS_PLATFORM_AGENTS',
   logLevel: 'REELMESH_KMS_LOG_LEVEL',
 } as const;
 
@@ -42,6 +45,7 @@ export async function loadMainConfig(argv: string[], env: NodeJS.ProcessEnv): Pr
     .option('--key-creators <list>', `comma-separated principals allowed to CreateKey (${ENV.keyCreators})`)
     .option('--workflow <file>', `provision workflow and asset keys from this workflow YAML (${ENV.workflow})`)
     .option('--owner-actor <actor>', `actor owning the workflow key (${ENV.ownerActor})`)
+    .option('--platform-agents <list>', `extra workloads as name:actor,... provisioned like agents (${ENV.platformAgents})`)
     .option('--log-level <level>', `pino level, logs go to stderr (${ENV.logLevel})`)
     .exitOverride()
     .parse(argv, { from: 'user' });
@@ -64,6 +68,7 @@ export async function loadMainConfig(argv: string[], env: NodeJS.ProcessEnv): Pr
     keyCreators: creators ? String(creators).split(',').map((s) => s.trim()).filter(Boolean) : [],
     workflowFile: pick('workflow', 'workflow') as string | undefined,
     ownerActor: String(pick('ownerActor', 'ownerActor') ?? 'owner'),
+    platformAgents: parsePlatformAgents(String(pick('platformAgents', 'platformAgents') ?? '')),
     logLevel: String(pick('logLevel', 'logLevel') ?? 'info'),
   };
 }
@@ -91,4 +96,16 @@ function parsePort(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('port must be 0-65535');
   return port;
+}
+
+function parsePlatformAgents(list: string): { name: string; actor: string }[] {
+  return list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((item) => {
+      const m = /^([a-z0-9][a-z0-9_-]*):([a-z0-9][a-z0-9_-]*)$/i.exec(item);
+      if (!m) throw new Error(`--platform-agents: "${item}" is not name:actor`);
+      return { name: m[1], actor: m[2] };
+    });
 }

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
 
   let keys: ProvisionedKeys | undefined;
   if (config.workflowFile) {
-    const agents = await readWorkflowAgents(config.workflowFile);
+    const agents = [...(await readWorkflowAgents(config.workflowFile)), ...config.platformAgents];
     keys = await provisionWorkflowKeys(kms.admin, { agents, ownerActor: config.ownerActor });
   }
 

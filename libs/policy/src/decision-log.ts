@@ -36,12 +36,21 @@ export function summarizeInput(input: unknown): InputSummary | null {
   };
 }
 
-export function createDecisionLogger(out: Writable | undefined) {
+/** Where decisions go besides the local file: the owner's audit ledger (see AuditShipper). */
+export interface DecisionSink {
+  record(entry: DecisionLogEntry): unknown;
+  /** False while the sink cannot take more: the sidecar then fails closed (503). */
+  accepting(): boolean;
+}
+
+export function createDecisionLogger(out: Writable | undefined, sink?: DecisionSink) {
   return (entry: Omit<DecisionLogEntry, 'decision_id' | 'timestamp'>): string => {
     const decisionId = randomUUID();
-    if (out && !out.destroyed && out.writable) {
+    const toFile = out && !out.destroyed && out.writable;
+    if (toFile || sink) {
       const line: DecisionLogEntry = { decision_id: decisionId, timestamp: new Date().toISOString(), ...entry };
-      out.write(`${JSON.stringify(line)}\n`);
+      if (toFile) out.write(`${JSON.stringify(line)}\n`);
+      sink?.record(line);
     }
     return decisionId;
   };

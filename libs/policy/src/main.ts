@@ -2,10 +2,13 @@
 // [--data policies/reelmesh/data.json | --workflow policies/workflow.yaml]`.
 // Prints one JSON ready line on stdout; decision log lines go to stdout too unless --decision-log FILE.
 // POLICY_UPDATE_TOKEN (env) enables PUT /v1/data for the control plane.
+// `--audit-url <ledger>/v1/audit/logs` (+ REELMESH_AUDIT_TOKEN) ships every decision to the owner's
+// audit ledger in OPA's decision-log upload format; if it stays unreachable, decisions fail closed.
 // Signed-policy mode: `--bundle-key owner-bundle.pub.pem [--bundle signed.tar.gz]` loads only
 // OPA bundles signed by the owner (PUT /v1/bundle); a refused bundle keeps the last good policy.
 import { createWriteStream, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { AuditShipper } from '@reelmesh/provenance';
 import { loadWorkflow } from '@reelmesh/workflow';
 import { loadPolicyData } from './files';
 import { generatePolicyData } from './generate';
@@ -25,6 +28,7 @@ async function main(): Promise<void> {
       bundle: { type: 'string' },
       'bundle-key': { type: 'string' },
       'bundle-key-id': { type: 'string' },
+      'audit-url': { type: 'string' },
     },
     strict: true,
   });
@@ -39,11 +43,21 @@ async function main(): Promise<void> {
   if (values.bundle && !signed) throw new Error('--bundle needs --bundle-key to verify it');
   const data = values['wait-for-push'] || signed ? undefined : values.workflow ? generatePolicyData(loadWorkflow(values.workflow)) : loadPolicyData(values.data);
   const decisionLog = values['decision-log'] ? createWriteStream(values['decision-log'], { flags: 'a' }) : process.stdout;
+  const auditToken = process.env.REELMESH_AUDIT_TOKEN;
+  if (values['audit-url'] && !auditToken) throw new Error('--audit-url needs REELMESH_AUDIT_TOKEN');
+  const audit = values['audit-url']
+    ? new AuditShipper({
+        url: values['audit-url'],
+        token: auditToken!,
+        onError: (error) => process.stderr.write(`${JSON.stringify({ event: 'audit_retry', message: error.message })}\n`),
+      })
+    : undefined;
   const sidecar = await startPolicySidecar({
     port,
     host: values.host,
     data,
     decisionLog,
+    auditSink: audit,
     updateToken: process.env.POLICY_UPDATE_TOKEN || undefined,
     ...(signed
       ? {
@@ -60,6 +74,8 @@ async function main(): Promise<void> {
   const shutdown = (signal: string) => {
     sidecar
       .stop()
+      // Deliver the decisions still queued for the ledger.
+      .then(() => audit?.close())
       // Flush the decision log before exiting: an audit trail with its last lines lost is no trail.
       .then(() => (decisionLog === process.stdout ? undefined : new Promise<void>((resolve) => decisionLog.end(resolve))))
       .then(() => {

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Writable } from 'node:stream';
 import { BundleError, verifyBundle } from '@reelmesh/provenance';
 import { compilePolicy, PolicyDataError, type CompiledPolicy } from './compile';
-import { createDecisionLogger, summarizeInput } from './decision-log';
+import { createDecisionLogger, summarizeInput, type DecisionSink } from './decision-log';
 import { evaluate } from './evaluate';
 import type { PolicyData } from './types';
 
@@ -26,6 +26,8 @@ export interface PolicySidecarOptions {
   data?: PolicyData;
   /** Decision log sink (JSON lines). */
   decisionLog?: Writable;
+  /** The owner's audit ledger: every decision is shipped there; while it cannot take more, fail closed. */
+  auditSink?: DecisionSink;
   /**
    * Bearer token the control plane must present to PUT /v1/data. Without it, pushing data over
    * HTTP is disabled: anything on the pod's loopback could otherwise rewrite the policy.
@@ -71,7 +73,7 @@ export async function startPolicySidecar(options: PolicySidecarOptions = {}): Pr
   if (options.bundle && !bundleKey) throw new Error('a bundle needs bundleKey to verify it');
   let policy: CompiledPolicy | undefined = options.data === undefined ? undefined : compilePolicy(options.data);
   let revision: string | undefined;
-  const log = createDecisionLogger(decisionLog);
+  const log = createDecisionLogger(decisionLog, options.auditSink);
   const tokenDigest = updateToken === undefined ? undefined : sha256(updateToken);
 
   const setData = (doc: PolicyData) => {
@@ -149,6 +151,10 @@ export async function startPolicySidecar(options: PolicySidecarOptions = {}): Pr
     if (!(DECISION_PATHS as readonly string[]).includes(documentPath)) {
       // OPA answers an undefined document with no "result" at all: callers read that as deny.
       return sendJson(res, 200, {});
+    }
+    // No unaudited decisions: with the ledger unreachable long enough, answer 503 (proxies fail closed).
+    if (options.auditSink && !options.auditSink.accepting()) {
+      throw new HttpError(503, 'audit_unavailable', 'the decision log cannot reach the audit ledger; failing closed');
     }
     const current = policy;
     const decision = current ? evaluate(input, current) : { allowed: false, reason: 'policy_not_loaded' as const };

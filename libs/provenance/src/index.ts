@@ -45,6 +45,8 @@ export {
   type CheckpointStatement,
   type SignedCheckpoint,
 } from './audit-log';
+export { AuditShipper, type AuditShipperOptions, type ShipperStats } from './audit-shipper';
+export { AuditLedger, AuditLedgerError, LEDGER_AGENT, LEDGER_LOG, type AuditComponent, type AuditLedgerOptions, type Submitter } from './audit-ledger';
 export { verifyAuditLog, type AuditProblem, type AuditProblemKind, type AuditReport, type VerifyAuditLogOptions } from './verify-audit-log';
 export { BundleError, type BundleErrorCode } from './bundle/bundle-error';
 export {

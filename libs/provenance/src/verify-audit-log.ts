@@ -44,6 +44,8 @@ export interface VerifyAuditLogOptions {
   caBundle: string | X509Certificate[];
   /** SPIFFE id allowed to sign checkpoints (the owner). */
   checkpointSigner: string;
+  /** Called with every entry once the whole log verified, in order (e.g. to count event types). */
+  onEntry?: (entry: AuditEntry) => void;
 }
 
 /**
@@ -119,6 +121,7 @@ export async function verifyAuditLog(opts: VerifyAuditLogOptions): Promise<Audit
     if (head !== undefined && head !== hash) return fail('altered', seq, `the chain up to entry ${seq} differs from signed checkpoint's head`);
     hashes.push(hash);
   }
+  if (opts.onEntry) for (let seq = 0; seq <= last; seq++) opts.onEntry(stored.get(seq)!);
   return report(last + 1, cpIndexes.length, last + 1 - committed.length);
 }
 

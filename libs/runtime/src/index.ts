@@ -1,4 +1,4 @@
-export { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions, type RunningAgent } from './local-runtime';
+export { ownerActorOf, startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions, type RunningAgent } from './local-runtime';
 export type { Isolation, PodSandbox } from './isolation';
 export { POLICY_DATA, startControlPlaneProcess, startPodSidecars, type ControlPlane, type MeshOptions, type MeshSandbox, type MeshPod } from './mesh';
 export { ProcessGroup, type ManagedProcess, type SpawnSpec } from './process-group';

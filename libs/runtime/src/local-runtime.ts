@@ -1,8 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { DEFAULT_WORKFLOW_PATH, loadWorkflow, type Workflow } from '@reelmesh/workflow';
+import { LEDGER_AGENT } from '@reelmesh/provenance';
+import { buildGraph, DEFAULT_WORKFLOW_PATH, loadWorkflow, type Workflow } from '@reelmesh/workflow';
 import { startSandbox, type Isolation, type PodSandbox } from './isolation';
-import { startKms, type RunningKms } from './kms';
+import { planKms, startKms, type RunningKms } from './kms';
 import { startControlPlaneProcess, startPodSidecars, type ControlPlane, type MeshOptions, type MeshPod } from './mesh';
 import { appMain } from './repo';
 import { freePorts } from './ports';
@@ -19,7 +20,7 @@ export interface LocalRuntimeOptions {
   /** Run every agent as a pod (app + proxy sidecar + policy sidecar) behind mTLS (default true). */
   mesh?: boolean;
   /** Mesh tuning: SVID lifetime, an external OPA URL, no policy sidecar (baselines). */
-  meshOptions?: Pick<MeshOptions, 'svidTtlSeconds' | 'policyUrl' | 'withoutPolicy' | 'policyData' | 'policyTimeoutMs'>;
+  meshOptions?: Pick<MeshOptions, 'svidTtlSeconds' | 'policyUrl' | 'withoutPolicy' | 'policyData' | 'policyTimeoutMs' | 'audit'>;
   /** Owner: where the deliverable is exported. */
   exportDir: string;
   /** Owner: the folder masters may be read from. */
@@ -89,9 +90,25 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       sandbox = await startSandbox({ group, pods: workflow.agents.map((a) => a.name), logDir });
       await sandbox.grantTraverse(options.ingestDir);
     }
-    const meshOpts: MeshOptions = { group, workflow, stateDir: join(stateDir, 'mesh'), logDir, ...options.meshOptions, sandbox };
+    const ownerActor = ownerActorOf(workflow);
+    // The KMS address and the audit ledger's credentials are fixed first, so the KMS and the
+    // control plane (which seals the ledger with them) start at the same time.
+    const kmsPlan =
+      options.encryption !== false
+        ? planKms({
+            workflow,
+            port: (await freePorts(1))[0],
+            host: sandbox ? sandbox.platformAddress : '127.0.0.1',
+            ownerActor,
+            platformAgents: [{ name: LEDGER_AGENT, actor: ownerActor }],
+          })
+        : undefined;
+    const meshOpts: MeshOptions = {
+      group, workflow, stateDir: join(stateDir, 'mesh'), logDir, ...options.meshOptions, sandbox,
+      audit: options.meshOptions?.audit ?? { dir: join(stateDir, 'audit'), ownerActor, env: kmsPlan?.platformEnv(LEDGER_AGENT) },
+    };
     [kms, controlPlane] = await Promise.all([
-      options.encryption !== false ? startKms({ group, workflow, workflowPath, stateDir: join(stateDir, 'kms'), logDir, sandbox }) : undefined,
+      kmsPlan ? startKms({ group, plan: kmsPlan, ownerActor, workflow, workflowPath, stateDir: join(stateDir, 'kms'), logDir, sandbox }) : undefined,
       options.mesh !== false ? startControlPlaneProcess(meshOpts) : undefined,
     ]);
     await Promise.all(
@@ -151,4 +168,11 @@ async function hostView(sandbox: PodSandbox, agent: RunningAgent, pod: MeshPod):
   };
   const port = Number(new URL(appUrl).port);
   return { ...agent, url: appUrl, port, pod: { ...pod, outboundPort: Number(new URL(outboundUrl).port) }, netns };
+}
+
+/** The owner is the actor whose agent runs the workflow's source step. */
+export function ownerActorOf(workflow: Workflow): string {
+  const graph = buildGraph(workflow);
+  const agent = graph.agentOf(graph.sourceSteps[0]);
+  return workflow.agents.find((a) => a.name === agent)!.actor;
 }

@@ -33,6 +33,11 @@ export interface MeshOptions {
   signedPolicy?: boolean;
   /** Isolated pods (netns mode): where each process runs and which addresses it binds. */
   sandbox?: MeshSandbox;
+  /**
+   * The owner's audit ledger in the control plane (default on with the mesh): every pod's app
+   * ships its handoffs and every policy sidecar its decisions there. `env` seals it (KMS).
+   */
+  audit?: { dir: string; ownerActor: string; env?: Record<string, string> } | false;
 }
 
 /** What the mesh needs from an isolated-pod platform (implemented in ./isolation). */
@@ -104,8 +109,12 @@ export async function startControlPlaneProcess(opts: MeshOptions): Promise<Contr
     args: [
       '--port', '0', '--trust-domain', opts.workflow.metadata.trustDomain, '--dir', caDir, '--svid-ttl', String(opts.svidTtlSeconds ?? 3600),
       ...(sandbox ? ['--host', sandbox.platformAddress] : []),
+      ...(opts.audit ? ['--audit-dir', opts.audit.dir, '--audit-workflow', opts.workflow.metadata.id, '--audit-owner-actor', opts.audit.ownerActor] : []),
     ],
-    env: { REELMESH_CP_ADMIN_TOKEN: adminToken },
+    env: {
+      REELMESH_CP_ADMIN_TOKEN: adminToken,
+      ...(opts.audit ? (opts.audit.env ?? { REELMESH_AUDIT_PLAINTEXT: '1' }) : {}),
+    },
     logFile: join(opts.logDir, 'control-plane.log'),
     readyOn: 'stdout',
     wrap: sandbox?.command('platform', 'root'),
@@ -206,8 +215,10 @@ export async function startPodSidecars(
         ...(opts.signedPolicy === false ? ['--wait-for-push'] : ['--bundle-key', ownerBundleKey(opts), '--bundle-key-id', 'owner']),
         '--decision-log', decisionLog!,
         '--host', policyHost,
+        // Every decision also goes to the owner's audit ledger, as the pod (its token).
+        ...(opts.audit ? ['--audit-url', `${opts.cp.url}/v1/audit/logs`] : []),
       ],
-      env: { POLICY_UPDATE_TOKEN: updateToken },
+      env: { POLICY_UPDATE_TOKEN: updateToken, ...(opts.audit ? { REELMESH_AUDIT_TOKEN: token } : {}) },
       logFile: join(opts.logDir, `${opts.agent}.policy.log`),
       readyOn: 'stdout',
       wrap: sandbox?.command(opts.agent, 'sidecar'),

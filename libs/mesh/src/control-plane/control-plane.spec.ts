@@ -3,6 +3,8 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LEDGER_AGENT, LEDGER_LOG, verifyAuditLog } from '@reelmesh/provenance';
+import { FsObjectStore } from '@reelmesh/storage';
 import { request } from '../testing/fixtures';
 import { CONTROL_PLANE_MAIN, spawnMain } from '../testing/processes';
 import { ControlPlaneClient } from './client';
@@ -89,5 +91,49 @@ describe('control plane over a unix socket, as a process', () => {
     } finally {
       await proc.stop();
     }
+  });
+});
+
+describe("control plane: the owner's audit ledger", () => {
+  let cp: ControlPlane;
+  let dir: string;
+  let vfx: { token: string; spiffeId: string };
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'reelmesh-cp-audit-'));
+    cp = await startControlPlane({ trustDomain: TD, audit: { store: new FsObjectStore(dir), workflowId: 'feature-film', ownerActor: 'owner' } });
+    vfx = cp.enroll({ actor: 'vfx', agent: 'vfx-1' });
+  });
+  afterAll(async () => {
+    await cp.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const post = (path: string, token: string, body: unknown) =>
+    request(`${cp.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  it('takes handoffs from a pod app and decisions from its policy sidecar, each stamped with the pod identity', async () => {
+    expect((await post('/v1/audit/events', vfx.token, [{ type: 'handoff-sent', chunk: 0 }])).status).toBe(200);
+    const decision = { decision_id: 'd1', timestamp: new Date().toISOString(), path: 'reelmesh/authz/allow', result: true };
+    const res = await post('/v1/audit/logs', vfx.token, [decision]);
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toMatchObject({ accepted: 1, size: 2 });
+    const state = await request(`${cp.url}/v1/audit`, { headers: { authorization: `Bearer ${cp.adminToken}` } });
+    expect(JSON.parse(state.body)).toMatchObject({ entries: 2 });
+    await cp.ledger!.checkpoint();
+    const report = await verifyAuditLog({
+      store: new FsObjectStore(dir), name: LEDGER_LOG, workflowId: 'feature-film', agent: LEDGER_AGENT, caBundle: cp.ca.bundlePem,
+      checkpointSigner: `spiffe://${TD}/ns/owner/sa/audit-ledger`,
+      onEntry: (e) => expect(e.event.by).toMatchObject({ spiffeId: vfx.spiffeId, agent: 'vfx-1' }),
+    });
+    expect(report).toMatchObject({ ok: true, entries: 2, checkpoints: 1 });
+  });
+
+  it('refuses the admin, unknown callers, readers without the admin token, and malformed batches (JSON errors)', async () => {
+    expect((await post('/v1/audit/events', cp.adminToken, [{ type: 'handoff-sent' }])).status).toBe(403);
+    expect((await post('/v1/audit/events', 'nope', [{ type: 'handoff-sent' }])).status).toBe(401);
+    expect((await request(`${cp.url}/v1/audit`, { headers: { authorization: `Bearer ${vfx.token}` } })).status).toBe(403);
+    const spoofed = await post('/v1/audit/events', vfx.token, [{ type: 'handoff-sent', by: { agent: 'owner' } }]);
+    expect(spoofed.status).toBe(400);
+    expect(JSON.parse(spoofed.body).error).toMatchObject({ code: 'BAD_EVENT', message: expect.stringContaining('"by" is set by the ledger') });
+    expect((await post('/v1/audit/logs', vfx.token, [{ type: 'handoff-sent' }])).status).toBe(400);
   });
 });

@@ -1,7 +1,10 @@
 // Runs the mesh control plane as a process: `tsx libs/mesh/src/control-plane/main.ts --port 0`.
 // Prints one JSON ready line on stdout. The admin token comes from REELMESH_CP_ADMIN_TOKEN; if
 // unset, a random one is generated and included in the ready line (only the parent reads stdout).
+// `--audit-dir <dir> --audit-workflow <id>` keeps the owner's audit ledger there, sealed under the
+// owner's workflow key when REELMESH_KMS_* are set (the ledger's own KMS principal).
 import { Command } from 'commander';
+import { kmsConfigFromEnv, sealedStore } from '@reelmesh/envelope';
 import { startControlPlane } from './server';
 
 const program = new Command()
@@ -12,18 +15,32 @@ const program = new Command()
   .option('--port <port>', 'TCP port (0 = any free)', '0')
   .option('--socket <path>', 'listen on a unix socket instead of TCP')
   .option('--svid-ttl <seconds>', 'lifetime of issued SVIDs', '3600')
+  .option('--audit-dir <dir>', "keep the owner's audit ledger in this directory")
+  .option('--audit-workflow <id>', 'workflow id the ledger belongs to (needed with --audit-dir)')
+  .option('--audit-owner-actor <actor>', "the owner's actor: checkpoints are signed as ns/<actor>/sa/audit-ledger", 'owner')
   .parse();
 
-const o = program.opts<{ trustDomain: string; dir?: string; host: string; port: string; socket?: string; svidTtl: string }>();
+const o = program.opts<{
+  trustDomain: string; dir?: string; host: string; port: string; socket?: string; svidTtl: string;
+  auditDir?: string; auditWorkflow?: string; auditOwnerActor: string;
+}>();
 const givenToken = process.env.REELMESH_CP_ADMIN_TOKEN;
 
 try {
+  if (o.auditDir && !o.auditWorkflow) throw new Error('--audit-dir needs --audit-workflow');
+  const kms = kmsConfigFromEnv(process.env);
+  if (o.auditDir && !kms && process.env.REELMESH_AUDIT_PLAINTEXT !== '1') {
+    throw new Error('the audit ledger is sealed at rest: set REELMESH_KMS_* (or REELMESH_AUDIT_PLAINTEXT=1 for a baseline)');
+  }
   const cp = await startControlPlane({
     trustDomain: o.trustDomain,
     dir: o.dir,
     listen: o.socket ? { socketPath: o.socket } : { host: o.host, port: Number(o.port) },
     adminToken: givenToken,
     svidTtlSeconds: Number(o.svidTtl),
+    audit: o.auditDir
+      ? { store: sealedStore(o.auditDir, kms).store, workflowId: o.auditWorkflow!, ownerActor: o.auditOwnerActor }
+      : undefined,
   });
   process.stdout.write(
     JSON.stringify({
@@ -32,6 +49,7 @@ try {
       url: cp.url,
       trustDomain: o.trustDomain,
       ...(givenToken ? {} : { adminToken: cp.adminToken }),
+      ...(cp.ledger ? { audit: { entries: cp.ledger.size, sealed: Boolean(kms) } } : {}),
     }) + '\n',
   );
   const stop = () => void cp.close().then(() => process.exit(0));

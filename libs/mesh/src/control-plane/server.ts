@@ -2,6 +2,8 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, rm } from 'node:fs/promises';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AuditLedger, AuditLedgerError, createSigner, LEDGER_AGENT, type AuditComponent, type SigningMaterial } from '@reelmesh/provenance';
+import type { ObjectStore } from '@reelmesh/storage';
 import { createCa, DEFAULT_SVID_TTL_SECONDS, type Ca } from '../ca/ca';
 import { HttpError, readJsonBody, sendError, sendJson } from '../http-json';
 import { formatSpiffeId } from '../spiffe';
@@ -26,6 +28,11 @@ export interface ControlPlaneOptions {
   svidTtlSeconds?: number;
   /** Reuse an existing CA instead of creating one. */
   ca?: Ca;
+  /**
+   * The owner's audit ledger, fed by every pod (apps: handoffs, policy sidecars: decisions). Its
+   * checkpoints are signed with an SVID of the owner's namespace (ns/<ownerActor>/sa/audit-ledger).
+   */
+  audit?: { store: ObjectStore; workflowId: string; ownerActor: string; checkpointEvery?: number };
 }
 
 export interface ControlPlane {
@@ -35,6 +42,8 @@ export interface ControlPlane {
   registry: MemoryRegistry;
   /** The owner's policy store, pushing the data document to every policy sidecar. */
   policies: PolicyStore;
+  /** The audit ledger, when configured. */
+  ledger?: AuditLedger;
   adminToken: string;
   /** Enrol a workload and return its per-pod bootstrap token (given to the pod at spawn). */
   enroll(workload: { actor: string; agent: string }): { token: string; spiffeId: string };
@@ -55,6 +64,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const adminHash = sha256(adminToken);
   const workloadsByTokenHash = new Map<string, Workload>();
   const enrolled = new Map<string, Workload>();
+  const ledger = opts.audit && (await openLedger(ca, opts.audit));
 
   function enroll(w: { actor: string; agent: string }): { token: string; spiffeId: string } {
     const spiffeId = formatSpiffeId(ca.trustDomain, w.actor, w.agent);
@@ -143,6 +153,25 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       return sendJson(res, 200, { agent, revision: policies.revision, pushed });
     }
 
+    // The audit ledger: each pod speaks only for itself (its token names its SPIFFE id).
+    const auditRoute: Record<string, AuditComponent> = { '/v1/audit/events': 'app', '/v1/audit/logs': 'policy' };
+    if (path in auditRoute || path === '/v1/audit') {
+      if (!ledger) throw new HttpError(404, 'NOT_FOUND', 'this control plane keeps no audit ledger');
+      if (req.method === 'GET' && path === '/v1/audit') {
+        if (!caller.admin) throw new HttpError(403, 'FORBIDDEN', 'only the owner (admin) reads the ledger state');
+        return sendJson(res, 200, { entries: ledger.size, head: ledger.head });
+      }
+      if (req.method !== 'POST' || path === '/v1/audit') throw new HttpError(405, 'METHOD_NOT_ALLOWED', `use POST ${path}`);
+      if (caller.admin) throw new HttpError(403, 'FORBIDDEN', 'audit events come from workloads, not the admin');
+      const by = { spiffeId: caller.workload.spiffeId, agent: caller.workload.agent, component: auditRoute[path] };
+      try {
+        return sendJson(res, 200, await ledger.ingestRequest(by, req));
+      } catch (err) {
+        if (err instanceof AuditLedgerError) throw new HttpError(err.status, err.code, err.message);
+        throw new HttpError(503, 'AUDIT_UNAVAILABLE', `the ledger could not store the batch: ${(err as Error).message}`);
+      }
+    }
+
     const m = /^\/v1\/registry\/([^/]+)$/.exec(path);
     if (m) {
       const agent = decodeURIComponent(m[1]);
@@ -201,14 +230,43 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     ca,
     registry,
     policies,
+    ledger,
     adminToken,
     enroll,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+      // Sign a last checkpoint over everything the ledger took.
+      await ledger?.checkpoint();
+    },
   };
+}
+
+/** The ledger signs checkpoints with an SVID in the owner's namespace, renewed at half-life. */
+async function openLedger(ca: Ca, audit: NonNullable<ControlPlaneOptions['audit']>): Promise<AuditLedger> {
+  const spiffeId = formatSpiffeId(ca.trustDomain, audit.ownerActor, LEDGER_AGENT);
+  const issue = async (): Promise<SigningMaterial & { notAfter: number }> => {
+    const svid = await ca.issue({ spiffeId });
+    return { spiffeId, keyPem: svid.keyPem, chainPem: svid.chainPem, notAfter: svid.notAfter.getTime() };
+  };
+  let current = await issue();
+  let issuedAt = Date.now();
+  let renewing: Promise<void> | undefined;
+  const signer = createSigner(() => {
+    // Renew in the background past half-life; the current SVID stays valid until then.
+    if (!renewing && Date.now() > issuedAt + (current.notAfter - issuedAt) / 2) {
+      renewing = issue()
+        .then((next) => {
+          current = next;
+          issuedAt = Date.now();
+        })
+        .finally(() => (renewing = undefined));
+    }
+    return current;
+  });
+  return AuditLedger.open({ store: audit.store, workflowId: audit.workflowId, signer, checkpointEvery: audit.checkpointEvery });
 }
 
 async function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { AuditLog, createDevCa, createSigner, recordDigest, sha256Hex, signRecord, writeChunkProvenance, entryKey, verifyBundle } from '@reelmesh/provenance';
+import { AuditLedger, LEDGER_LOG, createDevCa, createSigner, recordDigest, sha256Hex, signRecord, writeChunkProvenance, entryKey, verifyBundle } from '@reelmesh/provenance';
 import { loadSigningIdentity } from '@reelmesh/agent-kit';
 import { startControlPlane } from '@reelmesh/mesh';
 import { FsObjectStore } from '@reelmesh/storage';
@@ -46,7 +46,7 @@ async function setup(demuxSigner: 'fx-1' | 'owner') {
   await writeChunkProvenance(join(dir, 'out'), { workflowId: 'mini', chunkIndex: 0, chunkCount: 1, records: [split, demux] });
   await writeFile(join(dir, 'ca.pem'), ca.bundlePem);
   await writeFile(join(dir, 'workflow.yaml'), MINI);
-  return { owner: () => owner };
+  return { owner: () => owner, ca };
 }
 
 const run = (...args: string[]) => main(['node', 'reelmesh', ...args]);
@@ -72,17 +72,37 @@ describe('reelmesh provenance verify / audit verify', () => {
     expect(out.join('')).toContain('pass --ca');
   });
 
-  it('audit verify reports the first tampered entry', async () => {
-    const { owner } = await setup('fx-1');
-    const store = new FsObjectStore(join(dir, 'data'));
-    const log = await AuditLog.open({ store, name: 'owner', workflowId: 'mini', agent: 'owner', signer: owner, checkpointEvery: 2 });
-    for (let i = 0; i < 5; i++) await log.append({ type: 'handoff', chunk: i });
-    const args = ['audit', 'verify', join(dir, 'data'), '--ca', join(dir, 'ca.pem'), '--workflow', join(dir, 'workflow.yaml')];
+  it('audit verify checks the ledger of a run folder and reports the first tampered entry', async () => {
+    const { ca } = await setup('fx-1');
+    const store = new FsObjectStore(join(dir, 'run', 'state', 'audit'));
+    const ledger = await AuditLedger.open({
+      store, workflowId: 'mini', signer: createSigner(await ca.issue('spiffe://test.local/ns/owner/sa/audit-ledger')), checkpointEvery: 2,
+    });
+    const by = { spiffeId: 'spiffe://test.local/ns/fx/sa/fx-1', agent: 'fx-1', component: 'app' as const };
+    await ledger.ingest(by, [0, 1, 2, 3, 4].map((chunk) => ({ type: 'handoff-sent', chunk })));
+    const args = ['audit', 'verify', join(dir, 'run'), '--ca', join(dir, 'ca.pem'), '--workflow', join(dir, 'workflow.yaml')];
     expect(await run(...args)).toBe(0);
-    expect(out.join('')).toContain('audit log ok: 5 entries, 2 signed checkpoints, 1 after the last checkpoint');
-    await store.remove(entryKey('owner', 3));
+    expect(out.join('')).toContain('audit log ok: 5 entries (5 handoff-sent), 2 signed checkpoints, 1 after the last checkpoint');
+    await store.remove(entryKey(LEDGER_LOG, 3));
     expect(await run(...args)).toBe(1);
     expect(out.join('')).toContain('audit log FAILED at entry 3: entry 3 was removed');
+  });
+
+  it('audit verify refuses checkpoints signed by anyone but the owner\'s ledger identity', async () => {
+    const { ca } = await setup('fx-1');
+    const store = new FsObjectStore(join(dir, 'run', 'state', 'audit'));
+    // A contractor's workload key signs the checkpoints: the log chains, but it is not the owner's.
+    const ledger = await AuditLedger.open({ store, workflowId: 'mini', signer: createSigner(await ca.issue('spiffe://test.local/ns/fx/sa/audit-ledger')) });
+    await ledger.ingest({ spiffeId: 'spiffe://test.local/ns/fx/sa/fx-1', agent: 'fx-1', component: 'app' }, [{ type: 'handoff-sent', chunk: 0 }]);
+    await ledger.checkpoint();
+    expect(await run('audit', 'verify', join(dir, 'run'), '--ca', join(dir, 'ca.pem'), '--workflow', join(dir, 'workflow.yaml'))).toBe(1);
+    expect(out.join('')).toContain('audit log FAILED at checkpoint 0: checkpoint 0: signed by spiffe://test.local/ns/fx/sa/audit-ledger, not the owner spiffe://test.local/ns/owner/sa/audit-ledger');
+  });
+
+  it('audit verify says clearly when the folder holds no ledger', async () => {
+    await setup('fx-1');
+    expect(await run('audit', 'verify', join(dir, 'nowhere'), '--ca', join(dir, 'ca.pem'), '--workflow', join(dir, 'workflow.yaml'))).toBe(1);
+    expect(out.join('')).toContain(`no audit ledger in ${join(dir, 'nowhere', 'state', 'audit')}`);
   });
 });
 

@@ -1,12 +1,16 @@
+import { existsSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { agentConfigFromEnv, createStores } from '@reelmesh/agent-kit';
+import { kmsConfigFromEnv, sealedStore, type KmsConfig } from '@reelmesh/envelope';
+import { agentPrincipal, startLocalKms, workflowKeyAlias, type PrincipalMap } from '@reelmesh/kms-local';
+import { formatSpiffeId } from '@reelmesh/mesh';
 import { REPO_ROOT } from '@reelmesh/policy';
-import { signPolicyDirectory, verifyAuditLog, verifyDeliverable } from '@reelmesh/provenance';
-import { buildGraph, loadWorkflow, spiffeId } from '@reelmesh/workflow';
+import { LEDGER_AGENT, LEDGER_LOG, signPolicyDirectory, verifyAuditLog, verifyDeliverable } from '@reelmesh/provenance';
+import { ownerActorOf } from '@reelmesh/runtime';
+import { loadWorkflow } from '@reelmesh/workflow';
 
-// `reelmesh provenance verify <deliverable-dir>` and `reelmesh audit verify <data-dir>`: offline
+// `reelmesh provenance verify <deliverable-dir>` and `reelmesh audit verify <run-dir>`: offline
 // re-checks of a finished run. The CA bundle is always given explicitly: trusting one shipped
 // inside the directory being checked would let whoever altered it vouch for itself.
 
@@ -64,35 +68,70 @@ export function registerProvenance(program: Command): void {
       process.stdout.write(`${out}: revision ${opts.revision}, ${files} files signed\n`);
     });
 
-  const audit = program.command('audit').description('the tamper-evident audit log');
+  const audit = program.command('audit').description("the owner's tamper-evident audit ledger (every handoff and policy decision)");
   audit
-    .command('verify <data-dir>')
+    .command('verify <run-dir>')
     .description('check the hash chain and the owner-signed checkpoints; report the first altered, removed or inserted entry')
     .option('--ca <file>', 'mesh CA bundle (PEM) the checkpoints must chain to')
     .option('--workflow <file>', 'workflow file (default: policies/workflow.yaml)')
-    .option('--log <name>', 'log name', 'owner')
-    .option('--agent <agent>', 'agent whose volume holds the log', 'owner')
+    .option('--ledger <dir>', 'the ledger folder (default: <run-dir>/state/audit)')
+    .option('--kms-state <dir>', "open the sealed ledger with the run's local KMS (default: <run-dir>/state/kms; REELMESH_KMS_* win)")
     .option('--json', 'print the report as one JSON object')
-    .action(async (dir: string, opts: CommonOptions & { log: string; agent: string }) => {
+    .action(async (dir: string, opts: CommonOptions & { ledger?: string; kmsState?: string }) => {
       const { workflow, caBundle } = await loadTrust(opts);
-      // REELMESH_KMS_* in the environment open a sealed volume; without them it is read as plain files.
-      const dataDir = isAbsolute(dir) ? dir : join(process.cwd(), dir);
-      const stores = createStores(agentConfigFromEnv({ ...process.env, REELMESH_DATA_DIR: dataDir }, { agent: opts.agent }));
-      const report = await verifyAuditLog({
-        store: stores.data,
-        name: opts.log,
-        workflowId: workflow.metadata.id,
-        agent: opts.agent,
-        caBundle,
-        // The owner runs the workflow's source step and alone signs checkpoints.
-        checkpointSigner: spiffeId(workflow, buildGraph(workflow).agentOf(buildGraph(workflow).sourceSteps[0])!),
-      });
-      if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`);
-      else if (report.ok) {
-        process.stdout.write(`audit log ok: ${report.entries} entries, ${report.checkpoints} signed checkpoints, ${report.uncheckpointed} after the last checkpoint\n`);
-      } else {
-        process.stdout.write(`audit log FAILED at ${report.problem!.kind.startsWith('checkpoint') ? 'checkpoint' : 'entry'} ${report.problem!.seq}: ${report.problem!.message}\n`);
+      const runDir = resolve(dir);
+      const ledgerDir = resolve(opts.ledger ?? join(runDir, 'state', 'audit'));
+      if (!existsSync(join(ledgerDir, 'audit', LEDGER_LOG))) throw new Error(`no audit ledger in ${ledgerDir} (pass the run folder, or --ledger <dir>)`);
+      const owner = ownerActorOf(workflow);
+      const access = await ledgerAccess(process.env, opts.kmsState ?? join(runDir, 'state', 'kms'), owner);
+      try {
+        const events: Record<string, number> = {};
+        const report = await verifyAuditLog({
+          store: sealedStore(ledgerDir, access.kms).store,
+          name: LEDGER_LOG,
+          workflowId: workflow.metadata.id,
+          agent: LEDGER_AGENT,
+          caBundle,
+          // Only the owner's ledger identity signs checkpoints.
+          checkpointSigner: formatSpiffeId(workflow.metadata.trustDomain, owner, LEDGER_AGENT),
+          onEntry: (entry) => void (events[String(entry.event.type)] = (events[String(entry.event.type)] ?? 0) + 1),
+        });
+        if (opts.json) process.stdout.write(`${JSON.stringify({ ...report, events })}\n`);
+        else if (report.ok) {
+          const kinds = Object.entries(events).map(([type, n]) => `${n} ${type}`).join(', ');
+          process.stdout.write(`audit log ok: ${report.entries} entries (${kinds}), ${report.checkpoints} signed checkpoints, ${report.uncheckpointed} after the last checkpoint\n`);
+        } else {
+          process.stdout.write(`audit log FAILED at ${report.problem!.kind.startsWith('checkpoint') ? 'checkpoint' : 'entry'} ${report.problem!.seq}: ${report.problem!.message}\n`);
+        }
+        if (!report.ok) process.exitCode = 1;
+      } finally {
+        await access.stop();
       }
-      if (!report.ok) process.exitCode = 1;
     });
+}
+
+/**
+ * Credentials to open the sealed ledger: the operator's own (REELMESH_KMS_*, e.g. AWS KMS), or on
+ * this machine the run's local KMS, started over its sealed key state with the ledger's principal.
+ */
+async function ledgerAccess(env: NodeJS.ProcessEnv, kmsState: string, owner: string): Promise<{ kms?: KmsConfig; stop(): Promise<void> }> {
+  const fromEnv = kmsConfigFromEnv(env);
+  if (fromEnv) return { kms: fromEnv, stop: async () => undefined };
+  const principalsFile = join(kmsState, 'principals.json');
+  if (!existsSync(principalsFile)) return { stop: async () => undefined }; // a plaintext (baseline) ledger
+  const principals = JSON.parse(await readFile(principalsFile, 'utf8')) as PrincipalMap;
+  const entry = Object.entries(principals).find(([, p]) => p.principal === agentPrincipal(LEDGER_AGENT));
+  if (!entry) throw new Error(`${principalsFile} has no credential for the ${LEDGER_AGENT}`);
+  const kms = await startLocalKms({ dataDir: kmsState, principals, region: 'local-1' });
+  return {
+    kms: {
+      endpoint: kms.endpoint,
+      region: kms.region,
+      accessKeyId: entry[0],
+      secretAccessKey: entry[1].secretAccessKey,
+      keyId: workflowKeyAlias(owner),
+      allowedKeyIds: [kms.admin.findKey(workflowKeyAlias(owner))!.arn],
+    },
+    stop: () => kms.stop(),
+  };
 }

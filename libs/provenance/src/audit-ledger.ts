@@ -1,0 +1,140 @@
+import type { IncomingMessage } from 'node:http';
+import { createGunzip } from 'node:zlib';
+import type { ObjectStore } from '@reelmesh/storage';
+import { AuditLog, type AuditEntry } from './audit-log';
+import type { Signer } from './signer';
+
+// The owner's audit ledger: ONE hash-chained log per workflow run that every pod feeds — its app
+// with handoffs (sent, received, refused), its policy sidecar with every decision (OPA's
+// decision-log upload format). Submitters are authenticated by the caller (the control plane
+// maps the pod's token to its SPIFFE id) and that identity is written into each entry, so a pod
+// can only speak for itself. Entries are sealed at rest through the store; the owner's key signs
+// checkpoints. See docs/audit-log.md.
+
+export const LEDGER_LOG = 'ledger';
+/** The object-context agent of the ledger's objects, and its KMS principal (owner's actor). */
+export const LEDGER_AGENT = 'audit-ledger';
+
+export type AuditComponent = 'app' | 'policy';
+
+export interface Submitter {
+  /** SPIFFE id of the pod, as authenticated by the ledger's host. */
+  spiffeId: string;
+  agent: string;
+  component: AuditComponent;
+}
+
+export class AuditLedgerError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AuditLedgerError';
+  }
+}
+
+export interface AuditLedgerOptions {
+  store: ObjectStore;
+  workflowId: string;
+  /** The owner's checkpoint signer. */
+  signer: () => Signer;
+  checkpointEvery?: number;
+  maxBodyBytes?: number;
+}
+
+const MAX_EVENTS_PER_BATCH = 5_000;
+const MAX_EVENT_BYTES = 16 * 1024;
+const APP_EVENT_TYPE = /^handoff-(sent|received|refused)$/;
+
+export class AuditLedger {
+  private constructor(
+    private readonly log: AuditLog,
+    private readonly opts: AuditLedgerOptions,
+  ) {}
+
+  static async open(opts: AuditLedgerOptions): Promise<AuditLedger> {
+    const log = await AuditLog.open({
+      store: opts.store,
+      name: LEDGER_LOG,
+      workflowId: opts.workflowId,
+      agent: LEDGER_AGENT,
+      signer: opts.signer,
+      checkpointEvery: opts.checkpointEvery,
+    });
+    return new AuditLedger(log, opts);
+  }
+
+  get size(): number {
+    return this.log.size;
+  }
+
+  get head(): string {
+    return this.log.head;
+  }
+
+  /** Append a batch, in order; resolves once every entry is stored (sealed). */
+  async ingest(by: Submitter, events: unknown[]): Promise<{ accepted: number; size: number; head: string }> {
+    if (!Array.isArray(events)) throw new AuditLedgerError(400, 'BAD_BATCH', 'the body must be a JSON array of events');
+    if (events.length > MAX_EVENTS_PER_BATCH) throw new AuditLedgerError(413, 'BATCH_TOO_LARGE', `at most ${MAX_EVENTS_PER_BATCH} events per batch`);
+    // Validate the whole batch first: a bad batch appends nothing.
+    const entries = events.map((event, i) => toEntryEvent(by, event, i));
+    let last: AuditEntry | undefined;
+    for (const event of entries) last = await this.log.append(event);
+    return { accepted: entries.length, size: this.log.size, head: last?.hash ?? this.log.head };
+  }
+
+  /** Read, decompress (Content-Encoding: gzip) and parse a batch from an HTTP request, then ingest it. */
+  async ingestRequest(by: Submitter, req: IncomingMessage): Promise<{ accepted: number; size: number; head: string }> {
+    return this.ingest(by, await readBatch(req, this.opts.maxBodyBytes ?? 8 * 1024 * 1024));
+  }
+
+  /** Sign a checkpoint over whatever is not yet covered (on shutdown). */
+  checkpoint(): Promise<void> {
+    return this.log.checkpoint();
+  }
+}
+
+function toEntryEvent(by: Submitter, event: unknown, index: number): Record<string, unknown> {
+  const bad = (why: string) => new AuditLedgerError(400, 'BAD_EVENT', `event ${index}: ${why}`);
+  if (event === null || typeof event !== 'object' || Array.isArray(event)) throw bad('must be a JSON object');
+  if (JSON.stringify(event).length > MAX_EVENT_BYTES) throw bad(`larger than ${MAX_EVENT_BYTES} bytes`);
+  const e = event as Record<string, unknown>;
+  const source = { spiffeId: by.spiffeId, agent: by.agent, component: by.component };
+  if (by.component === 'policy') {
+    // An OPA decision-log event: decision_id, timestamp, path, input (summary), result.
+    if (typeof e.decision_id !== 'string' || typeof e.timestamp !== 'string' || typeof e.path !== 'string' || !('result' in e)) {
+      throw bad('a decision needs decision_id, timestamp, path and result');
+    }
+    return { type: 'decision', by: source, decision: e };
+  }
+  if (typeof e.type !== 'string' || !APP_EVENT_TYPE.test(e.type)) throw bad('type must be handoff-sent, handoff-received or handoff-refused');
+  if ('by' in e) throw bad('"by" is set by the ledger, not the submitter');
+  return { ...e, by: source };
+}
+
+async function readBatch(req: IncomingMessage, limit: number): Promise<unknown[]> {
+  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+  if (encoding !== 'gzip' && encoding !== 'identity') throw new AuditLedgerError(415, 'UNSUPPORTED_ENCODING', `content-encoding ${encoding} is not supported`);
+  const body = encoding === 'gzip' ? req.pipe(createGunzip()) : req;
+  const parts: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const part of body) {
+      size += (part as Buffer).length;
+      if (size > limit) throw new AuditLedgerError(413, 'BATCH_TOO_LARGE', `batch over ${limit} bytes`);
+      parts.push(part as Buffer);
+    }
+  } catch (error) {
+    if (error instanceof AuditLedgerError) throw error;
+    throw new AuditLedgerError(400, 'BAD_BATCH', `cannot read the batch: ${(error as Error).message}`);
+  }
+  try {
+    const parsed = JSON.parse(Buffer.concat(parts).toString('utf8')) as unknown;
+    if (!Array.isArray(parsed)) throw new Error('not an array');
+    return parsed;
+  } catch (error) {
+    throw new AuditLedgerError(400, 'BAD_BATCH', `the body must be a JSON array of events: ${(error as Error).message}`);
+  }
+}
