@@ -1,7 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { text } from 'node:stream/consumers';
+import { readHeader, sealedStore } from '@reelmesh/envelope';
+import { auditContext, chainHash, entryDigest, entryKey, LEDGER_AGENT, LEDGER_LOG, type AuditEntry } from '@reelmesh/provenance';
+import { loadWorkflow } from '@reelmesh/workflow';
+import { ledgerAccess } from '../src/commands/provenance';
+import { listFiles } from './scan';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ebur128, ffprobeJson, lastJsonLine, processesUsing, reelmesh } from './helpers';
 
@@ -85,6 +91,104 @@ describe('reelmesh demo: the whole workflow on real media, every agent its own p
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain(`provenance ok: ${summary.chunks} chunks`);
     expect(result.stdout.match(/: ok \(8 signed records\)/g)).toHaveLength(summary.chunks);
+  });
+
+  it('`reelmesh verify --provenance` re-checks the same deliverable', async () => {
+    const result = await reelmesh(['verify', '--provenance', out, '--ca', summary.caBundle]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`provenance ok: ${summary.chunks} chunks`);
+  });
+
+  describe("the owner's audit ledger of this run", () => {
+    const runDir = () => dirname(summary.dataRoot);
+    const ledgerDir = () => join(runDir(), 'state', 'audit');
+    const auditVerify = (...extra: string[]) => reelmesh(['audit', 'verify', runDir(), '--ca', summary.caBundle, ...extra]);
+
+    it('holds every handoff (sender and receiver side) and every policy decision, and verifies', async () => {
+      const result = await auditVerify('--json');
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      const report = lastJsonLine<{ ok: boolean; entries: number; checkpoints: number; uncheckpointed: number; events: Record<string, number> }>(result.stdout);
+      const handoffs = loadWorkflow().edges.length * summary.chunks;
+      expect(report.events['handoff-sent']).toBe(handoffs);
+      expect(report.events['handoff-received']).toBe(handoffs);
+      // Exactly the decisions the policy sidecars logged locally, no more, no less.
+      const logs = (await readdir(join(runDir(), 'state', 'logs'))).filter((f) => f.endsWith('.decisions.log'));
+      let decisions = 0;
+      for (const f of logs) decisions += (await readFile(join(runDir(), 'state', 'logs', f), 'utf8')).trim().split('\n').filter(Boolean).length;
+      expect(report.events.decision).toBe(decisions);
+      expect(decisions).toBeGreaterThanOrEqual(handoffs);
+      expect(report).toMatchObject({ ok: true, uncheckpointed: 0 });
+      expect(report.checkpoints).toBeGreaterThanOrEqual(1);
+    });
+
+    it('is sealed at rest: every entry and checkpoint is an envelope, no JSON in clear', async () => {
+      const files = await listFiles(ledgerDir());
+      expect(files.length).toBeGreaterThan(10);
+      for (const file of files) {
+        const bytes = await readFile(file);
+        expect(() => readHeader(bytes), file).not.toThrow();
+        expect(bytes.includes(Buffer.from('spiffe://')) || bytes.includes(Buffer.from('handoff-')), file).toBe(false);
+      }
+    });
+
+    /** A copy of the ledger to attack, and the insider's access (the ledger's own KMS credential). */
+    async function attackCopy(name: string) {
+      const dir = join(out, `tampered-${name}`);
+      await cp(ledgerDir(), dir, { recursive: true });
+      const access = await ledgerAccess({}, join(runDir(), 'state', 'kms'), 'owner');
+      const store = sealedStore(dir, access.kms).store;
+      const ctx = auditContext('feature-film', LEDGER_AGENT);
+      const read = async (seq: number) => JSON.parse(await text(await store.createReadStream(entryKey(LEDGER_LOG, seq), ctx))) as AuditEntry;
+      const put = async (seq: number, e: AuditEntry) => {
+        await store.remove(entryKey(LEDGER_LOG, seq));
+        const w = await store.createWriter(entryKey(LEDGER_LOG, seq), ctx);
+        w.stream.end(JSON.stringify(e));
+        await w.commit();
+      };
+      const verify = async () => {
+        const r = await auditVerify('--ledger', dir);
+        expect(r.code).toBe(1);
+        return r.stdout.trim();
+      };
+      return { dir, store, read, put, verify, stop: () => access.stop() };
+    }
+
+    it('pinpoints an entry flipped on disk, one removed, one rewritten by an insider holding the key, and one inserted', async () => {
+      const flipped = await attackCopy('flipped');
+      const file = join(flipped.dir, entryKey(LEDGER_LOG, 5));
+      const bytes = await readFile(file);
+      bytes[bytes.length - 20] ^= 0x01;
+      await writeFile(file, bytes);
+      expect(await flipped.verify()).toMatch(/^audit log FAILED at entry 5: entry 5 cannot be read/);
+      await flipped.stop();
+
+      const removed = await attackCopy('removed');
+      await removed.store.remove(entryKey(LEDGER_LOG, 7));
+      expect(await removed.verify()).toBe('audit log FAILED at entry 7: entry 7 was removed');
+      await removed.stop();
+
+      // The insider re-seals a decision turned from deny into allow, and re-hashes the chain after it.
+      const altered = await attackCopy('altered');
+      const e = await altered.read(3);
+      e.event = { ...e.event, forged: true };
+      e.hash = chainHash(e.prev, entryDigest(e));
+      await altered.put(3, e);
+      const next = await altered.read(4);
+      next.prev = e.hash;
+      next.hash = chainHash(next.prev, entryDigest(next));
+      await altered.put(4, next);
+      expect(await altered.verify()).toBe('audit log FAILED at entry 3: entry 3 was altered (its digest differs from the signed checkpoint)');
+      await altered.stop();
+
+      // An entry slipped in at 2: everything after it renumbered.
+      const inserted = await attackCopy('inserted');
+      const size = (await inserted.store.list(`audit/${LEDGER_LOG}/entries`)).length;
+      for (let seq = size - 1; seq >= 2; seq--) await inserted.put(seq + 1, { ...(await inserted.read(seq)), seq: seq + 1 });
+      const fake = { ...(await inserted.read(2)), seq: 2, event: { type: 'handoff-received', forged: true } } as AuditEntry;
+      await inserted.put(2, fake);
+      expect(await inserted.verify()).toMatch(/^audit log FAILED at entry 2: entry 2 was inserted/);
+      await inserted.stop();
+    });
   });
 
   it('leaves no agent process behind', () => {

@@ -14,7 +14,7 @@ import { loadWorkflow } from '@reelmesh/workflow';
 // re-checks of a finished run. The CA bundle is always given explicitly: trusting one shipped
 // inside the directory being checked would let whoever altered it vouch for itself.
 
-interface CommonOptions {
+export interface CommonOptions {
   ca?: string;
   workflow?: string;
   json?: boolean;
@@ -26,6 +26,20 @@ async function loadTrust(opts: CommonOptions) {
   return { workflow, caBundle: await readFile(resolve(opts.ca), 'utf8') };
 }
 
+/** `reelmesh provenance verify <dir>`, also reachable as `reelmesh verify --provenance <dir>`. */
+export async function verifyProvenance(dir: string, opts: CommonOptions): Promise<void> {
+  const { workflow, caBundle } = await loadTrust(opts);
+  const report = await verifyDeliverable(resolve(dir), workflow, caBundle);
+  if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  else {
+    for (const c of report.chunks) {
+      process.stdout.write(c.ok ? `chunk ${c.chunkIndex}: ok (${c.records} signed records)\n` : `chunk ${c.chunkIndex}: REFUSED: ${c.error}\n`);
+    }
+    process.stdout.write(report.ok ? `provenance ok: ${report.chunkCount} chunks\n` : 'provenance FAILED\n');
+  }
+  if (!report.ok) process.exitCode = 1;
+}
+
 export function registerProvenance(program: Command): void {
   const provenance = program.command('provenance').description('signed provenance of every chunk');
   provenance
@@ -34,18 +48,7 @@ export function registerProvenance(program: Command): void {
     .option('--ca <file>', 'mesh CA bundle (PEM) the records must chain to')
     .option('--workflow <file>', 'workflow file (default: policies/workflow.yaml)')
     .option('--json', 'print the report as one JSON object')
-    .action(async (dir: string, opts: CommonOptions) => {
-      const { workflow, caBundle } = await loadTrust(opts);
-      const report = await verifyDeliverable(resolve(dir), workflow, caBundle);
-      if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`);
-      else {
-        for (const c of report.chunks) {
-          process.stdout.write(c.ok ? `chunk ${c.chunkIndex}: ok (${c.records} signed records)\n` : `chunk ${c.chunkIndex}: REFUSED: ${c.error}\n`);
-        }
-        process.stdout.write(report.ok ? `provenance ok: ${report.chunkCount} chunks\n` : 'provenance FAILED\n');
-      }
-      if (!report.ok) process.exitCode = 1;
-    });
+    .action(verifyProvenance);
 
   provenance
     .command('sign-policy')
@@ -114,7 +117,7 @@ export function registerProvenance(program: Command): void {
  * Credentials to open the sealed ledger: the operator's own (REELMESH_KMS_*, e.g. AWS KMS), or on
  * this machine the run's local KMS, started over its sealed key state with the ledger's principal.
  */
-async function ledgerAccess(env: NodeJS.ProcessEnv, kmsState: string, owner: string): Promise<{ kms?: KmsConfig; stop(): Promise<void> }> {
+export async function ledgerAccess(env: NodeJS.ProcessEnv, kmsState: string, owner: string): Promise<{ kms?: KmsConfig; stop(): Promise<void> }> {
   const fromEnv = kmsConfigFromEnv(env);
   if (fromEnv) return { kms: fromEnv, stop: async () => undefined };
   const principalsFile = join(kmsState, 'principals.json');

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { assertIsolationSupport } from '@reelmesh/netns';
 import { startLocalRuntime, type Isolation } from '@reelmesh/runtime';
 import { captureVerify } from '../capture';
+import { verifyProvenance } from './provenance';
 import { renderMatrix, verifyMatrix } from '../verify-matrix';
 
 interface VerifyOptions {
@@ -14,6 +15,8 @@ interface VerifyOptions {
   isolation: string;
   capture?: boolean;
   reportDir: string;
+  provenance?: string;
+  ca?: string;
 }
 
 function parseIsolation(value: string): Isolation {
@@ -31,7 +34,11 @@ export function registerVerify(program: Command): void {
     .option('--isolation <mode>', 'none (processes on loopback) or netns (each pod in its own network namespace; Linux, root)', 'none')
     .option('--capture', 'tcpdump every pod interface during the matrix and classify the traffic (implies --isolation netns)')
     .option('--report-dir <dir>', 'where --capture writes pcaps and capture-report.{md,json}', './capture-report')
+    .option('--provenance <deliverable-dir>', "instead: re-check a finished run's signed provenance offline (needs --ca)")
+    .option('--ca <file>', 'with --provenance: the mesh CA bundle (PEM) the records must chain to')
     .action(async (opts: VerifyOptions) => {
+      if (opts.provenance) return verifyProvenance(opts.provenance, opts);
+      if (opts.ca) throw new Error('--ca goes with --provenance <deliverable-dir>');
       const isolation = opts.capture ? 'netns' : parseIsolation(opts.isolation);
       if (isolation === 'netns') assertIsolationSupport({ capture: opts.capture });
       const dir = await mkdtemp(join(tmpdir(), 'reelmesh-verify-'));
