@@ -97,6 +97,8 @@ export async function startKms(opts: {
     },
     logFile: join(opts.logDir, 'kms.log'),
     readyOn: 'stdout',
+    // Stopped after the pods (and the ledger) have sealed their last objects.
+    stopPhase: 2,
     wrap: opts.sandbox?.command('platform', 'root'),
   });
   const info = ready as unknown as ReadyLine;

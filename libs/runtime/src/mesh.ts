@@ -117,6 +117,8 @@ export async function startControlPlaneProcess(opts: MeshOptions): Promise<Contr
     },
     logFile: join(opts.logDir, 'control-plane.log'),
     readyOn: 'stdout',
+    // Stopped after the pods: their last audit events still reach the ledger.
+    stopPhase: 1,
     wrap: sandbox?.command('platform', 'root'),
   });
   const url = String(ready.url);

@@ -12,6 +12,7 @@ export interface ManagedProcess {
   logFile: string;
   /** Resolves with the child's exit code (or signal name). */
   exited: Promise<number | string>;
+  stopPhase: number;
 }
 
 export interface SpawnSpec {
@@ -27,6 +28,11 @@ export interface SpawnSpec {
   readyOn?: 'ipc' | 'stdout';
   /** Command prefix that runs node elsewhere, e.g. inside a pod's network namespace as its uid. */
   wrap?: string[];
+  /**
+   * Stop order: stop() SIGTERMs phase 0 (pods) first and waits for it before phase 1 (the
+   * platform: control plane, KMS), so the pods' last audit events and sealed writes still land.
+   */
+  stopPhase?: number;
 }
 
 function tail(file: string, lines = 15): string {
@@ -87,7 +93,7 @@ export class ProcessGroup {
         resolve(code ?? signal ?? -1);
       }),
     );
-    const managed: ManagedProcess = { name: spec.name, child, logFile: spec.logFile, exited };
+    const managed: ManagedProcess = { name: spec.name, child, logFile: spec.logFile, exited, stopPhase: spec.stopPhase ?? 0 };
     this.processes.push(managed);
     const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -110,13 +116,16 @@ export class ProcessGroup {
   /** SIGTERM everyone (they drain), then SIGKILL whoever is still there after graceMs. */
   async stop(graceMs = 15_000): Promise<void> {
     this.stopping = true;
-    const alive = this.processes.filter((p) => p.child.exitCode === null && p.child.signalCode === null);
-    for (const p of alive) p.child.kill('SIGTERM');
-    const timer = setTimeout(() => {
-      for (const p of alive) killGroup(p.child.pid!, 'SIGKILL');
-    }, graceMs);
-    await Promise.all(alive.map((p) => p.exited));
-    clearTimeout(timer);
+    const phases = [...new Set(this.processes.map((p) => p.stopPhase))].sort((a, b) => a - b);
+    for (const phase of phases) {
+      const alive = this.processes.filter((p) => p.stopPhase === phase && p.child.exitCode === null && p.child.signalCode === null);
+      for (const p of alive) p.child.kill('SIGTERM');
+      const timer = setTimeout(() => {
+        for (const p of alive) killGroup(p.child.pid!, 'SIGKILL');
+      }, graceMs);
+      await Promise.all(alive.map((p) => p.exited));
+      clearTimeout(timer);
+    }
     for (const cleanup of this.afterStop.splice(0)) await cleanup();
   }
 
