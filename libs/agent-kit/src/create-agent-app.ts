@@ -54,6 +54,8 @@ export function createAgentApp({ config, deps, handlers, routes }: AgentAppOptio
   if (!workflow.agents.some((a) => a.name === config.agent)) {
     throw new Error(`agent "${config.agent}" is not declared in workflow ${workflow.metadata.id}`);
   }
+  // The sink writes every chunk's verified records beside the deliverable (<exportDir>/provenance).
+  const provenance = deps.provenance && new ChunkProvenance(workflow, deps.provenance, { recordsDir: config.exportDir, logger });
   const runtime = new AgentRuntime({
     agent: config.agent,
     workflow,
@@ -62,8 +64,7 @@ export function createAgentApp({ config, deps, handlers, routes }: AgentAppOptio
     resolvePeer: (agent) => resolvePeer(config, agent),
     concurrency: config.concurrency,
     logger,
-    // The sink writes every chunk's verified records beside the deliverable (<exportDir>/provenance).
-    provenance: deps.provenance && new ChunkProvenance(workflow, deps.provenance, { recordsDir: config.exportDir, logger }),
+    provenance,
     // Every handoff sent, received or refused goes to the owner's audit ledger.
     audit: deps.audit,
   });
@@ -81,6 +82,7 @@ export function createAgentApp({ config, deps, handlers, routes }: AgentAppOptio
       sealed: Boolean(config.kms),
       kms: deps.kmsStats?.(),
       audit: deps.audit?.stats(),
+      provenance: provenance?.stats(),
       maxRssBytes: process.resourceUsage().maxRSS * 1024,
     });
   });

@@ -23,8 +23,9 @@ export async function serveAgent({ defaults, createApp }: ServeOptions): Promise
   const logger = createLogger(config.agent, config.logLevel);
   const workflow = loadWorkflow(config.workflowPath);
   const stores = createStores(config);
-  const provenance = await loadSigningIdentity(process.env, logger);
-  if (!provenance) logger.warn('no signing identity: provenance is OFF (security-off baseline only)');
+  // REELMESH_PROVENANCE=off: the provenance-cost baseline of `reelmesh bench` only.
+  const provenance = process.env.REELMESH_PROVENANCE === 'off' ? undefined : await loadSigningIdentity(process.env, logger);
+  if (!provenance) logger.warn('no signing identity: provenance is OFF (benchmark baselines only)');
   const audit = auditTrailFromEnv(process.env, logger);
   if (provenance && !audit) logger.warn('no audit ledger configured: handoffs are not audited (set REELMESH_AUDIT_URL)');
   const { app, runtime } = createApp(config, { workflow, store: stores.data, assets: stores.assets, logger, kmsStats: stores.kmsStats, provenance, audit });

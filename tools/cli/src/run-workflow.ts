@@ -22,6 +22,8 @@ export interface RunWorkflowOptions {
   mesh?: boolean;
   /** 'netns': every pod in its own network namespace (Linux, root). */
   isolation?: 'none' | 'netns';
+  /** Signed provenance at every hop (default true with the mesh); false only for the bench's baseline. */
+  provenance?: boolean;
   /** Called with the finished run while every process is still up (tests inspect the live system). */
   beforeStop?: (runtime: LocalRuntime, result: RunWorkflowResult) => Promise<void>;
 }
@@ -49,6 +51,8 @@ export interface RunWorkflowResult {
   /** KMS calls made by all agents (GenerateDataKey + Decrypt), and per chunk. */
   kmsCalls: number;
   kmsCallsPerChunk: number;
+  /** CPU time all agents spent signing and verifying provenance (ms), and its share of the run's wall time. */
+  provenance: { recordsSigned: number; chainsVerified: number; signMs: number; verifyMs: number; shareOfWall: number };
 }
 
 interface AgentStatus {
@@ -57,6 +61,7 @@ interface AgentStatus {
   steps: Record<string, { received: number; completed: number; failed: number; busyMs: number; firstStartedAt?: number; lastFinishedAt?: number }>;
   failures: Array<{ step: string; chunkIndex?: number; message: string }>;
   kms?: { generateDataKey: number; decrypt: number; failures: number };
+  provenance?: { recordsSigned: number; chainsVerified: number; signMs: number; verifyMs: number };
   maxRssBytes: number;
 }
 
@@ -106,6 +111,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
     encryption: options.encryption,
     mesh: options.mesh,
     isolation: options.isolation,
+    ...(options.provenance === false ? { env: { REELMESH_PROVENANCE: 'off' } } : {}),
     exportDir: outDir,
     ingestDir: dirname(input),
   });
@@ -151,13 +157,15 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
         }
         const pids = Object.fromEntries(Object.values(runtime.agents).map((a) => [a.agent, a.pid]));
         const kmsCalls = statuses.reduce((n, s) => n + (s.kms ? s.kms.generateDataKey + s.kms.decrypt : 0), 0);
+        const wallSeconds = (Date.now() - started) / 1000;
+        const sum = (k: 'recordsSigned' | 'chainsVerified' | 'signMs' | 'verifyMs') => statuses.reduce((n, s) => n + (s.provenance?.[k] ?? 0), 0);
         const result: RunWorkflowResult = {
           deliverable: run.deliverable,
           input,
           chunks: chunkCount,
           steps,
           busySeconds,
-          wallSeconds: (Date.now() - started) / 1000,
+          wallSeconds,
           startupSeconds: (runStarted - runtimeStarting) / 1000,
           runSeconds: (Date.now() - runStarted) / 1000,
           dataRoot,
@@ -167,6 +175,13 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
           ...(options.mesh !== false ? { caBundle: join(stateDir, 'mesh', 'ca', 'ca-cert.pem') } : {}),
           kmsCalls,
           kmsCallsPerChunk: chunkCount ? kmsCalls / chunkCount : 0,
+          provenance: {
+            recordsSigned: sum('recordsSigned'),
+            chainsVerified: sum('chainsVerified'),
+            signMs: sum('signMs'),
+            verifyMs: sum('verifyMs'),
+            shareOfWall: (sum('signMs') + sum('verifyMs')) / (wallSeconds * 1000),
+          },
         };
         await options.beforeStop?.(runtime, result);
         return result;

@@ -12,6 +12,7 @@ interface Summary {
   startup: { withPolicyMs: number; withoutPolicyMs: number; overheadPct: number; p: number };
   request: { levels: Array<{ level: string; n: number; p50Ms: number; p95Ms: number; p99Ms: number }>; anova: { F: number; p: number; etaSq: number } };
   security: { ratio: number; ciLow: number; ciHigh: number };
+  provenance: { signMsPerRecord: number; verifyChainMsPerChunk: number; totalMsPerChunk: number; ratio: number; ciLow: number; ciHigh: number; inRunSharePct: number; baselineRecordsSigned: number };
   workflow: { wallSeconds: number; pipelineRatio: number; rssRatio: number; steps: Record<string, number>; ffmpeg: { path: string; version: string } };
   envelope: { sealMBps: number; openMBps: number; rawSealMBps: number; rawOpenMBps: number; rss: { ratio: number }; kmsCallsPerChunk: number };
   mesh: { throughputRatio: number };
@@ -49,26 +50,32 @@ describe('reelmesh bench --quick', () => {
     for (const k of ['F', 'p', 'etaSq'] as const) expect(finite(summary.request.anova[k]), `anova.${k}`).toBe(true);
     expect(summary.security.ciLow).toBeLessThanOrEqual(summary.security.ratio);
     expect(summary.security.ciHigh).toBeGreaterThanOrEqual(summary.security.ratio);
+    for (const k of ['signMsPerRecord', 'verifyChainMsPerChunk', 'totalMsPerChunk', 'ratio'] as const) expect(summary.provenance[k], `provenance.${k}`).toBeGreaterThan(0);
+    // Measured inside a real run with provenance on: some CPU was spent, a share of wall time.
+    expect(summary.provenance.inRunSharePct).toBeGreaterThan(0);
+    expect(summary.provenance.inRunSharePct).toBeLessThan(100);
+    expect(summary.provenance.baselineRecordsSigned).toBe(0); // the baseline really signed nothing
     expect(summary.workflow.wallSeconds).toBeGreaterThan(0);
     expect(Object.keys(summary.workflow.steps).sort()).toEqual(['color', 'hdr', 'owner', 'sound', 'vfx-1', 'vfx-2', 'vfx-3']);
     expect(summary.workflow.ffmpeg.version).not.toBe('');
     for (const k of ['sealMBps', 'openMBps', 'rawSealMBps', 'rawOpenMBps', 'kmsCallsPerChunk'] as const) expect(finite(summary.envelope[k]), `envelope.${k}`).toBe(true);
     expect(finite(summary.envelope.rss.ratio)).toBe(true);
     expect(finite(summary.mesh.throughputRatio)).toBe(true);
-    expect(summary.targets.length).toBeGreaterThanOrEqual(9);
+    expect(summary.targets.length).toBeGreaterThanOrEqual(10);
+    expect(summary.targets.map((t) => t.name)).toContain('whole-workflow cost of provenance');
   });
 
   it('writes report.json with the config, the summary, the targets and the raw observations', async () => {
     const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
     expect(Object.keys(report)).toEqual(expect.arrayContaining(['generatedAt', 'mode', 'machine', 'config', 'summary', 'targets', 'raw']));
     expect(report.summary).toEqual(summary);
-    expect(Object.keys(report.raw).sort()).toEqual(['envelope', 'mesh', 'request', 'security', 'startup', 'workflow']);
+    expect(Object.keys(report.raw).sort()).toEqual(['envelope', 'mesh', 'provenance', 'request', 'security', 'startup', 'workflow']);
     expect(report.raw.request.samples['+10000'].length).toBe(summary.request.levels[6].n);
   });
 
   it('writes report.md with the targets table, a section per suite and the plots it embeds', async () => {
     const md = await readFile(join(out, 'report.md'), 'utf8');
-    for (const heading of ['## Targets', '## Pod start-up', '## Request duration by policy level', '## Security on vs off', '## Workflow end to end', '## Envelope encryption', '## Mesh and policy micro-benchmarks']) {
+    for (const heading of ['## Targets', '## Pod start-up', '## Request duration by policy level', '## Security on vs off', '## Signed provenance', '## Workflow end to end', '## Envelope encryption', '## Mesh and policy micro-benchmarks']) {
       expect(md).toContain(heading);
     }
     expect(md).toMatch(/\| measure \| target \| ours \| verdict \| reference \| source \|/);

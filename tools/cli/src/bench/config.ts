@@ -1,6 +1,6 @@
 // How many observations each suite takes: `--quick` (smoke, CI) or the full study (by hand).
 
-export const SUITES = ['startup', 'request', 'security', 'workflow', 'envelope', 'mesh'] as const;
+export const SUITES = ['startup', 'request', 'security', 'provenance', 'workflow', 'envelope', 'mesh'] as const;
 export type SuiteName = (typeof SUITES)[number];
 
 export interface BenchConfig {
@@ -13,6 +13,10 @@ export interface BenchConfig {
   /** Alternated end-to-end runs per group, on a clip of this length. */
   securityRuns: number;
   securitySeconds: number;
+  /** Alternated runs with / without provenance on a clip of this length; chunks signed in the micro-benchmark. */
+  provenanceRuns: number;
+  provenanceSeconds: number;
+  provenanceMicroChunks: number;
   /** The sample timed end to end, and the short/long masters whose agent RSS is compared. */
   workflowSeconds: number;
   rssShortSeconds: number;
@@ -38,6 +42,9 @@ export function benchConfig(quick: boolean): BenchConfig {
       requestWarmup: 3,
       securityRuns: 1,
       securitySeconds: 2,
+      provenanceRuns: 1,
+      provenanceSeconds: 2,
+      provenanceMicroChunks: 5,
       workflowSeconds: 2,
       rssShortSeconds: 2,
       rssLongSeconds: 4,
@@ -57,6 +64,9 @@ export function benchConfig(quick: boolean): BenchConfig {
     requestWarmup: 20,
     securityRuns: 5,
     securitySeconds: 20,
+    provenanceRuns: 5,
+    provenanceSeconds: 20,
+    provenanceMicroChunks: 100,
     workflowSeconds: 60,
     rssShortSeconds: 60,
     rssLongSeconds: 600,

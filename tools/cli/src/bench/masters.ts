@@ -26,17 +26,20 @@ export class Runs {
     return path;
   }
 
-  async run(seconds: number, secure: boolean): Promise<RunWorkflowResult> {
+  /** `provenance: false` keeps mesh and encryption but signs nothing (the provenance-cost baseline). */
+  async run(seconds: number, secure: boolean, opts: { provenance?: boolean } = {}): Promise<RunWorkflowResult> {
     const input = await this.master(seconds);
+    const provenance = secure && opts.provenance !== false;
+    const label = secure ? (provenance ? 'secure' : 'secure-unsigned') : 'open';
     const once = () =>
-      runWorkflow({ input, durationSeconds: seconds, outDir: join(this.workDir, `out-${seconds}s-${secure ? 'secure' : 'open'}`), clean: true, mesh: secure, encryption: secure });
+      runWorkflow({ input, durationSeconds: seconds, outDir: join(this.workDir, `out-${seconds}s-${label}`), clean: true, mesh: secure, encryption: secure, provenance });
     // A port picked free can be taken by another process before a sidecar binds it (a busy
     // shared machine): that start-up failure says nothing about the workflow, so try once more.
     const result = await once().catch((error: Error) => {
       if (!/EADDRINUSE/.test(error.message)) throw error;
       return once();
     });
-    if (secure && !this.secure.has(seconds)) this.secure.set(seconds, result);
+    if (provenance && !this.secure.has(seconds)) this.secure.set(seconds, result);
     return result;
   }
 

@@ -10,6 +10,7 @@ import { Runs } from './masters';
 import { runMeshMicroSuite } from './mesh-micro';
 import { buildReport, type SuiteResults } from './report';
 import { runRequestSuite } from './request';
+import { runProvenanceSuite } from './provenance';
 import { runSecuritySuite } from './security';
 import { runStartupSuite } from './startup';
 import { runWorkflowSuite } from './workflow';
@@ -51,6 +52,9 @@ export async function runBench(options: RunBenchOptions): Promise<BenchOutcome> 
       results.request = await runRequestSuite({ requestsPerEdge: config.requestsPerEdge, warmup: config.requestWarmup, workDir: dir, log });
     }
     if (has('security')) results.security = await runSecuritySuite(runs, { runs: config.securityRuns, seconds: config.securitySeconds, log });
+    if (has('provenance')) {
+      results.provenance = await runProvenanceSuite(runs, { runs: config.provenanceRuns, seconds: config.provenanceSeconds, microChunks: config.provenanceMicroChunks, log });
+    }
     if (has('workflow')) {
       results.workflow = await runWorkflowSuite(runs, { seconds: config.workflowSeconds, rssShortSeconds: config.rssShortSeconds, rssLongSeconds: config.rssLongSeconds, workDir, log });
     }
