@@ -20,7 +20,7 @@ export interface LocalRuntimeOptions {
   /** Run every agent as a pod (app + proxy sidecar + policy sidecar) behind mTLS (default true). */
   mesh?: boolean;
   /** Mesh tuning: SVID lifetime, an external OPA URL, no policy sidecar (baselines). */
-  meshOptions?: Pick<MeshOptions, 'svidTtlSeconds' | 'policyUrl' | 'withoutPolicy' | 'policyData' | 'policyTimeoutMs' | 'audit'>;
+  meshOptions?: Pick<MeshOptions, 'svidTtlSeconds' | 'policyUrl' | 'withoutPolicy' | 'policyData' | 'policyTimeoutMs' | 'audit' | 'policyKeyPem'>;
   /** Owner: where the deliverable is exported. */
   exportDir: string;
   /** Owner: the folder masters may be read from. */

@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { signPolicyDirectory } from '@reelmesh/provenance';
@@ -31,6 +31,8 @@ export interface MeshOptions {
    * signed by the owner's key and never go back to an older revision. False: plain data pushes.
    */
   signedPolicy?: boolean;
+  /** The owner's own bundle-signing key (EC P-256, PKCS#8 PEM); default: a fresh one per run. */
+  policyKeyPem?: string;
   /** Isolated pods (netns mode): where each process runs and which addresses it binds. */
   sandbox?: MeshSandbox;
   /**
@@ -103,12 +105,19 @@ export async function startControlPlaneProcess(opts: MeshOptions): Promise<Contr
   await mkdir(opts.stateDir, { recursive: true, mode: 0o755 });
   await mkdir(caDir, { recursive: true, mode: 0o700 });
   const sandbox = opts.sandbox;
+  // Signed policy (the default): the owner's bundle key exists before the control plane starts,
+  // so its policy store takes only bundles signed with it. Only the public half leaves this process.
+  const signed = !opts.withoutPolicy && !opts.policyUrl && opts.signedPolicy !== false;
+  const ownerKey = !signed ? undefined : opts.policyKeyPem ? keyPairOf(opts.policyKeyPem) : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  // Public: every sidecar (in netns mode running as its own uid) must read it.
+  if (ownerKey) await writeFile(ownerBundleKey(opts), ownerKey.publicKey.export({ type: 'spki', format: 'pem' }), { mode: 0o644 });
   const { ready } = await opts.group.spawn({
     name: 'control-plane',
     entry: CONTROL_PLANE,
     args: [
       '--port', '0', '--trust-domain', opts.workflow.metadata.trustDomain, '--dir', caDir, '--svid-ttl', String(opts.svidTtlSeconds ?? 3600),
       ...(sandbox ? ['--host', sandbox.platformAddress] : []),
+      ...(ownerKey ? ['--bundle-key', ownerBundleKey(opts), '--bundle-key-id', 'owner'] : []),
       ...(opts.audit ? ['--audit-dir', opts.audit.dir, '--audit-workflow', opts.workflow.metadata.id, '--audit-owner-actor', opts.audit.ownerActor] : []),
     ],
     env: {
@@ -143,17 +152,14 @@ export async function startControlPlaneProcess(opts: MeshOptions): Promise<Contr
     },
   };
   if (!opts.withoutPolicy && !opts.policyUrl) {
-    if (opts.signedPolicy === false) {
+    if (!ownerKey) {
       await cp.publishPolicy(JSON.parse(await readFile(opts.policyData ?? POLICY_DATA, 'utf8')));
     } else {
-      // The owner signs the policy with its own key; only the public half goes to the sidecars.
-      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-      // Public: every sidecar (in netns mode running as its own uid) must read it.
-      await writeFile(ownerBundleKey(opts), publicKey.export({ type: 'spki', format: 'pem' }), { mode: 0o644 });
+      // The owner signs the policy with its own key; the store and every sidecar verify it.
       const { archive } = signPolicyDirectory({
         policyDir: dirname(POLICY_DATA),
         dataFile: opts.policyData,
-        privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        privateKey: ownerKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
         keyId: 'owner',
         revision: Date.now(),
       });
@@ -161,6 +167,11 @@ export async function startControlPlaneProcess(opts: MeshOptions): Promise<Contr
     }
   }
   return cp;
+}
+
+function keyPairOf(privatePem: string) {
+  const privateKey = createPrivateKey(privatePem);
+  return { privateKey, publicKey: createPublicKey(privateKey) };
 }
 
 /** Where the owner's bundle-signing public key is kept for the policy sidecars. */

@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -8,13 +8,18 @@ import { POLICY_DATA, startLocalRuntime, type LocalRuntime } from '@reelmesh/run
 import { accessMatrix } from '@reelmesh/workflow';
 import { verifyMatrix } from '../src/verify-matrix';
 
-/** Issue #8 §3 on the running mesh: policy sidecars load only the owner's signed bundles. */
+/** Issue #8 §3 on the running mesh: the policy store and the sidecars take only the owner's signed bundles. */
 describe('signed policies in the running mesh', () => {
   const dir = mkdtempSync(join(tmpdir(), 'reelmesh-signed-'));
   let runtime: LocalRuntime;
+  const ownerKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
 
   beforeAll(async () => {
-    runtime = await startLocalRuntime({ dataRoot: join(dir, 'data'), stateDir: join(dir, 'state'), exportDir: dir, ingestDir: dir, encryption: false });
+    runtime = await startLocalRuntime({
+      dataRoot: join(dir, 'data'), stateDir: join(dir, 'state'), exportDir: dir, ingestDir: dir, encryption: false,
+      // The owner brings its own bundle-signing key (the test keeps it to sign bundles of its own).
+      meshOptions: { policyKeyPem: ownerKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
+    });
   }, 120_000);
   afterAll(async () => {
     await runtime?.stop();
@@ -28,30 +33,47 @@ describe('signed policies in the running mesh', () => {
       headers: { authorization: `Bearer ${cp.adminToken}`, 'content-type': type },
       body: typeof body === 'string' ? body : new Uint8Array(body),
     });
-    return (await res.json()) as { pushed: Array<{ agent: string; ok: boolean; status?: number }> };
+    return { status: res.status, body: (await res.json()) as { pushed?: Array<{ agent: string; ok: boolean }>; error?: { code: string; message: string } } };
   };
-
-  it('refuses an unsigned allow-everything document pushed through the store, and keeps the policy', async () => {
-    const allowAll = JSON.stringify({ edges: {}, anything: 'goes' });
-    const { pushed } = await publish('/v1/policy', allowAll, 'application/json');
-    expect(pushed).toHaveLength(7);
-    for (const p of pushed) expect(p).toMatchObject({ ok: false, status: 403 });
-    const report = await verifyMatrix(runtime);
-    expect(report.unexpectedAllows + report.unexpectedDenies).toBe(0);
-    expect(report.allowed).toBe(accessMatrix(runtime.workflow).length);
-  }, 120_000);
-
-  it('refuses a bundle signed by another key', async () => {
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const { archive } = signPolicyDirectory({
+  const signedWith = (privateKey: KeyObject, revision: number) =>
+    signPolicyDirectory({
       policyDir: dirname(POLICY_DATA),
       privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
       keyId: 'owner',
-      revision: Date.now() + 1_000_000,
-    });
-    const { pushed } = await publish('/v1/policy/bundle', archive, 'application/gzip');
-    for (const p of pushed) expect(p).toMatchObject({ ok: false, status: 400 });
+      revision,
+    }).archive;
+  const matrixUnchanged = async () => {
     const report = await verifyMatrix(runtime);
     expect(report.unexpectedAllows + report.unexpectedDenies).toBe(0);
+    expect(report.allowed).toBe(accessMatrix(runtime.workflow).length);
+  };
+
+  it('the policy store refuses an unsigned allow-everything document; nothing is pushed, decisions unchanged', async () => {
+    const res = await publish('/v1/policy', JSON.stringify({ edges: {}, anything: 'goes' }), 'application/json');
+    expect(res.status).toBe(403);
+    expect(res.body.error).toMatchObject({ code: 'SIGNED_POLICY_ONLY' });
+    await matrixUnchanged();
+  }, 120_000);
+
+  it('the policy store refuses a bundle signed by another key, and a garbage one', async () => {
+    const foreign = await publish('/v1/policy/bundle', signedWith(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, Date.now() + 1_000_000), 'application/gzip');
+    expect(foreign.status).toBe(400);
+    expect(foreign.body.error).toMatchObject({ code: 'BUNDLE_SIGNATURE_INVALID', message: expect.stringContaining("does not verify with the owner's key") });
+    expect((await publish('/v1/policy/bundle', 'not a bundle', 'application/gzip')).status).toBe(400);
+    await matrixUnchanged();
+  }, 120_000);
+
+  it('the policy store refuses a replayed older revision the owner really signed, and takes a newer one', async () => {
+    // An insider replays a bundle the owner signed long ago (revision 1, superseded at start-up).
+    const replayed = await publish('/v1/policy/bundle', signedWith(ownerKey, 1), 'application/gzip');
+    expect(replayed.status).toBe(409);
+    expect(replayed.body.error).toMatchObject({ code: 'BUNDLE_REVISION_REPLAYED' });
+    await matrixUnchanged();
+    // The owner's own newer bundle goes through the store to every sidecar.
+    const newer = await publish('/v1/policy/bundle', signedWith(ownerKey, Date.now() + 10_000), 'application/gzip');
+    expect(newer.status).toBe(200);
+    expect(newer.body.pushed).toHaveLength(7);
+    for (const p of newer.body.pushed!) expect(p).toMatchObject({ ok: true });
+    await matrixUnchanged();
   }, 120_000);
 });

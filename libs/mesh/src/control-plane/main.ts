@@ -3,6 +3,7 @@
 // unset, a random one is generated and included in the ready line (only the parent reads stdout).
 // `--audit-dir <dir> --audit-workflow <id>` keeps the owner's audit ledger there, sealed under the
 // owner's workflow key when REELMESH_KMS_* are set (the ledger's own KMS principal).
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { kmsConfigFromEnv, sealedStore } from '@reelmesh/envelope';
 import { startControlPlane } from './server';
@@ -15,6 +16,8 @@ const program = new Command()
   .option('--port <port>', 'TCP port (0 = any free)', '0')
   .option('--socket <path>', 'listen on a unix socket instead of TCP')
   .option('--svid-ttl <seconds>', 'lifetime of issued SVIDs', '3600')
+  .option('--bundle-key <file>', "signed-policy mode: the owner's bundle-signing public key (PEM); the policy store takes only bundles it signed")
+  .option('--bundle-key-id <id>', 'key id the bundles must name', 'owner')
   .option('--audit-dir <dir>', "keep the owner's audit ledger in this directory")
   .option('--audit-workflow <id>', 'workflow id the ledger belongs to (needed with --audit-dir)')
   .option('--audit-owner-actor <actor>', "the owner's actor: checkpoints are signed as ns/<actor>/sa/audit-ledger", 'owner')
@@ -22,7 +25,7 @@ const program = new Command()
 
 const o = program.opts<{
   trustDomain: string; dir?: string; host: string; port: string; socket?: string; svidTtl: string;
-  auditDir?: string; auditWorkflow?: string; auditOwnerActor: string;
+  auditDir?: string; auditWorkflow?: string; auditOwnerActor: string; bundleKey?: string; bundleKeyId: string;
 }>();
 const givenToken = process.env.REELMESH_CP_ADMIN_TOKEN;
 
@@ -38,6 +41,7 @@ try {
     listen: o.socket ? { socketPath: o.socket } : { host: o.host, port: Number(o.port) },
     adminToken: givenToken,
     svidTtlSeconds: Number(o.svidTtl),
+    policyBundleKey: o.bundleKey ? { publicKeyPem: readFileSync(o.bundleKey, 'utf8'), keyId: o.bundleKeyId } : undefined,
     audit: o.auditDir
       ? { store: sealedStore(o.auditDir, kms).store, workflowId: o.auditWorkflow!, ownerActor: o.auditOwnerActor }
       : undefined,

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { BundleError, verifyBundle } from '@reelmesh/provenance';
 
 /** A policy sidecar the store keeps current: its base URL and the token it accepts pushes with. */
 export interface PolicySidecarRef {
@@ -20,14 +21,34 @@ export interface PushResult {
  * when it registers. A sidecar that cannot be reached keeps its last good policy (or, with none,
  * denies everything): the store never loosens anything by failing.
  */
+export class PolicyStoreError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 export class PolicyStore {
   private document: unknown;
   /** The owner's signed OPA bundle, when policy is published signed (sidecars verify it). */
   private bundle: Buffer | undefined;
+  /** The manifest revision of the current bundle (it only goes up). */
+  private bundleRevision: string | undefined;
   private revisionNumber = 0;
   private readonly sidecars = new Map<string, PolicySidecarRef>();
 
-  constructor(private readonly pushTimeoutMs = 2_000) {}
+  /**
+   * With `bundleKey` the store is in signed-policy mode: it takes only bundles signed by the
+   * owner's key with a newer revision, refuses unsigned data, and so never holds (or pushes to a
+   * sidecar that registers later) anything but the owner's last good policy.
+   */
+  constructor(
+    private readonly pushTimeoutMs = 2_000,
+    private readonly bundleKey?: { publicKeyPem: string; keyId?: string },
+  ) {}
 
   get revision(): number {
     return this.revisionNumber;
@@ -43,6 +64,16 @@ export class PolicyStore {
     if (archive.length < 2 || archive[0] !== 0x1f || archive[1] !== 0x8b) {
       throw Object.assign(new Error('a policy bundle must be a gzip-compressed tar (OPA bundle format)'), { code: 'BAD_REQUEST' });
     }
+    if (this.bundleKey) {
+      try {
+        const verified = verifyBundle(archive, this.bundleKey.publicKeyPem, { keyId: this.bundleKey.keyId, minRevision: this.bundleRevision });
+        if (verified.revision === this.bundleRevision) throw new BundleError('BUNDLE_REVISION_REPLAYED', `bundle revision ${verified.revision} is the current one; revisions must increase`);
+        this.bundleRevision = verified.revision;
+      } catch (error) {
+        if (!(error instanceof BundleError)) throw error;
+        throw new PolicyStoreError(error.code === 'BUNDLE_REVISION_REPLAYED' ? 409 : 400, error.code, `policy store refused the bundle, keeping revision ${this.bundleRevision ?? '(none)'}: ${error.message}`);
+      }
+    }
     this.bundle = archive;
     this.document = undefined;
     this.revisionNumber++;
@@ -51,6 +82,7 @@ export class PolicyStore {
   }
 
   async publish(document: unknown): Promise<{ revision: number; pushed: PushResult[] }> {
+    if (this.bundleKey) throw new PolicyStoreError(403, 'SIGNED_POLICY_ONLY', 'this policy store takes only bundles signed by the owner (PUT /v1/policy/bundle)');
     if (document === null || typeof document !== 'object' || Array.isArray(document)) {
       throw Object.assign(new Error('the policy data document must be a JSON object'), { code: 'BAD_REQUEST' });
     }

@@ -7,7 +7,7 @@ import type { ObjectStore } from '@reelmesh/storage';
 import { createCa, DEFAULT_SVID_TTL_SECONDS, type Ca } from '../ca/ca';
 import { HttpError, readJsonBody, sendError, sendJson } from '../http-json';
 import { formatSpiffeId } from '../spiffe';
-import { PolicyStore } from './policy-store';
+import { PolicyStore, PolicyStoreError } from './policy-store';
 import { MemoryRegistry, type RegistryEntry } from './registry';
 
 export interface Workload {
@@ -33,6 +33,8 @@ export interface ControlPlaneOptions {
    * checkpoints are signed with an SVID of the owner's namespace (ns/<ownerActor>/sa/audit-ledger).
    */
   audit?: { store: ObjectStore; workflowId: string; ownerActor: string; checkpointEvery?: number };
+  /** Signed-policy mode: the owner's bundle-signing public key; the store takes nothing else. */
+  policyBundleKey?: { publicKeyPem: string; keyId?: string };
 }
 
 export interface ControlPlane {
@@ -58,7 +60,7 @@ export interface ControlPlane {
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const ca = opts.ca ?? (await createCa({ trustDomain: opts.trustDomain, dir: opts.dir }));
   const registry = new MemoryRegistry();
-  const policies = new PolicyStore();
+  const policies = new PolicyStore(undefined, opts.policyBundleKey);
   const maxTtl = opts.svidTtlSeconds ?? DEFAULT_SVID_TTL_SECONDS;
   const adminToken = opts.adminToken ?? randomBytes(32).toString('base64url');
   const adminHash = sha256(adminToken);
@@ -125,6 +127,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
           return sendJson(res, 200, await policies.publish(await readJsonBody(req)));
         } catch (err) {
           if (err instanceof HttpError) throw err;
+          if (err instanceof PolicyStoreError) throw new HttpError(err.status, err.code, err.message);
           throw new HttpError(400, 'BAD_REQUEST', (err as Error).message);
         }
       }
@@ -135,6 +138,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         return sendJson(res, 200, await policies.publishBundle(await readRawBody(req, 16 * 1024 * 1024)));
       } catch (err) {
         if (err instanceof HttpError) throw err;
+        if (err instanceof PolicyStoreError) throw new HttpError(err.status, err.code, err.message);
         throw new HttpError(400, 'BAD_REQUEST', (err as Error).message);
       }
     }
