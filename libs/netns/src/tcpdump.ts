@@ -4,8 +4,9 @@ export interface RunningCapture {
   ns: string;
   iface: string;
   file: string;
-  /** Stop capturing and wait until the pcap file is flushed and closed. */
-  stop(): Promise<void>;
+  /** Stop capturing and wait until the pcap file is flushed and closed; resolves with what tcpdump
+   * says the kernel dropped (a capture with drops is incomplete). */
+  stop(): Promise<{ droppedByKernel: number }>;
 }
 
 /**
@@ -13,7 +14,8 @@ export interface RunningCapture {
  * is listening, so nothing sent afterwards is missed. -Z root: keep write access to the file.
  */
 export function captureInterface(ns: string, iface: string, file: string, timeoutMs = 10_000): Promise<RunningCapture> {
-  const child = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', iface, '-w', file, '-U', '-n', '-s', '0', '-Z', 'root', '--immediate-mode'], {
+  // -B: a 16 MiB kernel buffer, so a loaded machine does not drop packets of a busy interface.
+  const child = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', iface, '-w', file, '-U', '-n', '-s', '0', '-B', '16384', '-Z', 'root', '--immediate-mode'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -34,6 +36,7 @@ export function captureInterface(ns: string, iface: string, file: string, timeou
           async stop() {
             if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
             await exited;
+            return { droppedByKernel: Number(/(\d+) packets? dropped by kernel/.exec(stderr)?.[1] ?? 0) };
           },
         });
       }

@@ -41,7 +41,12 @@ export async function captureVerify(runtime: LocalRuntime, opts: CaptureRunOptio
     const attempts = await runAttempts(runtime, { pairs: opts.pairs });
     // Let the last exchange's trailing packets land before tcpdump stops.
     await new Promise((r) => setTimeout(r, 200));
-    await Promise.all(captures.splice(0).map((c) => c.stop()));
+    const stopped = await Promise.all(captures.splice(0).map(async (c) => ({ where: `${c.ns}/${c.iface}`, ...(await c.stop()) })));
+    // A verdict on an incomplete capture would blame the mesh for what tcpdump missed.
+    const drops = stopped.filter((s) => s.droppedByKernel > 0);
+    if (drops.length > 0) {
+      throw new Error(`capture incomplete, tcpdump dropped packets: ${drops.map((d) => `${d.where} ${d.droppedByKernel}`).join(', ')}; rerun on a less loaded machine`);
+    }
     const report = buildReport(attempts, classify(pods, attempts));
     return { ...report, files: await writeReport(opts.outDir, report) };
   } finally {
