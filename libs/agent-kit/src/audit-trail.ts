@@ -11,7 +11,7 @@ export class AuditTrail {
   readonly #shipper: AuditShipper;
 
   constructor(
-    readonly options: { url: string; token: string; maxQueued?: number; flushIntervalMs?: number },
+    options: { url: string; token: string; maxQueued?: number; flushIntervalMs?: number },
     private readonly logger?: Logger,
   ) {
     this.#shipper = new AuditShipper({
