@@ -11,7 +11,7 @@ export class AuditTrail {
   readonly #shipper: AuditShipper;
 
   constructor(
-    options: { url: string; token: string; maxQueued?: number; flushIntervalMs?: number },
+    private readonly options: { url: string; token: string; maxQueued?: number; flushIntervalMs?: number; closeTimeoutMs?: number },
     private readonly logger?: Logger,
   ) {
     this.#shipper = new AuditShipper({
@@ -36,7 +36,7 @@ export class AuditTrail {
 
   /** Deliver every pending event (on drain). */
   async close(): Promise<void> {
-    const left = await this.#shipper.close();
+    const left = await this.#shipper.close(this.options.closeTimeoutMs);
     if (left.queued > 0) this.logger?.error({ queued: left.queued }, 'audit events could not be delivered before shutdown');
   }
 }

@@ -85,7 +85,10 @@ beforeEach(async () => {
   ledger = await AuditLedger.open({ store: ledgerStore, workflowId: 'mini', signer: createSigner(await ca.issue(LEDGER_ID)) });
   ledgerServer = createServer((req, res) => {
     const agent = (req.headers.authorization ?? '').replace('Bearer ', '');
-    void ledger.ingestRequest({ spiffeId: spiffeId(MINI, agent), agent, component: 'app' }, req).then((r) => res.end(JSON.stringify(r)));
+    void ledger.ingestRequest({ spiffeId: spiffeId(MINI, agent), agent, component: 'app' }, req).then(
+      (r) => res.end(JSON.stringify(r)),
+      (e: Error) => res.writeHead(503).end(JSON.stringify({ error: { code: 'AUDIT_UNAVAILABLE', message: e.message } })),
+    );
   });
   await new Promise<void>((r) => ledgerServer.listen(0, '127.0.0.1', r));
   ledgerUrl = `http://127.0.0.1:${(ledgerServer.address() as { port: number }).port}/v1/audit/events`;
@@ -117,9 +120,11 @@ beforeEach(async () => {
   };
 });
 afterEach(async () => {
+  // Drain first: each agent flushes its audit events into the ledger before the folder goes.
+  await Promise.all(Object.values(agents).map((a) => a.runtime.drain()));
   for (const a of Object.values(agents)) a.server.close();
-  ledgerServer.close();
-  await rm(dir, { recursive: true, force: true });
+  await new Promise((r) => ledgerServer.close(r));
+  await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
 });
 
 /** Every entry of the owner's ledger, after checking its chain and checkpoints. */
@@ -232,7 +237,7 @@ describe('signed provenance through real agents', () => {
   });
 
   it('fails closed: with the ledger unreachable and the audit queue full, a chunk is refused (503) before anything is stored', async () => {
-    const deaf = new AuditTrail({ url: 'http://127.0.0.1:9/v1/audit/events', token: 'fx-1', maxQueued: 1 });
+    const deaf = new AuditTrail({ url: 'http://127.0.0.1:9/v1/audit/events', token: 'fx-1', maxQueued: 1, closeTimeoutMs: 100 });
     deaf.record({ type: 'handoff-sent', chunk: 99 });
     agents['fx-1'].server.close();
     agents['fx-1'] = await start(MINI, 'fx-1', { demux: async () => void demuxRuns++ }, deaf);

@@ -272,7 +272,10 @@ describe('policy sidecar -> the owner\'s audit ledger', () => {
     const ca = await createDevCa();
     const ledger = await AuditLedger.open({ store: new FsObjectStore(dir), workflowId: 'feature-film', signer: createSigner(await ca.issue('spiffe://reelmesh.local/ns/owner/sa/audit-ledger')) });
     const server = createServer((req, res) => {
-      void ledger.ingestRequest({ spiffeId: 'spiffe://reelmesh.local/ns/color/sa/color', agent: 'color', component: 'policy' }, req).then((r) => res.end(JSON.stringify(r)));
+      void ledger.ingestRequest({ spiffeId: 'spiffe://reelmesh.local/ns/color/sa/color', agent: 'color', component: 'policy' }, req).then(
+        (r) => res.end(JSON.stringify(r)),
+        (e: Error) => res.writeHead(503).end(JSON.stringify({ code: 'AUDIT_UNAVAILABLE', message: e.message })),
+      );
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const shipper = new AuditShipper({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/audit/logs`, token: 't', flushIntervalMs: 5 });
