@@ -1,14 +1,21 @@
 // `reelmesh certs`: the Compose mesh's identities. The project's CA (@reelmesh/mesh createCa) issues
-// one SVID per agent; the local KMS gets one SigV4 credential per agent. Keys are written 0600
-// into a folder that is never committed (.reelmesh/certs by default).
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// one SVID per agent; the local KMS gets one SigV4 credential per agent; the owner's key signs the
+// policy bundle every OPA sidecar loads (policy/reelmesh.tar.gz + policy/owner-bundle.pub.pem).
+// Keys are written 0600 into a folder that is never committed (.reelmesh/certs by default).
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { signPolicyDirectory } from '@reelmesh/provenance';
 import { generateAgentCredentials } from '@reelmesh/kms-local';
 import { createCa } from '@reelmesh/mesh';
 import { spiffeId, type Workflow } from '@reelmesh/workflow';
 
 export interface IssueCertsOptions {
   outDir: string;
+  /** Folder with the policy bundle's data.json and Rego (policies/reelmesh). */
+  policyDir: string;
+  /** Bundle revision (default: now in ms; sidecars never go back to an older one). */
+  revision?: number;
   /** SVID lifetime; Compose has no rotation, so a working day by default. */
   ttlHours?: number;
 }
@@ -50,5 +57,19 @@ export async function issueComposeCerts(wf: Workflow, options: IssueCertsOptions
   }
   mkdirSync(join(out, 'kms'), { recursive: true, mode: 0o700 });
   write(join('kms', 'principals.json'), `${JSON.stringify(credentials.principals, null, 2)}\n`, 0o600);
+
+  // The owner's bundle key persists (owner/bundle-key.pem, 0600): a re-run signs a newer revision
+  // with the same key, so sidecars keep trusting it. Only the public half is mounted into OPA.
+  const keyFile = join(out, 'owner', 'bundle-key.pem');
+  mkdirSync(dirname(keyFile), { recursive: true, mode: 0o700 });
+  if (!existsSync(keyFile)) {
+    write(join('owner', 'bundle-key.pem'), generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 0o600);
+  }
+  const privateKey = readFileSync(keyFile, 'utf8');
+  const { archive } = signPolicyDirectory({ policyDir: options.policyDir, privateKey, keyId: 'owner', revision: options.revision ?? Date.now() });
+  mkdirSync(join(out, 'policy'), { recursive: true, mode: 0o755 });
+  writeFileSync(join(out, 'policy', 'reelmesh.tar.gz'), archive, { mode: 0o644 });
+  files.push(join('policy', 'reelmesh.tar.gz'));
+  write(join('policy', 'owner-bundle.pub.pem'), createPublicKey(createPrivateKey(privateKey)).export({ type: 'spki', format: 'pem' }).toString(), 0o644);
   return { outDir: out, files };
 }

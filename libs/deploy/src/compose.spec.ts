@@ -71,7 +71,7 @@ describe('docker-compose.yml', () => {
     temps.push(dir);
     cpSync(`${REPO_ROOT}docker-compose.yml`, join(dir, 'docker-compose.yml'));
     mkdirSync(join(dir, '.reelmesh'));
-    await issueComposeCerts(wf, { outDir: join(dir, '.reelmesh/certs') });
+    await issueComposeCerts(wf, { outDir: join(dir, '.reelmesh/certs'), policyDir: `${REPO_ROOT}policies/reelmesh` });
     const run = spawnSync(binary![0], [...binary!.slice(1), '-f', join(dir, 'docker-compose.yml'), 'config', '-q'], { encoding: 'utf8' });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
@@ -90,7 +90,12 @@ describe('docker-compose.yml', () => {
       const app = compose.services[`${agent.name}-app`];
       expect(app.environment).toMatchObject({ REELMESH_AGENT: agent.name, HOST: '127.0.0.1', REELMESH_OUTBOUND_PROXY: 'http://127.0.0.1:15001' });
       expect(app.image).toMatch(new RegExp(`^reelmesh/${agent.app}:\\d+\\.\\d+\\.\\d+\\$\\{REELMESH_[A-Z_]+_DIGEST:-\\}$`));
-      expect(compose.services[`${agent.name}-opa`].image).toMatch(/^openpolicyagent\/opa:\d+\.\d+\.\d+-envoy\$\{OPA_DIGEST:-\}$/);
+      const opa = compose.services[`${agent.name}-opa`] as unknown as { image: string; command: string[]; volumes: string[] };
+      expect(opa.image).toMatch(/^openpolicyagent\/opa:\d+\.\d+\.\d+-envoy\$\{OPA_DIGEST:-\}$/);
+      // OPA loads only the owner's signed bundle, verified with the owner's public key and key id.
+      expect(opa.command).toEqual(expect.arrayContaining(['--verification-key=/policy/owner-bundle.pub.pem', '--verification-key-id=owner', '--signing-alg=ES256', '--bundle', '/policy/reelmesh.tar.gz']));
+      expect(opa.command.join(' ')).not.toMatch(/data\.json|\.rego/);
+      expect(opa.volumes).toContain('./.reelmesh/certs/policy:/policy:ro');
     }
     // Pods plus the KMS, nothing else.
     expect(Object.keys(compose.services).length).toBe(wf.agents.length * 3 + 1);

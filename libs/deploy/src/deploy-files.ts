@@ -19,11 +19,11 @@ export const ACCESS_MATRIX_FILE = 'policies/generated/access-matrix.json';
 export const COMPOSE_FILE = 'docker-compose.yml';
 export const WORKFLOW_FILE = 'policies/workflow.yaml';
 
-export function renderDeployFiles(wf: Workflow, repoRoot: string): DeployFile[] {
+export function renderDeployFiles(wf: Workflow): DeployFile[] {
   const topology = topologyOf(wf);
   const files: DeployFile[] = [
     { path: ACCESS_MATRIX_FILE, content: accessMatrixJson(wf) },
-    ...k8sFiles(topology, repoRoot),
+    ...k8sFiles(topology),
     ...istioFiles(topology),
     { path: COMPOSE_FILE, content: yamlFile([composeFile(topology)], 'Run `reelmesh certs` first; see docs/deploy.md.') },
     { path: OPA_CONFIG_PATH, content: yamlFile([opaConfig()]) },
@@ -60,7 +60,7 @@ export function staleFiles(repoRoot: string, files: readonly DeployFile[]): stri
 
 /** Regenerates the deployment files from <repoRoot>/policies/workflow.yaml; returns the paths written. */
 export function writeDeployFiles(repoRoot: string, wf: Workflow = loadWorkflow(join(repoRoot, WORKFLOW_FILE))): string[] {
-  const files = renderDeployFiles(wf, repoRoot);
+  const files = renderDeployFiles(wf);
   for (const file of files) writeAtomically(join(repoRoot, file.path), file.content);
   return files.map((file) => file.path);
 }

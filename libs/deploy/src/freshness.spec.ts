@@ -10,7 +10,7 @@ import { GENERATED_HEADER } from './settings';
 import { REPO_ROOT, workflow } from './test-support';
 
 const wf = workflow();
-const files = renderDeployFiles(wf, REPO_ROOT);
+const files = renderDeployFiles(wf);
 const temps: string[] = [];
 afterAll(() => temps.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
@@ -40,7 +40,7 @@ describe('generated deployment files', () => {
       if (file.path.endsWith('.json')) expect(JSON.parse(file.content)._generated, file.path).toMatch(/reelmesh gen/);
       else if (!file.path.endsWith('.rego')) expect(file.content.startsWith(`${GENERATED_HEADER}\n`), file.path).toBe(true);
     }
-    expect(renderDeployFiles(wf, REPO_ROOT)).toEqual(files);
+    expect(renderDeployFiles(wf)).toEqual(files);
   });
 
   it('the staleness check reports an edited file and a missing one, and nothing else', () => {
@@ -57,7 +57,7 @@ describe('generated deployment files', () => {
 
   it('a workflow change shows in the generated policies (one more caller, one more principal)', () => {
     const extended = { ...wf, edges: [...wf.edges, { from: 'split', to: 'grade', artifact: 'av' }] };
-    const allow = renderDeployFiles(extended, REPO_ROOT).find((file) => file.path === 'istio/color/authorization-policy-color-allow.yaml')!;
+    const allow = renderDeployFiles(extended).find((file) => file.path === 'istio/color/authorization-policy-color-allow.yaml')!;
     expect(allow.content).toContain(`${wf.metadata.trustDomain}/ns/owner/sa/owner`);
     expect(staleFiles(REPO_ROOT, [allow])).toEqual([allow.path]);
   });

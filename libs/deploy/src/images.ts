@@ -10,8 +10,9 @@ export interface ImageRef {
 /** The version our own images are tagged with (the root package.json version). */
 export const REELMESH_VERSION = '0.1.0';
 
-/** opa-envoy-plugin build of OPA 1.x: OPA plus the Envoy ext_authz gRPC server. */
-export const OPA_ENVOY_IMAGE: ImageRef = { name: 'openpolicyagent/opa', tag: '1.4.2-envoy' };
+/** opa-envoy-plugin build of OPA 1.x: OPA plus the Envoy ext_authz gRPC server. At least 1.21.3: it
+ * fixes a bundle-signature side-step (GHSA-g2pf-6v5v-qcc8); we also always pass an explicit key id. */
+export const OPA_ENVOY_IMAGE: ImageRef = { name: 'openpolicyagent/opa', tag: '1.21.3-envoy' };
 export const ENVOY_IMAGE: ImageRef = { name: 'envoyproxy/envoy', tag: 'v1.34.1' };
 /** Base of every ReelMesh image (Debian bookworm, Node 20). */
 export const NODE_IMAGE: ImageRef = { name: 'node', tag: '20.19.2-bookworm-slim' };

@@ -8,7 +8,10 @@ import { AuthorizationPolicy, PeerAuthentication } from '@kubernetes-models/isti
 import { ServiceEntry, Sidecar } from '@kubernetes-models/istio/networking.istio.io/v1beta1';
 import { IstioOperator } from '@kubernetes-models/istio/install.istio.io/v1alpha1';
 import { spiffeId } from '@reelmesh/workflow';
+import { POLICY_BUNDLE_CONFIGMAP, POLICY_KEY_CONFIGMAP } from './k8s/agent-manifests';
 import { kubectlMissing, kustomize, parseYamlDocs, REPO_ROOT, workflow, type K8sObject } from './test-support';
+
+const OWNER_PUBLISHED = [POLICY_BUNDLE_CONFIGMAP, POLICY_KEY_CONFIGMAP];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Model = new (data: any) => { validate(): void };
@@ -118,13 +121,21 @@ describe.skipIf(Boolean(missing))('rendered manifests', () => {
         }
       }
       for (const volume of pod.volumes ?? []) {
-        if (volume.configMap) expect(configMaps.has(`${ns}/${volume.configMap.name}`), volume.configMap.name).toBe(true);
+        // The owner's signed bundle and key are published at deploy time, never generated.
+        if (volume.configMap && !OWNER_PUBLISHED.includes(volume.configMap.name)) {
+          expect(configMaps.has(`${ns}/${volume.configMap.name}`), volume.configMap.name).toBe(true);
+        }
       }
       if (ns !== 'reelmesh-kms') {
         const opa = pod.containers.find((c) => c.name === 'opa-envoy')!;
         expect(opa.image).toMatch(/^openpolicyagent\/opa:\d+\.\d+\.\d+-envoy/);
         expect(opa.readinessProbe?.httpGet?.path).toBe('/health?plugins');
-        expect(opa.args).toContain('reelmesh:/policy/data.json');
+        // Only the owner's signed bundle: OPA verifies it (ES256, key id owner) before loading it.
+        expect(opa.args).toEqual(expect.arrayContaining([
+          '--verification-key=/policy-key/owner-bundle.pub.pem', '--verification-key-id=owner', '--signing-alg=ES256', '--bundle', '/policy-bundle/reelmesh.tar.gz',
+        ]));
+        expect((opa.args ?? []).join(' ')).not.toMatch(/data\.json|\.rego/);
+        expect(pod.volumes?.filter((v) => v.configMap).map((v) => v.configMap!.name.replace(/^opa-config-[a-z0-9]+$/, 'opa-config')).sort()).toEqual(['opa-config', ...OWNER_PUBLISHED].sort());
       }
     }
     for (const service of objects.filter((o) => o.kind === 'Service')) {

@@ -14,3 +14,21 @@ export function opaConfig(): object {
     decision_logs: { console: true },
   };
 }
+
+/** The owner's bundle-signing key id: the JWT's keyid must be this (explicit, as OPA >= 1.21.3 advises). */
+export const OWNER_BUNDLE_KEY_ID = 'owner';
+
+/**
+ * `opa run` arguments that load the owner's signed bundle and nothing else: OPA verifies the
+ * .signatures.json JWT (ES256, key id `owner`) against the owner's public key and every file's
+ * hash before activating it, exactly what our sidecars and policy store check.
+ */
+export function opaSignedBundleArgs(bundleDir: string, keyDir: string): string[] {
+  return [
+    `--verification-key=${keyDir}/owner-bundle.pub.pem`,
+    `--verification-key-id=${OWNER_BUNDLE_KEY_ID}`,
+    '--signing-alg=ES256',
+    '--bundle',
+    `${bundleDir}/reelmesh.tar.gz`,
+  ];
+}

@@ -3,6 +3,8 @@
 // here from the raw edges, not with the generators' own helpers.
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { generateKeyPairSync } from 'node:crypto';
+import { signPolicyDirectory, verifyBundle } from '@reelmesh/provenance';
 import { parseYamlDocs, REPO_ROOT, workflow, type K8sObject } from './test-support';
 
 const wf = workflow();
@@ -85,8 +87,13 @@ describe('Sidecar egress', () => {
 describe('OPA data in the cluster and the access matrix', () => {
   const expectedEdges = sorted(crossEdges.map((edge) => `${spiffe(edge.to)} <- ${spiffe(edge.from)} ${edge.step}/${edge.artifact}`));
 
-  it('the ConfigMap data document holds exactly the workflow edges', () => {
-    const data = JSON.parse(readFileSync(`${REPO_ROOT}k8s/base/shared/data.json`, 'utf8')) as {
+  it("the owner's signed bundle (what every OPA sidecar loads) holds exactly the workflow edges", () => {
+    // Built and verified the way `reelmesh certs` / deploy.sh publish it.
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const { archive } = signPolicyDirectory({
+      policyDir: `${REPO_ROOT}policies/reelmesh`, privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), keyId: 'owner', revision: 1,
+    });
+    const data = verifyBundle(archive, publicKey, { keyId: 'owner' }).data.reelmesh as {
       workflow: { id: string };
       principals: Record<string, string>;
       edges: Record<string, Record<string, Record<string, Record<string, true>>>>;

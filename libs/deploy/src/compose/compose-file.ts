@@ -15,6 +15,7 @@ import {
   WORKFLOW_IN_IMAGE,
 } from '../settings';
 import type { AgentPlacement, Topology } from '../topology';
+import { opaSignedBundleArgs } from '../opa-config';
 import { CERTS_IN_CONTAINER, ENVOY_OUTBOUND_PORT } from './envoy-config';
 
 /** Where `reelmesh certs` writes (gitignored .reelmesh/), relative to the repository root. */
@@ -92,14 +93,10 @@ function opaService(agent: AgentPlacement): object {
       '--config-file=/config/config.yaml',
       `--addr=localhost:${OPA_API_PORT}`,
       `--diagnostic-addr=127.0.0.1:${OPA_DIAGNOSTIC_PORT}`,
-      '/policy/authz.rego',
-      'reelmesh:/policy/data.json',
+      // Only the owner's signed bundle, signed by `reelmesh certs` with the owner's key.
+      ...opaSignedBundleArgs('/policy', '/policy'),
     ],
-    volumes: [
-      './policies/reelmesh/authz/authz.rego:/policy/authz.rego:ro',
-      './policies/reelmesh/data.json:/policy/data.json:ro',
-      `./${OPA_CONFIG_PATH}:/config/config.yaml:ro`,
-    ],
+    volumes: [`./${COMPOSE_CERTS_DIR}/policy:/policy:ro`, `./${OPA_CONFIG_PATH}:/config/config.yaml:ro`],
     ...hardened,
   };
 }

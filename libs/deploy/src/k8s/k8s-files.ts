@@ -1,35 +1,27 @@
 // The Kustomize tree under k8s/: a base per actor namespace (plus the local KMS and the shared
 // policy ConfigMaps), a `kind` overlay (one cluster) and a `multi-cluster` overlay per actor.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { workflowKeyAlias } from '@reelmesh/kms-local';
-import { generatePolicyData, stableJson } from '@reelmesh/policy';
 import type { DeployFile } from '../generated-file';
 import { OPA_ENVOY_IMAGE, reelmeshImage, type ImageRef } from '../images';
 import { opaConfig } from '../opa-config';
 import { yamlFile } from '../render-yaml';
 import { AWS_KMS_HOST, KMS_NAME, KMS_NAMESPACE, KMS_REGION, LOCAL_KMS_ENDPOINT } from '../settings';
 import type { Topology } from '../topology';
-import { agentManifests, KMS_CONFIGMAP, OPA_CONFIG_CONFIGMAP, POLICY_CONFIGMAP } from './agent-manifests';
+import { agentManifests, KMS_CONFIGMAP, OPA_CONFIG_CONFIGMAP } from './agent-manifests';
 import { kmsManifests, namespace } from './kms-manifests';
 
-export const POLICY_REGO_FILE = 'policies/reelmesh/authz/authz.rego';
 const KUSTOMIZATION = { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization' };
 
-export function k8sFiles(topology: Topology, repoRoot: string): DeployFile[] {
+export function k8sFiles(topology: Topology): DeployFile[] {
   const files: DeployFile[] = [];
   const add = (path: string, content: string) => files.push({ path: `k8s/${path}`, content });
   const kustomization = (path: string, body: object, note?: string) => add(`${path}/kustomization.yaml`, yamlFile([{ ...KUSTOMIZATION, ...body }], note));
 
-  // Shared ConfigMaps: the Rego and data may only be loaded from inside a kustomization's folder,
-  // so the generator copies them here (the freshness test keeps the copies honest).
-  const rego = readFileSync(join(repoRoot, POLICY_REGO_FILE), 'utf8');
-  add('base/shared/authz.rego', `# Copy of ${POLICY_REGO_FILE}, made by reelmesh gen — do not edit\n${rego}`);
-  add('base/shared/data.json', stableJson(generatePolicyData(topology.workflow)));
+  // Shared ConfigMaps: the OPA config and KMS settings. The policy itself is not here: OPA loads
+  // only the owner's signed bundle, published at deploy time (see POLICY_BUNDLE_CONFIGMAP).
   add('base/shared/opa-config.yaml', yamlFile([opaConfig()]));
   kustomization('base/shared', {
     configMapGenerator: [
-      { name: POLICY_CONFIGMAP, files: ['authz.rego', 'data.json'] },
       { name: OPA_CONFIG_CONFIGMAP, files: ['config.yaml=opa-config.yaml'] },
       {
         name: KMS_CONFIGMAP,

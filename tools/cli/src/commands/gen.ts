@@ -18,7 +18,7 @@ export function registerGen(program: Command): void {
     .action(async (opts: { check?: boolean }) => {
       const workflow = loadWorkflow(join(REPO_ROOT, 'policies/workflow.yaml'));
       if (opts.check) {
-        const stale = staleFiles(REPO_ROOT, [...renderGeneratedPolicyFiles(workflow), ...renderDeployFiles(workflow, REPO_ROOT)]);
+        const stale = staleFiles(REPO_ROOT, [...renderGeneratedPolicyFiles(workflow), ...renderDeployFiles(workflow)]);
         for (const file of stale) process.stdout.write(`stale: ${file}\n`);
         if (stale.length > 0) {
           process.stderr.write(`reelmesh: ${stale.length} generated file(s) are stale; run \`reelmesh gen\`\n`);
