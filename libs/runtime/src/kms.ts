@@ -1,6 +1,6 @@
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { assetKeyAlias, generateAgentCredentials, workflowKeyAlias, type AgentCredential } from '@reelmesh/kms-local';
+import { assetKeyAlias, generateAgentCredentials, workflowKeyAlias } from '@reelmesh/kms-local';
 import type { Workflow } from '@reelmesh/workflow';
 import type { MeshSandbox } from './mesh';
 import type { ProcessGroup } from './process-group';
@@ -26,9 +26,9 @@ export interface KmsPlan {
   endpoint: string;
   port: number;
   platformAgents: KmsPlatformAgent[];
-  credentials: Record<string, AgentCredential>;
   principals: ReturnType<typeof generateAgentCredentials>['principals'];
-  /** Environment for a platform workload: its credentials and the owner's workflow key alias. */
+  /** A workload's KMS environment before the KMS is up: its credentials and the workflow key alias
+   * (enough for a platform workload; envFor adds what agents need once the keys exist). */
   platformEnv(agent: string): Record<string, string>;
 }
 
@@ -39,7 +39,6 @@ export function planKms(opts: { workflow: Workflow; port: number; host: string; 
     endpoint,
     port: opts.port,
     platformAgents: opts.platformAgents,
-    credentials: byAgent,
     principals,
     platformEnv(agent) {
       const cred = byAgent[agent];
@@ -78,7 +77,7 @@ export async function startKms(opts: {
   /** Isolated pods: the KMS runs in the platform namespace, reachable by apps on its address. */
   sandbox?: MeshSandbox;
 }): Promise<RunningKms> {
-  const { principals, credentials: byAgent } = opts.plan;
+  const { principals } = opts.plan;
   await mkdir(opts.stateDir, { recursive: true, mode: 0o700 });
   const principalsFile = join(opts.stateDir, 'principals.json');
   await writeFile(principalsFile, JSON.stringify(principals), { mode: 0o600 });
@@ -108,15 +107,12 @@ export async function startKms(opts: {
   return {
     endpoint: info.endpoint,
     envFor(agent) {
-      const cred = byAgent[agent];
       const actor = actorOf.get(agent)!;
       const asset = info.keys.assetKeys[actor];
       return {
+        ...opts.plan.platformEnv(agent),
         REELMESH_KMS_ENDPOINT: info.endpoint,
         REELMESH_KMS_REGION: info.region,
-        REELMESH_KMS_ACCESS_KEY_ID: cred.accessKeyId,
-        REELMESH_KMS_SECRET_ACCESS_KEY: cred.secretAccessKey,
-        REELMESH_KMS_KEY_ID: workflowKeyAlias(opts.ownerActor),
         // Keys this agent trusts in envelope headers: the owner's workflow key and its actor's asset key.
         REELMESH_KMS_ALLOWED_KEY_IDS: [info.keys.workflowKey.arn, ...(asset ? [asset.arn] : [])].join(','),
         ...(asset ? { REELMESH_KMS_ASSET_KEY_ID: assetKeyAlias(actor) } : {}),
