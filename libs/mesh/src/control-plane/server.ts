@@ -266,6 +266,8 @@ async function openLedger(ca: Ca, audit: NonNullable<ControlPlaneOptions['audit'
           current = next;
           issuedAt = Date.now();
         })
+        // A failed renewal keeps the current SVID (still valid) and is retried on the next checkpoint.
+        .catch(() => undefined)
         .finally(() => (renewing = undefined));
     }
     return current;
