@@ -2,7 +2,8 @@ import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
 // Module boundaries on two axes: scope (who owns it) and type (what it is).
-// Apps never import the platform (mesh, local KMS, runtime): they only know configuration.
+// Agent apps never import the platform (mesh, local KMS, runtime): they only know configuration.
+// The runtime (type:runtime) starts the platform's deployables, so it imports their program entry.
 export default [
   { ignores: ['**/node_modules/**', '**/dist/**', 'out/**', '.nx/**', 'bench-out/**', '**/*.mjs'] },
   ...tseslint.configs.recommended,
@@ -21,7 +22,8 @@ export default [
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib', 'type:util'] },
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'type:util'] },
             { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
-            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:util', 'type:app'] },
+            { sourceTag: 'type:runtime', onlyDependOnLibsWithTags: ['type:lib', 'type:util', 'type:app'] },
+            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:util', 'type:app', 'type:runtime'] },
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
             { sourceTag: 'scope:platform', onlyDependOnLibsWithTags: ['scope:shared', 'scope:platform'] },
             { sourceTag: 'scope:owner', onlyDependOnLibsWithTags: ['scope:shared'] },

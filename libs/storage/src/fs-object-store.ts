@@ -1,13 +1,12 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { PARTIAL_PREFIX, partialPathOf, publishFile } from './atomic-file';
 import type { CommittedObject, ObjectContext, ObjectStore, ObjectWriter } from './object-store';
 import { safeKey } from './safe-key';
-
-const PARTIAL_PREFIX = '.partial-';
 
 /** Hashes and counts bytes as they pass. */
 export class DigestCounter extends Transform {
@@ -31,8 +30,8 @@ export interface FsObjectStoreOptions {
 }
 
 /**
- * Plain files under `root`, written atomically: a hidden partial file beside the target is
- * renamed into place on commit and deleted on abort, so a failed write leaves nothing behind.
+ * Plain files under `root`, written atomically (see atomic-file.ts): a hidden partial file beside
+ * the target is published on commit and deleted on abort, so a failed write leaves nothing behind.
  */
 export class FsObjectStore implements ObjectStore {
   constructor(
@@ -47,7 +46,7 @@ export class FsObjectStore implements ObjectStore {
   async createWriter(key: string, context: ObjectContext): Promise<ObjectWriter> {
     const target = this.pathOf(key);
     await mkdir(dirname(target), { recursive: true });
-    const partial = join(dirname(target), `${PARTIAL_PREFIX}${randomBytes(6).toString('hex')}`);
+    const partial = partialPathOf(target);
     const input = new PassThrough({ highWaterMark: 256 * 1024 });
     const counter = new DigestCounter();
     const stages: NodeJS.ReadWriteStream[] = [counter];
@@ -77,7 +76,10 @@ export class FsObjectStore implements ObjectStore {
           throw error;
         }
         settled = true;
-        await rename(partial, target);
+        await publishFile(partial, target).catch(async (error: unknown) => {
+          await rm(partial, { force: true });
+          throw error;
+        });
         return { key, sha256: counter.digest(), byteLength: counter.byteLength };
       },
       abort,

@@ -1,3 +1,12 @@
 export type { CommittedObject, ObjectContext, ObjectStore, ObjectWriter } from './object-store';
 export { FsObjectStore, DigestCounter, type FsObjectStoreOptions } from './fs-object-store';
 export { safeKey, isSafeSegment, UnsafeKeyError } from './safe-key';
+export {
+  writeFileAtomic,
+  writeFileAtomicSync,
+  produceFileAtomically,
+  publishFile,
+  partialPathOf,
+  PARTIAL_PREFIX,
+  type AtomicWriteOptions,
+} from './atomic-file';

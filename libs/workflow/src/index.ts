@@ -12,9 +12,9 @@ export type {
 } from './types';
 export { JOB_NAMES } from './types';
 export { WorkflowError, formatIssue } from './errors';
-export { API_VERSION, KIND, NAME_PATTERN, WORKFLOW_SCHEMA } from './schema';
+export { API_VERSION, KIND, WORKFLOW_SCHEMA } from './schema';
 export { DEFAULT_WORKFLOW_PATH, MAX_WORKFLOW_BYTES, loadWorkflow, parseWorkflow, validateWorkflow } from './load';
 export { buildGraph, type WorkflowGraph } from './graph';
 export { agentBySpiffeId, spiffeId } from './spiffe';
-export { CHUNK_PLACEHOLDER, HANDOFF_ROUTE, handoffPath, handoffPattern, parseHandoffPath, type HandoffAddress } from './route';
+export { ownerOf, type Owner } from './owner';
 export { accessMatrix, isAllowed, type AccessRule } from './matrix';

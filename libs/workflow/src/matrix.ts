@@ -1,9 +1,9 @@
 // The expected access-control matrix: exactly which agent may POST which handoff to which agent.
 // Only edges between DIFFERENT agents appear: an edge inside one agent is a local hand-over and
 // makes no network call, so the mesh must not allow one. Everything absent is denied.
+import { handoffPattern, parseHandoffPath } from '@reelmesh/addressing';
 import { buildGraph } from './graph';
 import { byFields } from './order';
-import { handoffPattern, parseHandoffPath } from './route';
 import { spiffeId } from './spiffe';
 import type { Workflow } from './types';
 

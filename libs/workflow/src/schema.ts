@@ -1,14 +1,14 @@
 // The JSON Schema for the workflow file: structure only (types, required fields, name shapes,
 // ranges). Cross-references (unknown actor, cycles, ...) are checked in validate.ts.
 // `hint` is our own annotation: the human wording used when a pattern/enum check fails.
+import { NAME_HINT, NAME_PATTERN, TRUST_DOMAIN_HINT, TRUST_DOMAIN_PATTERN } from '@reelmesh/addressing';
 import { JOB_NAMES } from './types';
 
-/** Names become DNS labels, SPIFFE path segments and URL segments, so they share one shape. */
-export const NAME_PATTERN = '^[a-z][a-z0-9-]{0,62}$';
 export const API_VERSION = 'reelmesh.io/v1';
 export const KIND = 'Workflow';
 
-const name = { type: 'string', pattern: NAME_PATTERN, hint: 'a DNS-label name (lowercase letter, then a-z, 0-9 or "-", at most 63 characters)' };
+// Names become DNS labels, SPIFFE path segments and URL segments: the one name rule of @reelmesh/addressing.
+const name = { type: 'string', pattern: NAME_PATTERN, hint: NAME_HINT };
 const positiveNumber = { type: 'number', exclusiveMinimum: 0 };
 const positiveInteger = { type: 'integer', minimum: 1 };
 
@@ -29,12 +29,7 @@ export const WORKFLOW_SCHEMA = {
     metadata: record({
       id: name,
       title: { type: 'string', minLength: 1, maxLength: 200 },
-      trustDomain: {
-        type: 'string',
-        maxLength: 253,
-        pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$',
-        hint: 'a lowercase DNS name such as "reelmesh.local"',
-      },
+      trustDomain: { type: 'string', maxLength: 253, pattern: TRUST_DOMAIN_PATTERN, hint: TRUST_DOMAIN_HINT },
     }),
     media: record({
       chunkSeconds: positiveNumber,

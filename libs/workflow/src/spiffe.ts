@@ -1,11 +1,12 @@
-// Workload identities: one SPIFFE id per agent, namespaced by the actor (company) that runs it.
+// Workload identities of a workflow's agents: one SPIFFE id per agent, namespaced by its actor.
+import { formatSpiffeId } from '@reelmesh/addressing';
 import type { Agent, Workflow } from './types';
 
 /** spiffe://<trustDomain>/ns/<actor>/sa/<agent>; throws for an agent the workflow does not declare. */
 export function spiffeId(wf: Workflow, agentName: string): string {
   const agent = wf.agents.find((candidate) => candidate.name === agentName);
   if (!agent) throw new Error(`unknown agent "${agentName}" in workflow "${wf.metadata.id}"`);
-  return `spiffe://${wf.metadata.trustDomain}/ns/${agent.actor}/sa/${agent.name}`;
+  return formatSpiffeId({ trustDomain: wf.metadata.trustDomain, actor: agent.actor, agent: agent.name });
 }
 
 /** The agent whose exact SPIFFE id this is, or undefined (wrong trust domain, actor or agent). */

@@ -2,18 +2,16 @@ import { readFileSync } from 'node:fs';
 import { describe, it, expect } from 'vitest';
 import {
   DEFAULT_WORKFLOW_PATH,
-  HANDOFF_ROUTE,
   accessMatrix,
   agentBySpiffeId,
   buildGraph,
-  handoffPath,
-  handoffPattern,
   isAllowed,
   loadWorkflow,
-  parseHandoffPath,
+  ownerOf,
   parseWorkflow,
   spiffeId,
 } from './index';
+import { handoffPath } from '@reelmesh/addressing';
 import { MINI } from './mini-workflow.test-util';
 
 const wf = loadWorkflow();
@@ -89,7 +87,7 @@ describe('accessMatrix', () => {
 
 describe('isAllowed', () => {
   it('allows exactly the calls in the matrix', () => {
-    expect(isAllowed(matrix, 'owner', 'vfx-1', 'POST', handoffPath('feature-film', 'demux', 'av', 3))).toBe(true);
+    expect(isAllowed(matrix, 'owner', 'vfx-1', 'POST', handoffPath({ workflowId: 'feature-film', step: 'demux', artifact: 'av', chunkIndex: 3 }))).toBe(true);
     expect(isAllowed(matrix, 'hdr', 'owner', 'POST', '/v1/handoffs/feature-film/assemble/picture/0')).toBe(true);
   });
 
@@ -186,24 +184,14 @@ describe('SPIFFE ids', () => {
   });
 });
 
-describe('handoff paths', () => {
-  it('builds and parses the handoff path', () => {
-    expect(HANDOFF_ROUTE).toBe('/v1/handoffs/:workflowId/:step/:artifact/:chunkIndex');
-    expect(handoffPath('feature-film', 'demux', 'av', 3)).toBe('/v1/handoffs/feature-film/demux/av/3');
-    expect(handoffPattern('feature-film', 'demux', 'av')).toBe('/v1/handoffs/feature-film/demux/av/{chunk}');
-    expect(parseHandoffPath('/v1/handoffs/feature-film/demux/av/3')).toEqual({
-      workflowId: 'feature-film',
-      step: 'demux',
-      artifact: 'av',
-      chunkIndex: 3,
-    });
-    expect(parseHandoffPath('/v1/handoffs/feature-film/demux/av')).toBeUndefined();
-  });
-
-  it('refuses values that would bend the URL', () => {
-    expect(() => handoffPath('feature-film', 'demux', 'av', -1)).toThrow(RangeError);
-    expect(() => handoffPath('feature-film', 'demux', 'av', 1.5)).toThrow(RangeError);
-    expect(() => handoffPath('feature-film', '../admin', 'av', 1)).toThrow(TypeError);
-    expect(() => handoffPath('feature-film', 'demux', 'a/v', 1)).toThrow(TypeError);
+describe('ownerOf', () => {
+  it('is the actor and agent of the source step, whatever they are called', () => {
+    const renamed = parseWorkflow(
+      MINI.replace(/name: owner, description/, 'name: studio, description')
+        .replace('{ name: owner, actor: owner, app: owner }', '{ name: ingest, actor: studio, app: owner }')
+        .replace(/agent: owner/g, 'agent: ingest'),
+    );
+    expect(ownerOf(renamed)).toEqual({ actor: 'studio', agent: 'ingest' });
+    expect(ownerOf(parseWorkflow(MINI))).toEqual({ actor: 'owner', agent: 'owner' });
   });
 });

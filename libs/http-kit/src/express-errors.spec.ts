@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import express from 'express';
 import request from 'supertest';
-import { HttpError, jsonErrorHandler } from './http-error';
+import { HttpError, jsonErrorHandler } from './index';
 
 function appThrowing(error: unknown) {
   const app = express();

@@ -1,0 +1,69 @@
+// The one error type every ReelMesh HTTP service throws, and the one function that turns anything
+// thrown into it (practica's AppError + error handler, and opa-envoy-plugin's error table, in one).
+
+export interface HttpErrorOptions {
+  /** Whether `message` may be shown to the client (default: status < 500). */
+  expose?: boolean;
+  cause?: unknown;
+}
+
+/** An error with an HTTP status and a stable machine-readable code (`UPPER_SNAKE`). */
+export class HttpError extends Error {
+  readonly expose: boolean;
+
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    options: HttpErrorOptions = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'HttpError';
+    this.expose = options.expose ?? status < 500;
+  }
+}
+
+/** What every service answers on error: `{"error":{"code","message"}}`. */
+export interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+const STATUS_CODES: Record<number, string> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  408: 'REQUEST_TIMEOUT',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  422: 'UNPROCESSABLE_ENTITY',
+  429: 'TOO_MANY_REQUESTS',
+  503: 'SERVICE_UNAVAILABLE',
+  507: 'INSUFFICIENT_STORAGE',
+};
+
+/**
+ * Normalise anything thrown into an HttpError. Errors that carry their own `status` (Express,
+ * body parsers, other libraries' errors such as a policy store's) keep it and their code; anything
+ * else is an internal error whose message must not leak.
+ */
+export function toHttpError(error: unknown): HttpError {
+  if (error instanceof HttpError) return error;
+  const e = error as { status?: unknown; statusCode?: unknown; expose?: unknown; code?: unknown; message?: unknown } | null;
+  const status = Number(e?.status ?? e?.statusCode);
+  if (Number.isInteger(status) && status >= 400 && status <= 599) {
+    const expose = (e?.expose ?? status < 500) === true && status < 500;
+    const code = typeof e?.code === 'string' && /^[A-Z][A-Z0-9_]*$/.test(e.code) ? e.code : (STATUS_CODES[status] ?? (status < 500 ? 'BAD_REQUEST' : 'INTERNAL'));
+    const message = expose && typeof e?.message === 'string' ? e.message : status < 500 ? 'bad request' : 'internal error';
+    return new HttpError(status, code, message, { expose, cause: error });
+  }
+  return new HttpError(500, 'INTERNAL', 'internal error', { expose: false, cause: error });
+}
+
+/** The JSON body for an error; unexposed messages are replaced so internals never leak. */
+export function errorBody(error: HttpError): ErrorBody {
+  const message = error.expose ? error.message : error.status < 500 ? 'bad request' : 'internal error';
+  return { error: { code: error.code, message } };
+}

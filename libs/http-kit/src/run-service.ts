@@ -1,0 +1,43 @@
+import { errorLine, readyLine } from './service-line';
+
+export interface StartedService {
+  /** Endpoint URLs by role, as bound (reported in the ready line). */
+  endpoints: Record<string, string>;
+  details?: Record<string, unknown>;
+  /** Graceful stop: finish or hand back in-flight work, flush logs. */
+  stop(reason: string): Promise<void>;
+}
+
+/**
+ * The main() of every ReelMesh process: start, print the ready line (or the error line and exit
+ * 1), and on SIGTERM/SIGINT stop gracefully, then exit. A stop that hangs past `stopTimeoutMs`
+ * exits 1, so an orchestrator never waits forever.
+ */
+export function runService(service: string, start: () => Promise<StartedService>, options: { stopTimeoutMs?: number } = {}): void {
+  const stopTimeoutMs = options.stopTimeoutMs ?? 120_000;
+  let running: StartedService | undefined;
+  let stopRequested: string | undefined;
+  let stopping = false;
+
+  const stop = (reason: string) => {
+    stopRequested = reason;
+    if (!running || stopping) return;
+    stopping = true;
+    setTimeout(() => fail({ code: 'STOP_TIMEOUT', message: `did not stop within ${stopTimeoutMs} ms` }), stopTimeoutMs).unref();
+    running.stop(reason).then(() => process.exit(0), fail);
+  };
+  const fail = (error: unknown) => {
+    process.stderr.write(`${errorLine(service, error)}\n`);
+    process.exit(1);
+  };
+  // Handlers go in first: a signal that arrives while starting (or right after the ready line)
+  // must stop the service gracefully, not kill it with the default action.
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+
+  start().then((started) => {
+    running = started;
+    process.stdout.write(`${readyLine(service, started.endpoints, started.details)}\n`);
+    if (stopRequested) stop(stopRequested);
+  }, fail);
+}

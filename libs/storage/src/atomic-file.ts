@@ -1,0 +1,85 @@
+// The one way a file is published so that nobody ever sees it half-written, even after a crash or
+// power loss: write a hidden partial file beside the target, fsync it, rename it over the target,
+// fsync the folder (so the rename itself is durable). On failure the partial file is removed.
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { open, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/** Partial files start with this, so listings can skip them. */
+export const PARTIAL_PREFIX = '.partial-';
+
+/** A fresh hidden partial path beside `target`. */
+export function partialPathOf(target: string): string {
+  return join(dirname(target), `${PARTIAL_PREFIX}${basename(target)}.${randomBytes(6).toString('hex')}`);
+}
+
+/** Make a fully written partial file the target: fsync it, rename it over the target, fsync the folder. */
+export async function publishFile(partial: string, target: string): Promise<void> {
+  const file = await open(partial, 'r');
+  try {
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await rename(partial, target);
+  const folder = await open(dirname(target), 'r');
+  try {
+    await folder.sync();
+  } finally {
+    await folder.close();
+  }
+}
+
+export function publishFileSync(partial: string, target: string): void {
+  syncPathSync(partial);
+  renameSync(partial, target);
+  syncPathSync(dirname(target));
+}
+
+function syncPathSync(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface AtomicWriteOptions {
+  /** File mode of the published file (default 0o600: private unless said otherwise). */
+  mode?: number;
+}
+
+/** Write `data` to `path` atomically and durably. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
+  await produceFileAtomically(path, (partial) => writeFile(partial, data, { mode: options.mode ?? 0o600, flag: 'wx' }));
+}
+
+/** The synchronous twin, for exit paths and generators that stay synchronous. */
+export function writeFileAtomicSync(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): void {
+  const partial = partialPathOf(path);
+  try {
+    writeFileSync(partial, data, { mode: options.mode ?? 0o600, flag: 'wx' });
+    publishFileSync(partial, path);
+  } catch (error) {
+    rmSync(partial, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * For a file another writer makes (ffmpeg writes to a path): `produce(partialPath)` writes it, and
+ * only if that succeeds is it published as `path`; otherwise the partial file is removed.
+ */
+export async function produceFileAtomically<T>(path: string, produce: (partialPath: string) => Promise<T>): Promise<T> {
+  const partial = partialPathOf(path);
+  try {
+    const result = await produce(partial);
+    await publishFile(partial, path);
+    return result;
+  } catch (error) {
+    await rm(partial, { force: true });
+    throw error;
+  }
+}
