@@ -3,7 +3,11 @@ import tseslint from 'typescript-eslint';
 
 // Module boundaries on two axes: scope (who owns it) and type (what it is).
 // Agent apps never import the platform (mesh, local KMS, runtime): they only know configuration.
-// The runtime (type:runtime) starts the platform's deployables, so it imports their program entry.
+// The runtime (type:runtime) starts the platform's deployables, so it imports their program entry
+// (each service's index.ts exports only that): those imports are allowed to the runtime and the
+// tools, and to nobody else.
+const SERVICE_ENTRIES = ['proxy-sidecar', 'policy-sidecar', 'control-plane', 'kms-local', 'port-forwarder'].map((name) => `@reelmesh/app-${name}`);
+
 export default [
   { ignores: ['**/node_modules/**', '**/dist/**', 'out/**', '.nx/**', 'bench-out/**', '**/*.mjs'] },
   ...tseslint.configs.recommended,
@@ -16,7 +20,7 @@ export default [
         'error',
         {
           enforceBuildableLibDependency: false,
-          allow: [],
+          allow: SERVICE_ENTRIES,
           banTransitiveDependencies: false,
           depConstraints: [
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib', 'type:util'] },
@@ -37,6 +41,16 @@ export default [
             },
           ],
         },
+      ],
+    },
+  },
+  {
+    files: ['**/*.ts'],
+    ignores: ['libs/runtime/**', 'tools/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: SERVICE_ENTRIES.map((name) => ({ name, message: 'only the runtime (and the tools) start the platform services' })) },
       ],
     },
   },

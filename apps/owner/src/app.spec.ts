@@ -18,8 +18,7 @@ describe('owner app', () => {
     const config = validateAgentConfig({
       agent: 'owner',
       dataDir: join(dir, 'data'),
-      host: '127.0.0.1',
-      port: 0,
+      listen: '127.0.0.1:0',
       peers: { 'vfx-1': 'http://127.0.0.1:9' },
       concurrency: 1,
       logLevel: 'silent',
@@ -69,7 +68,7 @@ describe('owner app', () => {
   it('rejects a malformed JSON body with a JSON error', async () => {
     const res = await request(app.app).post('/v1/runs').set('content-type', 'application/json').send('{nope');
     expect(res.status).toBe(400);
-    expect(res.body.error.code).toBeTruthy();
+    expect(res.body.error.code).toBe('BAD_REQUEST');
   });
 
   it('answers unknown routes with a JSON 404', async () => {

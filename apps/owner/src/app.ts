@@ -1,7 +1,7 @@
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { Router, json } from 'express';
 import { createAgentApp, type AgentConfig, type AgentDeps } from '@reelmesh/agent-kit';
-import { HttpError } from '@reelmesh/handoff';
+import { HttpError } from '@reelmesh/http-kit';
 import { assemble, inspectMaster, splitChunk } from '@reelmesh/media';
 import { Run } from './run-state';
 

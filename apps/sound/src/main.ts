@@ -1,4 +1,4 @@
 import { serveAgent } from '@reelmesh/agent-kit';
 import { createApp } from './app';
 
-await serveAgent({ createApp, defaults: { agent: 'sound' } });
+serveAgent({ createApp });

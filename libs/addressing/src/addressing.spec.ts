@@ -35,6 +35,8 @@ describe('the handoff address', () => {
   it('refuses values that would bend the URL', () => {
     expect(() => handoffPath(at(-1))).toThrow(RangeError);
     expect(() => handoffPath(at(1.5))).toThrow(RangeError);
+    expect(() => handoffPath(at(1e15))).toThrow(RangeError);
+    expect(handoffPath(at(1e15 - 1))).toBe('/v1/handoffs/feature-film/demux/av/999999999999999');
     expect(() => handoffPath({ ...at(1), step: '../admin' })).toThrow(TypeError);
     expect(() => handoffPath({ ...at(1), artifact: 'a/v' })).toThrow(TypeError);
   });

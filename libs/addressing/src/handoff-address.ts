@@ -31,7 +31,9 @@ export function parseChunkIndex(segment: string): number | undefined {
 /** handoffPath({ workflowId: 'feature-film', step: 'demux', artifact: 'av', chunkIndex: 3 }) -> '/v1/handoffs/feature-film/demux/av/3'. */
 export function handoffPath(address: HandoffAddress): string {
   const { chunkIndex } = address;
-  if (!Number.isSafeInteger(chunkIndex) || chunkIndex < 0) throw new RangeError(`chunk index must be a non-negative safe integer, got ${chunkIndex}`);
+  if (!Number.isSafeInteger(chunkIndex) || parseChunkIndex(String(chunkIndex)) !== chunkIndex) {
+    throw new RangeError(`chunk index must be an integer from 0 to 999999999999999 (15 digits), got ${chunkIndex}`);
+  }
   return handoffPattern(address.workflowId, address.step, address.artifact).replace(CHUNK_PLACEHOLDER, String(chunkIndex));
 }
 

@@ -2,7 +2,8 @@ import type { X509Certificate } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { buildGraph, type Step, type Workflow, type WorkflowGraph } from '@reelmesh/workflow';
-import { HttpError, type ReceivedChunk } from '@reelmesh/handoff';
+import type { ReceivedChunk } from '@reelmesh/handoff';
+import { HttpError } from '@reelmesh/http-kit';
 import {
   headOf,
   isProvenanceError,

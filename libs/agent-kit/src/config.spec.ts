@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { agentConfigFromEnv, ConfigError, resolvePeer } from './config';
 
 describe('agent configuration', () => {
-  const base = { REELMESH_AGENT: 'vfx-2', REELMESH_DATA_DIR: '/tmp/v', PORT: '4000' };
+  const base = { REELMESH_AGENT: 'vfx-2', REELMESH_DATA_DIR: '/tmp/v', REELMESH_LISTEN: 'unix:/tmp/v/app.sock' };
 
   it('reads REELMESH_* once, with defaults', () => {
     const c = agentConfigFromEnv({ ...base, REELMESH_PEERS: '{"color":"http://127.0.0.1:4001"}' });
-    expect(c).toMatchObject({ agent: 'vfx-2', dataDir: '/tmp/v', port: 4000, host: '127.0.0.1', concurrency: 1 });
+    expect(c).toMatchObject({ agent: 'vfx-2', dataDir: '/tmp/v', listen: 'unix:/tmp/v/app.sock', concurrency: 1 });
+    expect(agentConfigFromEnv({ REELMESH_AGENT: 'vfx-2', REELMESH_DATA_DIR: '/tmp/v' }).listen).toBe('127.0.0.1:0');
     expect(resolvePeer(c, 'color')).toEqual({ baseUrl: 'http://127.0.0.1:4001' });
     expect(() => resolvePeer(c, 'hdr')).toThrow(/no address for agent "hdr"/);
   });
@@ -17,7 +18,8 @@ describe('agent configuration', () => {
   });
 
   it('fails fast with a clear message', () => {
-    expect(() => agentConfigFromEnv({ ...base, PORT: 'eighty' })).toThrow(/PORT must be an integer/);
+    expect(() => agentConfigFromEnv({ ...base, REELMESH_LISTEN: 'eighty' })).toThrow(/REELMESH_LISTEN: listen address must be <host>:<port> or unix:<absolute path>/);
+    expect(() => agentConfigFromEnv({ ...base, REELMESH_CONCURRENCY: 'two' })).toThrow(/REELMESH_CONCURRENCY must be an integer/);
     expect(() => agentConfigFromEnv({ ...base, REELMESH_PEERS: '{nope' })).toThrow(/REELMESH_PEERS is not valid JSON/);
     expect(() => agentConfigFromEnv({ REELMESH_AGENT: 'Bad Name', REELMESH_DATA_DIR: '/x' })).toThrow(ConfigError);
     expect(() => agentConfigFromEnv({ REELMESH_AGENT: 'color' })).toThrow(/dataDir/);

@@ -1,14 +1,19 @@
 import { Ajv } from 'ajv';
+import { NAME_PATTERN } from '@reelmesh/addressing';
 import { kmsConfigFromEnv, type KmsConfig } from '@reelmesh/envelope';
+import { ConfigError, parseListenAddress } from '@reelmesh/http-kit';
+import { AGENT_ENV } from './agent-env';
+
+export { ConfigError } from '@reelmesh/http-kit';
 
 /** Everything an agent process needs, read once at start-up (never at import time). */
 export interface AgentConfig {
   agent: string;
   workflowPath?: string;
   dataDir: string;
-  host: string;
-  port: number;
-  /** Direct addresses of other agents (plain local mode): agent -> base URL. */
+  /** Where the app listens: `host:port` (port 0 = any free port) or `unix:/path`. */
+  listen: string;
+  /** Direct addresses of other agents (plain local mode): agent -> endpoint URL. */
   peers: Record<string, string>;
   /** Mesh mode: every call goes to this outbound proxy with Host = destination agent. Wins over peers. */
   outboundProxy?: string;
@@ -29,16 +34,15 @@ export interface AgentConfig {
 
 const schema = {
   type: 'object',
-  required: ['agent', 'dataDir', 'host', 'port', 'peers', 'concurrency', 'logLevel', 'maxChunkBytes'],
+  required: ['agent', 'dataDir', 'listen', 'peers', 'concurrency', 'logLevel', 'maxChunkBytes'],
   additionalProperties: false,
   properties: {
-    agent: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' },
+    agent: { type: 'string', pattern: NAME_PATTERN },
     workflowPath: { type: 'string', minLength: 1 },
     dataDir: { type: 'string', minLength: 1 },
-    host: { type: 'string', minLength: 1 },
-    port: { type: 'integer', minimum: 0, maximum: 65535 },
-    peers: { type: 'object', additionalProperties: { type: 'string', pattern: '^https?://' } },
-    outboundProxy: { type: 'string', pattern: '^http://' },
+    listen: { type: 'string', minLength: 1 },
+    peers: { type: 'object', additionalProperties: { type: 'string', pattern: '^(https?://|unix:/)' } },
+    outboundProxy: { type: 'string', pattern: '^(http://|unix:/)' },
     concurrency: { type: 'integer', minimum: 1, maximum: 64 },
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
     exportDir: { type: 'string', minLength: 1 },
@@ -64,14 +68,15 @@ const schema = {
 
 const validate = new Ajv({ allErrors: true }).compile<AgentConfig>(schema);
 
-export class ConfigError extends Error {
-  readonly code = 'CONFIG_INVALID';
-}
-
 export function validateAgentConfig(config: unknown): AgentConfig {
   if (!validate(config)) {
     const details = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
     throw new ConfigError(`invalid agent configuration: ${details}`);
+  }
+  try {
+    parseListenAddress(config.listen);
+  } catch (error) {
+    throw new ConfigError(`${AGENT_ENV.listen}: ${(error as Error).message}`);
   }
   return config;
 }
@@ -92,31 +97,29 @@ function int(name: string, value: string | undefined, fallback: number): number 
   return n;
 }
 
-/** Read REELMESH_* variables; `agent` may be fixed by the app (e.g. the color app is always agent "color"). */
+/** Read the agent's environment (AGENT_ENV), over `defaults`. */
 export function agentConfigFromEnv(env: NodeJS.ProcessEnv, defaults: Partial<AgentConfig> = {}): AgentConfig {
   const drop = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
   return validateAgentConfig({
     concurrency: 1,
     logLevel: 'info',
-    host: '127.0.0.1',
-    port: 0,
+    listen: '127.0.0.1:0',
     peers: {},
     maxChunkBytes: 512 * 1024 * 1024,
     ...defaults,
     ...drop({
-      agent: env.REELMESH_AGENT,
-      workflowPath: env.REELMESH_WORKFLOW,
-      dataDir: env.REELMESH_DATA_DIR,
-      host: env.HOST,
-      port: env.PORT === undefined ? undefined : int('PORT', env.PORT, 0),
-      peers: parseJson('REELMESH_PEERS', env.REELMESH_PEERS),
-      outboundProxy: env.REELMESH_OUTBOUND_PROXY,
-      concurrency: env.REELMESH_CONCURRENCY === undefined ? undefined : int('REELMESH_CONCURRENCY', env.REELMESH_CONCURRENCY, 1),
-      logLevel: env.LOG_LEVEL,
-      exportDir: env.REELMESH_EXPORT_DIR,
-      ingestDir: env.REELMESH_INGEST_DIR,
-      lutPath: env.REELMESH_LUT,
-      maxChunkBytes: env.REELMESH_MAX_CHUNK_BYTES === undefined ? undefined : int('REELMESH_MAX_CHUNK_BYTES', env.REELMESH_MAX_CHUNK_BYTES, 0),
+      agent: env[AGENT_ENV.agent],
+      workflowPath: env[AGENT_ENV.workflowPath],
+      dataDir: env[AGENT_ENV.dataDir],
+      listen: env[AGENT_ENV.listen] || undefined,
+      peers: parseJson(AGENT_ENV.peers, env[AGENT_ENV.peers]),
+      outboundProxy: env[AGENT_ENV.outboundProxy],
+      concurrency: env[AGENT_ENV.concurrency] === undefined ? undefined : int(AGENT_ENV.concurrency, env[AGENT_ENV.concurrency], 1),
+      logLevel: env[AGENT_ENV.logLevel],
+      exportDir: env[AGENT_ENV.exportDir],
+      ingestDir: env[AGENT_ENV.ingestDir],
+      lutPath: env[AGENT_ENV.lutPath],
+      maxChunkBytes: env[AGENT_ENV.maxChunkBytes] === undefined ? undefined : int(AGENT_ENV.maxChunkBytes, env[AGENT_ENV.maxChunkBytes], 0),
       kms: kmsConfigFromEnv(env),
     }),
   });

@@ -26,7 +26,7 @@ describe('createAgentApp', () => {
         cb();
       },
     });
-    const config = validateAgentConfig({ agent: 'hdr', dataDir: dir, host: '127.0.0.1', port: 0, peers: {}, concurrency: 1, logLevel: 'info', maxChunkBytes: 1024 });
+    const config = validateAgentConfig({ agent: 'hdr', dataDir: dir, listen: '127.0.0.1:0', peers: {}, concurrency: 1, logLevel: 'info', maxChunkBytes: 1024 });
     const { app } = createAgentApp({
       config,
       deps: { workflow, store: new FsObjectStore(dir), logger: createLogger('hdr', 'info', sink) },
@@ -53,7 +53,7 @@ describe('createAgentApp', () => {
   it('refuses to build an agent the workflow does not declare', () => {
     const dir = mkdtempSync(join(tmpdir(), 'agent-app-'));
     dirs.push(dir);
-    const config = validateAgentConfig({ agent: 'rogue', dataDir: dir, host: '127.0.0.1', port: 0, peers: {}, concurrency: 1, logLevel: 'silent', maxChunkBytes: 1024 });
+    const config = validateAgentConfig({ agent: 'rogue', dataDir: dir, listen: '127.0.0.1:0', peers: {}, concurrency: 1, logLevel: 'silent', maxChunkBytes: 1024 });
     expect(() =>
       createAgentApp({ config, deps: { workflow, store: new FsObjectStore(dir), logger: createLogger('x', 'silent') }, handlers: {} }),
     ).toThrow(/agent "rogue" is not declared in workflow feature-film/);
@@ -62,7 +62,7 @@ describe('createAgentApp', () => {
   it('refuses a handler set that misses one of its steps', () => {
     const dir = mkdtempSync(join(tmpdir(), 'agent-app-'));
     dirs.push(dir);
-    const config = validateAgentConfig({ agent: 'vfx-1', dataDir: dir, host: '127.0.0.1', port: 0, peers: {}, concurrency: 1, logLevel: 'silent', maxChunkBytes: 1024 });
+    const config = validateAgentConfig({ agent: 'vfx-1', dataDir: dir, listen: '127.0.0.1:0', peers: {}, concurrency: 1, logLevel: 'silent', maxChunkBytes: 1024 });
     expect(() =>
       createAgentApp({ config, deps: { workflow, store: new FsObjectStore(dir), logger: createLogger('x', 'silent') }, handlers: {} }),
     ).toThrow(/no handler for job "demux"/);

@@ -2,7 +2,8 @@ import express, { type ErrorRequestHandler, type Express, type Router } from 'ex
 import { isEnvelopeError } from '@reelmesh/envelope';
 import type { Logger } from 'pino';
 import type { Workflow } from '@reelmesh/workflow';
-import { createHandoffRouter, HttpError, jsonErrorHandler } from '@reelmesh/handoff';
+import { createHandoffRouter } from '@reelmesh/handoff';
+import { HttpError, jsonErrorHandler } from '@reelmesh/http-kit';
 import type { ObjectStore } from '@reelmesh/storage';
 import { AgentRuntime, type StepHandlers } from './agent-runtime';
 import type { AuditTrail } from './audit-trail';

@@ -10,3 +10,4 @@ export type { KmsConfig } from '@reelmesh/envelope';
 export { ChunkProvenance, type ProvenanceIdentity } from './chunk-provenance';
 export { loadSigningIdentity } from './signing-identity';
 export { AuditTrail } from './audit-trail';
+export { AGENT_ENV, agentEnvironment, literalEnvironment, type AgentPlatform, type EnvSource } from './agent-env';

@@ -65,7 +65,7 @@ async function start(
 ): Promise<Agent> {
   const store = new FsObjectStore(join(dir, name));
   const config: AgentConfig = validateAgentConfig({
-    agent: name, dataDir: join(dir, name), host: '127.0.0.1', port: 0, peers, concurrency: 2, logLevel: 'silent', maxChunkBytes: 1 << 20,
+    agent: name, dataDir: join(dir, name), listen: '127.0.0.1:0', peers, concurrency: 2, logLevel: 'silent', maxChunkBytes: 1 << 20,
     ...(name === 'owner' ? { exportDir: join(dir, 'out') } : {}),
   });
   const { app, runtime } = createAgentApp({ config, deps: { workflow, store, logger: pino({ level: 'silent' }), provenance: identities[name], audit }, handlers });

@@ -22,8 +22,7 @@ describe('sealed storage fails closed', () => {
     const config = validateAgentConfig({
       agent: 'vfx-2',
       dataDir: dir,
-      host: '127.0.0.1',
-      port: 0,
+      listen: '127.0.0.1:0',
       peers: {},
       concurrency: 1,
       logLevel: 'silent',

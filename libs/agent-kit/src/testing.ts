@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import express from 'express';
-import { buildManifest, createHandoffRouter, jsonErrorHandler, type ReceivedChunk } from '@reelmesh/handoff';
+import { buildManifest, createHandoffRouter, type ReceivedChunk } from '@reelmesh/handoff';
+import { jsonErrorHandler } from '@reelmesh/http-kit';
 import { demux, generateSample, splitChunk } from '@reelmesh/media';
 import { FsObjectStore } from '@reelmesh/storage';
 import { buildGraph, type Workflow } from '@reelmesh/workflow';
@@ -140,8 +141,7 @@ export async function runAppOnce(opts: {
     const config = validateAgentConfig({
       agent: opts.agent,
       dataDir: dir,
-      host: '127.0.0.1',
-      port: 0,
+      listen: '127.0.0.1:0',
       peers: Object.fromEntries(hops.map((h, i) => [h, receivers[i].url])),
       concurrency: 1,
       logLevel: 'silent',

@@ -5,6 +5,7 @@ import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseServiceLine } from '@reelmesh/http-kit';
 import { bundleProgram, entryOf } from './bundle';
 import { REPO_ROOT } from './test-support';
 
@@ -21,24 +22,25 @@ describe('bundleProgram', () => {
   it('bundles the vfx app and the bundle serves /health under plain node, then drains on SIGTERM', async () => {
     const outfile = await bundleProgram({ repoRoot: REPO_ROOT, program: 'vfx', outfile: join(outDir, 'apps', 'vfx', 'main.mjs') });
     const child = spawn(process.execPath, [outfile], {
-      env: { PATH: process.env.PATH, REELMESH_WORKFLOW: join(REPO_ROOT, 'policies/workflow.yaml'), REELMESH_AGENT: 'vfx-2', REELMESH_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info' },
+      env: { PATH: process.env.PATH, REELMESH_WORKFLOW: join(REPO_ROOT, 'policies/workflow.yaml'), REELMESH_AGENT: 'vfx-2', REELMESH_DATA_DIR: dataDir, REELMESH_LISTEN: '127.0.0.1:0', LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
-      const port = await new Promise<number>((resolve, reject) => {
+      const api = await new Promise<string>((resolve, reject) => {
         let out = '';
         child.stdout.on('data', (chunk: Buffer) => {
           out += chunk.toString();
           for (const line of out.split('\n')) {
-            if (line.includes('"listening"')) resolve((JSON.parse(line) as { port: number }).port);
+            const ready = parseServiceLine(line);
+            if (ready?.event === 'ready') resolve(ready.endpoints.api);
           }
         });
         child.on('exit', (code) => reject(new Error(`bundle exited ${code} before listening: ${stderr}`)));
       });
-      const response = await fetch(`http://127.0.0.1:${port}/health`);
+      const response = await fetch(`${api}/health`);
       expect(response.status).toBe(200);
       expect(await response.json()).toMatchObject({ status: 'ok', agent: 'vfx-2' });
     } finally {
@@ -49,6 +51,7 @@ describe('bundleProgram', () => {
 
   it('refuses a program name that is not a plain name', () => {
     expect(() => entryOf('../etc')).toThrow(/invalid program name/);
-    expect(entryOf('kms-local')).toBe('libs/kms-local/src/main.ts');
+    expect(entryOf('kms-local')).toBe('apps/kms-local/src/main.ts');
+    expect(entryOf('proxy-sidecar')).toBe('apps/proxy-sidecar/src/main.ts');
   });
 });

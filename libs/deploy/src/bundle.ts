@@ -4,12 +4,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
-import { KMS_NAME } from './settings';
+import { isName } from '@reelmesh/addressing';
 
-/** Entry points by program: each app's main.ts, and the local KMS. */
+/** Entry point of a program (an agent app or a platform service): every deployable is apps/<name>. */
 export function entryOf(program: string): string {
-  if (program === KMS_NAME) return 'libs/kms-local/src/main.ts';
-  if (!/^[a-z][a-z0-9-]{0,62}$/.test(program)) throw new Error(`invalid program name ${JSON.stringify(program)}`);
+  if (!isName(program)) throw new Error(`invalid program name ${JSON.stringify(program)}`);
   return `apps/${program}/src/main.ts`;
 }
 

@@ -3,11 +3,13 @@
 // policy bundle every OPA sidecar loads (policy/reelmesh.tar.gz + policy/owner-bundle.pub.pem).
 // Keys are written 0600 into a folder that is never committed (.reelmesh/certs by default).
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { KMS_ENV } from '@reelmesh/envelope';
 import { signPolicyDirectory } from '@reelmesh/provenance';
 import { generateAgentCredentials } from '@reelmesh/kms-local';
 import { createCa } from '@reelmesh/mesh';
+import { writeFileAtomicSync } from '@reelmesh/storage';
 import { spiffeId, type Workflow } from '@reelmesh/workflow';
 
 export interface IssueCertsOptions {
@@ -32,10 +34,9 @@ export async function issueComposeCerts(wf: Workflow, options: IssueCertsOptions
   const out = options.outDir;
   mkdirSync(out, { recursive: true, mode: 0o700 });
   const files: string[] = [];
-  const write = (rel: string, content: string, mode: number) => {
-    const path = join(out, rel);
-    writeFileSync(path, content, { mode });
-    chmodSync(path, mode); // an existing file keeps its old mode otherwise
+  const write = (rel: string, content: string | Buffer, mode: number) => {
+    // Atomic: a key is never seen half-written; the new file has exactly `mode`.
+    writeFileAtomicSync(join(out, rel), content, { mode });
     files.push(rel);
   };
 
@@ -51,7 +52,7 @@ export async function issueComposeCerts(wf: Workflow, options: IssueCertsOptions
     const credential = credentials.byAgent[agent.name];
     write(
       join(agent.name, 'kms.env'),
-      `REELMESH_KMS_ACCESS_KEY_ID=${credential.accessKeyId}\nREELMESH_KMS_SECRET_ACCESS_KEY=${credential.secretAccessKey}\n`,
+      `${KMS_ENV.accessKeyId}=${credential.accessKeyId}\n${KMS_ENV.secretAccessKey}=${credential.secretAccessKey}\n`,
       0o600,
     );
   }
@@ -68,8 +69,7 @@ export async function issueComposeCerts(wf: Workflow, options: IssueCertsOptions
   const privateKey = readFileSync(keyFile, 'utf8');
   const { archive } = signPolicyDirectory({ policyDir: options.policyDir, privateKey, keyId: 'owner', revision: options.revision ?? Date.now() });
   mkdirSync(join(out, 'policy'), { recursive: true, mode: 0o755 });
-  writeFileSync(join(out, 'policy', 'reelmesh.tar.gz'), archive, { mode: 0o644 });
-  files.push(join('policy', 'reelmesh.tar.gz'));
+  write(join('policy', 'reelmesh.tar.gz'), archive, 0o644);
   write(join('policy', 'owner-bundle.pub.pem'), createPublicKey(createPrivateKey(privateKey)).export({ type: 'spki', format: 'pem' }).toString(), 0o644);
   return { outDir: out, files };
 }

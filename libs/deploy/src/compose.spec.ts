@@ -88,7 +88,7 @@ describe('docker-compose.yml', () => {
         expect(service.networks, member).toBeUndefined();
       }
       const app = compose.services[`${agent.name}-app`];
-      expect(app.environment).toMatchObject({ REELMESH_AGENT: agent.name, HOST: '127.0.0.1', REELMESH_OUTBOUND_PROXY: 'http://127.0.0.1:15001' });
+      expect(app.environment).toMatchObject({ REELMESH_AGENT: agent.name, REELMESH_LISTEN: '127.0.0.1:8080', REELMESH_OUTBOUND_PROXY: 'http://127.0.0.1:15001' });
       expect(app.image).toMatch(new RegExp(`^reelmesh/${agent.app}:\\d+\\.\\d+\\.\\d+\\$\\{REELMESH_[A-Z_]+_DIGEST:-\\}$`));
       const opa = compose.services[`${agent.name}-opa`] as unknown as { image: string; command: string[]; volumes: string[] };
       expect(opa.image).toMatch(/^openpolicyagent\/opa:\d+\.\d+\.\d+-envoy\$\{OPA_DIGEST:-\}$/);

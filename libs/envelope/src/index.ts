@@ -25,4 +25,4 @@ export { KmsDataKeyProvider, type KmsCallStats, type KmsDataKeyProviderOptions }
 export { DataKeyCache, type DataKeyCacheOptions, type DataKeyCacheStats, type EvictionReason } from './data-key-cache';
 export { SealedObjectStore, objectEncryptionContext, type SealedObjectStoreOptions } from './sealed-object-store';
 export { benchEnvelope, type EnvelopeBenchOptions, type EnvelopeBenchResult } from './bench';
-export { kmsConfigFromEnv, sealedStore, type KmsConfig, type SealedStore } from './kms-env';
+export { kmsConfigFromEnv, kmsEnvironment, sealedStore, KMS_ENV, type KmsConfig, type SealedStore } from './kms-env';

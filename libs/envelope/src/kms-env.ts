@@ -17,17 +17,37 @@ export interface KmsConfig {
   assetKeyId?: string;
 }
 
+/** The environment variable of each KMS setting: read here, written by every deployment target. */
+export const KMS_ENV = Object.freeze({
+  endpoint: 'REELMESH_KMS_ENDPOINT',
+  region: 'REELMESH_KMS_REGION',
+  accessKeyId: 'REELMESH_KMS_ACCESS_KEY_ID',
+  secretAccessKey: 'REELMESH_KMS_SECRET_ACCESS_KEY',
+  keyId: 'REELMESH_KMS_KEY_ID',
+  allowedKeyIds: 'REELMESH_KMS_ALLOWED_KEY_IDS',
+  assetKeyId: 'REELMESH_KMS_ASSET_KEY_ID',
+} satisfies Record<keyof KmsConfig, string>);
+
+/** The environment that carries KMS settings (values, or whatever a deployment target puts there). */
+export function kmsEnvironment<T>(settings: Partial<Record<keyof KmsConfig, T>>): Record<string, T> {
+  const env: Record<string, T> = {};
+  for (const [setting, value] of Object.entries(settings) as Array<[keyof KmsConfig, T | undefined]>) {
+    if (value !== undefined) env[KMS_ENV[setting]] = value;
+  }
+  return env;
+}
+
 /** REELMESH_KMS_KEY_ID switches sealed storage on; the rest of REELMESH_KMS_* must then be set. */
 export function kmsConfigFromEnv(env: NodeJS.ProcessEnv): KmsConfig | undefined {
-  if (!env.REELMESH_KMS_KEY_ID) return undefined;
+  if (!env[KMS_ENV.keyId]) return undefined;
   const kms: Record<string, unknown> = {
-    endpoint: env.REELMESH_KMS_ENDPOINT || undefined,
-    region: env.REELMESH_KMS_REGION ?? env.AWS_REGION,
-    accessKeyId: env.REELMESH_KMS_ACCESS_KEY_ID,
-    secretAccessKey: env.REELMESH_KMS_SECRET_ACCESS_KEY,
-    keyId: env.REELMESH_KMS_KEY_ID,
-    allowedKeyIds: (env.REELMESH_KMS_ALLOWED_KEY_IDS ?? '').split(',').filter(Boolean),
-    assetKeyId: env.REELMESH_KMS_ASSET_KEY_ID || undefined,
+    endpoint: env[KMS_ENV.endpoint] || undefined,
+    region: env[KMS_ENV.region] ?? env.AWS_REGION,
+    accessKeyId: env[KMS_ENV.accessKeyId],
+    secretAccessKey: env[KMS_ENV.secretAccessKey],
+    keyId: env[KMS_ENV.keyId],
+    allowedKeyIds: (env[KMS_ENV.allowedKeyIds] ?? '').split(',').filter(Boolean),
+    assetKeyId: env[KMS_ENV.assetKeyId] || undefined,
   };
   return Object.fromEntries(Object.entries(kms).filter(([, v]) => v !== undefined)) as unknown as KmsConfig;
 }

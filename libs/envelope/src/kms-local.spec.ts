@@ -41,7 +41,7 @@ describe('envelope over the local KMS (real SDK, SigV4, key policy)', () => {
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'envelope-kms-'));
     root = await mkdtemp(join(tmpdir(), 'envelope-kms-store-'));
-    kms = await startLocalKms({ dataDir, port: 0, principals });
+    kms = await startLocalKms({ dataDir, principals });
     await kms.admin.createKey({
       alias: ALIAS,
       description: 'envelope integration test',
@@ -116,7 +116,7 @@ describe('envelope over the local KMS (real SDK, SigV4, key policy)', () => {
 
   it('fails closed when the KMS stops: no file is left', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'envelope-kms-down-'));
-    const own = await startLocalKms({ dataDir: await mkdtemp(join(dir, 'kms-')), port: 0, principals });
+    const own = await startLocalKms({ dataDir: await mkdtemp(join(dir, 'kms-')), principals });
     const provider = new KmsDataKeyProvider({
       endpoint: own.endpoint,
       region: own.region,

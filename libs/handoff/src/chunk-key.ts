@@ -1,5 +1,6 @@
-import { isSafeSegment, safeKey } from '@reelmesh/storage';
-import { HttpError } from './http-error';
+import { checkHandoffPath } from '@reelmesh/addressing';
+import { HttpError } from '@reelmesh/http-kit';
+import { safeKey } from '@reelmesh/storage';
 
 /** One slot a chunk can fill: (workflow, receiving step, input artifact, chunk index). */
 export interface ChunkSlot {
@@ -32,22 +33,38 @@ function assertChunkIndex(chunkIndex: number): void {
   }
 }
 
-const unsafe = (what: string, value: string) =>
-  new HttpError(400, 'UNSAFE_NAME', `${what} ${JSON.stringify(value)} is not a safe name (letters, digits, '.', '-', '_'; no '/', no '..')`);
+/** Anything that could walk out of the store's tree, once decoded. */
+const TRAVERSAL = /[/\\\0]|\.\./;
 
 /**
- * Check the route's (already URL-decoded) parameters. Anything that could walk out of the
- * store's tree is UNSAFE_NAME, whichever segment it is in; a chunk index that is merely not
- * a number in range is CHUNK_OUT_OF_RANGE.
+ * The slot a handoff request names, read from its RAW target (path and query, as sent) with the
+ * one handoff-address rule the policy also applies — so `/007`, `%37` or `7?x` is refused here
+ * exactly as the mesh refuses it. A segment that is not a name is UNSAFE_NAME; a chunk index that
+ * is not a canonical decimal in range is CHUNK_OUT_OF_RANGE (UNSAFE_NAME if it tries a traversal).
  */
-export function parseSlotParams(params: Record<string, string | undefined>, maxChunks: number): ChunkSlot {
-  const { workflowId = '', step = '', artifact = '', chunkIndex = '' } = params;
-  for (const [what, value] of [['workflow id', workflowId], ['step', step], ['artifact', artifact]] as const) {
-    if (!isSafeSegment(value)) throw unsafe(what, value);
+export function parseSlotTarget(target: string, maxChunks: number): ChunkSlot {
+  const check = checkHandoffPath(target);
+  if (check.ok) {
+    if (check.address.chunkIndex >= maxChunks) throw outOfRange(String(check.address.chunkIndex), maxChunks);
+    return { ...check.address };
   }
-  if (/[/\\\0]|\.\./.test(chunkIndex)) throw unsafe('chunk index', chunkIndex);
-  if (!/^\d{1,6}$/.test(chunkIndex) || Number(chunkIndex) >= maxChunks) {
-    throw new HttpError(400, 'CHUNK_OUT_OF_RANGE', `chunk index ${JSON.stringify(chunkIndex)} must be an integer in [0, ${maxChunks})`);
+  if (check.problem === 'name') {
+    throw new HttpError(400, 'UNSAFE_NAME', `${check.field} ${JSON.stringify(check.value)} is not a valid name (a-z, 0-9 and "-"; no "/", "%", "..")`);
   }
-  return { workflowId, step, artifact, chunkIndex: Number(chunkIndex) };
+  if (check.problem === 'chunk') {
+    if (TRAVERSAL.test(decodeLoosely(check.value))) throw new HttpError(400, 'UNSAFE_NAME', `chunk index ${JSON.stringify(check.value)} is not a safe name`);
+    throw outOfRange(check.value, maxChunks);
+  }
+  throw new HttpError(404, 'NOT_FOUND', `${target} is not a handoff path`);
+}
+
+const outOfRange = (value: string, maxChunks: number) =>
+  new HttpError(400, 'CHUNK_OUT_OF_RANGE', `chunk index ${JSON.stringify(value)} must be a canonical decimal integer (no sign, no leading zeros) in [0, ${maxChunks})`);
+
+function decodeLoosely(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { HttpError } from './http-error';
+import { HttpError } from '@reelmesh/http-kit';
 
 /**
  * Hashes and counts the bytes on their way to the store, and stops the stream as soon as it

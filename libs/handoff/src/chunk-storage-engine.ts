@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ObjectStore } from '@reelmesh/storage';
 import { ChunkMeter } from './chunk-meter';
-import { HttpError, toHttpError } from './http-error';
+import { HttpError, toHttpError } from '@reelmesh/http-kit';
 import type { KeyedMutex } from './keyed-mutex';
 import { parseManifest, type HandoffManifest } from './manifest';
 import type { SlotIndex } from './slot-index';

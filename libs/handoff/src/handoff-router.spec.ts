@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { FsObjectStore } from '@reelmesh/storage';
 import { chunkKey, slotRecordKey } from './chunk-key';
-import { HttpError } from './http-error';
+import { HttpError } from '@reelmesh/http-kit';
 import { multipartFrame } from './multipart-body';
 import { allFiles, eventually, handoffApp, listen, manifestFor, rawPost, sha256, tempStore, WORKFLOW } from './spec-helpers';
 
@@ -151,6 +151,21 @@ describe('handoff router: refusals', () => {
   it.each(['abc', '1.5', '100000', '00x'])('400 CHUNK_OUT_OF_RANGE for chunk index %s', async (index) => {
     const { app } = handoffApp(store);
     await expectError(await post(app, `/v1/handoffs/${WORKFLOW}/demux/av/${index}`, manifestFor(bytes), bytes), 400, 'CHUNK_OUT_OF_RANGE');
+  });
+
+  // The policy refuses these (the chunk segment of the RAW path is not a canonical decimal); the
+  // receiver must too, or a call straight to the app would store `007` as chunk 7.
+  it.each(['007', '%37', '+7', '7.0', '7?retry=1', '0x7'])('400 CHUNK_OUT_OF_RANGE for %s, which is not chunk 7, and nothing is stored', async (index) => {
+    const { app, received } = handoffApp(store);
+    await expectError(await post(app, `/v1/handoffs/${WORKFLOW}/demux/av/${index}`, manifestFor(bytes, { chunkIndex: 7, chunkCount: 8 }), bytes), 400, 'CHUNK_OUT_OF_RANGE');
+    expect(received).toHaveLength(0);
+    expect(await store.exists(`${WORKFLOW}/demux/av/00007.mkv`)).toBe(false);
+  });
+
+  it('takes the canonical /7 for chunk 7', async () => {
+    const { app, received } = handoffApp(store);
+    await post(app, `/v1/handoffs/${WORKFLOW}/demux/av/7`, manifestFor(bytes, { chunkIndex: 7, chunkCount: 8 }), bytes).expect(201);
+    expect(received.map((r) => r.chunkIndex)).toEqual([7]);
   });
 
   it('400 CHUNK_OUT_OF_RANGE beyond maxChunks, by index or by the manifest chunkCount', async () => {

@@ -1,10 +1,11 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
+import { HANDOFF_PREFIX } from '@reelmesh/addressing';
 import multer from 'multer';
 import type { Logger } from 'pino';
 import type { ObjectStore } from '@reelmesh/storage';
 import { ChunkStorageEngine } from './chunk-storage-engine';
-import { chunkKey, MAX_CHUNKS, parseSlotParams } from './chunk-key';
-import { HttpError } from './http-error';
+import { chunkKey, MAX_CHUNKS, parseSlotTarget } from './chunk-key';
+import { HttpError } from '@reelmesh/http-kit';
 import { KeyedMutex } from './keyed-mutex';
 import { fromMulterError } from './multer-errors';
 import type { ReceivedChunk } from './received-chunk';
@@ -39,10 +40,11 @@ export interface HandoffRouterOptions {
 
 export const DEFAULT_LIMITS: HandoffLimits = { fileSize: 512 * 1024 * 1024, fields: 2, fieldSize: 64 * 1024, parts: 2 };
 
-export const HANDOFF_ROUTE = '/v1/handoffs/:workflowId/:step/:artifact/:chunkIndex';
+/** Every path under the handoff prefix: the raw target is parsed by the one handoff-address rule. */
+const UNDER_HANDOFFS = `${HANDOFF_PREFIX}/{*rest}`;
 
 /**
- * POST /v1/handoffs/:workflowId/:step/:artifact/:chunkIndex — receive one chunk (see
+ * POST /v1/handoffs/<workflow>/<step>/<artifact>/<chunk> — receive one chunk (see
  * docs/handoff-protocol.md). Checks run cheapest first, so a bad request is refused before a
  * byte of media is read; nothing is published unless the whole body parsed and verified.
  */
@@ -65,7 +67,7 @@ export function createHandoffRouter(options: HandoffRouterOptions): Router {
   const router = Router();
 
   const preflight = (req: Request, res: Response, next: NextFunction) => {
-    const slot = parseSlotParams(req.params as Record<string, string>, maxChunks);
+    const slot = parseSlotTarget(req.originalUrl, maxChunks);
     if (slot.workflowId !== options.workflowId) throw new HttpError(404, 'UNKNOWN_WORKFLOW', `unknown workflow "${slot.workflowId}"`);
     if (!options.accepts(slot.step, slot.artifact)) {
       throw new HttpError(404, 'UNKNOWN_STEP', `agent ${options.agent} has no step "${slot.step}" taking artifact "${slot.artifact}"`);
@@ -144,25 +146,11 @@ export function createHandoffRouter(options: HandoffRouterOptions): Router {
     }
   };
 
-  router.post(HANDOFF_ROUTE, preflight, receive, publish);
-  router.all(HANDOFF_ROUTE, (req) => {
+  router.post(UNDER_HANDOFFS, preflight, receive, publish);
+  router.all(UNDER_HANDOFFS, (req) => {
+    // A malformed target is refused as it would be on POST; a well-formed one only takes POST.
+    parseSlotTarget(req.originalUrl, maxChunks);
     throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed here; use POST`);
   });
-  // Anything else under /v1/handoffs: refuse traversal explicitly rather than as a plain 404.
-  router.all('/v1/handoffs/{*rest}', (req) => {
-    const segments = req.path.split('/').slice(3).map(decodeSegment);
-    if (segments.some((s) => s === undefined || s === '' || s === '.' || /\.\.|[/\\\0]/.test(s))) {
-      throw new HttpError(400, 'UNSAFE_NAME', 'path segments must be safe names (no "..", no slashes)');
-    }
-    throw new HttpError(404, 'NOT_FOUND', `no handoff route for ${req.method} ${req.path}`);
-  });
   return router;
-}
-
-function decodeSegment(segment: string): string | undefined {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return undefined;
-  }
 }

@@ -1,5 +1,4 @@
-export { createHandoffRouter, DEFAULT_LIMITS, HANDOFF_ROUTE, type HandoffLimits, type HandoffRouterOptions } from './handoff-router';
-export { HttpError, jsonErrorHandler, toHttpError, errorBody, type ErrorBody, type HttpErrorOptions } from './http-error';
+export { createHandoffRouter, DEFAULT_LIMITS, type HandoffLimits, type HandoffRouterOptions } from './handoff-router';
 export type { ReceivedChunk } from './received-chunk';
 export {
   buildManifest,
@@ -13,7 +12,7 @@ export {
 } from './manifest';
 export { chunkKey, slotRecordKey, padChunkIndex, MAX_CHUNKS, type ChunkSlot } from './chunk-key';
 export type { SlotRecord } from './slot-index';
-export { sendChunk, handoffUrl, type SendChunkOptions, type SendChunkResult } from './send-chunk';
+export { sendChunk, type SendChunkOptions, type SendChunkResult } from './send-chunk';
 export { HandoffError } from './handoff-error';
 export { DEFAULT_RETRY, backoffDelay, type RetryPolicy } from './backoff';
 export { digestStream } from './digest-stream';

@@ -1,5 +1,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
-import { HttpError } from './http-error';
+import { NAME_PATTERN } from '@reelmesh/addressing';
+import { HttpError } from '@reelmesh/http-kit';
+import { MAX_CHUNKS } from './chunk-key';
 
 /** What a stream inside a chunk is (informational; the receiver probes the media itself). */
 export interface StreamInfo {
@@ -41,8 +43,8 @@ export interface HandoffManifest {
   provenance?: Record<string, unknown>;
 }
 
-/** A name usable as an object key segment (same rule as @reelmesh/storage's safe segments). */
-const name = { type: 'string', pattern: '^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$' };
+/** Workflow ids, steps, artifacts and agents follow the one name rule (@reelmesh/addressing). */
+const name = { type: 'string', pattern: NAME_PATTERN };
 
 export const manifestSchema = {
   $id: 'https://reelmesh.io/schemas/handoff-manifest-v1.json',
@@ -54,8 +56,8 @@ export const manifestSchema = {
     workflowId: name,
     step: name,
     artifact: name,
-    chunkIndex: { type: 'integer', minimum: 0, maximum: 99_999 },
-    chunkCount: { type: 'integer', minimum: 1, maximum: 100_000 },
+    chunkIndex: { type: 'integer', minimum: 0, maximum: MAX_CHUNKS - 1 },
+    chunkCount: { type: 'integer', minimum: 1, maximum: MAX_CHUNKS },
     sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
     byteLength: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
     media: {

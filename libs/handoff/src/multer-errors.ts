@@ -1,5 +1,5 @@
 import multer from 'multer';
-import { HttpError, toHttpError } from './http-error';
+import { HttpError, toHttpError } from '@reelmesh/http-kit';
 
 const { MulterError } = multer;
 

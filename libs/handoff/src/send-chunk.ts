@@ -3,14 +3,15 @@ import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
+import { handoffPath } from '@reelmesh/addressing';
+import { connectTarget, HttpError } from '@reelmesh/http-kit';
 import { backoffDelay, DEFAULT_RETRY, isRetryableNetworkError, isRetryableStatus, sleep, type RetryPolicy } from './backoff';
 import { HandoffError } from './handoff-error';
-import { HttpError } from './http-error';
 import { validateManifest, type HandoffManifest } from './manifest';
 import { multipartFrame, type MultipartFrame } from './multipart-body';
 
 export interface SendChunkOptions {
-  /** Receiver (or the local outbound proxy), e.g. `http://127.0.0.1:4001`. */
+  /** Receiver (or the pod's outbound proxy): `http://127.0.0.1:4001` or `unix:/pod/outbound.sock`. */
   baseUrl: string;
   /** Host header to send; the mesh's outbound proxy routes by it (= destination agent name). */
   hostHeader?: string;
@@ -48,7 +49,7 @@ const MAX_ANSWER_BYTES = 64 * 1024;
 export async function sendChunk(options: SendChunkOptions): Promise<SendChunkResult> {
   const manifest = checkedManifest(options.manifest);
   const policy: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
-  const url = handoffUrl(options.baseUrl, manifest);
+  const target = handoffTarget(options.baseUrl, manifest);
   const frame = multipartFrame(manifest, options.chunkContentType);
   let lastProblem = 'no attempt made';
   let lastStatus: number | undefined;
@@ -58,12 +59,12 @@ export async function sendChunk(options: SendChunkOptions): Promise<SendChunkRes
     options.signal?.throwIfAborted();
     let answer: Answer;
     try {
-      answer = await attemptOnce(url, frame, manifest, options, attempt);
+      answer = await attemptOnce(target, frame, manifest, options, attempt);
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason;
       if (error instanceof HandoffError) throw error;
       if (!isRetryableNetworkError(error)) {
-        throw new HandoffError(`handoff to ${url.host} failed: ${(error as Error).message}`, 'NETWORK_ERROR', undefined, attempt, { cause: error });
+        throw new HandoffError(`handoff to ${target.where} failed: ${(error as Error).message}`, 'NETWORK_ERROR', undefined, attempt, { cause: error });
       }
       lastProblem = `${(error as { code?: string }).code ?? 'network error'}: ${(error as Error).message}`;
       lastStatus = undefined;
@@ -88,7 +89,7 @@ export async function sendChunk(options: SendChunkOptions): Promise<SendChunkRes
     await pause(policy, attempt, answer.retryAfterMs, options, lastProblem);
   }
   throw new HandoffError(
-    `handoff of ${url.pathname} gave up after ${policy.attempts} attempts; last: ${lastProblem}`,
+    `handoff of ${target.path} gave up after ${policy.attempts} attempts; last: ${lastProblem}`,
     'RETRIES_EXHAUSTED',
     lastStatus,
     policy.attempts,
@@ -105,11 +106,21 @@ function checkedManifest(manifest: HandoffManifest): HandoffManifest {
   }
 }
 
-export function handoffUrl(baseUrl: string, manifest: HandoffManifest): URL {
-  const path = ['v1', 'handoffs', manifest.workflowId, manifest.step, manifest.artifact, String(manifest.chunkIndex)]
-    .map(encodeURIComponent)
-    .join('/');
-  return new URL(`${baseUrl.replace(/\/+$/, '')}/${path}`);
+interface Target {
+  /** node:http options that reach the receiver (host/port or socketPath) and the request path. */
+  options: http.RequestOptions;
+  path: string;
+  tls: boolean;
+  /** For messages: the receiver's address. */
+  where: string;
+}
+
+/** The one handoff address (@reelmesh/addressing) on the receiver's endpoint. */
+function handoffTarget(baseUrl: string, manifest: HandoffManifest): Target {
+  const endpoint = connectTarget(baseUrl);
+  const path = `${endpoint.basePath}${handoffPath(manifest)}`;
+  if ('socketPath' in endpoint) return { options: { socketPath: endpoint.socketPath, path }, path, tls: false, where: baseUrl };
+  return { options: { host: endpoint.host, port: endpoint.port, path }, path, tls: endpoint.tls, where: `${endpoint.host}:${endpoint.port}` };
 }
 
 async function pause(policy: RetryPolicy, attempt: number, retryAfterMs: number | undefined, options: SendChunkOptions, problem: string) {
@@ -120,7 +131,7 @@ async function pause(policy: RetryPolicy, attempt: number, retryAfterMs: number 
 }
 
 /** One POST: resolves with the receiver's answer, rejects on network failure. */
-async function attemptOnce(url: URL, frame: MultipartFrame, manifest: HandoffManifest, options: SendChunkOptions, attempt: number): Promise<Answer> {
+async function attemptOnce(target: Target, frame: MultipartFrame, manifest: HandoffManifest, options: SendChunkOptions, attempt: number): Promise<Answer> {
   const source = await options.open();
   return new Promise<Answer>((resolve, reject) => {
     let settled = false;
@@ -142,10 +153,10 @@ async function attemptOnce(url: URL, frame: MultipartFrame, manifest: HandoffMan
       accept: 'application/json',
     };
     if (options.hostHeader) headers.host = options.hostHeader;
-    const transport = url.protocol === 'https:' ? https : http;
+    const transport = target.tls ? https : http;
     let req: http.ClientRequest;
     try {
-      req = transport.request(url, { method: 'POST', headers, signal: options.signal });
+      req = transport.request({ ...target.options, method: 'POST', headers, signal: options.signal });
     } catch (error) {
       source.destroy();
       throw error;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { FsObjectStore } from '@reelmesh/storage';
 import { createHandoffRouter, type HandoffRouterOptions } from './handoff-router';
-import { jsonErrorHandler } from './http-error';
+import { jsonErrorHandler } from '@reelmesh/http-kit';
 import type { HandoffManifest } from './manifest';
 import type { ReceivedChunk } from './received-chunk';
 

@@ -1,6 +1,6 @@
 import type { ObjectContext, ObjectWriter } from '@reelmesh/storage';
 import type { ChunkSlot } from './chunk-key';
-import { HttpError } from './http-error';
+import { HttpError } from '@reelmesh/http-kit';
 import type { HandoffManifest } from './manifest';
 import type { SlotRecord } from './slot-index';
 

@@ -63,18 +63,21 @@ export function endpointOf(server: Server, scheme: 'http' | 'https' = 'http'): s
   return `${scheme}://${family === 'IPv6' ? `[${host}]` : host}:${port}`;
 }
 
-/** Stops accepting, closes idle keep-alive connections at once and, after `graceMs`, every other. */
-export function closeServer(server: Server & { closeIdleConnections?: () => void; closeAllConnections?: () => void }, graceMs = 0): Promise<void> {
+/**
+ * Stops accepting and closes idle keep-alive connections at once; requests in flight may finish
+ * for `graceMs` (default: as long as they take), then every connection is closed.
+ */
+export function closeServer(server: Server & { closeIdleConnections?: () => void; closeAllConnections?: () => void }, graceMs = Infinity): Promise<void> {
   return new Promise((resolve) => {
     if (!server.listening) return resolve();
-    const timer = setTimeout(() => server.closeAllConnections?.(), graceMs);
-    timer.unref();
+    const timer = Number.isFinite(graceMs) ? setTimeout(() => server.closeAllConnections?.(), graceMs) : undefined;
+    timer?.unref();
     server.close(() => {
       clearTimeout(timer);
       resolve();
     });
     server.closeIdleConnections?.();
-    if (graceMs === 0) server.closeAllConnections?.();
+    if (graceMs <= 0) server.closeAllConnections?.();
   });
 }
 
@@ -92,4 +95,10 @@ export function connectTarget(url: string): ConnectTarget {
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TypeError(`endpoint URL must be http(s):// or unix:, got ${url}`);
   const tls = u.protocol === 'https:';
   return { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || (tls ? 443 : 80)), basePath: u.pathname.replace(/\/+$/, ''), tls };
+}
+
+/** The node:http request options that reach an endpoint URL: `{ socketPath }` or `{ host, port }`. */
+export function connectOptions(url: string): { socketPath: string } | { host: string; port: number } {
+  const target = connectTarget(url);
+  return 'socketPath' in target ? { socketPath: target.socketPath } : { host: target.host, port: target.port };
 }

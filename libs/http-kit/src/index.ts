@@ -5,8 +5,8 @@ export { HttpError, toHttpError, errorBody, type ErrorBody, type HttpErrorOption
 export { sendJson, sendError } from './respond';
 export { readBody, readJsonBody, type BodyLimit } from './body';
 export { jsonErrorHandler } from './express-errors';
-export { listen, closeServer, endpointOf, parseListenAddress, connectTarget, MAX_SOCKET_PATH, type ListenAddress, type ConnectTarget } from './endpoint';
+export { listen, closeServer, endpointOf, parseListenAddress, connectTarget, connectOptions, MAX_SOCKET_PATH, type ListenAddress, type ConnectTarget } from './endpoint';
 export { request, requestJson, ResponseError, type RequestOptions, type Response } from './client';
 export { readyLine, errorLine, parseServiceLine, type ReadyLine, type ErrorLine, type ServiceLine } from './service-line';
-export { runService, type StartedService } from './run-service';
+export { runService, ConfigError, type StartedService } from './run-service';
 export { defineProgram, type Program } from './program';

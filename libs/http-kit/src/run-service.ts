@@ -10,7 +10,7 @@ export interface StartedService {
 
 /**
  * The main() of every ReelMesh process: start, print the ready line (or the error line and exit
- * 1), and on SIGTERM/SIGINT stop gracefully, then exit. A stop that hangs past `stopTimeoutMs`
+ * 1), and on SIGTERM/SIGINT (or its parent's death) stop gracefully, then exit. A stop that hangs past `stopTimeoutMs`
  * exits 1, so an orchestrator never waits forever.
  */
 export function runService(service: string, start: () => Promise<StartedService>, options: { stopTimeoutMs?: number } = {}): void {
@@ -34,10 +34,22 @@ export function runService(service: string, start: () => Promise<StartedService>
   // must stop the service gracefully, not kill it with the default action.
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  // Started by a parent with an IPC channel (the local runtime): when the parent dies, the channel
+  // closes and the service stops as if told to, so a killed CLI leaves no orphans. The channel
+  // itself must not keep a finished service alive.
+  if (process.channel) {
+    process.channel.unref();
+    process.once('disconnect', () => stop('parent gone'));
+  }
 
   start().then((started) => {
     running = started;
     process.stdout.write(`${readyLine(service, started.endpoints, started.details)}\n`);
     if (stopRequested) stop(stopRequested);
   }, fail);
+}
+
+/** A service's configuration is wrong (a flag, an env var): it stops at start-up with this code. */
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
 }

@@ -41,15 +41,15 @@ export function errorLine(service: string, error: unknown): string {
 /** The ready or error line in a line of output, or undefined for an ordinary log line. */
 export function parseServiceLine(line: string): ServiceLine | undefined {
   if (!line.startsWith('{"event":"ready"') && !line.startsWith('{"event":"error"')) return undefined;
-  let parsed: Partial<ReadyLine & ErrorLine>;
+  let parsed: { event?: unknown; service?: unknown; pid?: unknown; endpoints?: unknown; code?: unknown; message?: unknown };
   try {
     parsed = JSON.parse(line);
   } catch {
     return undefined;
   }
   if (typeof parsed.service !== 'string' || typeof parsed.pid !== 'number') return undefined;
-  if (parsed.event === 'ready' && isStringRecord(parsed.endpoints)) return parsed as ReadyLine;
-  if (parsed.event === 'error' && typeof parsed.code === 'string' && typeof parsed.message === 'string') return parsed as ErrorLine;
+  if (parsed.event === 'ready' && isStringRecord(parsed.endpoints)) return parsed as unknown as ReadyLine;
+  if (parsed.event === 'error' && typeof parsed.code === 'string' && typeof parsed.message === 'string') return parsed as unknown as ErrorLine;
   return undefined;
 }
 

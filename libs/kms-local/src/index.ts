@@ -25,7 +25,9 @@ export {
   type ProvisionedKeys,
   type WorkflowAgentRef,
 } from './provision';
-export { readWorkflowAgents } from './workflow-agents';
+export { provisionOptionsFor, readProvisionOptions, type ProvisionOverrides } from './workflow-agents';
+// The service's configuration surface (flags and REELMESH_KMS_* variables); apps/kms-local runs it.
+export { helpRequested, loadMainConfig, usage, type MainConfig } from './main-config';
 export { KmsError, type KmsErrorType } from './errors';
 export { MasterSecretError } from './master-secret';
 export { SealedFileError } from './sealed-file';

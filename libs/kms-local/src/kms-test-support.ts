@@ -79,8 +79,11 @@ export interface RawResponse {
   json: Record<string, unknown>;
 }
 
-/** Signs with smithy's SignatureV4 (the SDK's signer) and sends with node:http. */
-export async function signedRequest(kms: Pick<LocalKms, 'port'>, raw: RawRequest): Promise<RawResponse> {
+/** Signs with smithy's SignatureV4 (the SDK's signer) and sends with node:http to the endpoint the server reported. */
+export async function signedRequest(kms: Pick<LocalKms, 'endpoint'>, raw: RawRequest): Promise<RawResponse> {
+  const url = new URL(kms.endpoint);
+  const hostname = url.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(url.port);
   const signer = new SignatureV4({
     credentials: { accessKeyId: raw.accessKeyId, secretAccessKey: raw.secretAccessKey },
     region: REGION,
@@ -89,19 +92,19 @@ export async function signedRequest(kms: Pick<LocalKms, 'port'>, raw: RawRequest
   });
   const body = raw.body ?? '{}';
   const headers: Record<string, string> = {
-    host: `127.0.0.1:${kms.port}`,
+    host: url.host,
     'content-type': raw.contentType ?? 'application/x-amz-json-1.1',
   };
   if (raw.target !== undefined) headers['x-amz-target'] = raw.target;
   const signed = await signer.sign(
-    { method: raw.method ?? 'POST', protocol: 'http:', hostname: '127.0.0.1', port: kms.port, path: '/', query: {}, headers, body },
+    { method: raw.method ?? 'POST', protocol: 'http:', hostname, port, path: '/', query: {}, headers, body },
     { signingDate: raw.signingDate },
   );
   const out = { headers: { ...(signed.headers as Record<string, string>) }, body };
   raw.afterSigning?.(out);
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port: kms.port, method: raw.method ?? 'POST', path: '/', headers: out.headers },
+      { host: hostname, port, method: raw.method ?? 'POST', path: '/', headers: out.headers },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

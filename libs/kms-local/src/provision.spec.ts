@@ -7,16 +7,15 @@ import {
   ListAliasesCommand,
   type KMSClient,
 } from '@aws-sdk/client-kms';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
+import { loadWorkflow } from '@reelmesh/workflow';
 import { startLocalKms, type LocalKms } from './server';
-import { generateAgentCredentials, provisionWorkflowKeys, type ProvisionedKeys, type WorkflowAgentRef } from './provision';
+import { generateAgentCredentials, provisionWorkflowKeys, type ProvisionedKeys } from './provision';
+import { provisionOptionsFor } from './workflow-agents';
 import { sdkClient, tempDir } from './kms-test-support';
 
-// The real workflow file: the single source of truth for agents and actors.
-const workflow = parse(readFileSync(fileURLToPath(new URL('../../../policies/workflow.yaml', import.meta.url)), 'utf8')) as { agents: WorkflowAgentRef[] };
-const agents = workflow.agents.map(({ name, actor }) => ({ name, actor }));
+// The real workflow file: the single source of truth for agents, actors and the owner.
+const options = provisionOptionsFor(loadWorkflow());
+const { agents } = options;
 const credentials = generateAgentCredentials(agents);
 
 let kms: LocalKms;
@@ -46,7 +45,7 @@ const WORKFLOW = 'alias/reelmesh/owner/workflow';
 beforeAll(async () => {
   dir = await tempDir();
   kms = await startLocalKms({ dataDir: dir.path, principals: credentials.principals });
-  keys = await provisionWorkflowKeys(kms.admin, { agents });
+  keys = await provisionWorkflowKeys(kms.admin, options);
 });
 
 afterAll(async () => {
@@ -160,13 +159,13 @@ describe('provisionWorkflowKeys: contractor asset keys', () => {
 
 describe('provisionWorkflowKeys: re-running', () => {
   it('keeps existing keys and applies the current policy', async () => {
-    const again = await provisionWorkflowKeys(kms.admin, { agents });
+    const again = await provisionWorkflowKeys(kms.admin, options);
     expect(again).toEqual(keys);
     // A new contractor agent joins: it gets a credential and the workflow key's policy now covers it.
     const extended = [...agents, { name: 'subs', actor: 'subtitles' }];
     const subs = generateAgentCredentials([{ name: 'subs' }]).byAgent.subs;
     kms.admin.addPrincipal(subs.accessKeyId, subs);
-    const third = await provisionWorkflowKeys(kms.admin, { agents: extended });
+    const third = await provisionWorkflowKeys(kms.admin, { ...options, agents: extended });
     expect(third.workflowKey).toEqual(keys.workflowKey);
     expect(third.assetKeys.subtitles.alias).toBe('alias/reelmesh/subtitles/assets');
     const client = sdkClient(kms, subs.accessKeyId, subs.secretAccessKey);
@@ -176,6 +175,7 @@ describe('provisionWorkflowKeys: re-running', () => {
   });
 
   it('rejects agent names that could break list matching', async () => {
-    await expect(provisionWorkflowKeys(kms.admin, { agents: [...agents, { name: 'a,b', actor: 'x' }] })).rejects.toThrow(/names/);
+    await expect(provisionWorkflowKeys(kms.admin, { ...options, agents: [...agents, { name: 'a,b', actor: 'x' }] })).rejects.toThrow(/names/);
+    await expect(provisionWorkflowKeys(kms.admin, { ...options, ownerActor: 'owner/../x' })).rejects.toThrow(/owner actor "owner\/\.\.\/x"/);
   });
 });

@@ -11,8 +11,9 @@ export interface WorkflowAgentRef {
 
 export interface ProvisionOptions {
   agents: WorkflowAgentRef[];
-  /** The actor whose key seals workflow data. Default `owner`. */
-  ownerActor?: string;
+  /** The actor whose key seals workflow data: `ownerOf(workflow).actor` (no default, so a
+   * workflow whose owner is not called `owner` never gets a key nobody can use). */
+  ownerActor: string;
   /** Encryption-context keys the workflow key's conditions read. Defaults `agent` and `recipients`. */
   contextKeys?: { agent?: string; recipients?: string };
 }
@@ -41,7 +42,8 @@ export function agentPrincipal(agentName: string): string {
   return `agent/${agentName}`;
 }
 
-export function workflowKeyAlias(ownerActor = 'owner'): string {
+/** The owner's workflow key; pass `ownerOf(workflow).actor`. */
+export function workflowKeyAlias(ownerActor: string): string {
   return `alias/reelmesh/${ownerActor}/workflow`;
 }
 
@@ -54,7 +56,7 @@ export function assetKeyAlias(actor: string): string {
  * only under contexts naming itself: `agent` equal to its name, or its name in `recipients`.
  */
 export function workflowKeyPolicy(options: ProvisionOptions): KeyPolicy {
-  const ownerActor = options.ownerActor ?? 'owner';
+  const { ownerActor } = options;
   const agentKey = options.contextKeys?.agent ?? 'agent';
   const recipientsKey = options.contextKeys?.recipients ?? 'recipients';
   const owners = principalsOf(options.agents.filter((a) => a.actor === ownerActor));
@@ -105,7 +107,9 @@ export async function provisionWorkflowKeys(admin: KmsAdmin, options: ProvisionO
       throw new Error(`agent ${JSON.stringify(agent)} needs names of letters, digits, '-' and '_'`);
     }
   }
-  const ownerActor = options.ownerActor ?? 'owner';
+  const { ownerActor } = options;
+  // The actor becomes part of an alias: same rule as agent actors.
+  if (!NAME.test(ownerActor)) throw new Error(`owner actor ${JSON.stringify(ownerActor)} needs letters, digits, '-' and '_'`);
   const ensure = async (alias: string, description: string, policy: KeyPolicy): Promise<ProvisionedKey> => {
     const existing = admin.findKey(alias);
     if (existing) {

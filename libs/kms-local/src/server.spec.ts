@@ -310,8 +310,10 @@ describe('local KMS wire errors (raw signed requests)', () => {
     expect(res.json.message).toMatch(/expired/);
   });
 
-  it('an oversized body is refused without reading it all', async () => {
+  it('an oversized body is refused without reading it all, and the connection is closed', async () => {
     const res = await signedRequest(kms, { ...asOwner, target: 'TrentService.ListKeys', body: `{"x":"${'a'.repeat(70_000)}"}` });
     expectKmsError(res, 'ValidationException', 413);
+    expect(res.json.message).toBe('KMS request body is larger than 65536 bytes');
+    expect(res.headers.connection).toBe('close');
   });
 });

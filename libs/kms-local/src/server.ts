@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { closeServer, HttpError, listen, parseListenAddress, readBody, type ListenAddress } from '@reelmesh/http-kit';
 import type { Logger } from 'pino';
 import { KmsError, toKmsError } from './errors';
 import { KeyStore } from './key-store';
@@ -12,8 +12,8 @@ import { createAdmin, type KmsAdmin } from './admin';
 
 export interface LocalKmsOptions {
   dataDir: string;
-  host?: string;
-  port?: number;
+  /** `host:port` or { host, port }; default `127.0.0.1:0` (any free port, reported as `endpoint`). */
+  listen?: string | { host: string; port: number };
   principals: PrincipalMap;
   logger?: Logger;
   /** Defaults to `<dataDir>/master.key`. */
@@ -28,8 +28,8 @@ export interface LocalKmsOptions {
 }
 
 export interface LocalKms {
+  /** What it really bound, e.g. `http://127.0.0.1:41234`. */
   endpoint: string;
-  port: number;
   region: string;
   admin: KmsAdmin;
   stop(): Promise<void>;
@@ -37,10 +37,15 @@ export interface LocalKms {
 
 const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
 const TARGET_PREFIX = 'TrentService.';
+/** Far above any KMS request (Encrypt takes at most 4 KiB of plaintext, base64-encoded). */
 const MAX_BODY_BYTES = 64 * 1024;
+const DEFAULT_LISTEN = '127.0.0.1:0';
+/** Requests are milliseconds of work; a client still holding a busy connection after this is cut. */
+const STOP_GRACE_MS = 5_000;
 
 /** Starts a KMS-protocol server (AWS JSON 1.1, SigV4) over the sealed key store in dataDir. */
 export async function startLocalKms(options: LocalKmsOptions): Promise<LocalKms> {
+  const address = tcpAddress(options.listen ?? DEFAULT_LISTEN);
   const store = await KeyStore.open({ dataDir: options.dataDir, masterKeyFile: options.masterKeyFile });
   const scope: ArnScope = { region: options.region ?? 'us-east-1', accountId: options.accountId ?? '000000000000' };
   const directory = principalDirectory(options.principals);
@@ -56,7 +61,7 @@ export async function startLocalKms(options: LocalKmsOptions): Promise<LocalKms>
       if (req.method !== 'POST' || !(req.url ?? '').startsWith('/')) {
         throw new KmsError('UnknownOperationException', 'Requests are POST / with X-Amz-Target', 404);
       }
-      const body = await readBody(req);
+      const body = await readBody(req, { limit: MAX_BODY_BYTES, what: 'KMS request' }).catch(asKmsError);
       const verified = verifySigV4(
         { method: req.method, url: req.url ?? '/', rawHeaders: req.rawHeaders, body },
         {
@@ -82,50 +87,38 @@ export async function startLocalKms(options: LocalKmsOptions): Promise<LocalKms>
       const error = toKmsError(err);
       if (error.type === 'KMSInternalException') log?.error({ requestId, op, principal, err }, 'kms internal error');
       else log?.warn({ requestId, op, principal, error: error.type, reason: error.message }, 'kms request refused');
-      res.setHeader('x-amzn-ErrorType', error.type);
-      send(res, requestId, error.status, { __type: error.type, message: error.message });
+      // A body we stopped reading (too large) is not drained on a kept-alive connection: close it.
+      const headers: Record<string, string> = { 'x-amzn-ErrorType': error.type };
+      if (!req.complete) headers.connection = 'close';
+      send(res, requestId, error.status, { __type: error.type, message: error.message }, headers);
     }
   };
 
   const server = createServer((req, res) => void handle(req, res));
-  await listen(server, options.host ?? '127.0.0.1', options.port ?? 0);
-  const { address, port } = server.address() as AddressInfo;
-  const host = address.includes(':') ? `[${address}]` : address;
-  log?.info({ endpoint: `http://${host}:${port}` }, 'local kms listening');
+  const endpoint = await listen(server, address);
+  log?.info({ endpoint }, 'local kms listening');
 
   let stopped: Promise<void> | undefined;
   return {
-    endpoint: `http://${host}:${port}`,
-    port,
+    endpoint,
     region: scope.region,
     admin: createAdmin(store, scope, directory),
-    stop: () => (stopped ??= close(server)),
+    // SDK clients keep idle keep-alive sockets open: closeServer drops those at once.
+    stop: () => (stopped ??= closeServer(server, STOP_GRACE_MS)),
   };
 }
 
-/** Reads the whole (small) request body, refusing anything larger than any KMS request. */
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > MAX_BODY_BYTES) {
-      reject(new KmsError('ValidationException', `Request body exceeds ${MAX_BODY_BYTES} bytes`, 413));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(new KmsError('ValidationException', `Request body exceeds ${MAX_BODY_BYTES} bytes`, 413));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
+/** TCP only: AWS SDK clients take an http(s) endpoint and cannot reach a Unix socket. */
+function tcpAddress(spec: string | ListenAddress): { host: string; port: number } {
+  const address = parseListenAddress(spec);
+  if ('path' in address) throw new TypeError(`the local KMS listens on TCP (AWS SDK clients cannot reach a Unix socket), got unix:${address.path}`);
+  return address;
+}
+
+/** http-kit's 413 for an oversized body, in this wire protocol's error shape. */
+function asKmsError(error: unknown): never {
+  if (error instanceof HttpError && error.status === 413) throw new KmsError('ValidationException', error.message, 413);
+  throw error;
 }
 
 function parseJsonBody(req: IncomingMessage, body: Buffer): Record<string, unknown> {
@@ -145,30 +138,14 @@ function parseJsonBody(req: IncomingMessage, body: Buffer): Record<string, unkno
   return parsed as Record<string, unknown>;
 }
 
-function send(res: ServerResponse, requestId: string, status: number, body: unknown): void {
+/** AWS JSON 1.1 answers are not http-kit's `{"error":...}`: their own content type and headers. */
+function send(res: ServerResponse, requestId: string, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const json = JSON.stringify(body);
   res.writeHead(status, {
     'Content-Type': JSON_CONTENT_TYPE,
     'Content-Length': Buffer.byteLength(json),
     'x-amzn-RequestId': requestId,
+    ...headers,
   });
   res.end(json);
-}
-
-/** Stops accepting, drops idle keep-alive sockets (SDK clients hold them open), waits for the rest. */
-function close(server: Server): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    server.close((err) => (err ? reject(err) : resolve()));
-    server.closeIdleConnections();
-  });
-}
-
-function listen(server: Server, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }

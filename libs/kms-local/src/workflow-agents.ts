@@ -1,17 +1,25 @@
-import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
-import type { WorkflowAgentRef } from './provision';
+// What key provisioning needs from the workflow. It is read with the one workflow loader (schema
+// and semantic checks included), so the KMS never provisions keys from a file the rest of
+// ReelMesh would refuse, and the owner is the one `ownerOf` answer, not a name guessed here.
+import { loadWorkflow, ownerOf, type Workflow } from '@reelmesh/workflow';
+import type { ProvisionOptions, WorkflowAgentRef } from './provision';
 
-/** The `agents` list (name, actor) of a workflow file: all that key provisioning needs from it. */
-export async function readWorkflowAgents(file: string): Promise<WorkflowAgentRef[]> {
-  const doc = parse(await readFile(file, 'utf8')) as { agents?: unknown } | null;
-  const agents = doc?.agents;
-  if (!Array.isArray(agents) || agents.length === 0) throw new Error(`${file}: no agents list`);
-  return agents.map((agent, i) => {
-    const { name, actor } = (agent ?? {}) as Record<string, unknown>;
-    if (typeof name !== 'string' || typeof actor !== 'string') {
-      throw new Error(`${file}: agents[${i}] needs string name and actor`);
-    }
-    return { name, actor };
-  });
+export interface ProvisionOverrides {
+  /** The actor owning the workflow key; default `ownerOf(workflow).actor`. */
+  ownerActor?: string;
+  /** Workloads outside the workflow's agents (e.g. the owner's audit ledger), provisioned like agents. */
+  platformAgents?: WorkflowAgentRef[];
+}
+
+/** The workflow's agents (name, actor) plus platform workloads, and the owner actor. */
+export function provisionOptionsFor(workflow: Workflow, overrides: ProvisionOverrides = {}): ProvisionOptions {
+  return {
+    agents: [...workflow.agents.map(({ name, actor }) => ({ name, actor })), ...(overrides.platformAgents ?? [])],
+    ownerActor: overrides.ownerActor ?? ownerOf(workflow).actor,
+  };
+}
+
+/** provisionOptionsFor the workflow file at `file`; throws WorkflowError naming every issue. */
+export function readProvisionOptions(file: string, overrides: ProvisionOverrides = {}): ProvisionOptions {
+  return provisionOptionsFor(loadWorkflow(file), overrides);
 }

@@ -1,14 +1,8 @@
-// @reelmesh/mesh: the local stand-in for Istio's control plane and Envoy sidecars.
-export { formatSpiffeId, parseSpiffeId, isSpiffeId, spiffeIdFromSubjectAltName, type SpiffeParts } from './spiffe';
+// @reelmesh/mesh: the local stand-in for Istio's control plane and Envoy sidecars (the logic; the
+// processes are apps/control-plane and apps/proxy-sidecar).
 export { createCa, DEFAULT_SVID_TTL_SECONDS, type Ca, type CreateCaOptions, type IssueRequest, type Svid } from './ca/ca';
-export { SvidSource, type SvidFetcher, type SvidSourceOptions } from './ca/svid-source';
 export { MemoryRegistry, type Registry, type RegistryEntry } from './control-plane/registry';
-export {
-  ControlPlaneClient,
-  ControlPlaneError,
-  ControlPlaneRegistry,
-  type ControlPlaneClientOptions,
-} from './control-plane/client';
+export { ControlPlaneRegistry } from './control-plane/cached-registry';
 export { startControlPlane, type ControlPlane, type ControlPlaneOptions, type Workload } from './control-plane/server';
 export { startProxy, type ProxyOptions, type RunningProxy } from './proxy/proxy';
 export { PEER_HEADER } from './proxy/headers';

@@ -10,8 +10,3 @@ export { isolationSupport, assertIsolationSupport, type IsolationSupport } from 
 export { readLedgers, runDir, STATE_DIR, type Ledger } from './ledger';
 export { runNames, NAME_PREFIX, type RunNames } from './names';
 export { sh, shIn } from './exec';
-import { fileURLToPath } from 'node:url';
-/** Entry of the pod-side port-forwarder process (run with tsx, as root, inside a pod namespace). */
-export const FORWARDER_MAIN = fileURLToPath(new URL('./forwarder-main.ts', import.meta.url));
-/** Entry of the latency probe (sequential 1 KB POSTs through a pod's outbound listener). */
-export const LATENCY_PROBE_MAIN = fileURLToPath(new URL('./latency-probe-main.ts', import.meta.url));

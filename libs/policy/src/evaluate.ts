@@ -1,17 +1,12 @@
 // The TypeScript twin of policies/reelmesh/authz/authz.rego: same checks, same order, same
 // reasons. Each check is a constant number of Map lookups, so a decision costs the same with
 // 8 rules or 10,008. Keep the two files in step; the shared decision vectors prove they are.
+import { splitHandoffPath } from '@reelmesh/addressing';
 import { compilePolicy, type CompiledPolicy } from './compile';
 import type { Decision, DecisionReason, PolicyData } from './types';
 
 /** Only POST carries a chunk handoff; everything else is denied. */
 export const HANDOFF_METHOD = 'POST';
-/**
- * The chunk index segment: a canonical decimal (no sign, no leading zeros, at most 15 digits, so
- * it is a safe integer). Same pattern as the Rego and as @reelmesh/workflow's handoff route.
- */
-export const CHUNK_INDEX_PATTERN = '^(0|[1-9][0-9]{0,14})$';
-const CHUNK_INDEX = new RegExp(CHUNK_INDEX_PATTERN);
 
 /** Decides one request. `data` is the policy data document (compiled once, then cached) or a compiled policy. */
 export function evaluate(input: unknown, data: PolicyData | CompiledPolicy): Decision {
@@ -35,32 +30,14 @@ function decide(input: unknown, policy: CompiledPolicy): DecisionReason {
   const http = field(field(attributes, 'request'), 'http');
   if (field(http, 'method') !== HANDOFF_METHOD) return 'method_not_allowed';
 
-  const handoff = parseHandoffPath(field(http, 'path'));
+  // The RAW path, split but never decoded or normalised, so "..", "%2F" or "//" cannot turn into a
+  // path that matches. Only the shape and chunk index are checked there; the names are checked
+  // here, by lookup, so an unknown one gets its own reason (as in the Rego).
+  const handoff = splitHandoffPath(field(http, 'path'));
   if (handoff === undefined) return 'path_not_handoff';
-  if (handoff.workflow !== policy.workflowId) return 'workflow_unknown';
+  if (handoff.workflowId !== policy.workflowId) return 'workflow_unknown';
   if (edge.get(handoff.step)?.has(handoff.artifact) !== true) return 'handoff_not_allowed';
   return 'allowed';
-}
-
-export interface HandoffPath {
-  readonly workflow: string;
-  readonly step: string;
-  readonly artifact: string;
-  readonly chunk: string;
-}
-
-/**
- * Reads the RAW request path: /v1/handoffs/<wf>/<step>/<artifact>/<chunk>, exactly seven "/"-separated
- * parts (the leading "" included). No decoding and no normalisation, so "..", "%2F" or "//" can never
- * turn into a path that matches; a query string makes the chunk segment fail, so it denies too.
- */
-export function parseHandoffPath(path: unknown): HandoffPath | undefined {
-  if (typeof path !== 'string') return undefined;
-  const segments = path.split('/');
-  if (segments.length !== 7) return undefined;
-  const [root, version, kind, workflow, step, artifact, chunk] = segments;
-  if (root !== '' || version !== 'v1' || kind !== 'handoffs' || !CHUNK_INDEX.test(chunk)) return undefined;
-  return { workflow, step, artifact, chunk };
 }
 
 function principalOf(peer: unknown): string | undefined {

@@ -1,6 +1,9 @@
 // Derives the policy data document and the shared decision vectors from the owner's workflow.
 // Expected decisions are written down per case here, never computed by the engine, so the vectors
-// can catch a wrong engine (or a wrong Rego) instead of echoing it.
+// can catch a wrong engine (or a wrong Rego) instead of echoing it. Well-formed paths and principals
+// come from @reelmesh/addressing (the one address rule); the malformed ones below are attacks on
+// it, so they are spelled out by hand.
+import { CHUNK_PLACEHOLDER, formatSpiffeId, handoffPath, handoffPattern, parseSpiffeId } from '@reelmesh/addressing';
 import { accessMatrix, spiffeId, type AccessRule, type Workflow } from '@reelmesh/workflow';
 import { buildPolicyInput } from './input';
 import type { Decision, DecisionReason, DecisionVector, PolicyData, PolicyInput } from './types';
@@ -47,7 +50,7 @@ export function generatePolicyData(wf: Workflow, options: PolicyDataOptions = {}
 }
 
 function benchPrincipal(wf: Workflow, i: number): string {
-  return `spiffe://${wf.metadata.trustDomain}/ns/bench/sa/bench-${i}`;
+  return formatSpiffeId({ trustDomain: wf.metadata.trustDomain, actor: 'bench', agent: `bench-${i}` });
 }
 
 const DENIED_METHODS = ['GET', 'PUT', 'DELETE'];
@@ -61,13 +64,12 @@ export function generateDecisionVectors(wf: Workflow): DecisionVector[] {
   const principal = (agent: string) => spiffeId(wf, agent);
   const call = (source: string, destination: string, method: string, path: string): PolicyInput =>
     buildPolicyInput({ sourcePrincipal: source, destinationPrincipal: destination, method, path, host: hostOf(wf, destination) });
-  const pathOf = (rule: Pick<AccessRule, 'step' | 'artifact'>, chunk = '0', workflow = id) =>
-    `/v1/handoffs/${workflow}/${rule.step}/${rule.artifact}/${chunk}`;
+  const pathOf = (rule: Pick<AccessRule, 'step' | 'artifact'>, chunkIndex = 0) => handoffPath({ workflowId: id, step: rule.step, artifact: rule.artifact, chunkIndex });
   const ruleCall = (rule: AccessRule, method: string, path: string) => call(rule.sourcePrincipal, rule.destinationPrincipal, method, path);
 
   // Every edge, allowed.
   for (const rule of matrix) {
-    add(`allow ${rule.source} -> ${rule.destination} POST ${pathOf(rule, '7')}`, ruleCall(rule, 'POST', pathOf(rule, '7')), 'allowed');
+    add(`allow ${rule.source} -> ${rule.destination} POST ${pathOf(rule, 7)}`, ruleCall(rule, 'POST', pathOf(rule, 7)), 'allowed');
   }
 
   // Every other ordered pair of agents (itself included), calling a path the destination really serves.
@@ -108,33 +110,36 @@ export function generateDecisionVectors(wf: Workflow): DecisionVector[] {
 
   // Malformed requests on the first edge: each would be allowed but for one detail.
   const first = matrix[0];
-  const base = `/v1/handoffs/${id}/${first.step}/${first.artifact}`;
+  const firstPath = (chunkIndex: number) => pathOf(first, chunkIndex);
+  // The first edge's address with a raw chunk segment in place: how most attacks below are built.
+  const withChunk = (segment: string) => handoffPattern(id, first.step, first.artifact).replace(CHUNK_PLACEHOLDER, segment);
+  const last = matrix[matrix.length - 1];
   const pathCases: Array<[string, unknown, DecisionReason]> = [
-    ['largest chunk index', `${base}/999999999999999`, 'allowed'],
-    ['chunk index too long', `${base}/1000000000000000`, 'path_not_handoff'],
-    ['traversal out of the handoff', `${base}/../../../${matrix[matrix.length - 1].step}/${matrix[matrix.length - 1].artifact}/0`, 'path_not_handoff'],
+    ['largest chunk index', firstPath(999_999_999_999_999), 'allowed'],
+    ['chunk index too long', withChunk('1000000000000000'), 'path_not_handoff'],
+    ['traversal out of the handoff', withChunk(`../../../${last.step}/${last.artifact}/0`), 'path_not_handoff'],
     ['dot-dot as the workflow id', `/v1/handoffs/../${first.step}/${first.artifact}/0`, 'workflow_unknown'],
     ['encoded traversal in the workflow id', `/v1/handoffs/..%2F${id}/${first.step}/${first.artifact}/0`, 'workflow_unknown'],
     ['dot-dot as the artifact', `/v1/handoffs/${id}/${first.step}/../0`, 'handoff_not_allowed'],
     ['encoded slash', `/v1/handoffs/${id}/${first.step}%2F${first.artifact}/0`, 'path_not_handoff'],
     ['percent-encoded step', `/v1/handoffs/${id}/${encodeFirstChar(first.step)}/${first.artifact}/0`, 'handoff_not_allowed'],
-    ['extra segment', `${base}/0/extra`, 'path_not_handoff'],
-    ['trailing slash', `${base}/0/`, 'path_not_handoff'],
-    ['missing chunk index', base, 'path_not_handoff'],
-    ['empty chunk index', `${base}/`, 'path_not_handoff'],
-    ['double leading slash', `/${base}/0`, 'path_not_handoff'],
+    ['extra segment', withChunk('0/extra'), 'path_not_handoff'],
+    ['trailing slash', withChunk('0/'), 'path_not_handoff'],
+    ['missing chunk index', withChunk('').slice(0, -1), 'path_not_handoff'],
+    ['empty chunk index', withChunk(''), 'path_not_handoff'],
+    ['double leading slash', `/${firstPath(0)}`, 'path_not_handoff'],
     ['double inner slash', `/v1//handoffs/${id}/${first.step}/${first.artifact}/0`, 'path_not_handoff'],
-    ['query string', `${base}/0?debug=1`, 'path_not_handoff'],
-    ['fragment', `${base}/0#x`, 'path_not_handoff'],
-    ['non-numeric chunk index', `${base}/abc`, 'path_not_handoff'],
-    ['negative chunk index', `${base}/-1`, 'path_not_handoff'],
-    ['exponent chunk index', `${base}/1e3`, 'path_not_handoff'],
-    ['hex chunk index', `${base}/0x1`, 'path_not_handoff'],
-    ['leading zero chunk index', `${base}/01`, 'path_not_handoff'],
-    ['fractional chunk index', `${base}/1.5`, 'path_not_handoff'],
-    ['chunk index with newline', `${base}/1\n`, 'path_not_handoff'],
-    ['chunk index with space', `${base}/ 1`, 'path_not_handoff'],
-    ['non-ASCII digit chunk index', `${base}/\u0661`, 'path_not_handoff'],
+    ['query string', withChunk('0?debug=1'), 'path_not_handoff'],
+    ['fragment', withChunk('0#x'), 'path_not_handoff'],
+    ['non-numeric chunk index', withChunk('abc'), 'path_not_handoff'],
+    ['negative chunk index', withChunk('-1'), 'path_not_handoff'],
+    ['exponent chunk index', withChunk('1e3'), 'path_not_handoff'],
+    ['hex chunk index', withChunk('0x1'), 'path_not_handoff'],
+    ['leading zero chunk index', withChunk('01'), 'path_not_handoff'],
+    ['fractional chunk index', withChunk('1.5'), 'path_not_handoff'],
+    ['chunk index with newline', withChunk('1\n'), 'path_not_handoff'],
+    ['chunk index with space', withChunk(' 1'), 'path_not_handoff'],
+    ['non-ASCII digit chunk index', withChunk('\u0661'), 'path_not_handoff'],
     ['other API version', `/v2/handoffs/${id}/${first.step}/${first.artifact}/0`, 'path_not_handoff'],
     ['upper-case prefix', `/V1/handoffs/${id}/${first.step}/${first.artifact}/0`, 'path_not_handoff'],
     ['singular prefix', `/v1/handoff/${id}/${first.step}/${first.artifact}/0`, 'path_not_handoff'],
@@ -142,27 +147,28 @@ export function generateDecisionVectors(wf: Workflow): DecisionVector[] {
     ['health is not a handoff', '/health', 'path_not_handoff'],
     ['root path', '/', 'path_not_handoff'],
     ['empty path', '', 'path_not_handoff'],
+    // Spelled out: `${id}-2` is not always a valid name (a 62-character id), and a probe need not be one.
     ['other workflow id', `/v1/handoffs/${id}-2/${first.step}/${first.artifact}/0`, 'workflow_unknown'],
     ['upper-case workflow id', `/v1/handoffs/${id.toUpperCase()}/${first.step}/${first.artifact}/0`, 'workflow_unknown'],
   ];
   for (const [what, path, reason] of pathCases) {
     add(`path ${what}: ${first.source} -> ${first.destination}`, ruleCall(first, 'POST', path as string), reason);
   }
-  const good = ruleCall(first, 'POST', `${base}/0`);
+  const good = ruleCall(first, 'POST', firstPath(0));
   add('path not a string', edit(good, (i) => (i.attributes.request.http.path = 42 as unknown as string)), 'path_not_handoff');
   add('path missing', edit(good, (i) => delete (i.attributes.request.http as Partial<typeof i.attributes.request.http>).path), 'path_not_handoff');
-  add('method lower-case', ruleCall(first, 'post', `${base}/0`), 'method_not_allowed');
-  add('method OPTIONS', ruleCall(first, 'OPTIONS', `${base}/0`), 'method_not_allowed');
+  add('method lower-case', ruleCall(first, 'post', firstPath(0)), 'method_not_allowed');
+  add('method OPTIONS', ruleCall(first, 'OPTIONS', firstPath(0)), 'method_not_allowed');
   add('method missing', edit(good, (i) => delete (i.attributes.request.http as Partial<typeof i.attributes.request.http>).method), 'method_not_allowed');
   add('request missing', edit(good, (i) => delete (i.attributes as Partial<typeof i.attributes>).request), 'method_not_allowed');
   add(
     'parsed_path is not trusted: it says an allowed handoff, the raw path does not',
-    edit(ruleCall(first, 'POST', `${base}/0/..`), (i) => (i.parsed_path = ['v1', 'handoffs', id, first.step, first.artifact, '0'])),
+    edit(ruleCall(first, 'POST', withChunk('0/..')), (i) => (i.parsed_path = firstPath(0).slice(1).split('/'))),
     'path_not_handoff',
   );
 
   // Principals: unknown, look-alike, missing or of the wrong type.
-  const td = wf.metadata.trustDomain;
+  const mallory = formatSpiffeId({ trustDomain: wf.metadata.trustDomain, actor: 'mallory', agent: 'mallory' });
   const firstSource = principal(first.source);
   const firstDestination = principal(first.destination);
   const withPrincipals = (source: unknown, destination: unknown) =>
@@ -171,14 +177,14 @@ export function generateDecisionVectors(wf: Workflow): DecisionVector[] {
       setPrincipal(i.attributes.destination, destination);
     });
   const principalCases: Array<[string, unknown, unknown, DecisionReason]> = [
-    ['unknown source principal', `spiffe://${td}/ns/mallory/sa/mallory`, firstDestination, 'source_unknown'],
-    ['source from another trust domain', firstSource.replace(`spiffe://${td}/`, 'spiffe://evil.example/'), firstDestination, 'source_unknown'],
+    ['unknown source principal', mallory, firstDestination, 'source_unknown'],
+    ['source from another trust domain', formatSpiffeId({ ...parseSpiffeId(firstSource), trustDomain: 'evil.example' }), firstDestination, 'source_unknown'],
     ['source with a trailing slash', `${firstSource}/`, firstDestination, 'source_unknown'],
     ['source in upper case', firstSource.toUpperCase(), firstDestination, 'source_unknown'],
     ['source is an agent name, not a SPIFFE id', first.source, firstDestination, 'source_unknown'],
     ['source "__proto__"', '__proto__', firstDestination, 'source_unknown'],
     ['source "constructor"', 'constructor', firstDestination, 'source_unknown'],
-    ['unknown destination principal', firstSource, `spiffe://${td}/ns/mallory/sa/mallory`, 'destination_unknown'],
+    ['unknown destination principal', firstSource, mallory, 'destination_unknown'],
     ['destination "__proto__"', firstSource, '__proto__', 'destination_unknown'],
     ['source principal missing', undefined, firstDestination, 'source_principal_missing'],
     ['source principal empty', '', firstDestination, 'source_principal_missing'],
@@ -195,7 +201,7 @@ export function generateDecisionVectors(wf: Workflow): DecisionVector[] {
   // A caller cannot claim another identity through headers: only the verified principal counts.
   const impostor = wf.agents.find((agent) => agent.name !== first.destination && !edgeKeys.has(`${agent.name}\n${first.destination}`));
   if (impostor) {
-    const spoofed = edit(call(principal(impostor.name), firstDestination, 'POST', `${base}/0`), (i) => {
+    const spoofed = edit(call(principal(impostor.name), firstDestination, 'POST', firstPath(0)), (i) => {
       i.attributes.request.http.headers = { ...i.attributes.request.http.headers, 'x-forwarded-client-cert': `URI=${firstSource}`, 'x-spiffe-id': firstSource };
     });
     add(`spoofed identity header: ${impostor.name} claims ${first.source}`, spoofed, 'edge_forbidden');

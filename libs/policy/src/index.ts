@@ -1,9 +1,10 @@
 // @reelmesh/policy: the workflow policy (generated data + decision vectors), its TypeScript
-// engine, and the OPA-shaped policy sidecar.
+// engine, and the OPA-shaped policy sidecar server (the process that runs it is apps/policy-sidecar).
+// Handoff paths and the chunk-index rule live in @reelmesh/addressing.
 export type { Decision, DecisionReason, DecisionVector, PolicyData, PolicyInput } from './types';
 export { DECISION_REASONS } from './types';
 export { CompiledPolicy, PolicyDataError, compilePolicy, type EdgeIndex } from './compile';
-export { CHUNK_INDEX_PATTERN, HANDOFF_METHOD, evaluate, parseHandoffPath, type HandoffPath } from './evaluate';
+export { HANDOFF_METHOD, evaluate } from './evaluate';
 export { buildPolicyInput, parsePathAndQuery, type RequestFacts } from './input';
 export { GENERATED_MARKER, generateDecisionVectors, generatePolicyData, type PolicyDataOptions } from './generate';
 export {

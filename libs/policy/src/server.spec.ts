@@ -1,16 +1,11 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { PassThrough } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AuditLedger, AuditShipper, createDevCa, createSigner, LEDGER_AGENT, LEDGER_LOG, verifyAuditLog } from '@reelmesh/provenance';
-import { FsObjectStore } from '@reelmesh/storage';
+import { requestJson } from '@reelmesh/http-kit';
 import { loadWorkflow } from '@reelmesh/workflow';
 import { loadDecisionVectors, loadPolicyData, REPO_ROOT } from './files';
 import { generatePolicyData } from './generate';
@@ -96,13 +91,15 @@ describe('policy sidecar REST API (OPA shape)', () => {
     sidecar = await startPolicySidecar({ data });
     const res = await post('/v1/data/reelmesh/authz/allow', '[true]');
     expect(res.status).toBe(400);
-    expect(res.body.code).toBe('invalid_parameter');
+    expect(res.body).toMatchObject({ code: 'invalid_parameter', error: { code: 'INVALID_PARAMETER' } });
+    expect(res.body.message).toMatch(/malformed input document: .*must be a JSON object/);
   });
 
   it('rejects an oversized input with 413 and keeps serving', async () => {
     sidecar = await startPolicySidecar({ data });
     const res = await post('/v1/data/reelmesh/authz/allow', { input: { pad: 'x'.repeat(MAX_INPUT_BYTES) } });
     expect(res.status).toBe(413);
+    expect(res.body).toMatchObject({ code: 'invalid_parameter', error: { code: 'INVALID_PARAMETER', message: expect.stringContaining(`${MAX_INPUT_BYTES} bytes`) } });
     expect((await post('/v1/data/reelmesh/authz/allow', { input: allowedInput })).body.result).toBe(true);
   });
 
@@ -112,13 +109,63 @@ describe('policy sidecar REST API (OPA shape)', () => {
     expect(res).toEqual({ status: 200, body: {} });
   });
 
-  it('answers unknown endpoints and methods with JSON errors', async () => {
+  it('answers unknown endpoints and methods with JSON errors: OPA\'s code and message beside ReelMesh\'s', async () => {
     sidecar = await startPolicySidecar({ data });
     const missing = await fetch(`${sidecar.url}/v2/nothing`);
     expect(missing.status).toBe(404);
-    expect(await missing.json()).toMatchObject({ error: { code: 'RESOURCE_NOT_FOUND' } });
+    const message = 'no such endpoint: /v2/nothing';
+    expect(await missing.json()).toEqual({ code: 'resource_not_found', message, error: { code: 'RESOURCE_NOT_FOUND', message } });
     const wrong = await fetch(`${sidecar.url}/v1/data/reelmesh/authz/allow`, { method: 'DELETE' });
     expect(wrong.status).toBe(405);
+    expect(await wrong.json()).toMatchObject({ code: 'method_not_allowed', error: { code: 'METHOD_NOT_ALLOWED' } });
+  });
+
+  it('answers an internal failure with OPA\'s internal_error, leaking nothing, and denies', async () => {
+    const failing = { accepting: () => true, record: () => { throw new Error('disk /var/secret is full'); } };
+    sidecar = await startPolicySidecar({ data, auditSink: failing });
+    const res = await post('/v1/data/reelmesh/authz/allow', { input: allowedInput });
+    const message = 'policy evaluation failed';
+    expect(res).toEqual({ status: 500, body: { code: 'internal_error', message, error: { code: 'INTERNAL_ERROR', message } } });
+  });
+
+  it('serves over a Unix socket (mode 0600), reachable with the http-kit client, and removes it on stop', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reelmesh-policy-sock-'));
+    const socket = join(dir, 'p.sock');
+    try {
+      sidecar = await startPolicySidecar({ data, listen: `unix:${socket}` });
+      expect(sidecar.url).toBe(`unix:${socket}`);
+      expect(statSync(socket).isSocket()).toBe(true);
+      expect(statSync(socket).mode & 0o777).toBe(0o600);
+      const path = '/v1/data/reelmesh/authz/decision';
+      expect(await requestJson(sidecar.url, path, { json: { input: allowedInput } })).toMatchObject({ result: { allowed: true, reason: 'allowed' } });
+      expect(await requestJson(sidecar.url, path, { json: { input: deniedInput } })).toMatchObject({ result: { allowed: false, reason: 'edge_forbidden' } });
+      // Errors carry the standard code the client reads out.
+      await expect(requestJson(sidecar.url, '/v2/nothing')).rejects.toMatchObject({ status: 404, code: 'RESOURCE_NOT_FOUND', message: 'no such endpoint: /v2/nothing' });
+      await sidecar.stop();
+      sidecar = undefined;
+      expect(existsSync(socket)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('stops within its grace period even while a client holds a request open', async () => {
+    sidecar = await startPolicySidecar({ data });
+    const client = connect(Number(new URL(sidecar.url).port), '127.0.0.1');
+    await once(client, 'connect');
+    // Headers promise a body that never comes: the request stays in flight.
+    client.write('POST /v1/data/reelmesh/authz/allow HTTP/1.1\r\nhost: sidecar\r\ncontent-length: 100\r\n\r\n{');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = Date.now();
+    await sidecar.stop();
+    sidecar = undefined;
+    expect(Date.now() - started).toBeLessThan(5_000);
+    client.destroy();
+  });
+
+  it('listens on a free loopback port by default and says so in its url', async () => {
+    sidecar = await startPolicySidecar({ data });
+    expect(sidecar.url).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
   });
 
   it('reports health: 200 {} with a policy, 503 without, and denies everything without one', async () => {
@@ -232,83 +279,5 @@ describe('pushing data', () => {
     expect((await post('/v1/data/reelmesh/authz/allow', { input: allowedInput })).body.result).toBe(true);
     expect(() => sidecar!.setData({ workflow: { id: '' } } as unknown as PolicyData)).toThrow(/invalid policy data/);
     expect((await post('/v1/data/reelmesh/authz/allow', { input: allowedInput })).body.result).toBe(true);
-  });
-});
-
-describe('main.ts', () => {
-  it('prints a ready line, serves decisions, logs them to a file and stops on SIGTERM', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'reelmesh-policy-main-'));
-    const logFile = join(dir, 'decisions.jsonl');
-    const main = fileURLToPath(new URL('./main.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', main, '--port', '0', '--decision-log', logFile], {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    try {
-      const lines = createInterface({ input: child.stdout! });
-      const [first] = (await once(lines, 'line')) as [string];
-      const ready = JSON.parse(first) as { event: string; url: string };
-      expect(ready.event).toBe('ready');
-      expect(ready.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-      expect((await fetch(`${ready.url}/health`)).status).toBe(200);
-      const res = await fetch(`${ready.url}/v1/data/reelmesh/authz/allow`, { method: 'POST', body: JSON.stringify({ input: allowedInput }) });
-      expect(await res.json()).toMatchObject({ result: true });
-      child.kill('SIGTERM');
-      const [code] = (await once(child, 'exit')) as [number];
-      expect(code).toBe(0);
-      const logged = readFileSync(logFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as DecisionLogEntry);
-      expect(logged).toHaveLength(1);
-      expect(logged[0]).toMatchObject({ path: 'reelmesh/authz/allow', result: true });
-    } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-});
-
-describe('policy sidecar -> the owner\'s audit ledger', () => {
-  it('ships every decision (OPA decision-log events) to the ledger, which stamps them with the pod identity', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'reelmesh-policy-audit-'));
-    const ca = await createDevCa();
-    const ledger = await AuditLedger.open({ store: new FsObjectStore(dir), workflowId: 'feature-film', signer: createSigner(await ca.issue('spiffe://reelmesh.local/ns/owner/sa/audit-ledger')) });
-    const server = createServer((req, res) => {
-      void ledger.ingestRequest({ spiffeId: 'spiffe://reelmesh.local/ns/color/sa/color', agent: 'color', component: 'policy' }, req).then(
-        (r) => res.end(JSON.stringify(r)),
-        (e: Error) => res.writeHead(503).end(JSON.stringify({ code: 'AUDIT_UNAVAILABLE', message: e.message })),
-      );
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const shipper = new AuditShipper({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/audit/logs`, token: 't', flushIntervalMs: 5 });
-    try {
-      sidecar = await startPolicySidecar({ data, auditSink: shipper });
-      const allowed = await post('/v1/data/reelmesh/authz/allow', { input: allowedInput });
-      await post('/v1/data/reelmesh/authz/allow', { input: deniedInput });
-      await shipper.close();
-      expect(ledger.size).toBe(2);
-      const events: Array<Record<string, unknown>> = [];
-      await ledger.checkpoint();
-      const report = await verifyAuditLog({
-        store: new FsObjectStore(dir), name: LEDGER_LOG, workflowId: 'feature-film', agent: LEDGER_AGENT, caBundle: ca.bundlePem,
-        checkpointSigner: 'spiffe://reelmesh.local/ns/owner/sa/audit-ledger', onEntry: (e) => events.push(e.event),
-      });
-      expect(report.ok).toBe(true);
-      expect(events.map((e) => (e.decision as { result: unknown }).result)).toEqual([true, false]);
-      expect(events[0]).toMatchObject({ type: 'decision', by: { agent: 'color', component: 'policy' }, decision: { decision_id: allowed.body.decision_id } });
-    } finally {
-      server.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('fails closed (503) once decisions cannot reach the ledger and its queue is full; no decision is taken unaudited', async () => {
-    const shipper = new AuditShipper({ url: 'http://127.0.0.1:9/v1/audit/logs', token: 't', flushIntervalMs: 5, maxQueued: 2 });
-    sidecar = await startPolicySidecar({ data, auditSink: shipper });
-    expect((await post('/v1/data/reelmesh/authz/allow', { input: allowedInput })).body.result).toBe(true);
-    expect((await post('/v1/data/reelmesh/authz/allow', { input: allowedInput })).body.result).toBe(true);
-    const refused = await post('/v1/data/reelmesh/authz/allow', { input: allowedInput });
-    expect(refused.status).toBe(503);
-    expect(refused.body).toMatchObject({ code: 'audit_unavailable' });
-    expect(shipper.stats()).toMatchObject({ queued: 2, delivered: 0 });
-    await shipper.close(0);
   });
 });

@@ -3,8 +3,8 @@
 // Fails closed: no policy loaded, a bad request or an internal error never yields `true`.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Writable } from 'node:stream';
+import { closeServer, errorBody, HttpError, listen, readBody, readJsonBody, sendError, sendJson } from '@reelmesh/http-kit';
 import { BundleError, verifyBundle } from '@reelmesh/provenance';
 import { compilePolicy, PolicyDataError, type CompiledPolicy } from './compile';
 import { createDecisionLogger, summarizeInput, type DecisionSink } from './decision-log';
@@ -16,12 +16,18 @@ export const MAX_INPUT_BYTES = 1024 * 1024;
 /** A data document with +10,000 bench rules is ~2 MiB. */
 export const MAX_DATA_BYTES = 32 * 1024 * 1024;
 
+/**
+ * How long stop() lets requests in flight finish. A decision takes well under a millisecond, so
+ * this is only for a client that holds a request open: it cannot delay the stop any longer.
+ */
+const STOP_GRACE_MS = 1000;
+
 /** The documents this sidecar can answer, as OPA would name them under /v1/data/. */
 export const DECISION_PATHS = ['reelmesh/authz/allow', 'reelmesh/authz/decision', 'reelmesh/authz/reason', 'reelmesh/authz'] as const;
 
 export interface PolicySidecarOptions {
-  port?: number;
-  host?: string;
+  /** Where to listen: "127.0.0.1:0" (the default: any free port), "[::1]:8181", or "unix:/abs/path.sock". */
+  listen?: string;
   /** The data document (data.reelmesh). Without one, /health says 503 and every decision is deny. */
   data?: PolicyData;
   /** Decision log sink (JSON lines). */
@@ -44,8 +50,8 @@ export interface PolicySidecarOptions {
 }
 
 export interface PolicySidecar {
+  /** The endpoint it got: "http://127.0.0.1:41234" or "unix:/abs/path.sock". */
   readonly url: string;
-  readonly port: number;
   /** Validates, then atomically swaps in a new data document; throws PolicyDataError and keeps the old one. */
   setData(doc: PolicyData): void;
   /** Verify and load a signed bundle (signed-policy mode); throws BundleError and keeps the old policy. */
@@ -57,18 +63,8 @@ export interface PolicySidecar {
   stop(): Promise<void>;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 export async function startPolicySidecar(options: PolicySidecarOptions = {}): Promise<PolicySidecar> {
-  const { port = 0, host = '127.0.0.1', decisionLog, updateToken, bundleKey } = options;
+  const { listen: address = '127.0.0.1:0', decisionLog, updateToken, bundleKey } = options;
   if (bundleKey && options.data !== undefined) throw new Error('signed-policy mode takes a signed bundle, not unsigned data');
   if (options.bundle && !bundleKey) throw new Error('a bundle needs bundleKey to verify it');
   let policy: CompiledPolicy | undefined = options.data === undefined ? undefined : compilePolicy(options.data);
@@ -104,49 +100,50 @@ export async function startPolicySidecar(options: PolicySidecarOptions = {}): Pr
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      const failure = error instanceof HttpError ? error : new HttpError(500, 'internal_error', 'policy evaluation failed');
-      sendError(res, failure);
+      // Anything unexpected is OPA's internal_error, with a fixed message: internals never leak.
+      const failure = error instanceof HttpError ? error : new HttpError(500, 'INTERNAL_ERROR', 'policy evaluation failed', { expose: true, cause: error });
+      sendError(req, res, failure, opaErrorFields);
     });
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://sidecar');
     if (url.pathname === '/health') {
-      if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method_not_allowed', 'use GET /health');
-      if (!policy) throw new HttpError(503, 'policy_not_loaded', 'no policy data loaded');
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'METHOD_NOT_ALLOWED', 'use GET /health');
+      if (!policy) throw new HttpError(503, 'POLICY_NOT_LOADED', 'no policy data loaded');
       return sendJson(res, 200, {});
     }
     if (url.pathname === '/v1/data' || url.pathname.startsWith('/v1/data/')) {
       const documentPath = url.pathname.slice('/v1/data'.length).replace(/^\//, '');
       if (req.method === 'PUT') {
-        if (bundleKey) throw new HttpError(403, 'forbidden', 'unsigned policy data is refused: PUT a signed bundle to /v1/bundle');
+        if (bundleKey) throw new HttpError(403, 'FORBIDDEN', 'unsigned policy data is refused: PUT a signed bundle to /v1/bundle');
         return putData(req, res, documentPath);
       }
       if (req.method === 'POST' || req.method === 'GET') return query(req, res, documentPath);
-      throw new HttpError(405, 'method_not_allowed', `${req.method} is not supported on /v1/data`);
+      throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not supported on /v1/data`);
     }
     if (url.pathname === '/v1/bundle') {
-      if (req.method !== 'PUT') throw new HttpError(405, 'method_not_allowed', 'use PUT /v1/bundle with a signed bundle (tar.gz)');
+      if (req.method !== 'PUT') throw new HttpError(405, 'METHOD_NOT_ALLOWED', 'use PUT /v1/bundle with a signed bundle (tar.gz)');
       return putBundle(req, res);
     }
-    throw new HttpError(404, 'resource_not_found', `no such endpoint: ${url.pathname}`);
+    throw new HttpError(404, 'RESOURCE_NOT_FOUND', `no such endpoint: ${url.pathname}`);
   }
 
   async function putBundle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     authorizeUpdate(req);
-    const archive = await readBody(req, MAX_DATA_BYTES, 'bundle');
+    const archive = await readBody(req, { limit: MAX_DATA_BYTES, what: 'bundle' }).catch(asOpaBodyError('bundle'));
     try {
       sendJson(res, 200, loadBundle(archive));
     } catch (error) {
-      if (error instanceof BundleError) throw new HttpError(error.code === 'BUNDLE_REVISION_REPLAYED' ? 409 : 400, error.code.toLowerCase(), error.message);
-      if (error instanceof PolicyDataError) throw new HttpError(400, 'invalid_parameter', error.message);
+      if (error instanceof BundleError) throw new HttpError(error.code === 'BUNDLE_REVISION_REPLAYED' ? 409 : 400, error.code, error.message, { cause: error });
+      if (error instanceof PolicyDataError) throw new HttpError(400, 'INVALID_PARAMETER', error.message, { cause: error });
       throw error;
     }
   }
 
   async function query(req: IncomingMessage, res: ServerResponse, documentPath: string): Promise<void> {
     const started = process.hrtime.bigint();
-    const body = req.method === 'POST' ? await readJsonBody(req, MAX_INPUT_BYTES, 'input') : undefined;
+    const body = req.method === 'POST' ? await readOpaJson(req, MAX_INPUT_BYTES, 'input') : undefined;
     const input = body === undefined ? undefined : body.input;
     if (!(DECISION_PATHS as readonly string[]).includes(documentPath)) {
       // OPA answers an undefined document with no "result" at all: callers read that as deny.
@@ -154,7 +151,7 @@ export async function startPolicySidecar(options: PolicySidecarOptions = {}): Pr
     }
     // No unaudited decisions: with the ledger unreachable long enough, answer 503 (proxies fail closed).
     if (options.auditSink && !options.auditSink.accepting()) {
-      throw new HttpError(503, 'audit_unavailable', 'the decision log cannot reach the audit ledger; failing closed');
+      throw new HttpError(503, 'AUDIT_UNAVAILABLE', 'the decision log cannot reach the audit ledger; failing closed');
     }
     const current = policy;
     const decision = current ? evaluate(input, current) : { allowed: false, reason: 'policy_not_loaded' as const };
@@ -171,52 +168,39 @@ export async function startPolicySidecar(options: PolicySidecarOptions = {}): Pr
 
   async function putData(req: IncomingMessage, res: ServerResponse, documentPath: string): Promise<void> {
     authorizeUpdate(req);
-    const body = await readJsonBody(req, MAX_DATA_BYTES, 'data');
+    const body = await readOpaJson(req, MAX_DATA_BYTES, 'data');
     // PUT /v1/data replaces the root ({"reelmesh": {...}}); PUT /v1/data/reelmesh replaces data.reelmesh.
     let doc: unknown;
     if (documentPath === '') doc = body?.reelmesh;
     else if (documentPath === 'reelmesh') doc = body;
-    else throw new HttpError(404, 'resource_not_found', 'only data.reelmesh can be written');
+    else throw new HttpError(404, 'RESOURCE_NOT_FOUND', 'only data.reelmesh can be written');
     try {
       setData(doc as PolicyData);
     } catch (error) {
-      if (error instanceof PolicyDataError) throw new HttpError(400, 'invalid_parameter', error.message);
+      if (error instanceof PolicyDataError) throw new HttpError(400, 'INVALID_PARAMETER', error.message, { cause: error });
       throw error;
     }
     res.writeHead(204).end();
   }
 
   function authorizeUpdate(req: IncomingMessage): void {
-    if (!tokenDigest) throw new HttpError(403, 'forbidden', 'policy updates over HTTP are disabled on this sidecar');
+    if (!tokenDigest) throw new HttpError(403, 'FORBIDDEN', 'policy updates over HTTP are disabled on this sidecar');
     const header = req.headers.authorization ?? '';
     const presented = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
-    if (!timingSafeEqual(sha256(presented), tokenDigest)) throw new HttpError(401, 'unauthorized', 'missing or wrong bearer token');
+    if (!timingSafeEqual(sha256(presented), tokenDigest)) throw new HttpError(401, 'UNAUTHORIZED', 'missing or wrong bearer token');
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const endpoint = await listen(server, address);
 
   return {
-    url: `http://${shownHost}:${address.port}`,
-    port: address.port,
+    url: endpoint,
     setData,
     loadBundle,
     get revision() {
       return revision;
     },
     startupBundleError,
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
+    stop: () => closeServer(server, STOP_GRACE_MS),
   };
 }
 
@@ -233,67 +217,32 @@ function resultFor(documentPath: string, decision: { allowed: boolean; reason: s
   }
 }
 
-/** Reads a JSON object body with a size cap; undefined for an empty body (OPA: no input). */
-async function readJsonBody(req: IncomingMessage, limit: number, what: string): Promise<Record<string, unknown> | undefined> {
-  const raw = await readBody(req, limit, what);
-  const text = raw.toString('utf8');
-  if (text.trim() === '') return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new HttpError(400, 'invalid_parameter', `body contains malformed ${what} document: ${(error as Error).message}`);
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new HttpError(400, 'invalid_parameter', `body must be a JSON object`);
-  }
-  return parsed as Record<string, unknown>;
+/**
+ * OPA's error body is {"code","message"} with lower-case codes; ReelMesh services answer
+ * {"error":{"code","message"}}. Both are sent, from one HttpError whose UPPER_SNAKE code is OPA's
+ * upper-cased, so an OPA client and a ReelMesh client each find what they expect.
+ */
+function opaErrorFields(error: HttpError): Record<string, unknown> {
+  return { code: error.code.toLowerCase(), message: errorBody(error).error.message };
 }
 
-/** Collects a body up to `limit` bytes. Past it: reject, and discard the rest (the reply closes the connection). */
-function readBody(req: IncomingMessage, limit: number, what: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) {
-        chunks.push(chunk);
-        return;
-      }
-      req.off('data', onData);
-      req.resume();
-      chunks.length = 0;
-      reject(new HttpError(413, 'invalid_parameter', `${what} document is larger than ${limit} bytes`));
-    };
-    req.on('data', onData);
-    req.once('end', () => resolve(Buffer.concat(chunks)));
-    req.once('error', reject);
-  });
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
+/** A capped JSON object body (undefined when empty), its faults reported as OPA does. */
+function readOpaJson(req: IncomingMessage, limit: number, what: string): Promise<Record<string, unknown> | undefined> {
+  return readJsonBody(req, { limit, what }).catch(asOpaBodyError(what));
 }
 
 /**
- * OPA's error body is {"code","message"}; ReelMesh services answer {"error":{"code","message"}}.
- * Both are sent so an OPA client and a ReelMesh client each find what they expect.
+ * OPA calls every unusable body invalid_parameter ("body contains malformed input document: ...");
+ * the status stays what http-kit chose (400, or 413 for a body past the cap).
  */
-function sendError(res: ServerResponse, error: HttpError): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  // A rejected (e.g. oversized) body may still be arriving: close rather than drain it.
-  if (error.status === 413) res.setHeader('connection', 'close');
-  sendJson(res, error.status, {
-    code: error.code,
-    message: error.message,
-    error: { code: error.code.toUpperCase(), message: error.message },
-  });
+function asOpaBodyError(what: string) {
+  return (error: unknown): never => {
+    if (error instanceof HttpError && error.code === 'BAD_JSON') {
+      throw new HttpError(400, 'INVALID_PARAMETER', `body contains malformed ${what} document: ${error.message}`, { cause: error });
+    }
+    if (error instanceof HttpError && error.code === 'BODY_TOO_LARGE') throw new HttpError(413, 'INVALID_PARAMETER', error.message, { cause: error });
+    throw error;
+  };
 }
 
 function sha256(text: string): Buffer {

@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { HttpError } from '@reelmesh/http-kit';
 import { FsObjectStore } from '@reelmesh/storage';
 import { auditContext, entryKey, type AuditEntry } from './audit-log';
-import { AuditLedger, AuditLedgerError, LEDGER_AGENT, LEDGER_LOG, type Submitter } from './audit-ledger';
+import { AuditLedger, LEDGER_AGENT, LEDGER_LOG, type Submitter } from './audit-ledger';
 import { AuditShipper } from './audit-shipper';
 import { createDevCa, type DevCa } from './dev-ca';
 import { readJsonObject } from './object-io';
@@ -55,12 +56,24 @@ describe('AuditLedger', () => {
   });
 
   it('refuses a whole batch with one bad event, appending nothing', async () => {
-    const bad = async (by: Submitter, events: unknown[]) => ledger.ingest(by, events).catch((e: unknown) => e as AuditLedgerError);
-    expect(await bad(VFX, [{ type: 'handoff-sent' }, { type: 'drop-table' }])).toMatchObject({ status: 400, code: 'BAD_EVENT', message: expect.stringContaining('event 1: type must be') });
+    const bad = async (by: Submitter, events: unknown[]) => ledger.ingest(by, events).catch((e: unknown) => e as HttpError);
+    const first = await bad(VFX, [{ type: 'handoff-sent' }, { type: 'drop-table' }]);
+    expect(first).toBeInstanceOf(HttpError);
+    expect(first).toMatchObject({ status: 400, code: 'BAD_EVENT', message: expect.stringContaining('event 1: type must be') });
     expect(await bad(VFX, [{ type: 'handoff-sent', by: { agent: 'owner' } }])).toMatchObject({ message: expect.stringContaining('"by" is set by the ledger') });
     expect(await bad(VFX_POLICY, [{ result: true }])).toMatchObject({ message: expect.stringContaining('a decision needs decision_id') });
     expect(await bad(VFX, [{ type: 'handoff-sent', pad: 'x'.repeat(20_000) }])).toMatchObject({ code: 'BAD_EVENT' });
     expect(await bad(VFX, 'nope' as unknown as unknown[])).toMatchObject({ code: 'BAD_BATCH' });
+    // Events are hashed in canonical JSON: one without a canonical form is the submitter's error.
+    expect(await bad(VFX, [JSON.parse('{"type":"handoff-sent","chunk":1e400}')])).toMatchObject({
+      status: 400,
+      code: 'BAD_EVENT',
+      message: 'event 0: canonicalJson: $.chunk is Infinity, not JSON',
+    });
+    expect(await bad(VFX, [JSON.parse('{"type":"handoff-sent","note":"\\ud800"}')])).toMatchObject({
+      code: 'BAD_EVENT',
+      message: 'event 0: canonicalJson: $.note is a string holding a lone UTF-16 surrogate, not JSON',
+    });
     expect(ledger.size).toBe(0);
     expect(await store.list('audit')).toEqual([]);
   });
@@ -89,7 +102,7 @@ describe('AuditShipper -> ledger over HTTP', () => {
       if (down) return void res.writeHead(503).end('{"code":"DOWN"}');
       ledger.ingestRequest(VFX, req).then(
         (r) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(r)),
-        (e: AuditLedgerError) => res.writeHead(e.status ?? 500).end(JSON.stringify({ code: e.code, message: e.message })),
+        (e: HttpError) => res.writeHead(e.status ?? 500).end(JSON.stringify({ code: e.code, message: e.message })),
       );
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -119,6 +132,25 @@ describe('AuditShipper -> ledger over HTTP', () => {
     expect(stats).toMatchObject({ delivered: 20, queued: 0 });
     expect(shipper.accepting()).toBe(true);
     expect((await entries()).map((e) => e.event.chunk)).toEqual([...Array(20).keys()]);
+  });
+
+  it('caps the batch on the wire and once inflated (a small gzip bomb stops at the limit)', async () => {
+    const small = await AuditLedger.open({ store, workflowId: WF, signer: createSigner(await ca.issue(LEDGER_ID)), maxBodyBytes: 1024 });
+    server.removeAllListeners('request');
+    server.on('request', (req, res) =>
+      small.ingestRequest(VFX, req).then(
+        (r) => res.writeHead(200).end(JSON.stringify(r)),
+        (e: HttpError) => res.writeHead(e.status).end(JSON.stringify({ code: e.code, message: e.message })),
+      ),
+    );
+    const events = JSON.stringify(Array.from({ length: 100 }, (_, chunk) => ({ type: 'handoff-sent', chunk })));
+    const plain = await fetch(url, { method: 'POST', body: events });
+    expect([plain.status, await plain.json()]).toEqual([413, { code: 'BODY_TOO_LARGE', message: 'audit batch body is larger than 1024 bytes' }]);
+    const bomb = gzipSync(events);
+    expect(bomb.length).toBeLessThan(1024);
+    const zipped = await fetch(url, { method: 'POST', headers: { 'content-encoding': 'gzip' }, body: bomb });
+    expect([zipped.status, await zipped.json()]).toEqual([413, { code: 'BODY_TOO_LARGE', message: 'audit batch body is larger than 1024 bytes once decompressed' }]);
+    expect(small.size).toBe(0);
   });
 
   it('a batch the ledger calls malformed is reported and dropped (it would block the queue); plain and gzip bodies both parse', async () => {

@@ -1,7 +1,10 @@
 import type { IncomingMessage } from 'node:http';
-import { createGunzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
+import { HttpError, readBody } from '@reelmesh/http-kit';
 import type { ObjectStore } from '@reelmesh/storage';
 import { AuditLog, type AuditEntry } from './audit-log';
+import { canonicalJson } from './canonical-json';
 import type { Signer } from './signer';
 
 // The owner's audit ledger: ONE hash-chained log per workflow run that every pod feeds — its app
@@ -24,16 +27,13 @@ export interface Submitter {
   component: AuditComponent;
 }
 
-export class AuditLedgerError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'AuditLedgerError';
-  }
-}
+/**
+ * @deprecated The ledger throws `HttpError` from @reelmesh/http-kit (status, code, message), which
+ * every service's error handler already answers; this alias only keeps old imports compiling.
+ */
+export const AuditLedgerError = HttpError;
+/** @deprecated Use `HttpError` from @reelmesh/http-kit. */
+export type AuditLedgerError = HttpError;
 
 export interface AuditLedgerOptions {
   store: ObjectStore;
@@ -76,8 +76,8 @@ export class AuditLedger {
 
   /** Append a batch, in order; resolves once every entry is stored (sealed). */
   async ingest(by: Submitter, events: unknown[]): Promise<{ accepted: number; size: number; head: string }> {
-    if (!Array.isArray(events)) throw new AuditLedgerError(400, 'BAD_BATCH', 'the body must be a JSON array of events');
-    if (events.length > MAX_EVENTS_PER_BATCH) throw new AuditLedgerError(413, 'BATCH_TOO_LARGE', `at most ${MAX_EVENTS_PER_BATCH} events per batch`);
+    if (!Array.isArray(events)) throw new HttpError(400, 'BAD_BATCH', 'the body must be a JSON array of events');
+    if (events.length > MAX_EVENTS_PER_BATCH) throw new HttpError(413, 'BATCH_TOO_LARGE', `at most ${MAX_EVENTS_PER_BATCH} events per batch`);
     // Validate the whole batch first: a bad batch appends nothing.
     const entries = events.map((event, i) => toEntryEvent(by, event, i));
     let last: AuditEntry | undefined;
@@ -97,9 +97,17 @@ export class AuditLedger {
 }
 
 function toEntryEvent(by: Submitter, event: unknown, index: number): Record<string, unknown> {
-  const bad = (why: string) => new AuditLedgerError(400, 'BAD_EVENT', `event ${index}: ${why}`);
+  const bad = (why: string) => new HttpError(400, 'BAD_EVENT', `event ${index}: ${why}`);
   if (event === null || typeof event !== 'object' || Array.isArray(event)) throw bad('must be a JSON object');
-  if (JSON.stringify(event).length > MAX_EVENT_BYTES) throw bad(`larger than ${MAX_EVENT_BYTES} bytes`);
+  // Every entry is hashed in its canonical form: an event that has none (a number too large for a
+  // double, a lone surrogate) is the submitter's fault, refused here before anything is appended.
+  let canonical: string;
+  try {
+    canonical = canonicalJson(event);
+  } catch (error) {
+    throw bad((error as Error).message);
+  }
+  if (canonical.length > MAX_EVENT_BYTES) throw bad(`larger than ${MAX_EVENT_BYTES} bytes`);
   const e = event as Record<string, unknown>;
   const source = { spiffeId: by.spiffeId, agent: by.agent, component: by.component };
   if (by.component === 'policy') {
@@ -114,27 +122,30 @@ function toEntryEvent(by: Submitter, event: unknown, index: number): Record<stri
   return { ...e, by: source };
 }
 
+const inflate = promisify(gunzip);
+
 async function readBatch(req: IncomingMessage, limit: number): Promise<unknown[]> {
   const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
-  if (encoding !== 'gzip' && encoding !== 'identity') throw new AuditLedgerError(415, 'UNSUPPORTED_ENCODING', `content-encoding ${encoding} is not supported`);
-  const body = encoding === 'gzip' ? req.pipe(createGunzip()) : req;
-  const parts: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const part of body) {
-      size += (part as Buffer).length;
-      if (size > limit) throw new AuditLedgerError(413, 'BATCH_TOO_LARGE', `batch over ${limit} bytes`);
-      parts.push(part as Buffer);
+  if (encoding !== 'gzip' && encoding !== 'identity') throw new HttpError(415, 'UNSUPPORTED_ENCODING', `content-encoding ${encoding} is not supported`);
+  const what = 'audit batch';
+  const wire = await readBody(req, { limit, what }).catch((error: unknown) => {
+    throw error instanceof HttpError ? error : new HttpError(400, 'BAD_BATCH', `cannot read the batch: ${(error as Error).message}`);
+  });
+  let body = wire;
+  if (encoding === 'gzip') {
+    // The inflated batch has the same cap as the wire bytes: a small gzip bomb stops at `limit`.
+    try {
+      body = await inflate(wire, { maxOutputLength: limit });
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') throw new HttpError(413, 'BODY_TOO_LARGE', `${what} body is larger than ${limit} bytes once decompressed`);
+      throw new HttpError(400, 'BAD_BATCH', `cannot read the batch: ${(error as Error).message}`);
     }
-  } catch (error) {
-    if (error instanceof AuditLedgerError) throw error;
-    throw new AuditLedgerError(400, 'BAD_BATCH', `cannot read the batch: ${(error as Error).message}`);
   }
   try {
-    const parsed = JSON.parse(Buffer.concat(parts).toString('utf8')) as unknown;
+    const parsed = JSON.parse(body.toString('utf8')) as unknown;
     if (!Array.isArray(parsed)) throw new Error('not an array');
     return parsed;
   } catch (error) {
-    throw new AuditLedgerError(400, 'BAD_BATCH', `the body must be a JSON array of events: ${(error as Error).message}`);
+    throw new HttpError(400, 'BAD_BATCH', `the body must be a JSON array of events: ${(error as Error).message}`);
   }
 }

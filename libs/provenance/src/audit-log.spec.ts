@@ -119,6 +119,17 @@ describe('verifyAuditLog pinpoints tampering', () => {
     expect((await verify()).problem).toMatchObject({ kind: 'altered', seq: 8 });
   });
 
+  it('altered entry that no longer has a canonical form (1e400 reads as Infinity): reported, not thrown', async () => {
+    await fill(10);
+    const raw = JSON.stringify(await read(4)).replace('"chunk":4', '"chunk":1e400');
+    await store.remove(entryKey('owner', 4));
+    const writer = await store.createWriter(entryKey('owner', 4), ctx);
+    writer.stream.end(Buffer.from(raw));
+    await writer.commit();
+    expect((await read(4)).event.chunk).toBe(Infinity);
+    expect((await verify()).problem).toEqual({ kind: 'altered', seq: 4, message: 'entry 4 was altered (its fields no longer match its place in the log)' });
+  });
+
   it('removed entry (object deleted)', async () => {
     await fill(10);
     await store.remove(entryKey('owner', 6));

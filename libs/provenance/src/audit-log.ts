@@ -118,7 +118,7 @@ export class AuditLog {
     return this.#head;
   }
 
-  /** Append one event; appends are serialized so the chain never forks. */
+  /** Append one event (plain JSON: it is hashed canonically); appends are serialized so the chain never forks. */
   append(event: Record<string, unknown>): Promise<AuditEntry> {
     const run = this.#tail.then(() => this.#append(event));
     this.#tail = run.catch(() => undefined);

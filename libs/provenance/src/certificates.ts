@@ -1,10 +1,11 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
+import { spiffeIdOfCertificate } from '@reelmesh/addressing';
 
 // Verifies a signer's certificate chain against the mesh trust bundle with node's own X.509
-// (no dependency on the mesh lib: verifiers such as the CLI run without the platform).
+// (no dependency on the mesh lib: verifiers such as the CLI run without the platform). What
+// identity a leaf carries is read by the one rule in @reelmesh/addressing, shared by every reader.
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
-const SPIFFE = /^spiffe:\/\/[a-z0-9.-]+\/ns\/[a-z0-9-]+\/sa\/[a-z0-9-]+$/;
 const MAX_DEPTH = 4;
 
 export function splitPem(pem: string): string[] {
@@ -79,11 +80,9 @@ function verifyUncached(chain: string[], roots: X509Certificate[]): VerifiedChai
   throw new Error('the certificate chain does not lead to the mesh CA');
 }
 
+/** The leaf's workload identity: an X.509-SVID has exactly one URI SAN, and it is a SPIFFE id. */
 function spiffeIdOf(cert: X509Certificate): string {
-  const uris = (cert.subjectAltName ?? '')
-    .split(', ')
-    .filter((entry) => entry.startsWith('URI:'))
-    .map((entry) => entry.slice(4));
-  if (uris.length !== 1 || !SPIFFE.test(uris[0])) throw new Error('the signing certificate carries no single SPIFFE id');
-  return uris[0];
+  const id = spiffeIdOfCertificate(cert);
+  if (id === undefined) throw new Error('the signing certificate carries no single SPIFFE id');
+  return id;
 }

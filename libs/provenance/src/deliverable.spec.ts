@@ -1,4 +1,4 @@
-import { mkdtemp, rm, unlink } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -27,6 +27,15 @@ describe('verifyDeliverable (offline check of a finished run)', () => {
     const report = await verifyDeliverable(dir, fx.workflow, fx.ca.bundlePem);
     expect(report).toMatchObject({ ok: true, chunkCount: 4 });
     expect(report.chunks.map((c) => c.records)).toEqual([8, 8, 8, 8]);
+  });
+
+  it('writes each chunk file whole, readable by whoever checks the run (0644), with no partial file left', async () => {
+    const records = [...honestChain(fx, 0).values()];
+    const path = await writeChunkProvenance(dir, { workflowId: 'feature-film', chunkIndex: 0, chunkCount: 4, records });
+    expect(path).toBe(join(dir, PROVENANCE_DIR, 'chunk-00000.json'));
+    expect(await readdir(join(dir, PROVENANCE_DIR))).toEqual(['chunk-00000.json']);
+    expect((await stat(path)).mode & 0o777).toBe(0o644 & ~process.umask());
+    expect(JSON.parse(await readFile(path, 'utf8'))).toEqual({ workflowId: 'feature-film', chunkIndex: 0, chunkCount: 4, records });
   });
 
   it('names the chunk and the link that broke, and missing chunks', async () => {

@@ -1,6 +1,7 @@
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { X509Certificate } from 'node:crypto';
+import { writeFileAtomic } from '@reelmesh/storage';
 import type { Workflow } from '@reelmesh/workflow';
 import { parseTrustBundle } from './certificates';
 import { isProvenanceError, type BrokenLink } from './provenance-error';
@@ -26,14 +27,8 @@ export async function writeChunkProvenance(outDir: string, file: ChunkProvenance
   const dir = join(outDir, PROVENANCE_DIR);
   await mkdir(dir, { recursive: true });
   const path = join(dir, chunkProvenanceFile(file.chunkIndex));
-  const temp = `${path}.${process.pid}.tmp`;
-  try {
-    await writeFile(temp, `${JSON.stringify(file, null, 2)}\n`);
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
+  // 0o644: the records are the owner's export, meant to be handed to whoever checks the run.
+  await writeFileAtomic(path, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o644 });
   return path;
 }
 

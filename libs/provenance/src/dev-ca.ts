@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { randomBytes, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
+import { readSpiffeId } from '@reelmesh/addressing';
 import type { SigningMaterial } from './signer';
 
 // A throwaway CA for agents running without the mesh (and for tests): it mints the same kind of
@@ -39,7 +40,7 @@ export async function createDevCa(name = 'ReelMesh dev CA'): Promise<DevCa> {
       const notBefore = opts.notBefore ?? new Date(Date.now() - 60_000);
       const leaf = await x509.X509CertificateGenerator.create({
         serialNumber: serial(),
-        subject: `CN=${spiffeId.split('/').pop()}`,
+        subject: `CN=${readSpiffeId(spiffeId)?.agent ?? 'workload'}`,
         issuer: root.subject,
         notBefore,
         notAfter: new Date(notBefore.getTime() + (opts.ttlSeconds ?? 3600) * 1000),

@@ -34,7 +34,7 @@ export interface RecordInput {
   /** sha256 of the output bytes. */
   sha256: string;
   inputs: ChunkInput[];
-  /** Job parameters; only their digest goes into the record. */
+  /** Job parameters, plain JSON (a Date as its toISOString(), bytes as a digest); only their digest goes into the record. */
   parameters: Record<string, unknown>;
   producedAt?: Date;
 }
@@ -49,6 +49,7 @@ export interface VerifiedRecord {
   signer: string;
 }
 
+/** sha256 of the parameters' RFC 8785 form; throws a TypeError naming any value that is not plain JSON. */
 export function parametersDigest(parameters: Record<string, unknown>): string {
   return sha256Hex(canonicalJson(parameters));
 }

@@ -1,3 +1,5 @@
+import { handoffSubject } from '@reelmesh/addressing';
+
 // The in-toto Statement v1 every ReelMesh output carries: subject = the output's digest,
 // predicate = how it was made (workflow, step, chunk, inputs with their records, signer, parameters).
 
@@ -40,6 +42,11 @@ export interface ChunkStatement {
   predicate: ChunkPredicate;
 }
 
+/**
+ * The subject name of an output: 'feature-film/demux/av/3'. It is the handoff address's subject
+ * (one shape, one validation: names follow the name rule, the chunk index is a non-negative safe
+ * integer, else it throws), here with the PRODUCING step.
+ */
 export function subjectName(workflowId: string, step: string, artifact: string, chunkIndex: number): string {
-  return `${workflowId}/${step}/${artifact}/${chunkIndex}`;
+  return handoffSubject({ workflowId, step, artifact, chunkIndex });
 }

@@ -135,9 +135,15 @@ function openCheckpoint(signed: SignedCheckpoint, roots: X509Certificate[], expe
   return statement;
 }
 
+/** The entry's digest, or undefined when the stored entry cannot have one (then it was altered). */
 function safeDigest(e: AuditEntry): string | undefined {
   if (typeof e !== 'object' || e === null || typeof e.time !== 'string' || typeof e.event !== 'object') return undefined;
-  return entryDigest(e);
+  try {
+    return entryDigest(e);
+  } catch {
+    // Not canonical JSON (e.g. 1e400 parses as Infinity): the log never wrote such an entry.
+    return undefined;
+  }
 }
 
 function sortedSeqs(keys: string[]): number[] {

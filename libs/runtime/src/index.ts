@@ -1,7 +1,5 @@
-export { ownerActorOf, startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions, type RunningAgent } from './local-runtime';
+export { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions, type RunningAgent } from './local-runtime';
 export type { Isolation, PodSandbox } from './isolation';
-export { POLICY_DATA, startControlPlaneProcess, startPodSidecars, type ControlPlane, type MeshOptions, type MeshSandbox, type MeshPod } from './mesh';
+export { POLICY_DATA, POLICY_DIR, planPod, startControlPlaneProcess, startPod, type ControlPlane, type MeshOptions, type MeshSandbox, type MeshPod, type PodPlan } from './mesh';
 export { ProcessGroup, type ManagedProcess, type SpawnSpec } from './process-group';
-export { freePort, freePorts } from './ports';
-export { REPO_ROOT, appMain } from './repo';
-export { benchIsolation, type IsolationBenchReport, type IsolationLatency } from './isolation-bench';
+export { REPO_ROOT, agentProgram } from './repo';

@@ -3,12 +3,12 @@ import { dirname, join } from 'node:path';
 import {
   assertIsolationSupport,
   createPodNetwork,
-  FORWARDER_MAIN,
   hostForward,
   runDir,
   type HostForward,
   type PodNetwork,
 } from '@reelmesh/netns';
+import { PORT_FORWARDER } from '@reelmesh/app-port-forwarder';
 import type { MeshSandbox } from './mesh';
 import type { ProcessGroup } from './process-group';
 
@@ -70,11 +70,10 @@ export async function startSandbox(opts: { group: ProcessGroup; pods: string[]; 
       const sockets = targets.map((target) => join(dir, `${String(target).replace(/[^\w.-]/g, '_')}.sock`));
       await opts.group.spawn({
         name: `${pod}/forward`,
-        entry: FORWARDER_MAIN,
+        entry: PORT_FORWARDER.main,
         args: targets.flatMap((target, i) => ['--map', `${sockets[i]}=${target}`]),
         env: {},
         logFile: join(opts.logDir, `${pod}.forward.log`),
-        readyOn: 'stdout',
         wrap: network.command(pod, 'root'),
       });
       const made = await Promise.all(sockets.map((s) => hostForward(s)));

@@ -1,13 +1,14 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { agentEnvironment, literalEnvironment, type AgentPlatform } from '@reelmesh/agent-kit';
 import { LEDGER_AGENT } from '@reelmesh/provenance';
-import { buildGraph, DEFAULT_WORKFLOW_PATH, loadWorkflow, type Workflow } from '@reelmesh/workflow';
+import { DEFAULT_WORKFLOW_PATH, loadWorkflow, ownerOf, type Workflow } from '@reelmesh/workflow';
 import { startSandbox, type Isolation, type PodSandbox } from './isolation';
-import { planKms, startKms, type RunningKms } from './kms';
-import { startControlPlaneProcess, startPodSidecars, type ControlPlane, type MeshOptions, type MeshPod } from './mesh';
-import { appMain } from './repo';
-import { freePorts } from './ports';
+import { startKms, type RunningKms } from './kms';
+import { planPod, startControlPlaneProcess, startPod, type ControlPlane, type MeshOptions, type MeshPod } from './mesh';
 import { ProcessGroup } from './process-group';
+import { agentProgram, REPO_ROOT } from './repo';
 
 export interface LocalRuntimeOptions {
   workflowPath?: string;
@@ -25,7 +26,7 @@ export interface LocalRuntimeOptions {
   exportDir: string;
   /** Owner: the folder masters may be read from. */
   ingestDir: string;
-  /** Per-agent job concurrency (default: 1, the owner 2). */
+  /** Per-agent job concurrency (default: 2 for the owner, 1 for contractors). */
   concurrency?: Record<string, number>;
   logLevel?: string;
   /** The process group to spawn into (lets a caller stop everything even while starting up). */
@@ -42,12 +43,12 @@ export interface LocalRuntimeOptions {
 export interface RunningAgent {
   agent: string;
   app: string;
+  /** The app's endpoint as this process reaches it: a Unix socket, or a port-forward for isolated pods. */
   url: string;
-  port: number;
   pid: number;
   dataDir: string;
   logFile: string;
-  /** The pod's sidecars, in mesh mode. (Isolated: url, port and pod.outboundPort are host port-forwards.) */
+  /** The pod's sidecars, in mesh mode. (Isolated: pod.outboundUrl is a host port-forward.) */
   pod?: MeshPod;
   /** Isolated mode: the pod's namespace, address and in-namespace ports. */
   netns?: { ns: string; address: string; appPort: number; inboundPort: number; outboundPort: number };
@@ -65,87 +66,85 @@ export interface LocalRuntime {
 }
 
 /**
- * The embedded default platform: every agent of the workflow as its own process on loopback,
- * each with its own volume under dataRoot. (Mesh and sealed storage plug in through env.)
+ * The embedded default platform: the local KMS, the control plane, then every agent of the
+ * workflow as a pod of processes on loopback, each with its own volume under dataRoot. Nothing
+ * guesses a port: services bind port 0 or a Unix socket and the runtime wires what they report.
  */
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const workflowPath = resolve(options.workflowPath ?? DEFAULT_WORKFLOW_PATH);
   const workflow = loadWorkflow(workflowPath);
+  const owner = ownerOf(workflow);
   const dataRoot = resolve(options.dataRoot);
   const stateDir = resolve(options.stateDir);
   const logDir = join(stateDir, 'logs');
   await mkdir(logDir, { recursive: true });
   await mkdir(dataRoot, { recursive: true });
-  const ports = await freePorts(workflow.agents.length);
-  const peers = Object.fromEntries(workflow.agents.map((a, i) => [a.name, `http://127.0.0.1:${ports[i]}`]));
   const group = options.group ?? new ProcessGroup();
   const agents: Record<string, RunningAgent> = {};
   let kms: RunningKms | undefined;
   let controlPlane: ControlPlane | undefined;
   let sandbox: PodSandbox | undefined;
   const isolation = options.isolation ?? (process.env.REELMESH_ISOLATION === 'netns' ? 'netns' : 'none');
+  const mesh = options.mesh !== false;
   try {
+    // The pods' meeting points on a shared loopback: a private folder of Unix sockets, short
+    // enough for a socket path wherever the run's own folders are.
+    const socketDir = await mkdtemp(join(tmpdir(), 'rm-pods-'));
+    group.onStopped(() => rm(socketDir, { recursive: true, force: true }));
     if (isolation === 'netns') {
-      if (options.mesh === false) throw new Error('isolation netns needs the mesh (pods with sidecars)');
+      if (!mesh) throw new Error('isolation netns needs the mesh (pods with sidecars)');
       sandbox = await startSandbox({ group, pods: workflow.agents.map((a) => a.name), logDir });
+      // Pod processes run under their own uids: they must reach the code and the master.
+      await sandbox.grantTraverse(REPO_ROOT);
       await sandbox.grantTraverse(options.ingestDir);
     }
-    const ownerActor = ownerActorOf(workflow);
-    // The KMS address and the audit ledger's credentials are fixed first, so the KMS and the
-    // control plane (which seals the ledger with them) start at the same time.
-    const kmsPlan =
-      options.encryption !== false
-        ? planKms({
-            workflow,
-            port: (await freePorts(1))[0],
-            host: sandbox ? sandbox.platformAddress : '127.0.0.1',
-            ownerActor,
-            platformAgents: [{ name: LEDGER_AGENT, actor: ownerActor }],
-          })
-        : undefined;
+    if (options.encryption !== false) {
+      kms = await startKms({
+        group, workflow, workflowPath, ownerActor: owner.actor, stateDir: join(stateDir, 'kms'), logDir, sandbox,
+        platformAgents: [{ name: LEDGER_AGENT, actor: owner.actor }],
+      });
+    }
     const meshOpts: MeshOptions = {
       group, workflow, stateDir: join(stateDir, 'mesh'), logDir, ...options.meshOptions, sandbox,
-      audit: options.meshOptions?.audit ?? { dir: join(stateDir, 'audit'), ownerActor, env: kmsPlan?.platformEnv(LEDGER_AGENT) },
+      // The ledger seals with its own KMS principal; without encryption it is the plaintext baseline.
+      audit: options.meshOptions?.audit ?? { dir: join(stateDir, 'audit'), ownerActor: owner.actor, env: kms?.platformEnv(LEDGER_AGENT) },
     };
-    [kms, controlPlane] = await Promise.all([
-      kmsPlan ? startKms({ group, plan: kmsPlan, ownerActor, workflow, workflowPath, stateDir: join(stateDir, 'kms'), logDir, sandbox }) : undefined,
-      options.mesh !== false ? startControlPlaneProcess(meshOpts) : undefined,
-    ]);
+    if (mesh) controlPlane = await startControlPlaneProcess(meshOpts);
+    const appUrls = Object.fromEntries(workflow.agents.map((a) => [a.name, planPod(a.name, { socketDir }).appUrl]));
+
     await Promise.all(
-      workflow.agents.map(async (agent, i) => {
-        const startApp = async (pod: MeshPod | undefined) => {
-          const port = pod ? pod.appPort : ports[i];
-          const dataDir = join(dataRoot, agent.name);
-          await mkdir(dataDir, { recursive: true });
-          if (sandbox) {
-            await sandbox.giveDir(dataDir, 'app');
-            if (agent.app === 'owner') await sandbox.giveDir(resolve(options.exportDir), 'app');
-          }
-          const logFile = join(logDir, `${agent.name}.log`);
-          const env: Record<string, string> = {
-            ...options.env,
-            REELMESH_AGENT: agent.name,
-            REELMESH_DATA_DIR: dataDir,
-            HOST: '127.0.0.1',
-            PORT: String(port),
-            ...(pod ? { REELMESH_OUTBOUND_PROXY: `http://127.0.0.1:${pod.outboundPort}` } : { REELMESH_PEERS: JSON.stringify(peers) }),
+      workflow.agents.map(async (agent) => {
+        const dataDir = join(dataRoot, agent.name);
+        const logFile = join(logDir, `${agent.name}.log`);
+        await mkdir(join(socketDir, agent.name), { recursive: true, mode: 0o700 });
+        await mkdir(dataDir, { recursive: true });
+        if (sandbox) {
+          await sandbox.giveDir(dataDir, 'app');
+          if (agent.name === owner.agent) await sandbox.giveDir(resolve(options.exportDir), 'app');
+        }
+        const plan = planPod(agent.name, sandbox ? { sandbox } : { socketDir });
+        let pid = 0;
+        const startApp = async (pod?: MeshPod) => {
+          const platform: AgentPlatform = {
+            workflowPath,
+            dataDir,
+            listen: plan.appListen,
+            next: pod ? { outboundProxy: pod.outboundUrl } : { peers: appUrls },
+            ownerDirs: { ingest: resolve(options.ingestDir), export: resolve(options.exportDir) },
+            kms: kms?.settingsFor(agent.name),
             // The app's own workload identity (its SVID from the control plane) signs provenance.
-            ...(pod?.appEnv ?? {}),
-            REELMESH_CONCURRENCY: String(options.concurrency?.[agent.name] ?? (agent.name === 'owner' ? 2 : 1)),
-            LOG_LEVEL: options.logLevel ?? 'info',
-            REELMESH_WORKFLOW: workflowPath,
-            ...(kms ? kms.envFor(agent.name) : {}),
-            ...(agent.app === 'owner' ? { REELMESH_EXPORT_DIR: resolve(options.exportDir), REELMESH_INGEST_DIR: resolve(options.ingestDir) } : {}),
+            identity: pod?.identity,
+            concurrency: options.concurrency?.[agent.name],
+            logLevel: options.logLevel ?? 'info',
           };
-          const { process } = await group.spawn({ name: agent.name, entry: appMain(agent.app), env, logFile, wrap: sandbox?.command(agent.name, 'app') });
-          return { agent: agent.name, app: agent.app, url: `http://127.0.0.1:${port}`, port, pid: process.child.pid!, dataDir, logFile, pod };
+          const env = { ...options.env, ...literalEnvironment(agentEnvironment(workflow, agent.name, platform)) };
+          const { process } = await group.spawn({ name: agent.name, entry: agentProgram(agent.app).main, env, logFile, wrap: sandbox?.command(agent.name, 'app') });
+          pid = process.child.pid!;
         };
-        let running: RunningAgent | undefined;
         // In the mesh the app starts together with its two sidecars: one pod, three containers.
-        const pod = controlPlane
-          ? await startPodSidecars({ ...meshOpts, cp: controlPlane, actor: agent.actor, agent: agent.name, alongside: async (p) => void (running = await startApp(p)) })
-          : undefined;
-        running ??= await startApp(undefined);
+        const pod = controlPlane ? await startPod({ ...meshOpts, cp: controlPlane, actor: agent.actor, agent: agent.name, plan, app: startApp }) : undefined;
+        if (!pod) await startApp();
+        const running: RunningAgent = { agent: agent.name, app: agent.app, url: plan.appUrl, pid, dataDir, logFile, pod };
         agents[agent.name] = sandbox && pod ? await hostView(sandbox, running, pod) : running;
       }),
     );
@@ -156,23 +155,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   return { workflow, agents, group, kms, controlPlane, sandbox, stop: (graceMs) => group.stop(graceMs) };
 }
 
-/** An isolated pod as this process sees it: its app and outbound ports through port-forwards. */
+/** An isolated pod as this process sees it: its app and outbound listener through port-forwards. */
 async function hostView(sandbox: PodSandbox, agent: RunningAgent, pod: MeshPod): Promise<RunningAgent> {
-  const [appUrl, outboundUrl] = await sandbox.forward(agent.agent, [agent.port, pod.outboundPort]);
-  const netns = {
-    ns: sandbox.network.pods[agent.agent].ns,
-    address: sandbox.podAddress(agent.agent),
-    appPort: agent.port,
-    inboundPort: pod.inboundPort,
-    outboundPort: pod.outboundPort,
-  };
-  const port = Number(new URL(appUrl).port);
-  return { ...agent, url: appUrl, port, pod: { ...pod, outboundPort: Number(new URL(outboundUrl).port) }, netns };
-}
-
-/** The owner is the actor whose agent runs the workflow's source step. */
-export function ownerActorOf(workflow: Workflow): string {
-  const graph = buildGraph(workflow);
-  const agent = graph.agentOf(graph.sourceSteps[0]);
-  return workflow.agents.find((a) => a.name === agent)!.actor;
+  const appPort = Number(new URL(pod.appUrl).port);
+  const outboundPort = Number(new URL(pod.outboundUrl).port);
+  const [appUrl, outboundUrl] = await sandbox.forward(agent.agent, [appPort, outboundPort]);
+  const netns = { ns: sandbox.network.pods[agent.agent].ns, address: sandbox.podAddress(agent.agent), appPort, inboundPort: pod.inboundPort, outboundPort };
+  return { ...agent, url: appUrl, pod: { ...pod, outboundUrl }, netns };
 }

@@ -1,16 +1,20 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { POD_PORTS } from '@reelmesh/addressing';
+import { CONTROL_PLANE } from '@reelmesh/app-control-plane';
+import { POLICY_SIDECAR } from '@reelmesh/app-policy-sidecar';
+import { PROXY_SIDECAR } from '@reelmesh/app-proxy-sidecar';
 import { signPolicyDirectory } from '@reelmesh/provenance';
+import { writeFileAtomic } from '@reelmesh/storage';
+import { ControlPlaneClient } from '@reelmesh/workload-identity';
 import type { Workflow } from '@reelmesh/workflow';
-import { freePorts } from './ports';
 import type { ProcessGroup } from './process-group';
 import { REPO_ROOT } from './repo';
 
-const CONTROL_PLANE = resolve(REPO_ROOT, 'libs/mesh/src/control-plane/main.ts');
-const PROXY = resolve(REPO_ROOT, 'libs/mesh/src/proxy/main.ts');
-const POLICY = resolve(REPO_ROOT, 'libs/policy/src/main.ts');
-export const POLICY_DATA = resolve(REPO_ROOT, 'policies/reelmesh/data.json');
+/** The owner's policy folder (Rego + generated data), signed into the bundle the sidecars load. */
+export const POLICY_DIR = resolve(REPO_ROOT, 'policies/reelmesh');
+export const POLICY_DATA = join(POLICY_DIR, 'data.json');
 
 export interface MeshOptions {
   group: ProcessGroup;
@@ -57,47 +61,78 @@ export interface MeshSandbox {
   allowAppEgress(address: string, port: number): Promise<void>;
 }
 
+/** The owner's handle on the control plane. */
 export interface ControlPlane {
   /** Where pods reach it. */
   url: string;
-  /** Where this process reaches it: the same URL, or a port-forward for isolated pods. */
-  adminUrl: string;
+  /** The owner's admin client (through a port-forward for isolated pods). */
+  admin: ControlPlaneClient;
   adminToken: string;
-  enroll(actor: string, agent: string): Promise<{ token: string; spiffeId: string }>;
-  /** The owner publishes a policy data document; the store pushes it to every policy sidecar. */
-  publishPolicy(document: unknown): Promise<{ revision: number; pushed: Array<{ agent: string; ok: boolean }> }>;
-  /** The owner publishes its signed OPA bundle (tar.gz); every sidecar verifies it before loading. */
-  publishBundle(archive: Buffer): Promise<{ revision: number }>;
 }
 
-async function call<T>(url: string, method: string, token: string, body: unknown, what: string): Promise<T> {
-  const res = await fetch(url, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`control plane refused to ${what}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
+/**
+ * Where the processes of one pod meet, fixed before any of them starts so the three start together
+ * and nobody guesses a free port: on a shared loopback, Unix sockets in the pod's own folder; in a
+ * pod with its own network namespace, the pod's fixed ports (as in Compose and Kubernetes). Only
+ * the inbound listener of a shared-loopback pod binds port 0; it registers what it got.
+ */
+export interface PodPlan {
+  appListen: string;
+  /** How the proxy (and, for tests, the host) reaches the app. */
+  appUrl: string;
+  outboundListen: string;
+  /** How the app reaches its outbound proxy. */
+  outboundUrl: string;
+  policyListen: string;
+  /** How the proxy and the control plane reach the policy sidecar. */
+  policyUrl: string;
+  inboundListen: string;
+}
+
+export function planPod(agent: string, where: { socketDir: string } | { sandbox: MeshSandbox }): PodPlan {
+  if ('sandbox' in where) {
+    const address = where.sandbox.podAddress(agent);
+    return {
+      appListen: `127.0.0.1:${POD_PORTS.app}`,
+      appUrl: `http://127.0.0.1:${POD_PORTS.app}`,
+      outboundListen: `127.0.0.1:${POD_PORTS.outbound}`,
+      outboundUrl: `http://127.0.0.1:${POD_PORTS.outbound}`,
+      // The control plane pushes policy from the platform namespace: the sidecar listens on the pod's address.
+      policyListen: `${address}:${POD_PORTS.policy}`,
+      policyUrl: `http://${address}:${POD_PORTS.policy}`,
+      inboundListen: `${address}:${POD_PORTS.inbound}`,
+    };
+  }
+  const socket = (name: string) => `unix:${join(where.socketDir, agent, `${name}.sock`)}`;
+  return {
+    appListen: socket('app'),
+    appUrl: socket('app'),
+    outboundListen: socket('outbound'),
+    outboundUrl: socket('outbound'),
+    policyListen: socket('policy'),
+    policyUrl: socket('policy'),
+    inboundListen: '127.0.0.1:0',
+  };
 }
 
 export interface MeshPod {
   agent: string;
   spiffeId: string;
-  appPort: number;
+  /** The app, as the pod's proxy reaches it. */
+  appUrl: string;
+  /** The pod's mTLS listener, as other pods reach it (registered with the control plane). */
+  inboundUrl: string;
   inboundPort: number;
-  outboundPort: number;
-  healthPort: number;
+  /** The app's way out (what the app's REELMESH_OUTBOUND_PROXY says). */
+  outboundUrl: string;
   policyUrl?: string;
   accessLog: string;
   decisionLog?: string;
-  /**
-   * Environment for the pod's app: the control plane and the pod's own bootstrap token, so the app
-   * fetches the same SVID as its proxy and signs provenance with it (see loadSigningIdentity).
-   */
-  appEnv: Record<string, string>;
+  /** The pod's workload identity for its app: the control plane and the pod's bootstrap token. */
+  identity: { controlPlane: string; bootstrapToken: string };
 }
 
-/** The control plane: the CA issuing SVIDs, the service registry. */
+/** The control plane: the CA issuing SVIDs, the registry, the owner's policy store and audit ledger. */
 export async function startControlPlaneProcess(opts: MeshOptions): Promise<ControlPlane> {
   const adminToken = randomBytes(32).toString('base64url');
   const caDir = join(opts.stateDir, 'ca');
@@ -110,13 +145,13 @@ export async function startControlPlaneProcess(opts: MeshOptions): Promise<Contr
   const signed = !opts.withoutPolicy && !opts.policyUrl && opts.signedPolicy !== false;
   const ownerKey = !signed ? undefined : opts.policyKeyPem ? keyPairOf(opts.policyKeyPem) : generateKeyPairSync('ec', { namedCurve: 'P-256' });
   // Public: every sidecar (in netns mode running as its own uid) must read it.
-  if (ownerKey) await writeFile(ownerBundleKey(opts), ownerKey.publicKey.export({ type: 'spki', format: 'pem' }), { mode: 0o644 });
+  if (ownerKey) await writeFileAtomic(ownerBundleKey(opts), ownerKey.publicKey.export({ type: 'spki', format: 'pem' }), { mode: 0o644 });
   const { ready } = await opts.group.spawn({
     name: 'control-plane',
-    entry: CONTROL_PLANE,
+    entry: CONTROL_PLANE.main,
     args: [
-      '--port', '0', '--trust-domain', opts.workflow.metadata.trustDomain, '--dir', caDir, '--svid-ttl', String(opts.svidTtlSeconds ?? 3600),
-      ...(sandbox ? ['--host', sandbox.platformAddress] : []),
+      '--listen', `${sandbox?.platformAddress ?? '127.0.0.1'}:0`,
+      '--trust-domain', opts.workflow.metadata.trustDomain, '--dir', caDir, '--svid-ttl', String(opts.svidTtlSeconds ?? 3600),
       ...(ownerKey ? ['--bundle-key', ownerBundleKey(opts), '--bundle-key-id', 'owner'] : []),
       ...(opts.audit ? ['--audit-dir', opts.audit.dir, '--audit-workflow', opts.workflow.metadata.id, '--audit-owner-actor', opts.audit.ownerActor] : []),
     ],
@@ -125,48 +160,33 @@ export async function startControlPlaneProcess(opts: MeshOptions): Promise<Contr
       ...(opts.audit ? (opts.audit.env ?? { REELMESH_AUDIT_PLAINTEXT: '1' }) : {}),
     },
     logFile: join(opts.logDir, 'control-plane.log'),
-    readyOn: 'stdout',
     // Stopped after the pods: their last audit events still reach the ledger.
     stopPhase: 1,
     wrap: sandbox?.command('platform', 'root'),
   });
-  const url = String(ready.url);
+  const url = ready.endpoints.api;
   // Isolated: pods use the bridge address; this process goes through a port-forward.
-  const adminUrl = sandbox ? (await sandbox.forward('platform', [`${sandbox.platformAddress}:${new URL(url).port}`]))[0] : url;
+  const adminUrl = sandbox ? (await sandbox.forward('platform', [new URL(url).host]))[0] : url;
   // Apps fetch their own SVID (to sign provenance) from the control plane: let app uids reach it.
   if (sandbox) await sandbox.allowAppEgress(sandbox.platformAddress, Number(new URL(url).port));
-  const cp: ControlPlane = {
-    url,
-    adminUrl,
-    adminToken,
-    enroll: (actor, agent) => call(`${adminUrl}/v1/workloads`, 'POST', adminToken, { actor, agent }, `enrol ${agent}`),
-    publishPolicy: (document) => call(`${adminUrl}/v1/policy`, 'PUT', adminToken, document, 'publish policy'),
-    async publishBundle(archive) {
-      const res = await fetch(`${adminUrl}/v1/policy/bundle`, {
-        method: 'PUT',
-        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/gzip' },
-        body: new Uint8Array(archive),
-      });
-      if (!res.ok) throw new Error(`control plane refused the policy bundle: ${res.status} ${await res.text()}`);
-      return (await res.json()) as { revision: number };
-    },
-  };
+  const admin = new ControlPlaneClient({ url: adminUrl, token: adminToken });
+  opts.group.onStopped(async () => admin.close());
   if (!opts.withoutPolicy && !opts.policyUrl) {
     if (!ownerKey) {
-      await cp.publishPolicy(JSON.parse(await readFile(opts.policyData ?? POLICY_DATA, 'utf8')));
+      await admin.publishPolicy(JSON.parse(await readFile(opts.policyData ?? POLICY_DATA, 'utf8')));
     } else {
       // The owner signs the policy with its own key; the store and every sidecar verify it.
       const { archive } = signPolicyDirectory({
-        policyDir: dirname(POLICY_DATA),
+        policyDir: POLICY_DIR,
         dataFile: opts.policyData,
         privateKey: ownerKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
         keyId: 'owner',
         revision: Date.now(),
       });
-      await cp.publishBundle(archive);
+      await admin.publishBundle(archive);
     }
   }
-  return cp;
+  return { url, admin, adminToken };
 }
 
 function keyPairOf(privatePem: string) {
@@ -179,95 +199,86 @@ function ownerBundleKey(opts: Pick<MeshOptions, 'stateDir'>): string {
   return join(opts.stateDir, 'owner-bundle-key.pub.pem');
 }
 
-/** Wait until a policy sidecar has a policy loaded (its /health turns 200 once the store pushed). */
-async function waitForPolicy(url: string, agent: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const res = await fetch(`${url}/health`).catch(() => undefined);
-    if (res?.ok) return;
-    if (Date.now() > deadline) throw new Error(`policy sidecar of ${agent} never received a policy from the control plane`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /**
- * The two sidecars of one pod: the policy sidecar (OPA's job) and the proxy (Envoy's job). The
- * app is started afterwards on `appPort`, reachable from other pods only through `inboundPort`.
+ * One pod: the policy sidecar (OPA's job), the proxy (Envoy's job) and the app, started together,
+ * as a Kubernetes pod's containers are. Until its policy sidecar holds the owner's policy the
+ * proxy denies (fail closed); the pod is ready when all three are and the policy is loaded.
  */
-export async function startPodSidecars(
+export async function startPod(
   opts: MeshOptions & {
     cp: ControlPlane;
     actor: string;
     agent: string;
-    /** Started at the same time as the sidecars (the pod's app): a pod is ready when all three are. */
-    alongside?: (pod: MeshPod) => Promise<void>;
+    plan: PodPlan;
+    /** Starts the pod's app (its environment needs the pod's identity and outbound address). */
+    app: (pod: MeshPod) => Promise<void>;
   },
 ): Promise<MeshPod> {
-  const { token, spiffeId } = await opts.cp.enroll(opts.actor, opts.agent);
-  const [appPort, inboundPort, outboundPort, healthPort, policyPort] = await freePorts(5);
-  const sandbox = opts.sandbox;
+  const { plan, sandbox, agent } = opts;
+  const { token, spiffeId } = await opts.cp.admin.enroll({ actor: opts.actor, agent });
   const withPolicySidecar = !opts.policyUrl && !opts.withoutPolicy;
-  // Isolated: the policy sidecar listens on the pod's address, so the control plane can push to it.
-  const policyHost = sandbox ? sandbox.podAddress(opts.agent) : '127.0.0.1';
-  const policyUrl = withPolicySidecar ? `http://${policyHost}:${policyPort}` : opts.policyUrl;
-  const decisionLog = withPolicySidecar ? join(opts.logDir, `${opts.agent}.decisions.log`) : undefined;
-  const accessLog = join(opts.logDir, `${opts.agent}.access.log`);
-  const appEnv = { REELMESH_CONTROL_PLANE: opts.cp.url, REELMESH_BOOTSTRAP_TOKEN: token };
-  const pod: MeshPod = { agent: opts.agent, spiffeId, appPort, inboundPort, outboundPort, healthPort, policyUrl, accessLog, decisionLog, appEnv };
+  const policyUrl = withPolicySidecar ? plan.policyUrl : opts.policyUrl;
+  const decisionLog = withPolicySidecar ? join(opts.logDir, `${agent}.decisions.log`) : undefined;
+  const accessLog = join(opts.logDir, `${agent}.access.log`);
+  const identity = { controlPlane: opts.cp.url, bootstrapToken: token };
 
   const startPolicy = async () => {
     if (!withPolicySidecar) return;
     await sandbox?.handOver(decisionLog!, 'sidecar');
     const updateToken = randomBytes(32).toString('base64url');
     await opts.group.spawn({
-      name: `${opts.agent}/policy`,
-      entry: POLICY,
+      name: `${agent}/policy`,
+      entry: POLICY_SIDECAR.main,
       // No policy of its own: it denies everything until the owner's policy store pushes one.
       args: [
-        '--port', String(policyPort),
+        '--listen', plan.policyListen,
         ...(opts.signedPolicy === false ? ['--wait-for-push'] : ['--bundle-key', ownerBundleKey(opts), '--bundle-key-id', 'owner']),
         '--decision-log', decisionLog!,
-        '--host', policyHost,
         // Every decision also goes to the owner's audit ledger, as the pod (its token).
         ...(opts.audit ? ['--audit-url', `${opts.cp.url}/v1/audit/logs`] : []),
       ],
       env: { POLICY_UPDATE_TOKEN: updateToken, ...(opts.audit ? { REELMESH_AUDIT_TOKEN: token } : {}) },
-      logFile: join(opts.logDir, `${opts.agent}.policy.log`),
-      readyOn: 'stdout',
-      wrap: sandbox?.command(opts.agent, 'sidecar'),
+      logFile: join(opts.logDir, `${agent}.policy.log`),
+      wrap: sandbox?.command(agent, 'sidecar'),
     });
-    // The pod registers its own policy sidecar; the store pushes the current policy right away.
-    await call(`${opts.cp.adminUrl}/v1/policy-sidecars/${opts.agent}`, 'PUT', token, { url: policyUrl, token: updateToken }, `register ${opts.agent}'s policy sidecar`);
-    await waitForPolicy(sandbox ? (await sandbox.forward(opts.agent, [new URL(policyUrl!).host]))[0] : policyUrl!, opts.agent);
+    // The pod registers its own policy sidecar; the store pushes the current policy right away and
+    // says whether the sidecar took it: no polling.
+    const pod = new ControlPlaneClient({ url: opts.cp.admin.url, token });
+    try {
+      const { pushed } = await pod.registerPolicySidecar(agent, { url: policyUrl!, token: updateToken });
+      if (!pushed) throw new Error(`no policy was published for ${agent}'s policy sidecar`);
+      if (!pushed.ok) throw new Error(`${agent}'s policy sidecar refused the owner's policy: ${pushed.error ?? `HTTP ${pushed.status}`}`);
+    } finally {
+      pod.close();
+    }
   };
 
-  // Until its policy sidecar has a policy the proxy simply denies (fail closed), so the three
-  // containers can start together, as in a Kubernetes pod.
   const startProxy = async () => {
     await sandbox?.handOver(accessLog, 'sidecar');
-    await opts.group.spawn({
-      name: `${opts.agent}/proxy`,
-      entry: PROXY,
+    const { ready } = await opts.group.spawn({
+      name: `${agent}/proxy`,
+      entry: PROXY_SIDECAR.main,
       args: [
-        '--agent', opts.agent,
+        '--agent', agent,
         '--spiffe-id', spiffeId,
         '--control-plane', opts.cp.url,
         ...(policyUrl ? ['--policy-url', policyUrl] : ['--insecure-skip-policy']),
         '--policy-timeout-ms', String(opts.policyTimeoutMs ?? 250),
-        '--app-url', `http://127.0.0.1:${appPort}`,
-        '--inbound-port', String(inboundPort),
-        '--outbound-port', String(outboundPort),
-        '--health-port', String(healthPort),
+        '--app-url', plan.appUrl,
+        '--inbound', plan.inboundListen,
+        '--outbound', plan.outboundListen,
         '--access-log', accessLog,
-        ...(sandbox ? ['--inbound-host', sandbox.podAddress(opts.agent)] : []),
       ],
       env: { REELMESH_BOOTSTRAP_TOKEN: token },
-      logFile: join(opts.logDir, `${opts.agent}.proxy.log`),
-      readyOn: 'stdout',
-      wrap: sandbox?.command(opts.agent, 'sidecar'),
+      logFile: join(opts.logDir, `${agent}.proxy.log`),
+      wrap: sandbox?.command(agent, 'sidecar'),
     });
+    return ready.endpoints.inbound;
   };
 
-  await Promise.all([startPolicy(), startProxy(), opts.alongside?.(pod)]);
+  const pod: MeshPod = { agent, spiffeId, appUrl: plan.appUrl, inboundUrl: '', inboundPort: 0, outboundUrl: plan.outboundUrl, policyUrl, accessLog, decisionLog, identity };
+  const [inboundUrl] = await Promise.all([startProxy(), startPolicy(), opts.app(pod)]);
+  pod.inboundUrl = inboundUrl;
+  pod.inboundPort = Number(new URL(inboundUrl).port);
   return pod;
 }

@@ -1,10 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, openSync, closeSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { closeSync, createWriteStream, openSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { parseServiceLine, type ReadyLine } from '@reelmesh/http-kit';
 import { REPO_ROOT } from './repo';
-
-const CHILD_GUARD = resolve(REPO_ROOT, 'libs/runtime/src/child-guard.ts');
 
 export interface ManagedProcess {
   name: string;
@@ -17,15 +15,13 @@ export interface ManagedProcess {
 
 export interface SpawnSpec {
   name: string;
-  /** TypeScript entry run with tsx, or a plain script. */
+  /** TypeScript entry (a program's main.ts), run with tsx. */
   entry: string;
   args?: string[];
   env: Record<string, string>;
   logFile: string;
-  /** How long to wait for the child's {event:'ready'} message. */
+  /** How long to wait for the child's ready line (default 120 s: event-driven, so a generous bound costs nothing). */
   readyTimeoutMs?: number;
-  /** Where readiness is announced: an IPC message (agents) or a JSON line on stdout (sidecars, KMS). */
-  readyOn?: 'ipc' | 'stdout';
   /** Command prefix that runs node elsewhere, e.g. inside a pod's network namespace as its uid. */
   wrap?: string[];
   /**
@@ -44,8 +40,10 @@ function tail(file: string, lines = 15): string {
 }
 
 /**
- * Children of one run. Each child gets an IPC channel: it reports readiness over it, and exits
- * by itself if the channel closes (the parent died), so a crashed CLI leaves no orphans.
+ * Children of one run. Every child announces itself with the one ready line (or error line) of
+ * @reelmesh/http-kit on stdout/stderr; both streams go to its log file. Each child also gets an IPC
+ * channel: if the parent dies the channel closes and the child stops (runService), so a crashed CLI
+ * leaves no orphans.
  */
 export class ProcessGroup {
   readonly processes: ManagedProcess[] = [];
@@ -57,36 +55,21 @@ export class ProcessGroup {
     this.afterStop.push(cleanup);
   }
 
-  async spawn(spec: SpawnSpec): Promise<{ process: ManagedProcess; ready: Record<string, unknown> }> {
+  /** Starts a child and resolves with its ready line: the endpoints it bound and its details. */
+  async spawn(spec: SpawnSpec): Promise<{ process: ManagedProcess; ready: ReadyLine }> {
     if (this.stopping) throw new Error(`not starting ${spec.name}: stopping`);
     const fd = openSync(spec.logFile, 'a', 0o600);
-    const viaStdout = spec.readyOn === 'stdout';
-    const nodeArgs = ['--import', 'tsx', '--import', CHILD_GUARD, spec.entry, ...(spec.args ?? [])];
+    const nodeArgs = ['--import', 'tsx', spec.entry, ...(spec.args ?? [])];
     // A wrapper (ip netns exec, setpriv) execs node in place: same pid, same IPC channel fd.
     const [command, ...args] = spec.wrap?.length ? [...spec.wrap, process.execPath, ...nodeArgs] : [process.execPath, ...nodeArgs];
     const child = spawn(command, args, {
       cwd: REPO_ROOT,
       env: { ...minimalEnv(), ...spec.env },
-      stdio: ['ignore', viaStdout ? 'pipe' : fd, fd, 'ipc'],
+      stdio: ['ignore', 'pipe', fd, 'ipc'],
       // Its own process group, so stop() can also reap what the child started (ffmpeg jobs).
       detached: true,
     });
     closeSync(fd);
-    if (viaStdout) {
-      const log = createWriteStream(spec.logFile, { flags: 'a' });
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        log.write(`${line}\n`);
-        if (line.startsWith('{') && line.includes('"ready"')) {
-          try {
-            const message = JSON.parse(line);
-            // Our mains announce either {"event":"ready"} or {"ready":true}.
-            if (message.event === 'ready' || message.ready === true) child.emit('message', { ...message, event: 'ready' });
-          } catch {
-            // an ordinary log line
-          }
-        }
-      });
-    }
     const exited = new Promise<number | string>((resolve) =>
       child.once('exit', (code, signal) => {
         killGroup(child.pid!, 'SIGKILL'); // stray grandchildren die with their parent
@@ -95,19 +78,23 @@ export class ProcessGroup {
     );
     const managed: ManagedProcess = { name: spec.name, child, logFile: spec.logFile, exited, stopPhase: spec.stopPhase ?? 0 };
     this.processes.push(managed);
-    const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new Error(`${spec.name} did not become ready in ${spec.readyTimeoutMs ?? 30000} ms; last log lines:\n${tail(spec.logFile)}`));
-      }, spec.readyTimeoutMs ?? 30_000);
-      child.on('message', (message: Record<string, unknown>) => {
-        if (message?.event === 'ready') {
-          clearTimeout(timer);
-          resolve(message);
-        }
+
+    const log = createWriteStream(spec.logFile, { flags: 'a' });
+    const timeoutMs = spec.readyTimeoutMs ?? 120_000;
+    const ready = await new Promise<ReadyLine>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${spec.name} did not become ready in ${timeoutMs} ms; last log lines:\n${tail(spec.logFile)}`)), timeoutMs);
+      const lines = createInterface({ input: child.stdout! });
+      lines.once('close', () => log.end());
+      lines.on('line', (line) => {
+        log.write(`${line}\n`);
+        const announced = parseServiceLine(line);
+        if (announced?.event !== 'ready') return;
+        clearTimeout(timer);
+        resolve(announced);
       });
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
-        reject(new Error(`${spec.name} exited (${code ?? signal}) before it was ready (log: ${spec.logFile}): ${lastError(spec.logFile)}\n${tail(spec.logFile)}`));
+        reject(new Error(`${spec.name} exited (${code ?? signal}) before it was ready (log: ${spec.logFile}): ${whyItFailed(spec.logFile)}`));
       });
     });
     return { process: managed, ready };
@@ -148,8 +135,10 @@ function minimalEnv(): Record<string, string> {
   return Object.fromEntries(keep.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]!]));
 }
 
-/** The most telling line of a crashed child's log: its last "Error:" line, else its last line. */
-function lastError(file: string): string {
+/** The most telling line of a crashed child's log: its error line, else its last "Error:" line, else its last line. */
+function whyItFailed(file: string): string {
   const lines = tail(file, 60).split('\n');
+  const announced = lines.map(parseServiceLine).reverse().find((l) => l?.event === 'error');
+  if (announced?.event === 'error') return `${announced.code}: ${announced.message}`;
   return [...lines].reverse().find((l) => /Error\b/.test(l))?.trim() ?? lines[lines.length - 1] ?? '';
 }

@@ -1,10 +1,15 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Program } from '@reelmesh/http-kit';
 
 /** The repository root (this file lives at libs/runtime/src). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
-/** The TypeScript entry of an app, run with tsx. */
-export function appMain(app: string): string {
-  return resolve(REPO_ROOT, 'apps', app, 'src', 'main.ts');
+/**
+ * The program of a workflow app: apps/<app>/src/main.ts. Agent apps are named by the workflow file
+ * (a new contractor is one entry there plus one app), so they are found by this convention; the
+ * platform's own services are imported by name (@reelmesh/app-proxy-sidecar, ...).
+ */
+export function agentProgram(app: string): Program {
+  return { name: app, main: resolve(REPO_ROOT, 'apps', app, 'src', 'main.ts') };
 }

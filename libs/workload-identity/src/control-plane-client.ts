@@ -55,8 +55,11 @@ export class ControlPlaneClient {
     return this.#call('PUT', `/v1/registry/${encodeURIComponent(entry.agent)}`, { host: entry.host, port: entry.port });
   }
 
-  /** The pod registers its policy sidecar; the policy store pushes the current policy to it at once. */
-  registerPolicySidecar(agent: string, sidecar: { url: string; token: string }): Promise<{ agent: string; revision: number; pushed: boolean }> {
+  /**
+   * The pod registers its policy sidecar; the policy store pushes the current policy to it at once
+   * and says how that went (`pushed` is absent while nothing has been published).
+   */
+  registerPolicySidecar(agent: string, sidecar: { url: string; token: string }): Promise<{ agent: string; revision: number; pushed?: { ok: boolean; status?: number; error?: string } }> {
     return this.#call('PUT', `/v1/policy-sidecars/${encodeURIComponent(agent)}`, sidecar);
   }
 

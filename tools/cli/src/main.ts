@@ -6,6 +6,7 @@ import { registerVerify } from './commands/verify';
 import { registerUp } from './commands/up';
 import { registerBench } from './commands/bench';
 import { registerProvenance } from './commands/provenance';
+import { registerBuild } from './commands/build';
 
 /** One readable line for anything that goes wrong; exit code 2 for usage, 1 otherwise. */
 export async function main(argv: string[]): Promise<number> {
@@ -20,6 +21,7 @@ export async function main(argv: string[]): Promise<number> {
   registerUp(program);
   registerBench(program);
   registerProvenance(program);
+  registerBuild(program);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -2,7 +2,8 @@ import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { generateSample } from '@reelmesh/media';
 import { ProcessGroup, startLocalRuntime, type LocalRuntime } from '@reelmesh/runtime';
-import { loadWorkflow } from '@reelmesh/workflow';
+import { requestJson } from '@reelmesh/http-kit';
+import { loadWorkflow, ownerOf } from '@reelmesh/workflow';
 import type { Progress } from './progress';
 
 export interface RunWorkflowOptions {
@@ -72,11 +73,13 @@ interface RunStatus {
   error?: { code: string; message: string };
 }
 
-async function getJson<T>(url: string): Promise<T> {
-  const res = await fetch(url);
-  const body = (await res.json()) as T & { error?: { code: string; message: string } };
-  if (!res.ok) throw new Error(`${url}: ${body.error?.code ?? res.status} ${body.error?.message ?? ''}`.trim());
-  return body;
+/** An agent's JSON answer (its endpoint may be a Unix socket: the http-kit client reaches both). */
+async function getJson<T>(endpoint: string, path: string): Promise<T> {
+  try {
+    return await requestJson<T>(endpoint, path);
+  } catch (error) {
+    throw new Error(`${endpoint}${path}: ${(error as Error & { code?: string }).code ?? ''} ${(error as Error).message}`.trim());
+  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -122,22 +125,18 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
   void crashed.then((why) => (crash = why));
   try {
     const runStarted = Date.now();
-    const owner = runtime.agents.owner ?? Object.values(runtime.agents).find((a) => a.app === 'owner')!;
-    const res = await fetch(`${owner.url}/v1/runs`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ input: basename(input) }),
+    const owner = runtime.agents[ownerOf(workflow).agent];
+    const body = await requestJson<RunStatus>(owner.url, '/v1/runs', { method: 'POST', json: { input: basename(input) } }).catch((error: Error & { code?: string }) => {
+      throw new Error(`owner refused the master: ${error.code}: ${error.message}`);
     });
-    const body = (await res.json()) as RunStatus & { error?: { code: string; message: string } };
-    if (!res.ok) throw new Error(`owner refused the master: ${body.error?.code}: ${body.error?.message}`);
     const chunkCount = body.chunkCount ?? 0;
     const deadline = started + (options.timeoutMs ?? 30 * 60_000);
     for (;;) {
       if (crash) throw new Error(crash);
       if (Date.now() > deadline) throw new Error('workflow timed out');
       const [run, statuses] = await Promise.all([
-        getJson<RunStatus>(`${owner.url}/v1/runs/current`),
-        Promise.all(Object.values(runtime.agents).map((a) => getJson<AgentStatus>(`${a.url}/v1/status`))),
+        getJson<RunStatus>(owner.url, '/v1/runs/current'),
+        Promise.all(Object.values(runtime.agents).map((a) => getJson<AgentStatus>(a.url, '/v1/status'))),
       ]);
       for (const s of statuses) {
         for (const [step, done] of Object.entries(s.progress)) options.progress?.update(step, done, chunkCount);

@@ -1,5 +1,7 @@
 import { request } from 'node:http';
-import { accessMatrix, handoffPath, isAllowed, type Workflow } from '@reelmesh/workflow';
+import { handoffPath } from '@reelmesh/addressing';
+import { connectOptions } from '@reelmesh/http-kit';
+import { accessMatrix, isAllowed, type Workflow } from '@reelmesh/workflow';
 import type { LocalRuntime } from '@reelmesh/runtime';
 
 export const METHODS = ['GET', 'POST', 'PUT', 'DELETE'] as const;
@@ -26,14 +28,15 @@ export interface VerifyReport {
 
 /** Every handoff path of the workflow, plus paths no policy should ever open. */
 export function candidatePaths(workflow: Workflow): string[] {
-  const id = workflow.metadata.id;
-  const handoffs = workflow.edges.map((e) => handoffPath(id, e.to, e.artifact, 0));
-  return [...new Set(handoffs), '/v1/status', '/v1/runs', `/v1/handoffs/${id}/demux/av/0/../../x`, '/admin'];
+  const workflowId = workflow.metadata.id;
+  const handoffs = workflow.edges.map((e) => handoffPath({ workflowId, step: e.to, artifact: e.artifact, chunkIndex: 0 }));
+  // The same handoffs with a canonical-looking but non-canonical chunk index, and a traversal out of one.
+  return [...new Set(handoffs), `${handoffs[0].slice(0, -1)}007`, '/v1/status', '/v1/runs', `${handoffs[0]}/../../x`, '/admin'];
 }
 
-/** One call from `source`'s app, through its outbound sidecar, to `destination`. */
+/** One call from `source`'s app, through its outbound sidecar (its endpoint), to `destination`. */
 export function attempt(
-  outboundPort: number,
+  outbound: string,
   destination: string,
   method: string,
   path: string,
@@ -43,8 +46,7 @@ export function attempt(
   return new Promise((resolve, reject) => {
     const req = request(
       {
-        host: '127.0.0.1',
-        port: outboundPort,
+        ...connectOptions(outbound),
         method,
         path,
         headers: { host: destination, 'content-type': 'application/json', ...opts.headers, 'content-length': body.length },
@@ -90,12 +92,12 @@ export async function verifyMatrix(runtime: LocalRuntime): Promise<VerifyReport>
         for (const path of paths)
           jobs.push(async () => {
             const expected = isAllowed(matrix, source, destination, method, path) ? 'allow' : 'deny';
-            let { status, code } = await attempt(pod.outboundPort, destination, method, path);
+            let { status, code } = await attempt(pod.outboundUrl, destination, method, path);
             // A policy sidecar slower than the proxy's timeout is a transient 503 (still a denial,
             // never forwarded): ask again, since the question here is what the policy decides.
             for (let retry = 1; retry <= 3 && code === 'POLICY_UNAVAILABLE'; retry++) {
               await new Promise((r) => setTimeout(r, 100 * retry));
-              ({ status, code } = await attempt(pod.outboundPort, destination, method, path));
+              ({ status, code } = await attempt(pod.outboundUrl, destination, method, path));
             }
             const actual = code && MESH_DENIALS.has(code) ? 'deny' : 'allow';
             rows.push({ source, destination, method, path, expected, actual, status, code });

@@ -18,8 +18,10 @@ describe('Nx module boundaries are enforced by the lint rule', () => {
   }, 60_000);
 
   it('an app may not import the platform (runtime, mesh, local KMS)', async () => {
-    const errors = await boundaryErrors('apps/hdr/src/probe.ts', "import { startLocalRuntime } from '@reelmesh/runtime';\nexport const x = startLocalRuntime;\n");
-    expect(errors.join('\n')).toMatch(/scope:hdr.*can only depend on libs tagged with "scope:shared"/);
+    const runtime = await boundaryErrors('apps/hdr/src/probe.ts', "import { startLocalRuntime } from '@reelmesh/runtime';\nexport const x = startLocalRuntime;\n");
+    expect(runtime.join('\n')).toMatch(/type:app.*can only depend on libs tagged with "type:lib", "type:util"/);
+    const mesh = await boundaryErrors('apps/hdr/src/probe.ts', "import { startProxy } from '@reelmesh/mesh';\nexport const x = startProxy;\n");
+    expect(mesh.join('\n')).toMatch(/scope:hdr.*can only depend on libs tagged with "scope:shared"/);
   });
 
   it("one contractor's app may not import another's", async () => {
@@ -30,6 +32,17 @@ describe('Nx module boundaries are enforced by the lint rule', () => {
   it('a library may not import an app', async () => {
     const errors = await boundaryErrors('libs/policy/src/probe.ts', "import { createApp } from '@reelmesh/app-owner';\nexport const x = createApp;\n");
     expect(errors.join("\n")).toMatch(/Imports of apps are forbidden/);
+  });
+
+  it("only the runtime imports a platform service's program entry", async () => {
+    const entry = "import { PROXY_SIDECAR } from '@reelmesh/app-proxy-sidecar';\nexport const x = PROXY_SIDECAR;\n";
+    expect(await boundaryErrors('libs/runtime/src/probe.ts', entry)).toEqual([]);
+    const eslint = new ESLint({ cwd: REPO_ROOT });
+    const [fromMedia] = await eslint.lintText(entry, { filePath: join(REPO_ROOT, 'libs/media/src/probe.ts') });
+    expect(fromMedia.messages.map((m) => m.message)).toContain("'@reelmesh/app-proxy-sidecar' import is restricted from being used. only the runtime (and the tools) start the platform services");
+    // An agent app is not a platform service: the runtime finds it through the workflow, never imports it.
+    const agent = await boundaryErrors('libs/runtime/src/probe.ts', "import { createApp } from '@reelmesh/app-color';\nexport const x = createApp;\n");
+    expect(agent.join('\n')).toMatch(/Imports of apps are forbidden|can only depend on/);
   });
 
   it('relative imports across projects are refused', async () => {

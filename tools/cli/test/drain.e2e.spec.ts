@@ -5,7 +5,8 @@ import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeChunks, manifestFor, startReceiver } from '@reelmesh/agent-kit/testing';
 import { sendChunk } from '@reelmesh/handoff';
-import { appMain, freePort, ProcessGroup } from '@reelmesh/runtime';
+import { requestJson } from '@reelmesh/http-kit';
+import { agentProgram, ProcessGroup } from '@reelmesh/runtime';
 import { loadWorkflow } from '@reelmesh/workflow';
 
 const workflow = loadWorkflow();
@@ -18,21 +19,20 @@ describe('graceful shutdown: SIGTERM finishes the chunks in flight before the ag
     const { picture } = await makeChunks(workflow);
     const color = await startReceiver(workflow, 'color');
     const group = new ProcessGroup();
-    const port = await freePort();
     try {
-      const { process: vfx2 } = await group.spawn({
+      const { process: vfx2, ready } = await group.spawn({
         name: 'vfx-2',
-        entry: appMain('vfx'),
+        entry: agentProgram('vfx').main,
         env: {
           REELMESH_AGENT: 'vfx-2',
           REELMESH_DATA_DIR: join(dir, 'vfx-2'),
-          PORT: String(port),
+          REELMESH_LISTEN: `unix:${join(dir, 'vfx-2.sock')}`,
           REELMESH_PEERS: JSON.stringify({ color: color.url }),
           REELMESH_CONCURRENCY: '1',
         },
         logFile: join(dir, 'vfx-2.log'),
       });
-      const base = `http://127.0.0.1:${port}`;
+      const base = ready.endpoints.api;
       const chunks = 4;
       for (let i = 0; i < chunks; i++) {
         await sendChunk({
@@ -42,7 +42,7 @@ describe('graceful shutdown: SIGTERM finishes the chunks in flight before the ag
         });
       }
       // Jobs are running or queued: now ask it to stop.
-      const status = (await (await fetch(`${base}/v1/status`)).json()) as { steps: Record<string, { received: number; completed: number }> };
+      const status = await requestJson<{ steps: Record<string, { received: number; completed: number }> }>(base, '/v1/status');
       expect(status.steps['picture-fx'].received).toBe(chunks);
       expect(status.steps['picture-fx'].completed).toBeLessThan(chunks);
       vfx2.child.kill('SIGTERM');

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentConfigFromEnv, createStores } from '@reelmesh/agent-kit';
 import { sealedStore } from '@reelmesh/envelope';
 import { HandoffError, sendChunk } from '@reelmesh/handoff';
+import { requestJson } from '@reelmesh/http-kit';
 import {
   createSigner,
   LEDGER_AGENT,
@@ -17,10 +18,10 @@ import {
   sha256Hex,
   signRecord,
   type ProvenanceRecord,
-  type SigningMaterial,
   verifyAuditLog,
 } from '@reelmesh/provenance';
 import type { LocalRuntime } from '@reelmesh/runtime';
+import { ControlPlaneClient } from '@reelmesh/workload-identity';
 import { runWorkflow, type RunWorkflowResult } from '../src/run-workflow';
 import { ledgerAccess } from '../src/commands/provenance';
 import { lastJsonLine, reelmesh } from './helpers';
@@ -41,24 +42,21 @@ describe('insider attacks on a running mesh (a compromised vfx-2 pushing to colo
     const storesOf = (agent: string) =>
       createStores(agentConfigFromEnv({ ...runtime.kms!.envFor(agent), REELMESH_AGENT: agent, REELMESH_DATA_DIR: runtime.agents[agent].dataDir }));
     // What the insider holds: vfx-2's own SVID (through its pod token) and vfx-2's own volume.
-    const svidRes = await fetch(`${vfx2.pod!.appEnv.REELMESH_CONTROL_PLANE}/v1/svid`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${vfx2.pod!.appEnv.REELMESH_BOOTSTRAP_TOKEN}`, 'content-type': 'application/json' },
-      body: '{}',
-    });
-    const signer = createSigner((await svidRes.json()) as SigningMaterial)();
+    const insider = new ControlPlaneClient({ url: vfx2.pod!.identity.controlPlane, token: vfx2.pod!.identity.bootstrapToken });
+    const signer = createSigner(await insider.fetchSvid())();
+    insider.close();
     const ctx = { workflowId: 'feature-film', step: 'picture-fx', agent: 'vfx-2', recipients: ['color'] };
     const bytes = await buffer(await storesOf('vfx-2').data.createReadStream('feature-film/picture-fx/out/picture/00000.mkv', ctx));
     // The honest chain of chunk 0 as it reached color (owner's split, vfx-1's demux, vfx-2's picture-fx).
     const all = JSON.parse(await readFile(join(dirname(res.deliverable), 'provenance', 'chunk-00000.json'), 'utf8')).records as ProvenanceRecord[];
     const honest = all.filter((r) => ['split', 'demux', 'picture-fx'].includes(peekStatement(r)!.predicate.step));
     const of = (step: string) => honest.find((r) => peekStatement(r)!.predicate.step === step)!;
-    const colorReceived = async () => ((await (await fetch(`${runtime.agents.color.url}/v1/status`)).json()) as { steps: { grade: { received: number } } }).steps.grade.received;
+    const colorReceived = async () => (await requestJson<{ steps: { grade: { received: number } } }>(runtime.agents.color.url, '/v1/status')).steps.grade.received;
     const before = await colorReceived();
 
     const push = async (name: string, chunkIndex: number, records: ProvenanceRecord[]) => {
       const error = await sendChunk({
-        baseUrl: `http://127.0.0.1:${vfx2.pod!.outboundPort}`,
+        baseUrl: vfx2.pod!.outboundUrl,
         hostHeader: 'color',
         manifest: {
           version: 1, workflowId: 'feature-film', step: 'grade', artifact: 'picture', chunkIndex, chunkCount: 8,

@@ -1,10 +1,11 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signPolicyDirectory } from '@reelmesh/provenance';
-import { POLICY_DATA, startLocalRuntime, type LocalRuntime } from '@reelmesh/runtime';
+import { request } from '@reelmesh/http-kit';
+import { POLICY_DIR, startLocalRuntime, type LocalRuntime } from '@reelmesh/runtime';
 import { accessMatrix } from '@reelmesh/workflow';
 import { verifyMatrix } from '../src/verify-matrix';
 
@@ -28,16 +29,16 @@ describe('signed policies in the running mesh', () => {
 
   const publish = async (path: string, body: Buffer | string, type: string) => {
     const cp = runtime.controlPlane!;
-    const res = await fetch(`${cp.adminUrl}${path}`, {
+    const res = await request(cp.admin.url, path, {
       method: 'PUT',
       headers: { authorization: `Bearer ${cp.adminToken}`, 'content-type': type },
-      body: typeof body === 'string' ? body : new Uint8Array(body),
+      body: Buffer.from(body),
     });
-    return { status: res.status, body: (await res.json()) as { pushed?: Array<{ agent: string; ok: boolean }>; error?: { code: string; message: string } } };
+    return { status: res.status, body: res.json<{ pushed?: Array<{ agent: string; ok: boolean }>; error?: { code: string; message: string } }>()! };
   };
   const signedWith = (privateKey: KeyObject, revision: number) =>
     signPolicyDirectory({
-      policyDir: dirname(POLICY_DATA),
+      policyDir: POLICY_DIR,
       privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
       keyId: 'owner',
       revision,

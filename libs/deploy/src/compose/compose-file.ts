@@ -1,7 +1,10 @@
 // docker-compose.yml for laptop integration: each pod is one network namespace owned by its Envoy
 // (service <agent>), shared by the app (<agent>-app) and the OPA-Envoy sidecar (<agent>-opa) via
 // network_mode: service:<agent>. Only Envoy's mTLS port faces the Compose network.
+import { agentEnvironment } from '@reelmesh/agent-kit';
+import { KMS_ENV } from '@reelmesh/envelope';
 import { workflowKeyAlias } from '@reelmesh/kms-local';
+import { ownerOf, type Workflow } from '@reelmesh/workflow';
 import { composeImageString, ENVOY_IMAGE, OPA_ENVOY_IMAGE, reelmeshImage } from '../images';
 import {
   APP_PORT,
@@ -39,7 +42,7 @@ export function composeFile(topology: Topology): object {
   for (const agent of topology.agents) {
     services[agent.name] = podService(agent);
     services[`${agent.name}-opa`] = opaService(agent);
-    services[`${agent.name}-app`] = appService(agent);
+    services[`${agent.name}-app`] = appService(topology.workflow, agent);
     volumes[`${agent.name}-sealed`] = {};
   }
   return { services, volumes, networks: { mesh: {} } };
@@ -101,28 +104,36 @@ function opaService(agent: AgentPlacement): object {
   };
 }
 
-function appService(agent: AgentPlacement): object {
-  const ownerDirs = agent.app === 'owner' ? { REELMESH_INGEST_DIR: `${DATA_DIR}/ingest`, REELMESH_EXPORT_DIR: `${DATA_DIR}/export` } : {};
+/** Where `reelmesh certs` writes an agent's KMS credentials; Compose reads them as an env_file. */
+const kmsEnvFile = (agent: string) => `./${COMPOSE_CERTS_DIR}/${agent}/kms.env`;
+
+function appService(workflow: Workflow, agent: AgentPlacement): object {
+  const env = agentEnvironment(workflow, agent.name, {
+    workflowPath: WORKFLOW_IN_IMAGE,
+    dataDir: `${DATA_DIR}/objects`,
+    // Loopback only: the pod's Envoy is the one way in.
+    listen: `127.0.0.1:${APP_PORT}`,
+    next: { outboundProxy: `http://127.0.0.1:${ENVOY_OUTBOUND_PORT}` },
+    ownerDirs: { ingest: `${DATA_DIR}/ingest`, export: `${DATA_DIR}/export` },
+    kms: {
+      endpoint: `http://${KMS_NAME}:${KMS_PORT}`,
+      region: KMS_REGION,
+      keyId: workflowKeyAlias(ownerOf(workflow).actor),
+      accessKeyId: { from: 'secret', name: kmsEnvFile(agent.name), key: KMS_ENV.accessKeyId },
+      secretAccessKey: { from: 'secret', name: kmsEnvFile(agent.name), key: KMS_ENV.secretAccessKey },
+    },
+  });
+  // Compose has no secret references for variables: secrets come from env files, literals stay inline.
+  const environment = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+  const envFiles = [...new Set(Object.values(env).flatMap((value) => (typeof value === 'string' ? [] : [value.name])))];
   return {
     image: composeImageString(reelmeshImage(agent.app), digestVariable(agent.app)),
     build: { context: '.', dockerfile: `docker/${agent.app}.Dockerfile` },
     network_mode: `service:${agent.name}`,
     depends_on: [agent.name, `${agent.name}-opa`, KMS_NAME],
-    environment: {
-      REELMESH_AGENT: agent.name,
-      REELMESH_WORKFLOW: WORKFLOW_IN_IMAGE,
-      REELMESH_DATA_DIR: `${DATA_DIR}/objects`,
-      // Loopback only: the pod's Envoy is the one way in.
-      HOST: '127.0.0.1',
-      PORT: String(APP_PORT),
-      REELMESH_OUTBOUND_PROXY: `http://127.0.0.1:${ENVOY_OUTBOUND_PORT}`,
-      REELMESH_KMS_ENDPOINT: `http://${KMS_NAME}:${KMS_PORT}`,
-      REELMESH_KMS_REGION: KMS_REGION,
-      REELMESH_KMS_KEY_ID: workflowKeyAlias(),
-      ...ownerDirs,
-    },
+    environment,
     // REELMESH_KMS_ACCESS_KEY_ID / _SECRET_ACCESS_KEY, written by `reelmesh certs`.
-    env_file: [`./${COMPOSE_CERTS_DIR}/${agent.name}/kms.env`],
+    env_file: envFiles,
     volumes: [`${agent.name}-sealed:${DATA_DIR}`],
     tmpfs: ['/tmp'],
     stop_grace_period: `${TERMINATION_GRACE_SECONDS}s`,

@@ -14,9 +14,9 @@ export function dockerfile(program: string, assets: readonly string[] = []): str
   // The KMS answers only signed POSTs: a TCP connect is its health; agents have GET /health.
   const probe = isKms
     ? `require('net').connect(${port},'127.0.0.1').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))`
-    : `fetch('http://127.0.0.1:'+(process.env.PORT||${port})+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`;
+    : `fetch('http://127.0.0.1:${port}/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`;
   const dataDir = isKms ? '/var/lib/kms' : DATA_DIR;
-  return textFile(`# Build: npx nx run ${isKms ? 'deploy:docker-build-kms-local' : `app-${program}:docker-build`} (bundles ${bundlePath(program)} first).
+  return textFile(`# Build: npx nx run app-${program}:docker-build (bundles ${bundlePath(program)} first).
 
 FROM ${imageString(NODE_IMAGE)} AS deps
 WORKDIR ${IMAGE_WORKDIR}

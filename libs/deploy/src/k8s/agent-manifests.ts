@@ -1,6 +1,7 @@
 // One agent = ServiceAccount + Deployment (app + OPA-Envoy sidecar) + Service + sealed volume claim.
 // One name everywhere: the agent name is the Deployment, Service, ServiceAccount, `app` label and
 // the SPIFFE id's `sa`, so the Istio principal of the pod is exactly the workflow's principal.
+import { agentEnvironment, type EnvSource } from '@reelmesh/agent-kit';
 import { imageString, OPA_ENVOY_IMAGE, reelmeshImage } from '../images';
 import { opaSignedBundleArgs } from '../opa-config';
 import {
@@ -100,38 +101,29 @@ function appContainer(topology: Topology, agent: AgentPlacement): object {
   const peers = Object.fromEntries(
     agent.nextHops.map((hop) => [hop, `http://${serviceHost(hop, topology.agent(hop).namespace)}:${APP_PORT}`]),
   );
-  const kmsFromConfig = (name: string, key: string) => ({ name, valueFrom: { configMapKeyRef: { name: KMS_CONFIGMAP, key } } });
-  const kmsFromSecret = (name: string, key: string) => ({ name, valueFrom: { secretKeyRef: { name: kmsSecretName(agent.name), key } } });
-  const ownerDirs =
-    agent.app === 'owner'
-      ? [
-          { name: 'REELMESH_INGEST_DIR', value: `${DATA_DIR}/ingest` },
-          { name: 'REELMESH_EXPORT_DIR', value: `${DATA_DIR}/export` },
-        ]
-      : [];
+  const env = agentEnvironment(topology.workflow, agent.name, {
+    workflowPath: WORKFLOW_IN_IMAGE,
+    dataDir: `${DATA_DIR}/objects`,
+    // Istio forwards inbound traffic to the pod IP, so the app listens on all pod interfaces;
+    // only the sidecar can reach it (STRICT mTLS + AuthorizationPolicy).
+    listen: `0.0.0.0:${APP_PORT}`,
+    // Next hops only; Envoy intercepts and originates mTLS.
+    next: { peers },
+    ownerDirs: { ingest: `${DATA_DIR}/ingest`, export: `${DATA_DIR}/export` },
+    kms: {
+      endpoint: { from: 'config', name: KMS_CONFIGMAP, key: 'endpoint' },
+      region: { from: 'config', name: KMS_CONFIGMAP, key: 'region' },
+      keyId: { from: 'config', name: KMS_CONFIGMAP, key: 'keyId' },
+      accessKeyId: { from: 'secret', name: kmsSecretName(agent.name), key: 'accessKeyId' },
+      secretAccessKey: { from: 'secret', name: kmsSecretName(agent.name), key: 'secretAccessKey' },
+    },
+  });
   return {
     name: 'agent',
     image: imageString(reelmeshImage(agent.app)),
     imagePullPolicy: 'IfNotPresent',
     ports: [{ name: 'http-handoff', containerPort: APP_PORT, protocol: 'TCP' }],
-    env: [
-      { name: 'REELMESH_AGENT', value: agent.name },
-      { name: 'REELMESH_WORKFLOW', value: WORKFLOW_IN_IMAGE },
-      { name: 'REELMESH_DATA_DIR', value: `${DATA_DIR}/objects` },
-      // Istio forwards inbound traffic to the pod IP, so the app listens on all pod interfaces;
-      // only the sidecar can reach it (STRICT mTLS + AuthorizationPolicy).
-      { name: 'HOST', value: '0.0.0.0' },
-      { name: 'PORT', value: String(APP_PORT) },
-      // Next hops only; Envoy intercepts and originates mTLS.
-      { name: 'REELMESH_PEERS', value: JSON.stringify(peers) },
-      ...ownerDirs,
-      kmsFromConfig('REELMESH_KMS_ENDPOINT', 'endpoint'),
-      kmsFromConfig('REELMESH_KMS_REGION', 'region'),
-      kmsFromConfig('REELMESH_KMS_KEY_ID', 'keyId'),
-      kmsFromSecret('REELMESH_KMS_ACCESS_KEY_ID', 'accessKeyId'),
-      kmsFromSecret('REELMESH_KMS_SECRET_ACCESS_KEY', 'secretAccessKey'),
-      { name: 'TMPDIR', value: '/tmp' },
-    ],
+    env: [...Object.entries(env).map(([name, value]) => k8sEnv(name, value)), { name: 'TMPDIR', value: '/tmp' }],
     readinessProbe: { httpGet: { path: '/health', port: 'http-handoff' }, periodSeconds: 5, failureThreshold: 3 },
     livenessProbe: { httpGet: { path: '/health', port: 'http-handoff' }, periodSeconds: 20, failureThreshold: 6 },
     resources: { requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '2', memory: '2Gi' } },
@@ -141,6 +133,13 @@ function appContainer(topology: Topology, agent: AgentPlacement): object {
       { name: 'tmp', mountPath: '/tmp' },
     ],
   };
+}
+
+/** An agent's environment entry as a container env var: a value, or a Secret / ConfigMap key. */
+function k8sEnv(name: string, value: EnvSource): object {
+  if (typeof value === 'string') return { name, value };
+  const ref = { name: value.name, key: value.key };
+  return { name, valueFrom: value.from === 'secret' ? { secretKeyRef: ref } : { configMapKeyRef: ref } };
 }
 
 /** opa-envoy-plugin: Envoy's ext_authz asks it on :9191; it loads only the owner's signed bundle. */

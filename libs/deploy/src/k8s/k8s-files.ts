@@ -1,6 +1,7 @@
 // The Kustomize tree under k8s/: a base per actor namespace (plus the local KMS and the shared
 // policy ConfigMaps), a `kind` overlay (one cluster) and a `multi-cluster` overlay per actor.
 import { workflowKeyAlias } from '@reelmesh/kms-local';
+import { ownerOf } from '@reelmesh/workflow';
 import type { DeployFile } from '../generated-file';
 import { OPA_ENVOY_IMAGE, reelmeshImage, type ImageRef } from '../images';
 import { opaConfig } from '../opa-config';
@@ -25,7 +26,7 @@ export function k8sFiles(topology: Topology): DeployFile[] {
       { name: OPA_CONFIG_CONFIGMAP, files: ['config.yaml=opa-config.yaml'] },
       {
         name: KMS_CONFIGMAP,
-        literals: [`endpoint=${LOCAL_KMS_ENDPOINT}`, `region=${KMS_REGION}`, `keyId=${workflowKeyAlias()}`],
+        literals: [`endpoint=${LOCAL_KMS_ENDPOINT}`, `region=${KMS_REGION}`, `keyId=${workflowKeyAlias(ownerOf(topology.workflow).actor)}`],
       },
     ],
   }, 'Policy, OPA config and KMS settings; included by every actor namespace.');

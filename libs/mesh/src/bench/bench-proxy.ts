@@ -3,8 +3,9 @@
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
+import { formatSpiffeId } from '@reelmesh/addressing';
+import { SvidSource } from '@reelmesh/workload-identity';
 import { createCa } from '../ca/ca';
-import { SvidSource } from '../ca/svid-source';
 import { MemoryRegistry } from '../control-plane/registry';
 import { startProxy, type RunningProxy } from '../proxy/proxy';
 import { startEchoApp, startOpaShapedPolicy, type EchoApp, type FakeOpa } from '../testing/fixtures';
@@ -61,10 +62,10 @@ async function startRig(policyUrl?: string): Promise<Rig> {
   const registry = new MemoryRegistry();
   const proxies: RunningProxy[] = [];
   const pod = async (agent: string, withPolicy: boolean) => {
-    const spiffeId = `spiffe://${td}/ns/bench/sa/${agent}`;
+    const spiffeId = formatSpiffeId({ trustDomain: td, actor: 'bench', agent });
     const p = await startProxy({
       agent,
-      svidSource: await SvidSource.fromCa(ca, spiffeId),
+      svidSource: await SvidSource.fromIssuer(ca, spiffeId),
       registry,
       ...(withPolicy ? { policyUrl } : { insecureSkipPolicy: true }),
       appUrl: app.url,

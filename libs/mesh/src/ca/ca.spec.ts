@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCa } from './ca';
-import { SvidSource } from './svid-source';
+import { SvidSource } from '@reelmesh/workload-identity';
 
 const TD = 'reelmesh.local';
 const COLOR = `spiffe://${TD}/ns/color/sa/color`;
@@ -60,7 +60,7 @@ describe('mesh CA', () => {
 
   it('SvidSource rotates at half-life and emits the new SVID', async () => {
     const ca = await createCa({ trustDomain: TD });
-    const source = await SvidSource.fromCa(ca, COLOR, 2);
+    const source = await SvidSource.fromIssuer(ca, COLOR, 2);
     const first = source.current();
     const rotated = await new Promise<typeof first>((resolve) => source.once('rotated', resolve));
     source.stop();

@@ -1,9 +1,11 @@
 import 'reflect-metadata';
 import { randomBytes, webcrypto } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
-import { parseSpiffeId } from '../spiffe';
+import { formatSpiffeId, parseSpiffeId } from '@reelmesh/addressing';
+import { writeFileAtomic } from '@reelmesh/storage';
+import type { Svid } from '@reelmesh/workload-identity';
 import { ECDSA_SHA256, generateEcKeyPair, privateKeyFromPem, privateKeyToPem } from './pem';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
@@ -13,19 +15,7 @@ const ROOT_TTL_DAYS = 365;
 // Leaves start a little in the past so a peer whose clock lags slightly still accepts them.
 const CLOCK_SKEW_MS = 30_000;
 
-/** An X.509-SVID: a short-lived leaf whose only identity is its SPIFFE URI SAN. */
-export interface Svid {
-  spiffeId: string;
-  certPem: string;
-  keyPem: string;
-  /** Leaf followed by the issuing CA: what a TLS endpoint presents. */
-  chainPem: string;
-  /** The mesh trust bundle (root CA) to verify peers against. */
-  bundlePem: string;
-  serialNumber: string;
-  notBefore: Date;
-  notAfter: Date;
-}
+export type { Svid } from '@reelmesh/workload-identity';
 
 export interface IssueRequest {
   spiffeId: string;
@@ -48,7 +38,7 @@ export interface CreateCaOptions {
 
 export async function createCa(opts: CreateCaOptions): Promise<Ca> {
   const { trustDomain } = opts;
-  parseSpiffeId(`spiffe://${trustDomain}/ns/x/sa/x`); // validates the trust domain
+  formatSpiffeId({ trustDomain, actor: 'x', agent: 'x' }); // validates the trust domain
   const root = (opts.dir && (await loadRoot(opts.dir))) || (await createRoot(trustDomain, opts.dir));
   const bundlePem = root.cert.toString('pem') + '\n';
 
@@ -125,9 +115,9 @@ async function createRoot(trustDomain: string, dir?: string): Promise<Root> {
 
 async function saveRoot(dir: string, cert: x509.X509Certificate, key: webcrypto.CryptoKey): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  // Write-then-rename so a crash never leaves half a key on disk.
-  await writeAtomic(join(dir, 'ca-key.pem'), await privateKeyToPem(key), 0o600);
-  await writeAtomic(join(dir, 'ca-cert.pem'), cert.toString('pem') + '\n', 0o644);
+  // Atomic and durable, so a crash never leaves half a key on disk.
+  await writeFileAtomic(join(dir, 'ca-key.pem'), await privateKeyToPem(key), { mode: 0o600 });
+  await writeFileAtomic(join(dir, 'ca-cert.pem'), cert.toString('pem') + '\n', { mode: 0o644 });
 }
 
 async function loadRoot(dir: string): Promise<Root | undefined> {
@@ -145,12 +135,6 @@ async function loadRoot(dir: string): Promise<Root | undefined> {
   const cert = new x509.X509Certificate(certPem);
   if (cert.notAfter.getTime() <= Date.now()) throw new Error(`mesh CA in ${dir} has expired; remove it to mint a new one`);
   return { cert, key: await privateKeyFromPem(keyPem) };
-}
-
-async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, data, { mode });
-  await rename(tmp, path);
 }
 
 function randomSerial(): string {

@@ -1,13 +1,12 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEDGER_AGENT, LEDGER_LOG, verifyAuditLog } from '@reelmesh/provenance';
 import { FsObjectStore } from '@reelmesh/storage';
 import { request } from '../testing/fixtures';
-import { CONTROL_PLANE_MAIN, spawnMain } from '../testing/processes';
-import { ControlPlaneClient } from './client';
+import { ControlPlaneClient } from '@reelmesh/workload-identity';
 import { startControlPlane, type ControlPlane } from './server';
 
 const TD = 'reelmesh.local';
@@ -61,36 +60,6 @@ describe('control plane API', () => {
     expect((await asWorkload.fetchSvid()).spiffeId).toBe(spiffeId);
     admin.close();
     asWorkload.close();
-  });
-});
-
-describe('control plane over a unix socket, as a process', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'mesh-cp-'));
-  });
-  afterAll(() => rm(dir, { recursive: true, force: true }));
-
-  it('main.ts prints a ready line and serves the API on a 0600 socket', async () => {
-    const socket = join(dir, 'cp.sock');
-    const proc = await spawnMain<{ ready: boolean; url: string }>(
-      CONTROL_PLANE_MAIN,
-      ['--socket', socket, '--dir', join(dir, 'ca')],
-      { REELMESH_CP_ADMIN_TOKEN: 'admin-secret-for-test' },
-    );
-    try {
-      expect(proc.ready).toMatchObject({ ready: true, url: `unix:${socket}` });
-      expect(proc.ready).not.toHaveProperty('adminToken');
-      expect((await stat(socket)).mode & 0o777).toBe(0o600);
-      const admin = new ControlPlaneClient({ url: proc.ready.url, token: 'admin-secret-for-test' });
-      const { token } = await admin.enroll({ actor: 'hdr', agent: 'hdr' });
-      admin.close();
-      const hdr = new ControlPlaneClient({ url: proc.ready.url, token });
-      expect((await hdr.fetchSvid()).spiffeId).toBe(`spiffe://${TD}/ns/hdr/sa/hdr`);
-      hdr.close();
-    } finally {
-      await proc.stop();
-    }
   });
 });
 

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { HttpError, request } from '@reelmesh/http-kit';
 import { BundleError, verifyBundle } from '@reelmesh/provenance';
 
 /** A policy sidecar the store keeps current: its base URL and the token it accepts pushes with. */
@@ -21,16 +21,6 @@ export interface PushResult {
  * when it registers. A sidecar that cannot be reached keeps its last good policy (or, with none,
  * denies everything): the store never loosens anything by failing.
  */
-export class PolicyStoreError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 export class PolicyStore {
   private document: unknown;
   /** The owner's signed OPA bundle, when policy is published signed (sidecars verify it). */
@@ -62,7 +52,7 @@ export class PolicyStore {
   /** Publish a signed bundle (tar.gz). The store does not need to trust it: every sidecar verifies it. */
   async publishBundle(archive: Buffer): Promise<{ revision: number; pushed: PushResult[] }> {
     if (archive.length < 2 || archive[0] !== 0x1f || archive[1] !== 0x8b) {
-      throw Object.assign(new Error('a policy bundle must be a gzip-compressed tar (OPA bundle format)'), { code: 'BAD_REQUEST' });
+      throw new HttpError(400, 'BAD_REQUEST', 'a policy bundle must be a gzip-compressed tar (OPA bundle format)');
     }
     if (this.bundleKey) {
       try {
@@ -71,7 +61,7 @@ export class PolicyStore {
         this.bundleRevision = verified.revision;
       } catch (error) {
         if (!(error instanceof BundleError)) throw error;
-        throw new PolicyStoreError(error.code === 'BUNDLE_REVISION_REPLAYED' ? 409 : 400, error.code, `policy store refused the bundle, keeping revision ${this.bundleRevision ?? '(none)'}: ${error.message}`);
+        throw new HttpError(error.code === 'BUNDLE_REVISION_REPLAYED' ? 409 : 400, error.code, `policy store refused the bundle, keeping revision ${this.bundleRevision ?? '(none)'}: ${error.message}`);
       }
     }
     this.bundle = archive;
@@ -82,9 +72,9 @@ export class PolicyStore {
   }
 
   async publish(document: unknown): Promise<{ revision: number; pushed: PushResult[] }> {
-    if (this.bundleKey) throw new PolicyStoreError(403, 'SIGNED_POLICY_ONLY', 'this policy store takes only bundles signed by the owner (PUT /v1/policy/bundle)');
+    if (this.bundleKey) throw new HttpError(403, 'SIGNED_POLICY_ONLY', 'this policy store takes only bundles signed by the owner (PUT /v1/policy/bundle)');
     if (document === null || typeof document !== 'object' || Array.isArray(document)) {
-      throw Object.assign(new Error('the policy data document must be a JSON object'), { code: 'BAD_REQUEST' });
+      throw new HttpError(400, 'BAD_REQUEST', 'the policy data document must be a JSON object');
     }
     this.document = document;
     this.bundle = undefined;
@@ -105,18 +95,18 @@ export class PolicyStore {
   private async push(ref: PolicySidecarRef): Promise<PushResult> {
     try {
       const signed = this.bundle !== undefined;
-      const res = await fetch(`${ref.url}${signed ? '/v1/bundle' : '/v1/data/reelmesh'}`, {
+      // The sidecar's URL may be a Unix socket inside the pod: the http-kit client reaches both.
+      const res = await request(ref.url, signed ? '/v1/bundle' : '/v1/data/reelmesh', {
         method: 'PUT',
         headers: {
           authorization: `Bearer ${ref.token}`,
           'content-type': signed ? 'application/gzip' : 'application/json',
           'x-reelmesh-policy-revision': String(this.revisionNumber),
         },
-        body: signed ? new Uint8Array(this.bundle!) : JSON.stringify(this.document),
-        signal: AbortSignal.timeout(this.pushTimeoutMs),
+        body: signed ? this.bundle : Buffer.from(JSON.stringify(this.document)),
+        timeoutMs: this.pushTimeoutMs,
       });
-      await (res.body as unknown as Readable | null)?.resume?.();
-      return { agent: ref.agent, ok: res.ok, status: res.status };
+      return { agent: ref.agent, ok: res.status >= 200 && res.status < 300, status: res.status };
     } catch (error) {
       return { agent: ref.agent, ok: false, error: (error as Error).message };
     }

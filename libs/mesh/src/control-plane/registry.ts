@@ -1,11 +1,7 @@
 // The service registry: agent name -> SPIFFE id and the address of its inbound mTLS listener.
+import type { RegistryEntry } from '@reelmesh/workload-identity';
 
-export interface RegistryEntry {
-  agent: string;
-  spiffeId: string;
-  host: string;
-  port: number;
-}
+export type { RegistryEntry } from '@reelmesh/workload-identity';
 
 /** What the proxy needs: resolve a destination agent, or undefined if it is not in the mesh. */
 export interface Registry {

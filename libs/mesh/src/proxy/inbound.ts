@@ -3,7 +3,7 @@ import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import type { Svid } from '../ca/ca';
-import { sendError } from '../http-json';
+import { connectOptions, HttpError, sendError } from '@reelmesh/http-kit';
 import type { AccessLogger } from './access-log';
 import { PEER_HEADER, trustedRequestHeaders } from './headers';
 import { buildOpaInput } from './opa-input';
@@ -18,6 +18,7 @@ export interface InboundOptions {
   trustBundle: string;
   /** null only when the operator explicitly skipped policy (benchmarks). */
   policy: PolicyClient | null;
+  /** The app: http://127.0.0.1:<port> on the pod's loopback, or unix:<path> in the pod's folder. */
   appUrl: string;
   log: AccessLogger;
 }
@@ -33,9 +34,8 @@ export function tlsServerContext(svid: Svid, trustBundle: string) {
  * loopback with the verified identity in x-reelmesh-peer, or answer 403.
  */
 export function createInboundServer(opts: InboundOptions): https.Server {
-  const app = new URL(opts.appUrl);
-  const appHost = app.hostname;
-  const appPort = Number(app.port || 80);
+  // The app on the pod's loopback or a Unix socket in the pod's folder.
+  const app = connectOptions(opts.appUrl);
   const appAgent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
   const { log, policy, spiffeId } = opts;
 
@@ -77,15 +77,15 @@ export function createInboundServer(opts: InboundOptions): https.Server {
         reason,
         peerSerial: peer?.serial,
       });
-    const closeIfUnread = () => (req.complete ? undefined : { connection: 'close' });
+    const refuse = (status: number, code: string, message: string) => sendError(req, res, new HttpError(status, code, message, { expose: true }));
 
     if (!peer) {
       // Unreachable in practice: such sockets are destroyed right after the handshake.
-      sendError(res, 403, 'UNAUTHENTICATED', 'no verified SPIFFE identity', { connection: 'close' });
+      refuse(403, 'UNAUTHENTICATED', 'no verified SPIFFE identity');
       return entry('deny', 403, 0, 'no peer identity');
     }
     if (url[0] !== '/') {
-      sendError(res, 400, 'BAD_REQUEST', 'request target must be origin-form', closeIfUnread());
+      refuse(400, 'BAD_REQUEST', 'request target must be origin-form');
       return entry('bad_request', 400, 0);
     }
 
@@ -102,12 +102,12 @@ export function createInboundServer(opts: InboundOptions): https.Server {
       // transient 503, so a sender retries later instead of losing the chunk.
       const status = decision.unavailable ? 503 : 403;
       const code = decision.unavailable ? 'POLICY_UNAVAILABLE' : 'POLICY_DENIED';
-      sendError(res, status, code, decision.reason, closeIfUnread());
+      refuse(status, code, decision.reason);
       return entry(decision.unavailable ? 'policy_unavailable' : 'deny', status, 0, decision.reason);
     }
 
     (headers as Record<string, string>)[PEER_HEADER] = peer.spiffeId;
-    const upstream = http.request({ host: appHost, port: appPort, method, path: url, headers, agent: appAgent });
+    const upstream = http.request({ ...app, method, path: url, headers, agent: appAgent });
     relay(
       req,
       res,

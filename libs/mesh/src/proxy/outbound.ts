@@ -4,8 +4,8 @@ import tls, { type PeerCertificate } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import type { Svid } from '../ca/ca';
 import type { Registry } from '../control-plane/registry';
-import { sendError } from '../http-json';
-import { spiffeIdFromSubjectAltName } from '../spiffe';
+import { spiffeIdOfCertificate } from '@reelmesh/addressing';
+import { HttpError, sendError } from '@reelmesh/http-kit';
 import type { AccessLogger } from './access-log';
 import { forwardableHeaders } from './headers';
 import { relay, type UpstreamErrorMapper } from './relay';
@@ -52,11 +52,9 @@ export function createOutboundServer(opts: OutboundOptions): OutboundServer {
         // session must not outlive a rotated or expired certificate.
         maxCachedSessions: 0,
         checkServerIdentity: (_host: string, cert: PeerCertificate) =>
-          spiffeIdFromSubjectAltName(cert.subjectaltname) === destination
+          spiffeIdOfCertificate(cert) === destination
             ? undefined
-            : new SpiffeIdMismatchError(
-                `server presented ${spiffeIdFromSubjectAltName(cert.subjectaltname) ?? 'no SPIFFE id'}, expected ${destination}`,
-              ),
+            : new SpiffeIdMismatchError(`server presented ${spiffeIdOfCertificate(cert) ?? 'no SPIFFE id'}, expected ${destination}`),
       });
       pools.set(destination, pool);
     }
@@ -90,22 +88,22 @@ export function createOutboundServer(opts: OutboundOptions): OutboundServer {
         durationMs: Math.round((performance.now() - started) * 1000) / 1000,
         reason,
       });
-    const closeIfUnread = () => (req.complete ? undefined : { connection: 'close' });
+    const refuse = (status: number, code: string, message: string) => sendError(req, res, new HttpError(status, code, message, { expose: true }));
 
     if (url[0] !== '/') {
-      sendError(res, 400, 'BAD_REQUEST', 'request target must be origin-form', closeIfUnread());
+      refuse(400, 'BAD_REQUEST', 'request target must be origin-form');
       return entry(agent, 'bad_request', 400, 0);
     }
     let target;
     try {
       target = await registry.resolve(agent);
     } catch (err) {
-      sendError(res, 503, 'REGISTRY_UNAVAILABLE', 'service registry unavailable', closeIfUnread());
+      refuse(503, 'REGISTRY_UNAVAILABLE', 'service registry unavailable');
       return entry(agent, 'registry_unavailable', 503, 0, (err as Error).message);
     }
     if (!target) {
       const reason = `destination "${agent}" is not in the mesh registry`;
-      sendError(res, 502, 'UNKNOWN_DESTINATION', reason, closeIfUnread());
+      refuse(502, 'UNKNOWN_DESTINATION', reason);
       return entry(agent, 'unknown_destination', 502, 0, reason);
     }
 

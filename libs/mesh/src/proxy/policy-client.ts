@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { connectOptions, connectTarget } from '@reelmesh/http-kit';
 import type { OpaInput } from './opa-input';
 
 export interface PolicyDecision {
@@ -9,7 +10,7 @@ export interface PolicyDecision {
 }
 
 export interface PolicyClientOptions {
-  /** Base URL of the policy sidecar, e.g. http://127.0.0.1:8181 */
+  /** The policy sidecar: http://127.0.0.1:8181, or unix:<path> inside the pod. */
   url: string;
   /** OPA data path of the decision document. */
   decisionPath?: string;
@@ -25,11 +26,10 @@ const MAX_RESPONSE_BYTES = 64 * 1024;
 
 /** Asks an OPA-REST-shaped policy sidecar; every failure mode becomes a closed decision. */
 export function createPolicyClient(opts: PolicyClientOptions): PolicyClient {
-  const u = new URL(opts.url);
-  if (u.protocol !== 'http:') throw new Error(`policy URL must be http:// on loopback, got ${opts.url}`);
-  const host = u.hostname;
-  const port = Number(u.port || 80);
-  const path = `${u.pathname.replace(/\/$/, '')}/v1/data/${opts.decisionPath ?? 'reelmesh/authz/decision'}`;
+  const target = connectTarget(opts.url);
+  if ('tls' in target && target.tls) throw new Error(`policy URL must be plain http:// on the pod or unix:, got ${opts.url}`);
+  const where = connectOptions(opts.url);
+  const path = `${target.basePath}/v1/data/${opts.decisionPath ?? 'reelmesh/authz/decision'}`;
   const timeoutMs = opts.timeoutMs ?? 250;
   const agent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
 
@@ -45,8 +45,7 @@ export function createPolicyClient(opts: PolicyClientOptions): PolicyClient {
       };
       const req = http.request(
         {
-          host,
-          port,
+          ...where,
           path,
           method: 'POST',
           agent,

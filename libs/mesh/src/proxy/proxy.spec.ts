@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCa, type Ca, type Svid } from '../ca/ca';
-import { SvidSource } from '../ca/svid-source';
+import { SvidSource } from '@reelmesh/workload-identity';
 import { MemoryRegistry } from '../control-plane/registry';
 import { request, startEchoApp, startOpaShapedPolicy, type EchoApp, type FakeOpa } from '../testing/fixtures';
 import type { AccessLogEntry } from './access-log';
@@ -74,18 +74,19 @@ describe('proxy sidecar pair (real TLS, real sockets)', () => {
     vfx = await startProxy({
       agent: 'vfx-1',
       spiffeId: VFX1,
-      svidSource: await SvidSource.fromCa(ca, VFX1),
+      svidSource: await SvidSource.fromIssuer(ca, VFX1),
       registry,
       policyUrl: policy.url,
       policyTimeoutMs: 150,
       appUrl: vfxApp.url,
+      health: '127.0.0.1:0',
       accessLog,
     });
     registry.register({ agent: 'vfx-1', spiffeId: VFX1, host: '127.0.0.1', port: vfx.inboundPort });
     owner = await startProxy({
       agent: 'owner',
       spiffeId: OWNER,
-      svidSource: await SvidSource.fromCa(ca, OWNER),
+      svidSource: await SvidSource.fromIssuer(ca, OWNER),
       registry,
       policyUrl: policy.url,
       appUrl: ownerApp.url,
@@ -241,7 +242,7 @@ describe('proxy sidecar pair (real TLS, real sockets)', () => {
   });
 
   it('serves /health on its own plain loopback port, not through the mTLS listener', async () => {
-    const health = await request(`http://127.0.0.1:${vfx.healthPort}/health`);
+    const health = await request(`${vfx.endpoints.health}/health`);
     expect(health.status).toBe(200);
     expect(JSON.parse(health.body)).toMatchObject({ status: 'ok', spiffeId: VFX1 });
     // On the mTLS port /health is just another request the policy decides on (denied here).

@@ -1,11 +1,10 @@
 import http from 'node:http';
-import type { AddressInfo, Server } from 'node:net';
 import type { Writable } from 'node:stream';
-import { SvidSource } from '../ca/svid-source';
-import { ControlPlaneClient, ControlPlaneRegistry } from '../control-plane/client';
+import { parseSpiffeId } from '@reelmesh/addressing';
+import { closeServer, HttpError, listen, sendError, sendJson } from '@reelmesh/http-kit';
+import { ControlPlaneClient, SvidSource } from '@reelmesh/workload-identity';
+import { ControlPlaneRegistry } from '../control-plane/cached-registry';
 import type { Registry } from '../control-plane/registry';
-import { sendJson } from '../http-json';
-import { parseSpiffeId } from '../spiffe';
 import { createAccessLogger } from './access-log';
 import { createInboundServer, updateInboundSvid } from './inbound';
 import { createOutboundServer } from './outbound';
@@ -22,18 +21,19 @@ export interface ProxyOptions {
   registry?: Registry;
   /** Register this pod's inbound address with the control plane (default: true with a control plane). */
   register?: boolean;
-  /** Base URL of the policy sidecar (OPA REST API). Required unless insecureSkipPolicy. */
+  /** The policy sidecar (OPA REST API): http://... or unix:/... Required unless insecureSkipPolicy. */
   policyUrl?: string;
   policyTimeoutMs?: number;
   /** Forward every authenticated call without asking a policy. For benchmarks only. */
   insecureSkipPolicy?: boolean;
-  /** The app on the pod's loopback, e.g. http://127.0.0.1:3000 */
+  /** The app: http://127.0.0.1:<port> on the pod's loopback, or unix:<path> in the pod's folder. */
   appUrl: string;
-  /** Interface of the inbound mTLS listener (default 127.0.0.1; a pod IP in isolated mode). */
-  inboundHost?: string;
-  inboundPort?: number;
-  outboundPort?: number;
-  healthPort?: number;
+  /** The mTLS listener, the pod's way in (default `127.0.0.1:0`; a pod IP in isolated mode). */
+  inbound?: string;
+  /** The plain listener the app sends through (default `127.0.0.1:0`; a Unix socket in the pod's folder). */
+  outbound?: string;
+  /** GET /health and /ready (default: none). */
+  health?: string;
   accessLog?: Writable;
   /** Mesh CA bundle (PEM). Defaults to the bundle that comes with the SVID. */
   trustBundle?: string;
@@ -42,10 +42,11 @@ export interface ProxyOptions {
 export interface RunningProxy {
   agent: string;
   spiffeId: string;
+  /** What the proxy bound: inbound (https://host:port), outbound and health (http:// or unix:). */
+  endpoints: { inbound: string; outbound: string; health?: string };
+  /** The inbound port other pods reach (registered with the control plane). */
   inboundPort: number;
-  outboundPort: number;
-  healthPort: number;
-  /** What the app uses as its HTTP proxy / base URL for mesh calls. */
+  /** What the app uses as its base URL for mesh calls (= endpoints.outbound). */
   outboundUrl: string;
   svidSource: SvidSource;
   close(): Promise<void>;
@@ -60,7 +61,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
 
   const cp = opts.controlPlane ? new ControlPlaneClient(opts.controlPlane) : undefined;
   const ownsSource = !opts.svidSource;
-  const svidSource = opts.svidSource ?? (await SvidSource.start({ fetch: () => cp!.fetchSvid() }));
+  const svidSource = opts.svidSource ?? (await SvidSource.fromControlPlane(cp!));
   const svid = svidSource.current();
   const spiffeId = svid.spiffeId;
   if (opts.spiffeId && opts.spiffeId !== spiffeId) {
@@ -73,9 +74,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const trustBundle = opts.trustBundle ?? svid.bundlePem;
 
   const log = createAccessLogger(opts.accessLog);
-  const policy = opts.policyUrl
-    ? createPolicyClient({ url: opts.policyUrl, timeoutMs: opts.policyTimeoutMs ?? 250 })
-    : null;
+  const policy = opts.policyUrl ? createPolicyClient({ url: opts.policyUrl, timeoutMs: opts.policyTimeoutMs ?? 250 }) : null;
   const inbound = createInboundServer({ spiffeId, trustDomain, svid, trustBundle, policy, appUrl: opts.appUrl, log });
   const outbound = createOutboundServer({ spiffeId, svid, trustBundle, registry, log });
   const health = http.createServer((req, res) => {
@@ -83,7 +82,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       const valid = svidSource.current().notAfter.getTime() > Date.now();
       return sendJson(res, valid ? 200 : 503, { status: valid ? 'ok' : 'svid_expired', agent, spiffeId });
     }
-    sendJson(res, 404, { error: { code: 'NOT_FOUND', message: 'only GET /health and /ready' } });
+    sendError(req, res, new HttpError(404, 'NOT_FOUND', 'only GET /health and /ready'));
   });
 
   const onRotated = (next: typeof svid) => {
@@ -92,46 +91,30 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   };
   svidSource.on('rotated', onRotated);
 
-  const inboundHost = opts.inboundHost ?? '127.0.0.1';
-  const [inboundPort, outboundPort, healthPort] = await Promise.all([
-    listen(inbound, opts.inboundPort ?? 0, inboundHost),
-    listen(outbound.server, opts.outboundPort ?? 0, '127.0.0.1'),
-    listen(health, opts.healthPort ?? 0, '127.0.0.1'),
+  const [inboundUrl, outboundUrl, healthUrl] = await Promise.all([
+    listen(inbound, opts.inbound ?? '127.0.0.1:0', 'https'),
+    listen(outbound.server, opts.outbound ?? '127.0.0.1:0'),
+    opts.health ? listen(health, opts.health) : undefined,
   ]);
-  if (cp && opts.register !== false) await cp.register({ agent, host: inboundHost, port: inboundPort });
+  const bound = new URL(inboundUrl);
+  const inboundPort = Number(bound.port);
+  if (cp && opts.register !== false) await cp.register({ agent, host: bound.hostname.replace(/^\[|\]$/g, ''), port: inboundPort });
 
   return {
     agent,
     spiffeId,
+    endpoints: { inbound: inboundUrl, outbound: outboundUrl, ...(healthUrl ? { health: healthUrl } : {}) },
     inboundPort,
-    outboundPort,
-    healthPort,
-    outboundUrl: `http://127.0.0.1:${outboundPort}`,
+    outboundUrl,
     svidSource,
     async close() {
       svidSource.off('rotated', onRotated);
       if (ownsSource) svidSource.stop();
-      await Promise.all([closeServer(inbound), closeServer(outbound.server), closeServer(health)]);
+      // In-flight chunk transfers finish; idle keep-alive connections close at once.
+      await Promise.all([closeServer(inbound), closeServer(outbound.server), closeServer(health, 0)]);
       outbound.close();
       policy?.close();
       cp?.close();
     },
   };
-}
-
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
-function closeServer(server: http.Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeIdleConnections();
-  });
 }

@@ -1,5 +1,5 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
-import { sendError } from '../http-json';
+import { HttpError, sendError } from '@reelmesh/http-kit';
 import { forwardableResponseHeaders } from './headers';
 
 export interface RelayOutcome {
@@ -44,8 +44,8 @@ export function relay(
     req.unpipe(upstream);
     if (!res.headersSent) {
       const e = mapError(err);
-      // The caller may still be sending a body we will never read: close rather than drain it.
-      sendError(res, e.status, e.code, e.message, req.complete ? undefined : { connection: 'close' });
+      // The caller may still be sending a body we will never read: sendError closes rather than drains it.
+      sendError(req, res, new HttpError(e.status, e.code, e.message, { expose: true }));
       complete(e.status, err.message);
     } else {
       res.destroy(err);

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCa } from '../ca/ca';
-import { SvidSource } from '../ca/svid-source';
+import { SvidSource } from '@reelmesh/workload-identity';
 import { MemoryRegistry } from '../control-plane/registry';
 import { request, startEchoApp, startOpaShapedPolicy, type EchoApp, type FakeOpa } from '../testing/fixtures';
 import type { AccessLogEntry } from './access-log';
@@ -33,8 +33,8 @@ describe('SVID rotation under traffic', () => {
       for (const l of b.toString().split('\n')) if (l) log.push(JSON.parse(l));
     });
     const [vfxSource, ownerSource] = await Promise.all([
-      SvidSource.fromCa(ca, VFX1, TTL_SECONDS),
-      SvidSource.fromCa(ca, OWNER, TTL_SECONDS),
+      SvidSource.fromIssuer(ca, VFX1, TTL_SECONDS),
+      SvidSource.fromIssuer(ca, OWNER, TTL_SECONDS),
     ]);
     vfxSource.on('rotated', () => rotations.vfx++);
     ownerSource.on('rotated', () => rotations.owner++);

@@ -1,5 +1,5 @@
 import type { TLSSocket } from 'node:tls';
-import { parseSpiffeId, spiffeIdFromSubjectAltName } from '../spiffe';
+import { readSpiffeId, spiffeIdOfCertificate } from '@reelmesh/addressing';
 
 export interface Peer {
   spiffeId: string;
@@ -16,8 +16,8 @@ type PeerSocket = TLSSocket & { [PEER]?: Peer };
 export function pinPeerIdentity(socket: TLSSocket, trustDomain: string): Peer | undefined {
   if (!socket.authorized) return undefined;
   const cert = socket.getPeerCertificate();
-  const spiffeId = spiffeIdFromSubjectAltName(cert?.subjectaltname);
-  if (!spiffeId || parseSpiffeId(spiffeId).trustDomain !== trustDomain) return undefined;
+  const spiffeId = spiffeIdOfCertificate(cert);
+  if (!spiffeId || readSpiffeId(spiffeId)?.trustDomain !== trustDomain) return undefined;
   const peer = { spiffeId, serial: cert.serialNumber };
   (socket as PeerSocket)[PEER] = peer;
   return peer;

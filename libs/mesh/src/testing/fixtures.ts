@@ -1,7 +1,7 @@
 // Real servers over real sockets for the mesh's tests and benchmarks (not part of the public API).
 import { createHash } from 'node:crypto';
 import http, { type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listen, request as kitRequest } from '@reelmesh/http-kit';
 import type { OpaInput } from '../proxy/opa-input';
 
 export interface SeenRequest {
@@ -42,8 +42,7 @@ export async function startEchoApp(opts: { record?: boolean; hash?: boolean } = 
       res.end(body);
     });
   });
-  const port = await listen(server);
-  return { url: `http://127.0.0.1:${port}`, seen, close: () => closeServer(server) };
+  return { url: await listen(server, '127.0.0.1:0'), seen, close: () => closeServer(server, 0) };
 }
 
 export type PolicyBehaviour = 'hang' | 'http500' | 'malformed' | ((input: OpaInput) => { allowed: boolean; reason: string });
@@ -81,24 +80,12 @@ export async function startOpaShapedPolicy(behaviour: PolicyBehaviour, opts: { r
       res.end(payload);
     });
   });
-  const port = await listen(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: await listen(server, '127.0.0.1:0'),
     inputs,
     setBehaviour: (b) => (current = b),
-    close: () => closeServer(server),
+    close: () => closeServer(server, 0),
   };
-}
-
-export function listen(server: http.Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
-}
-
-export function closeServer(server: http.Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
 }
 
 export interface Reply {
@@ -107,20 +94,20 @@ export interface Reply {
   body: string;
 }
 
-/** Plain HTTP request (the app calling its outbound proxy), body optional. */
-export function request(
+/**
+ * Plain HTTP request (the app calling its outbound proxy), body optional. `url` is a full
+ * http:// URL, or `unix:<socket>` with the path given as `path`.
+ */
+export async function request(
   url: string,
-  opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer; agent?: http.Agent } = {},
+  opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer; agent?: http.Agent; path?: string } = {},
 ): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: opts.method ?? 'GET', headers: opts.headers, agent: opts.agent }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(opts.body);
+  const [endpoint, path] = url.startsWith('unix:') ? [url, opts.path ?? '/'] : [new URL(url).origin, new URL(url).pathname + new URL(url).search];
+  const res = await kitRequest(endpoint, path, {
+    method: opts.method ?? 'GET',
+    headers: opts.headers,
+    body: typeof opts.body === 'string' ? Buffer.from(opts.body) : opts.body,
+    agent: opts.agent,
   });
+  return { status: res.status, headers: res.headers, body: res.body.toString('utf8') };
 }

@@ -1,22 +1,40 @@
-// Reference figures put beside ours (from shared/design/ANCHORS.md, which cites each source).
+// Reference figures put beside ours in the bench report. They live in ONE place, the table
+// "Reference figures the bench reads" of docs/benchmarks.md, next to the public source of each:
+// this module only reads that table, so the doc and the report cannot disagree. It is read when
+// the bench is loaded, so a broken table stops `reelmesh bench` before any suite runs.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 export interface Anchor {
   figure: string;
   source: string;
 }
 
-const PAPER = "the paper's proof of concept (Flask, Istio 1.4, OPA 0.21 sidecars, GKE), section 4";
+export const BENCHMARKS_DOC = fileURLToPath(new URL('../../../../docs/benchmarks.md', import.meta.url));
 
-export const ANCHORS = {
-  startup: { figure: '5.94 s without OPA, 7.83 s with OPA: +32.7%', source: PAPER },
-  policyMedian: { figure: 'OPA added 2.6 ms (allow-all) to 8.0 ms (+1000 rules) at the median', source: PAPER },
-  policyGrowth: { figure: 'minimal 8.34 ms -> +1000 rules 13.50 ms: +62%', source: PAPER },
-  requestMedians: { figure: 'no OPA 5.49, allow-all 8.11, minimal 8.34, +100 9.31, +1000 13.50 ms', source: PAPER },
-  pairP99: { figure: 'Istio 1.20 Envoy client+server pair: +0.298 ms p99 (+0.228 ms p90)', source: 'Istio 1.20 performance docs (1 KB, 1000 rps, mTLS)' },
-  opaDecision: { figure: 'OPA-Envoy policy evaluation: median 207 us, p99 2,766 us', source: 'opa-envoy-plugin docs (1000 rps)' },
-  tlsThroughput: { figure: 'TLS 1.3 loopback between two Node processes: 1.6-2.0 GB/s', source: 'ANCHORS.md, Node 20 / OpenSSL 3 on this kind of machine' },
-  rawAes: { figure: 'raw AES-256-GCM, 64 KiB frames: ~3 GB/s seal, 2.6-3.4 GB/s open', source: 'ANCHORS.md, Node 20 / OpenSSL 3 with AES-NI' },
-  awsSdk: { figure: 'AWS Encryption SDK for JS streaming: 0.2-0.33 GB/s; decryptStream memory grows with size', source: 'aws-encryption-sdk-javascript #1656 (open)' },
-  security: { figure: 'no end-to-end secure vs open comparison; storage was clear-text hostPath', source: PAPER },
-  ffmpeg: { figure: '30 s 720p clip: VFX 4.6 s, LUT 9-10 s, HDR10 x265 6-14 s, loudnorm 0.6 s', source: 'ANCHORS.md, ffmpeg on 2 cores' },
-} satisfies Record<string, Anchor>;
+/** The measures report.ts compares against a reference figure (the `key` column of the table). */
+const KEYS = ['startup', 'policyMedian', 'policyGrowth', 'requestMedians', 'pairP99', 'opaDecision', 'tlsThroughput', 'rawAes', 'awsSdk', 'security', 'ffmpeg'] as const;
+export type AnchorKey = (typeof KEYS)[number];
+
+/** Rows `| \`key\` | measure | figure | source |` of the markdown; every key exactly once. */
+export function parseAnchors(markdown: string, where = 'docs/benchmarks.md'): Record<AnchorKey, Anchor> {
+  const found = new Map<string, Anchor>();
+  for (const line of markdown.split('\n')) {
+    const cells = line.trim().replace(/^\||\|$/g, '').split('|').map((c) => c.trim());
+    const key = /^`(\w+)`$/.exec(cells[0] ?? '')?.[1];
+    if (!key || cells.length !== 4) continue;
+    if (!(KEYS as readonly string[]).includes(key)) throw new Error(`${where}: unknown reference figure \`${key}\` (the bench reads ${KEYS.join(', ')})`);
+    if (found.has(key)) throw new Error(`${where}: reference figure \`${key}\` is listed twice`);
+    if (!cells[2] || !cells[3]) throw new Error(`${where}: reference figure \`${key}\` needs a figure and a source`);
+    found.set(key, { figure: cells[2], source: cells[3] });
+  }
+  const missing = KEYS.filter((k) => !found.has(k));
+  if (missing.length > 0) throw new Error(`${where}: no reference figure for ${missing.map((k) => `\`${k}\``).join(', ')}`);
+  return Object.fromEntries(found) as Record<AnchorKey, Anchor>;
+}
+
+export const ANCHORS = parseAnchors(readFileSync(BENCHMARKS_DOC, 'utf8'));
+
+/** What the report says about the reference column (for its preamble). */
+export const REFERENCE_NOTE =
+  'Reference figures and their public sources are in docs/benchmarks.md; they were measured on other machines, so compare overheads and ratios, not absolute times.';

@@ -1,5 +1,6 @@
 // Turns the suites' raw results into the report: statistics, targets (met / not met, with the
-// anchors beside ours), the markdown, the SVG plots and the --json summary.
+// reference figures of docs/benchmarks.md beside ours, see anchors.ts), the markdown, the SVG
+// plots and the --json summary.
 import { fmt, oneWayAnova, ratioOfMeansCi, renderDistributionSvg, summarize, welchTTest, type ReportSection, type TargetCheck } from '@reelmesh/bench';
 import { ANCHORS } from './anchors';
 import type { EnvelopeResult } from './envelope';

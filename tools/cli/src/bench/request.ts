@@ -4,13 +4,17 @@
 // trivial app run in this process; each policy sidecar is its own process, as in a pod.
 import http from 'node:http';
 import { writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { MemoryRegistry, SvidSource, createCa, parseSpiffeId, startProxy, type Ca, type RunningProxy } from '@reelmesh/mesh';
-import { compilePolicy, generateDecisionVectors, generatePolicyData, REPO_ROOT } from '@reelmesh/policy';
+import { parseSpiffeId } from '@reelmesh/addressing';
+import { POLICY_SIDECAR } from '@reelmesh/app-policy-sidecar';
+import { connectOptions } from '@reelmesh/http-kit';
+import { MemoryRegistry, createCa, startProxy, type Ca, type RunningProxy } from '@reelmesh/mesh';
+import { SvidSource } from '@reelmesh/workload-identity';
+import { compilePolicy, generateDecisionVectors, generatePolicyData } from '@reelmesh/policy';
 import { ProcessGroup } from '@reelmesh/runtime';
-import { loadWorkflow, type Workflow } from '@reelmesh/workflow';
+import { loadWorkflow, spiffeId as spiffeIdOf, type Workflow } from '@reelmesh/workflow';
 
 export const REQUEST_LEVELS = ['direct', 'pair', 'allow-all', 'minimal', '+100', '+1000', '+10000'] as const;
 export type RequestLevel = (typeof REQUEST_LEVELS)[number];
@@ -34,7 +38,6 @@ export interface RequestResult {
 }
 
 const ALLOW_ALL = fileURLToPath(new URL('./allow-all-policy.ts', import.meta.url));
-const POLICY_MAIN = resolve(REPO_ROOT, 'libs/policy/src/main.ts');
 
 /** The allowed edges, as the generated decision vectors state them (one call per edge). */
 export function allowedEdges(wf: Workflow): Edge[] {
@@ -53,7 +56,8 @@ export function allowedEdges(wf: Workflow): Edge[] {
 }
 
 interface Target {
-  url: URL;
+  /** The endpoint the app posts to (the app itself, or its pod's outbound proxy). */
+  endpoint: string;
   host: string;
   agent: http.Agent;
 }
@@ -61,7 +65,7 @@ interface Target {
 function post(target: Target, path: string, body: Buffer): Promise<void> {
   return new Promise((done, fail) => {
     const req = http.request(
-      { host: target.url.hostname, port: target.url.port, path, method: 'POST', agent: target.agent, headers: { host: target.host, 'content-type': 'application/octet-stream', 'content-length': body.length } },
+      { ...connectOptions(target.endpoint), path, method: 'POST', agent: target.agent, headers: { host: target.host, 'content-type': 'application/octet-stream', 'content-length': body.length } },
       (res) => {
         res.resume();
         res.on('end', () => (res.statusCode === 200 ? done() : fail(new Error(`POST ${target.host}${path}: HTTP ${res.statusCode} (a denied or broken edge)`))));
@@ -86,10 +90,10 @@ async function startLevelPods(wf: Workflow, ca: Ca, appUrl: string, policyUrl: s
   const registry = new MemoryRegistry();
   const pods: Record<string, RunningProxy> = {};
   for (const a of wf.agents) {
-    const spiffeId = `spiffe://${wf.metadata.trustDomain}/ns/${a.actor}/sa/${a.name}`;
+    const spiffeId = spiffeIdOf(wf, a.name);
     const proxy = await startProxy({
       agent: a.name,
-      svidSource: await SvidSource.fromCa(ca, spiffeId),
+      svidSource: await SvidSource.fromIssuer(ca, spiffeId),
       registry,
       ...(policyUrl ? { policyUrl, policyTimeoutMs: 1000 } : { insecureSkipPolicy: true }),
       appUrl,
@@ -111,8 +115,8 @@ export async function runRequestSuite(opts: { requestsPerEdge: number; warmup: n
   const rules: RequestResult['rules'] = {};
   try {
     const policyUrls: Partial<Record<RequestLevel, string>> = {};
-    const { ready } = await group.spawn({ name: 'allow-all-policy', entry: ALLOW_ALL, env: {}, logFile: join(opts.workDir, 'allow-all.log'), readyOn: 'stdout' });
-    policyUrls['allow-all'] = String(ready.url);
+    const { ready } = await group.spawn({ name: 'allow-all-policy', entry: ALLOW_ALL, env: {}, logFile: join(opts.workDir, 'allow-all.log') });
+    policyUrls['allow-all'] = ready.endpoints.api;
     for (const level of POLICY_SIZE_LEVELS) {
       const data = generatePolicyData(wf, { extraRules: EXTRA_RULES[level] });
       rules[level] = compilePolicy(data).ruleCount;
@@ -120,13 +124,12 @@ export async function runRequestSuite(opts: { requestsPerEdge: number; warmup: n
       await writeFile(file, JSON.stringify(data));
       const sidecar = await group.spawn({
         name: `policy${level}`,
-        entry: POLICY_MAIN,
-        args: ['--port', '0', '--data', file, '--decision-log', join(opts.workDir, `decisions${level.replace('+', '-plus-')}.log`)],
+        entry: POLICY_SIDECAR.main,
+        args: ['--listen', '127.0.0.1:0', '--data', file, '--decision-log', join(opts.workDir, `decisions${level.replace('+', '-plus-')}.log`)],
         env: {},
         logFile: join(opts.workDir, `policy${level.replace('+', '-plus-')}.log`),
-        readyOn: 'stdout',
       });
-      policyUrls[level] = String(sidecar.ready.url);
+      policyUrls[level] = sidecar.ready.endpoints.api;
     }
 
     // One target per (level, edge), each with its own keep-alive connection, as a pod's app has.
@@ -136,11 +139,11 @@ export async function runRequestSuite(opts: { requestsPerEdge: number; warmup: n
       agents.push(agent);
       return agent;
     };
-    targets.direct = edges.map((e) => ({ url: new URL(app.url), host: e.destination, agent: connection() }));
+    targets.direct = edges.map((e) => ({ endpoint: app.url, host: e.destination, agent: connection() }));
     for (const level of REQUEST_LEVELS.filter((l) => l !== 'direct')) {
       const pods = await startLevelPods(wf, ca, app.url, policyUrls[level]);
       allPods.push(...Object.values(pods));
-      targets[level] = edges.map((e) => ({ url: new URL(pods[e.source].outboundUrl), host: e.destination, agent: connection() }));
+      targets[level] = edges.map((e) => ({ endpoint: pods[e.source].outboundUrl, host: e.destination, agent: connection() }));
     }
 
     const body = Buffer.alloc(1024, 0x61);

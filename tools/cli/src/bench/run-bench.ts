@@ -14,6 +14,7 @@ import { runProvenanceSuite } from './provenance';
 import { runSecuritySuite } from './security';
 import { runStartupSuite } from './startup';
 import { runWorkflowSuite } from './workflow';
+import { REFERENCE_NOTE } from './anchors';
 
 export interface RunBenchOptions {
   outDir: string;
@@ -75,7 +76,7 @@ export async function runBench(options: RunBenchOptions): Promise<BenchOutcome> 
     title: 'ReelMesh benchmark report',
     preamble: [
       `${mode === 'quick' ? 'QUICK run (few observations: proves the report is produced; do not quote its figures).' : 'Full run.'} Generated ${started.toISOString()} on ${machine.cpus} x ${machine.cpuModel}, Node ${machine.node}. Suites: ${options.suites.join(', ')}.`,
-      'Reference figures come from shared/design/ANCHORS.md with their sources; they were measured on other machines, so compare overheads and ratios, not absolute times.',
+      REFERENCE_NOTE,
     ],
     targets: built.targets,
     sections: built.sections,

@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { kmsConfigFromEnv, sealedStore, type KmsConfig } from '@reelmesh/envelope';
 import { agentPrincipal, startLocalKms, workflowKeyAlias, type PrincipalMap } from '@reelmesh/kms-local';
-import { formatSpiffeId } from '@reelmesh/mesh';
-import { REPO_ROOT } from '@reelmesh/policy';
+import { formatSpiffeId } from '@reelmesh/addressing';
 import { LEDGER_AGENT, LEDGER_LOG, signPolicyDirectory, verifyAuditLog, verifyDeliverable } from '@reelmesh/provenance';
-import { ownerActorOf } from '@reelmesh/runtime';
-import { loadWorkflow } from '@reelmesh/workflow';
+import { REPO_ROOT } from '@reelmesh/runtime';
+import { writeFileAtomic } from '@reelmesh/storage';
+import { loadWorkflow, ownerOf } from '@reelmesh/workflow';
 
 // `reelmesh provenance verify <deliverable-dir>` and `reelmesh audit verify <run-dir>`: offline
 // re-checks of a finished run. The CA bundle is always given explicitly: trusting one shipped
@@ -66,8 +66,7 @@ export function registerProvenance(program: Command): void {
         revision: opts.revision,
       });
       const out = resolve(opts.out);
-      await writeFile(`${out}.tmp`, archive);
-      await rename(`${out}.tmp`, out);
+      await writeFileAtomic(out, archive, { mode: 0o644 });
       process.stdout.write(`${out}: revision ${opts.revision}, ${files} files signed\n`);
     });
 
@@ -85,7 +84,7 @@ export function registerProvenance(program: Command): void {
       const runDir = resolve(dir);
       const ledgerDir = resolve(opts.ledger ?? join(runDir, 'state', 'audit'));
       if (!existsSync(join(ledgerDir, 'audit', LEDGER_LOG))) throw new Error(`no audit ledger in ${ledgerDir} (pass the run folder, or --ledger <dir>)`);
-      const owner = ownerActorOf(workflow);
+      const owner = ownerOf(workflow).actor;
       const access = await ledgerAccess(process.env, opts.kmsState ?? join(runDir, 'state', 'kms'), owner);
       try {
         const events: Record<string, number> = {};
@@ -96,7 +95,7 @@ export function registerProvenance(program: Command): void {
           agent: LEDGER_AGENT,
           caBundle,
           // Only the owner's ledger identity signs checkpoints.
-          checkpointSigner: formatSpiffeId(workflow.metadata.trustDomain, owner, LEDGER_AGENT),
+          checkpointSigner: formatSpiffeId({ trustDomain: workflow.metadata.trustDomain, actor: owner, agent: LEDGER_AGENT }),
           onEntry: (entry) => void (events[String(entry.event.type)] = (events[String(entry.event.type)] ?? 0) + 1),
         });
         if (opts.json) process.stdout.write(`${JSON.stringify({ ...report, events })}\n`);

@@ -15,8 +15,8 @@ interface UpOptions {
 
 function describe(runtime: LocalRuntime): string {
   const rows = Object.values(runtime.agents).map((a) => {
-    const where = a.netns ? `netns ${a.netns.ns} ${a.netns.address}:${a.netns.inboundPort} (mTLS)` : a.pod ? `inbound 127.0.0.1:${a.pod.inboundPort}` : '';
-    return `${a.agent.padEnd(8)} app ${a.url.padEnd(24)} ${where}`;
+    const where = a.netns ? `netns ${a.netns.ns} ${a.netns.address}:${a.netns.inboundPort} (mTLS)` : a.pod ? `inbound ${a.pod.inboundUrl}` : '';
+    return `${a.agent.padEnd(8)} app ${a.url}  ${where}`;
   });
   return rows.join('\n');
 }
@@ -50,7 +50,7 @@ export function registerUp(program: Command): void {
         isolation,
       });
       if (opts.json) {
-        const pods = Object.values(runtime.agents).map((a) => ({ agent: a.agent, url: a.url, outboundUrl: a.pod ? `http://127.0.0.1:${a.pod.outboundPort}` : undefined, netns: a.netns }));
+        const pods = Object.values(runtime.agents).map((a) => ({ agent: a.agent, url: a.url, outboundUrl: a.pod?.outboundUrl, inboundUrl: a.pod?.inboundUrl, netns: a.netns }));
         process.stdout.write(`${JSON.stringify({ event: 'up', dir, isolation, pods })}\n`);
       } else process.stdout.write(`${describe(runtime)}\n\nup (${isolation}); logs in ${join(dir, 'state', 'logs')}; Ctrl-C stops everything\n`);
       await new Promise<void>((resolveStop) => {

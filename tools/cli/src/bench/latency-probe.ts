@@ -1,13 +1,14 @@
 // A latency probe run where an app would run (inside a pod namespace, as the app uid):
-// `tsx latency-probe-main.ts --port <outbound> --host <agent> --path /v1/... --requests 2000`.
+// `tsx latency-probe.ts --outbound <endpoint> --host <agent> --path /v1/... --requests 2000`.
 // Sends sequential POSTs of --bytes and prints one JSON line {p50Ms, p99Ms, meanMs, requests}.
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { connectOptions } from '@reelmesh/http-kit';
 
 const { values } = parseArgs({
   options: {
-    port: { type: 'string' },
+    outbound: { type: 'string' },
     host: { type: 'string' },
     path: { type: 'string', default: '/' },
     requests: { type: 'string', default: '2000' },
@@ -23,7 +24,7 @@ function once(): Promise<number> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port: Number(values.port), method: 'POST', path: values.path, agent, headers: { host: values.host, 'content-length': body.length } },
+      { ...connectOptions(values.outbound!), method: 'POST', path: values.path, agent, headers: { host: values.host, 'content-length': body.length } },
       (res) => {
         res.resume();
         res.on('end', () => resolve(performance.now() - started));

@@ -3,11 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { LATENCY_PROBE_MAIN } from '@reelmesh/netns';
-import { accessMatrix, handoffPath } from '@reelmesh/workflow';
-import type { Isolation } from './isolation';
-import { startLocalRuntime } from './local-runtime';
-import { REPO_ROOT } from './repo';
+import { fileURLToPath } from 'node:url';
+import { handoffPath } from '@reelmesh/addressing';
+import { REPO_ROOT, startLocalRuntime, type Isolation } from '@reelmesh/runtime';
+import { accessMatrix, ownerOf } from '@reelmesh/workflow';
+
+const LATENCY_PROBE = fileURLToPath(new URL('./latency-probe.ts', import.meta.url));
 
 const run = promisify(execFile);
 
@@ -36,13 +37,15 @@ export async function benchIsolation(opts: { requests?: number; warmup?: number;
     const dir = await mkdtemp(join(tmpdir(), `rm-bench-${isolation}-`));
     const runtime = await startLocalRuntime({ dataRoot: join(dir, 'data'), stateDir: join(dir, 'state'), exportDir: join(dir, 'out'), ingestDir: join(dir, 'in'), isolation });
     try {
-      const owner = runtime.agents.owner;
-      const port = owner.netns ? owner.netns.outboundPort : owner.pod!.outboundPort;
-      const edge = accessMatrix(runtime.workflow).find((r) => r.source === 'owner')!;
-      const path = handoffPath(runtime.workflow.metadata.id, edge.step, edge.artifact, 0);
-      const probe = ['--import', 'tsx', LATENCY_PROBE_MAIN, '--port', String(port), '--host', edge.destination, '--path', path,
+      const owner = ownerOf(runtime.workflow).agent;
+      const pod = runtime.agents[owner].pod!;
+      // Isolated: the probe runs inside the owner's pod, where its outbound listener is on the pod's loopback.
+      const outbound = runtime.agents[owner].netns ? `http://127.0.0.1:${runtime.agents[owner].netns!.outboundPort}` : pod.outboundUrl;
+      const edge = accessMatrix(runtime.workflow).find((r) => r.source === owner)!;
+      const path = handoffPath({ workflowId: runtime.workflow.metadata.id, step: edge.step, artifact: edge.artifact, chunkIndex: 0 });
+      const probe = ['--import', 'tsx', LATENCY_PROBE, '--outbound', outbound, '--host', edge.destination, '--path', path,
         '--requests', String(opts.requests ?? 2000), '--warmup', String(opts.warmup ?? 200), '--bytes', String(opts.bodyBytes ?? 1024)];
-      const [cmd, ...args] = runtime.sandbox ? [...runtime.sandbox.command('owner', 'app'), process.execPath, ...probe] : [process.execPath, ...probe];
+      const [cmd, ...args] = runtime.sandbox ? [...runtime.sandbox.command(owner, 'app'), process.execPath, ...probe] : [process.execPath, ...probe];
       const { stdout } = await run(cmd, args, { cwd: REPO_ROOT, maxBuffer: 1 << 20 });
       results.push({ isolation, ...JSON.parse(stdout.trim().split('\n').at(-1)!) });
     } finally {

@@ -1,0 +1,56 @@
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runProgramToExit, startProgram } from '@reelmesh/http-kit/testing';
+import { ControlPlaneClient } from '@reelmesh/workload-identity';
+import { CONTROL_PLANE } from './index';
+
+const TD = 'reelmesh.local';
+
+describe('the control plane as a process', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'rm-cp-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('announces the endpoint it bound on a 0600 Unix socket and serves the API there', async () => {
+    const socket = join(dir, 'cp.sock');
+    const cp = await startProgram(CONTROL_PLANE.main, ['--listen', `unix:${socket}`, '--dir', join(dir, 'ca')], { REELMESH_CP_ADMIN_TOKEN: 'admin-secret-for-test' });
+    try {
+      expect(cp.ready).toMatchObject({ event: 'ready', service: 'control-plane', pid: cp.child.pid, endpoints: { api: `unix:${socket}` }, details: { trustDomain: TD } });
+      expect(cp.ready.details).not.toHaveProperty('adminToken');
+      expect((await stat(socket)).mode & 0o777).toBe(0o600);
+      const admin = new ControlPlaneClient({ url: cp.ready.endpoints.api, token: 'admin-secret-for-test' });
+      const { token } = await admin.enroll({ actor: 'hdr', agent: 'hdr' });
+      admin.close();
+      const hdr = new ControlPlaneClient({ url: cp.ready.endpoints.api, token });
+      expect((await hdr.fetchSvid()).spiffeId).toBe(`spiffe://${TD}/ns/hdr/sa/hdr`);
+      hdr.close();
+    } finally {
+      expect(await cp.stop()).toBe(0);
+    }
+  });
+
+  it('binds port 0 by default and hands out a generated admin token only in its ready line', async () => {
+    const cp = await startProgram(CONTROL_PLANE.main, [], { REELMESH_CP_ADMIN_TOKEN: '' });
+    try {
+      expect(cp.ready.endpoints.api).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const token = cp.ready.details?.adminToken as string;
+      expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      const admin = new ControlPlaneClient({ url: cp.ready.endpoints.api, token });
+      expect(await admin.list()).toEqual([]);
+      admin.close();
+    } finally {
+      await cp.stop();
+    }
+  });
+
+  it('refuses a bad configuration with one error line and exit 1', async () => {
+    const run = await runProgramToExit(CONTROL_PLANE.main, ['--audit-dir', join(dir, 'audit')]);
+    expect(run.code).toBe(1);
+    expect(run.errorLine).toMatchObject({ service: 'control-plane', code: 'CONFIG_INVALID', message: '--audit-dir needs --audit-workflow and --audit-owner-actor' });
+    expect(run.stdout).toBe('');
+  });
+});

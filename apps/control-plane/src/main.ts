@@ -1,0 +1,55 @@
+// The mesh control plane as a process: `node main.ts [--listen 127.0.0.1:0 | --listen unix:/path]
+// [--trust-domain reelmesh.local] [--dir <ca dir>] [--audit-dir <dir> --audit-workflow <id>
+// --audit-owner-actor <actor>] [--bundle-key <owner public key>]`.
+// The admin token comes from REELMESH_CP_ADMIN_TOKEN; if unset, a random one is generated and put
+// in the ready line's details (only the parent reads stdout). With --audit-dir the ledger is sealed
+// at rest under the owner's workflow key when REELMESH_KMS_* are set (the ledger's own principal).
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { kmsConfigFromEnv, sealedStore } from '@reelmesh/envelope';
+import { ConfigError, runService } from '@reelmesh/http-kit';
+import { startControlPlane } from '@reelmesh/mesh';
+
+runService('control-plane', async () => {
+  const { values: o } = parseArgs({
+    options: {
+      listen: { type: 'string', default: '127.0.0.1:0' },
+      'trust-domain': { type: 'string', default: 'reelmesh.local' },
+      dir: { type: 'string' },
+      'svid-ttl': { type: 'string', default: '3600' },
+      'bundle-key': { type: 'string' },
+      'bundle-key-id': { type: 'string', default: 'owner' },
+      'audit-dir': { type: 'string' },
+      'audit-workflow': { type: 'string' },
+      'audit-owner-actor': { type: 'string' },
+    },
+    strict: true,
+  });
+  const ttl = Number(o['svid-ttl']);
+  if (!(ttl > 0)) throw new ConfigError(`--svid-ttl must be a positive number of seconds, got ${o['svid-ttl']}`);
+  const auditDir = o['audit-dir'];
+  if (auditDir && (!o['audit-workflow'] || !o['audit-owner-actor'])) throw new ConfigError('--audit-dir needs --audit-workflow and --audit-owner-actor');
+  const kms = kmsConfigFromEnv(process.env);
+  if (auditDir && !kms && process.env.REELMESH_AUDIT_PLAINTEXT !== '1') {
+    throw new ConfigError('the audit ledger is sealed at rest: set REELMESH_KMS_* (or REELMESH_AUDIT_PLAINTEXT=1 for a baseline)');
+  }
+  const givenToken = process.env.REELMESH_CP_ADMIN_TOKEN || undefined;
+  const cp = await startControlPlane({
+    trustDomain: o['trust-domain'],
+    dir: o.dir,
+    listen: o.listen,
+    adminToken: givenToken,
+    svidTtlSeconds: ttl,
+    policyBundleKey: o['bundle-key'] ? { publicKeyPem: readFileSync(o['bundle-key'], 'utf8'), keyId: o['bundle-key-id'] } : undefined,
+    audit: auditDir ? { store: sealedStore(auditDir, kms).store, workflowId: o['audit-workflow']!, ownerActor: o['audit-owner-actor']! } : undefined,
+  });
+  return {
+    endpoints: { api: cp.url },
+    details: {
+      trustDomain: cp.ca.trustDomain,
+      ...(givenToken ? {} : { adminToken: cp.adminToken }),
+      ...(cp.ledger ? { audit: { entries: cp.ledger.size, sealed: Boolean(kms) } } : {}),
+    },
+    stop: () => cp.close(),
+  };
+});

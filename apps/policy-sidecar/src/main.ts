@@ -1,0 +1,68 @@
+// The policy sidecar: OPA's job in a pod, answering OPA's REST API from the TypeScript engine.
+//   tsx apps/policy-sidecar/src/main.ts [--listen 127.0.0.1:8181 | --listen unix:/abs/p.sock]
+//     [--data policies/reelmesh/data.json | --workflow policies/workflow.yaml | --wait-for-push]
+//     [--bundle-key owner-bundle.pub.pem [--bundle-key-id owner] [--bundle signed.tar.gz]]
+//     [--decision-log FILE] [--audit-url <ledger>/v1/audit/logs]
+// Env: POLICY_UPDATE_TOKEN enables PUT /v1/data (and /v1/bundle) for the control plane;
+// REELMESH_AUDIT_TOKEN is the pod's token for --audit-url.
+// Prints the one ready line, {"event":"ready","service":"policy-sidecar","pid":...,"endpoints":{"api":...}};
+// decision log lines go to stdout too unless --decision-log. With --audit-url every decision is
+// shipped to the owner's audit ledger; while it stays unreachable, decisions fail closed.
+// Signed-policy mode loads only bundles the owner signed; a refused one keeps the last good policy.
+import { createWriteStream, openSync, readFileSync, type WriteStream } from 'node:fs';
+import { ConfigError, runService } from '@reelmesh/http-kit';
+import { generatePolicyData, loadPolicyData, startPolicySidecar } from '@reelmesh/policy';
+import { AuditShipper } from '@reelmesh/provenance';
+import { loadWorkflow } from '@reelmesh/workflow';
+import { parseConfig } from './config';
+
+runService('policy-sidecar', async () => {
+  const config = parseConfig(process.argv.slice(2), process.env);
+  const signed = config.bundleKey !== undefined;
+  const data = config.waitForPush || signed ? undefined : config.workflow ? generatePolicyData(loadWorkflow(config.workflow)) : loadPolicyData(config.data);
+  const decisionLog = config.decisionLog ? openLog(config.decisionLog) : undefined;
+  const audit = config.auditUrl
+    ? new AuditShipper({
+        url: config.auditUrl,
+        token: config.auditToken!,
+        onError: (error) => process.stderr.write(`${JSON.stringify({ event: 'audit_retry', message: error.message })}\n`),
+      })
+    : undefined;
+  const sidecar = await startPolicySidecar({
+    listen: config.listen,
+    data,
+    decisionLog: decisionLog ?? process.stdout,
+    auditSink: audit,
+    updateToken: config.updateToken,
+    ...(signed
+      ? {
+          bundleKey: { publicKeyPem: readFileSync(config.bundleKey!, 'utf8'), keyId: config.bundleKeyId },
+          bundle: config.bundle ? readFileSync(config.bundle) : undefined,
+        }
+      : {}),
+  });
+  if (sidecar.startupBundleError) {
+    process.stderr.write(`${JSON.stringify({ event: 'bundle_refused', message: sidecar.startupBundleError, effect: 'deny all' })}\n`);
+  }
+  return {
+    endpoints: { api: sidecar.url },
+    async stop() {
+      await sidecar.stop();
+      // Deliver the decisions still queued for the ledger.
+      await audit?.close();
+      // Flush the decision log before exiting: an audit trail with its last lines lost is no trail.
+      if (decisionLog) await new Promise<void>((resolve, reject) => decisionLog.once('error', reject).end(resolve));
+    },
+  };
+});
+
+/** Opened now, so a log that cannot be written is a start-up error, not a crash after the ready line. */
+function openLog(path: string): WriteStream {
+  let fd: number;
+  try {
+    fd = openSync(path, 'a');
+  } catch (error) {
+    throw new ConfigError(`--decision-log: ${(error as Error).message}`);
+  }
+  return createWriteStream(path, { fd });
+}

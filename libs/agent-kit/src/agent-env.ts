@@ -1,0 +1,92 @@
+// The agents' environment contract, in one place: the names every agent reads (agentConfigFromEnv,
+// loadSigningIdentity, auditTrailFromEnv) and the one function that builds an agent's environment
+// from the workflow for every deployment target — the local runtime, Docker Compose, Kubernetes.
+import { kmsEnvironment, type KmsConfig } from '@reelmesh/envelope';
+import { ownerOf, type Workflow } from '@reelmesh/workflow';
+
+export const AGENT_ENV = Object.freeze({
+  agent: 'REELMESH_AGENT',
+  workflowPath: 'REELMESH_WORKFLOW',
+  dataDir: 'REELMESH_DATA_DIR',
+  /** Where the app listens: `host:port` (port 0 = any free port) or `unix:/path`. */
+  listen: 'REELMESH_LISTEN',
+  /** Plain local mode: agent -> endpoint of its next hops (JSON). */
+  peers: 'REELMESH_PEERS',
+  /** Mesh mode: the pod's outbound proxy; every call names its destination agent as Host. */
+  outboundProxy: 'REELMESH_OUTBOUND_PROXY',
+  concurrency: 'REELMESH_CONCURRENCY',
+  logLevel: 'LOG_LEVEL',
+  exportDir: 'REELMESH_EXPORT_DIR',
+  ingestDir: 'REELMESH_INGEST_DIR',
+  lutPath: 'REELMESH_LUT',
+  maxChunkBytes: 'REELMESH_MAX_CHUNK_BYTES',
+  /** The pod's workload identity from the control plane (signing key renewed at half-life). */
+  controlPlane: 'REELMESH_CONTROL_PLANE',
+  bootstrapToken: 'REELMESH_BOOTSTRAP_TOKEN',
+  /** Or from files (dev CA, Compose). */
+  signingKey: 'REELMESH_SIGNING_KEY',
+  signingChain: 'REELMESH_SIGNING_CHAIN',
+  trustBundle: 'REELMESH_TRUST_BUNDLE',
+  /** The owner's audit ledger (default: the control plane's, with the pod's token). */
+  auditUrl: 'REELMESH_AUDIT_URL',
+  auditToken: 'REELMESH_AUDIT_TOKEN',
+});
+
+/** A value the deployment target supplies: a literal, or a reference it resolves (a Kubernetes Secret or ConfigMap key, Compose's env_file). */
+export type EnvSource = string | { readonly from: 'secret' | 'config'; readonly name: string; readonly key: string };
+
+export interface AgentPlatform {
+  /** The workflow file as the agent sees it. */
+  workflowPath: string;
+  /** The agent's own (sealed) volume. */
+  dataDir: string;
+  listen: string;
+  /** How the agent reaches its next hops. */
+  next: { outboundProxy: string } | { peers: Record<string, string> };
+  /** Folders for the owner's agent only: where masters are read from and the deliverable goes. */
+  ownerDirs?: { ingest: string; export: string };
+  /** The KMS settings (the owner's workflow key and the agent's own credentials): sealed storage. */
+  kms?: Partial<Record<keyof KmsConfig, EnvSource>>;
+  /** The workload identity that signs provenance. */
+  identity?: { controlPlane: string; bootstrapToken: EnvSource } | { signingKey: string; signingChain: string; trustBundle: string };
+  /** Jobs run at once (default: 2 for the owner, which splits and assembles; 1 for contractors). */
+  concurrency?: number;
+  logLevel?: string;
+}
+
+/** The environment of one agent of the workflow on one platform, as ordered name -> value pairs. */
+export function agentEnvironment(workflow: Workflow, agentName: string, platform: AgentPlatform): Record<string, EnvSource> {
+  if (!workflow.agents.some((agent) => agent.name === agentName)) throw new Error(`unknown agent "${agentName}" in workflow "${workflow.metadata.id}"`);
+  const isOwner = ownerOf(workflow).agent === agentName;
+  const env: Record<string, EnvSource> = {
+    [AGENT_ENV.agent]: agentName,
+    [AGENT_ENV.workflowPath]: platform.workflowPath,
+    [AGENT_ENV.dataDir]: platform.dataDir,
+    [AGENT_ENV.listen]: platform.listen,
+    ...('outboundProxy' in platform.next ? { [AGENT_ENV.outboundProxy]: platform.next.outboundProxy } : { [AGENT_ENV.peers]: JSON.stringify(platform.next.peers) }),
+    [AGENT_ENV.concurrency]: String(platform.concurrency ?? (isOwner ? 2 : 1)),
+    ...(platform.logLevel ? { [AGENT_ENV.logLevel]: platform.logLevel } : {}),
+    ...(isOwner && platform.ownerDirs ? { [AGENT_ENV.ingestDir]: platform.ownerDirs.ingest, [AGENT_ENV.exportDir]: platform.ownerDirs.export } : {}),
+  };
+  Object.assign(env, kmsEnvironment(platform.kms ?? {}));
+  const identity = platform.identity;
+  if (identity && 'controlPlane' in identity) {
+    env[AGENT_ENV.controlPlane] = identity.controlPlane;
+    env[AGENT_ENV.bootstrapToken] = identity.bootstrapToken;
+  } else if (identity) {
+    env[AGENT_ENV.signingKey] = identity.signingKey;
+    env[AGENT_ENV.signingChain] = identity.signingChain;
+    env[AGENT_ENV.trustBundle] = identity.trustBundle;
+  }
+  return env;
+}
+
+/** The same environment with every value a literal (the local runtime has no Secrets to refer to). */
+export function literalEnvironment(env: Record<string, EnvSource>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).map(([name, value]) => {
+      if (typeof value !== 'string') throw new Error(`${name} refers to ${value.from} ${value.name}/${value.key}; the local runtime needs the value itself`);
+      return [name, value];
+    }),
+  );
+}
