@@ -19,7 +19,10 @@ export async function loadSigningIdentity(env: NodeJS.ProcessEnv, logger?: Logge
   const token = env[AGENT_ENV.bootstrapToken];
   if (controlPlane && token) {
     const client = new ControlPlaneClient({ url: controlPlane, token });
-    const source = await SvidSource.fromControlPlane(client);
+    const source = await SvidSource.fromControlPlane(client).catch((error: Error & { status?: number; code?: string }) => {
+      client.close();
+      throw new Error(`control plane refused the SVID request: HTTP ${error.status ?? '-'} ${error.code ?? ''}: ${error.message}`, { cause: error });
+    });
     source.on('error', (error) => logger?.warn({ err: error }, 'SVID renewal failed; retrying'));
     return {
       signer: createSigner(() => source.current()),

@@ -9,7 +9,7 @@ import { PassThrough } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import express from 'express';
 import { buildManifest, createHandoffRouter, type ReceivedChunk } from '@reelmesh/handoff';
-import { jsonErrorHandler } from '@reelmesh/http-kit';
+import { closeServer, jsonErrorHandler, listen } from '@reelmesh/http-kit';
 import { demux, generateSample, splitChunk } from '@reelmesh/media';
 import { FsObjectStore } from '@reelmesh/storage';
 import { buildGraph, type Workflow } from '@reelmesh/workflow';
@@ -72,10 +72,9 @@ export async function startReceiver(workflow: Workflow, agent: string): Promise<
   );
   app.use(jsonErrorHandler());
   const server: Server = createServer(app);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
+  const url = await listen(server, '127.0.0.1:0');
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     received,
     store,
     read: (chunk) => readFile(store.pathOf(chunk.key)),
@@ -88,8 +87,7 @@ export async function startReceiver(workflow: Workflow, agent: string): Promise<
       return received;
     },
     async close() {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
+      await closeServer(server, 0);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -112,7 +112,7 @@ describe.skipIf(Boolean(missing))('rendered manifests', () => {
           capabilities: { drop: ['ALL'] },
           seccompProfile: { type: 'RuntimeDefault' },
         });
-        expect(container.resources?.limits?.memory, where).toBeDefined();
+        expect(container.resources?.limits?.memory, where).toMatch(/^\d+(Mi|Gi)$/);
         expect(container.image, where).toMatch(/^[a-z0-9./-]+:[0-9A-Za-z][\w.-]*(@sha256:[0-9a-f]{64})?$/);
         expect(container.image, where).not.toMatch(/:latest\b/);
         for (const env of container.env ?? []) {

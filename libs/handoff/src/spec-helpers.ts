@@ -2,13 +2,12 @@
 import { createHash } from 'node:crypto';
 import express, { type Express } from 'express';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { FsObjectStore } from '@reelmesh/storage';
 import { createHandoffRouter, type HandoffRouterOptions } from './handoff-router';
-import { jsonErrorHandler } from '@reelmesh/http-kit';
+import { closeServer, jsonErrorHandler, listen as kitListen } from '@reelmesh/http-kit';
 import type { HandoffManifest } from './manifest';
 import type { ReceivedChunk } from './received-chunk';
 
@@ -79,19 +78,8 @@ export function handoffApp(store: FsObjectStore, options: Partial<HandoffRouterO
 
 export async function listen(handler: http.RequestListener, port = 0): Promise<{ server: http.Server; port: number; close: () => Promise<void> }> {
   const server = http.createServer(handler);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  return {
-    server,
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const url = await kitListen(server, `127.0.0.1:${port}`);
+  return { server, port: Number(new URL(url).port), close: () => closeServer(server, 0) };
 }
 
 export interface ResponseBody {

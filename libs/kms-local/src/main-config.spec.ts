@@ -61,7 +61,7 @@ describe('kms-local configuration', () => {
       message: expect.stringMatching(/^principals file .*missing\.json cannot be read: ENOENT/),
     });
     expect(await configError([...required(), '--platform-agents', 'ledger'])).toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('"ledger" is not name:actor') });
-    expect(await configError([...required(), '--no-such-flag'])).toEqual({ code: 'CONFIG_INVALID', message: "unknown option '--no-such-flag'" });
+    expect(await configError([...required(), '--no-such-flag'])).toEqual({ code: 'CONFIG_INVALID', message: "Unknown option '--no-such-flag'" });
   });
 
   it('shows usage for --help instead of starting', () => {

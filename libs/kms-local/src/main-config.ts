@@ -1,7 +1,7 @@
 // Every failure is http-kit's ConfigError, so the error line carries code CONFIG_INVALID.
 import { ConfigError } from '@reelmesh/http-kit';
-import { Command } from 'commander';
 import { readFile, stat } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
 import { principalDirectory, type PrincipalMap } from './principals';
 
 export interface MainConfig {
@@ -37,37 +37,57 @@ const ENV = {
   logLevel: 'REELMESH_KMS_LOG_LEVEL',
 } as const;
 
+/** The flags, each with its environment variable and what it means (also the --help text). */
+const OPTIONS = {
+  'data-dir': { value: 'dir', env: 'dataDir', help: 'sealed key state' },
+  host: { value: 'host', env: 'host', help: 'listen address, default 127.0.0.1' },
+  port: { value: 'port', env: 'port', help: 'listen port, default 0 = any free port, reported in the ready line' },
+  'principals-file': { value: 'file', env: 'principalsFile', help: 'JSON {accessKeyId: {secretAccessKey, principal}}, mode 0600' },
+  'master-key-file': { value: 'file', env: 'masterKeyFile', help: 'master secret, default <data-dir>/master.key' },
+  region: { value: 'region', env: 'region', help: 'region for ARNs and request scopes' },
+  'key-creators': { value: 'list', env: 'keyCreators', help: 'comma-separated principals allowed to CreateKey' },
+  workflow: { value: 'file', env: 'workflow', help: 'provision workflow and asset keys from this workflow YAML' },
+  'owner-actor': { value: 'actor', env: 'ownerActor', help: "actor owning the workflow key, default the workflow's owner" },
+  'platform-agents': { value: 'list', env: 'platformAgents', help: 'extra workloads as name:actor,... provisioned like agents' },
+  'log-level': { value: 'level', env: 'logLevel', help: 'pino level, logs go to stderr' },
+} as const satisfies Record<string, { value: string; env: keyof typeof ENV; help: string }>;
+type Flag = keyof typeof OPTIONS;
+
 /** Flags win over environment variables (an empty variable counts as unset); validated once. */
 export async function loadMainConfig(argv: string[], env: NodeJS.ProcessEnv): Promise<MainConfig> {
-  const program = commandLine();
+  let flags: Partial<Record<Flag, string>>;
   try {
-    program.parse(argv, { from: 'user' });
+    flags = parseArgs({
+      args: argv,
+      options: Object.fromEntries(Object.keys(OPTIONS).map((flag) => [flag, { type: 'string' }])) as Record<Flag, { type: 'string' }>,
+      strict: true,
+    }).values as Partial<Record<Flag, string>>;
   } catch (error) {
-    throw new ConfigError((error as Error).message.replace(/^error: /, ''));
+    // node's parseArgs explains itself in a sentence or two; the first one names the problem.
+    throw new ConfigError((error as Error).message.split('. ')[0]);
   }
-  const flags = program.opts<Record<string, string | undefined>>();
-  const pick = (flag: string, name: keyof typeof ENV): string | undefined => flags[flag] || env[ENV[name]] || undefined;
-  const setting = (flag: string, name: keyof typeof ENV) => `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} or ${ENV[name]}`;
+  const pick = (flag: Flag): string | undefined => flags[flag] || env[ENV[OPTIONS[flag].env]] || undefined;
+  const setting = (flag: Flag) => `--${flag} or ${ENV[OPTIONS[flag].env]}`;
 
-  const dataDir = pick('dataDir', 'dataDir');
-  if (!dataDir) throw new ConfigError(`${setting('dataDir', 'dataDir')} is required`);
-  const principalsFile = pick('principalsFile', 'principalsFile');
-  if (!principalsFile) throw new ConfigError(`${setting('principalsFile', 'principalsFile')} is required`);
-  const port = Number(pick('port', 'port') ?? '0');
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`${setting('port', 'port')} must be a port 0-65535`);
-  const creators = pick('keyCreators', 'keyCreators');
+  const dataDir = pick('data-dir');
+  if (!dataDir) throw new ConfigError(`${setting('data-dir')} is required`);
+  const principalsFile = pick('principals-file');
+  if (!principalsFile) throw new ConfigError(`${setting('principals-file')} is required`);
+  const port = Number(pick('port') ?? '0');
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`${setting('port')} must be a port 0-65535`);
+  const creators = pick('key-creators');
   return {
     dataDir,
-    host: pick('host', 'host') ?? '127.0.0.1',
+    host: pick('host') ?? '127.0.0.1',
     port,
     principals: await readPrincipalsFile(principalsFile),
-    masterKeyFile: pick('masterKeyFile', 'masterKeyFile'),
-    region: pick('region', 'region'),
+    masterKeyFile: pick('master-key-file'),
+    region: pick('region'),
     keyCreators: creators ? creators.split(',').map((s) => s.trim()).filter(Boolean) : [],
-    workflowFile: pick('workflow', 'workflow'),
-    ownerActor: pick('ownerActor', 'ownerActor'),
-    platformAgents: parsePlatformAgents(pick('platformAgents', 'platformAgents') ?? ''),
-    logLevel: pick('logLevel', 'logLevel') ?? 'info',
+    workflowFile: pick('workflow'),
+    ownerActor: pick('owner-actor'),
+    platformAgents: parsePlatformAgents(pick('platform-agents') ?? ''),
+    logLevel: pick('log-level') ?? 'info',
   };
 }
 
@@ -77,27 +97,8 @@ export function helpRequested(argv: string[]): boolean {
 }
 
 export function usage(): string {
-  return commandLine().helpInformation();
-}
-
-function commandLine(): Command {
-  return new Command('kms-local')
-    .description('Local KMS server speaking the AWS KMS JSON 1.1 protocol')
-    .option('--data-dir <dir>', `sealed key state (${ENV.dataDir})`)
-    .option('--host <host>', `listen address, default 127.0.0.1 (${ENV.host})`)
-    .option('--port <port>', `listen port, default 0 = any free port, reported in the ready line (${ENV.port})`)
-    .option('--principals-file <file>', `JSON {accessKeyId: {secretAccessKey, principal}}, mode 0600 (${ENV.principalsFile})`)
-    .option('--master-key-file <file>', `master secret, default <data-dir>/master.key (${ENV.masterKeyFile})`)
-    .option('--region <region>', `region for ARNs and request scopes (${ENV.region})`)
-    .option('--key-creators <list>', `comma-separated principals allowed to CreateKey (${ENV.keyCreators})`)
-    .option('--workflow <file>', `provision workflow and asset keys from this workflow YAML (${ENV.workflow})`)
-    .option('--owner-actor <actor>', `actor owning the workflow key, default the workflow's owner (${ENV.ownerActor})`)
-    .option('--platform-agents <list>', `extra workloads as name:actor,... provisioned like agents (${ENV.platformAgents})`)
-    .option('--log-level <level>', `pino level, logs go to stderr (${ENV.logLevel})`)
-    // Errors travel in the one error line (see runService), not as commander's own stderr text.
-    .configureOutput({ writeErr: () => undefined })
-    .helpOption(false)
-    .exitOverride();
+  const rows = Object.entries(OPTIONS).map(([flag, o]) => `  --${flag} <${o.value}>`.padEnd(30) + `${o.help} (${ENV[o.env]})`);
+  return ['Usage: kms-local [options]', '', 'Local KMS server speaking the AWS KMS JSON 1.1 protocol', '', 'Options:', ...rows, ''].join('\n');
 }
 
 /** Secrets live in this file, so like the master secret it must be private to its owner. */

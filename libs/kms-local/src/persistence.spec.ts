@@ -122,11 +122,11 @@ describe('local KMS persistence', () => {
     const secretDir = await newDir();
     const masterKeyFile = join(secretDir, 'kms-master');
     const kms = await start(dataDir, { masterKeyFile });
-    await kms.admin.createKey({ alias: 'alias/p/split', policy: ownerOnly });
+    const created = await kms.admin.createKey({ alias: 'alias/p/split', policy: ownerOnly });
     await kms.stop();
     cleanups.pop();
     expect(await readdir(dataDir)).toEqual(['kms-state.sealed']);
     const again = await start(dataDir, { masterKeyFile });
-    expect(again.admin.findKey('alias/p/split')).toBeDefined();
+    expect(again.admin.findKey('alias/p/split')).toMatchObject({ keyId: created.keyId, aliases: ['alias/p/split'] });
   });
 });

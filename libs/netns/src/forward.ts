@@ -1,4 +1,5 @@
-import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { listen } from '@reelmesh/http-kit';
 
 /** Splice two sockets; either side closing or failing tears down both. */
 export function splice(a: Socket, b: Socket): void {
@@ -30,14 +31,10 @@ export async function hostForward(socketPath: string): Promise<HostForward> {
     client.on('close', () => sockets.delete(client));
     splice(client, createConnection({ path: socketPath }));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const url = await listen(server, '127.0.0.1:0');
   return {
-    port,
-    url: `http://127.0.0.1:${port}`,
+    port: Number(new URL(url).port),
+    url,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
@@ -49,9 +46,6 @@ export async function hostForward(socketPath: string): Promise<HostForward> {
 /** The pod half: unix socket -> host:port (default 127.0.0.1) inside the namespace this process runs in. */
 export async function podForward(socketPath: string, port: number, host = '127.0.0.1'): Promise<Server> {
   const server = createServer((client) => splice(client, createConnection({ host, port })));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, () => resolve());
-  });
+  await listen(server, `unix:${socketPath}`);
   return server;
 }

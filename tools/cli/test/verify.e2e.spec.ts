@@ -32,6 +32,12 @@ describe('reelmesh verify: every call of the access matrix through the real side
     }
     // Every denial came from the mesh with a reason, never from the app.
     for (const r of report.rows.filter((x) => x.actual === 'deny')) expect(r.code).toBe('POLICY_DENIED');
+    // `/007` is not chunk 7: on a real edge the mesh refuses it as it refuses any non-handoff path
+    // (the receiver refuses it too when called directly: libs/handoff's router tests).
+    const leadingZeros = report.rows.filter((r) => r.path.endsWith('/007'));
+    const onEdges = leadingZeros.filter((r) => r.method === 'POST' && accessMatrix(workflow).some((e) => e.source === r.source && e.destination === r.destination));
+    expect(onEdges.length).toBeGreaterThan(0);
+    for (const r of leadingZeros) expect({ status: r.status, code: r.code }).toEqual({ status: 403, code: 'POLICY_DENIED' });
   }, 180_000);
 
   describe('with the proxies pointed at another OPA-compatible server', () => {

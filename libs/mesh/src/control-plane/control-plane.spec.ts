@@ -50,6 +50,19 @@ describe('control plane API', () => {
     client.close();
   });
 
+  it('routes by table: an unknown path is 404, a known path with another method 405, both JSON', async () => {
+    const auth = { authorization: `Bearer ${color.token}` };
+    const unknown = await request(`${cp.url}/v1/nothing-here`, { headers: auth });
+    expect({ status: unknown.status, code: JSON.parse(unknown.body).error.code }).toEqual({ status: 404, code: 'NOT_FOUND' });
+    const wrongMethod = await request(`${cp.url}/v1/svid`, { method: 'DELETE', headers: auth });
+    expect(wrongMethod.status).toBe(405);
+    expect(JSON.parse(wrongMethod.body).error).toEqual({ code: 'METHOD_NOT_ALLOWED', message: 'use POST /v1/svid' });
+    const registry = await request(`${cp.url}/v1/registry/color`, { method: 'POST', headers: auth });
+    expect(JSON.parse(registry.body).error.message).toBe('use GET or PUT /v1/registry/color');
+    // Health is the one route that needs no token.
+    expect((await request(`${cp.url}/health`)).status).toBe(200);
+  });
+
   it('enrols workloads over the API only for the admin', async () => {
     const admin = new ControlPlaneClient({ url: cp.url, token: cp.adminToken });
     const { token, spiffeId } = await admin.enroll({ actor: 'sound', agent: 'sound' });

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseSpiffeId } from '@reelmesh/addressing';
 import { POLICY_SIDECAR } from '@reelmesh/app-policy-sidecar';
-import { connectOptions } from '@reelmesh/http-kit';
+import { closeServer, connectOptions, listen } from '@reelmesh/http-kit';
 import { MemoryRegistry, createCa, startProxy, type Ca, type RunningProxy } from '@reelmesh/mesh';
 import { SvidSource } from '@reelmesh/workload-identity';
 import { compilePolicy, generateDecisionVectors, generatePolicyData } from '@reelmesh/policy';
@@ -83,7 +83,7 @@ function startApp(): Promise<http.Server & { url: string }> {
     req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'));
   });
   server.keepAliveTimeout = 60_000;
-  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok(Object.assign(server, { url: `http://127.0.0.1:${(server.address() as { port: number }).port}` }))));
+  return listen(server, '127.0.0.1:0').then((url) => Object.assign(server, { url }));
 }
 
 async function startLevelPods(wf: Workflow, ca: Ca, appUrl: string, policyUrl: string | undefined): Promise<Record<string, RunningProxy>> {
@@ -168,8 +168,7 @@ export async function runRequestSuite(opts: { requestsPerEdge: number; warmup: n
     for (const a of agents) a.destroy();
     await Promise.all(allPods.map((p) => p.close()));
     for (const p of allPods) p.svidSource.stop();
-    app.closeAllConnections();
-    await new Promise((ok) => app.close(ok));
+    await closeServer(app, 0);
     await group.stop(2_000);
   }
 }

@@ -112,13 +112,13 @@ describe('agent signing identity from the real control plane', () => {
     try {
       const { token } = cp.enroll({ actor: 'owner', agent: 'owner' });
       const identity = await loadSigningIdentity({ REELMESH_CONTROL_PLANE: cp.url, REELMESH_BOOTSTRAP_TOKEN: token });
-      expect(identity).toBeDefined();
+      expect(identity!.signer().spiffeId).toBe('spiffe://test.local/ns/owner/sa/owner');
       identity!.stop?.();
       expect(identity!.caBundlePem).toBe(cp.ca.bundlePem);
       const record = signRecord(identity!.signer(), { workflowId: 'mini', step: 'split', artifact: 'av', chunkIndex: 0, chunkCount: 1, sha256: sha256Hex('av'), inputs: [], parameters: {} });
       const chain = verifyChain([record], parseWorkflow(MINI), cp.ca.bundlePem, { targets: [{ step: 'split', artifact: 'av' }] });
       expect(chain.records[0].signer).toBe('spiffe://test.local/ns/owner/sa/owner');
-      await expect(loadSigningIdentity({ REELMESH_CONTROL_PLANE: cp.url, REELMESH_BOOTSTRAP_TOKEN: 'stolen' })).rejects.toThrow(/HTTP 401/);
+      await expect(loadSigningIdentity({ REELMESH_CONTROL_PLANE: cp.url, REELMESH_BOOTSTRAP_TOKEN: 'stolen' })).rejects.toThrow(/refused the SVID request: HTTP 401 UNAUTHENTICATED: unknown token/);
     } finally {
       await cp.close();
     }
