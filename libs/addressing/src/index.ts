@@ -18,5 +18,5 @@ export {
   type HandoffSegments,
   type HandoffPathCheck,
 } from './handoff-address';
-export { formatSpiffeId, parseSpiffeId, readSpiffeId, isSpiffeId, spiffeIdOfCertificate, type WorkloadId } from './spiffe';
+export { formatSpiffeId, spiffeTrustDomainPrefix, parseSpiffeId, readSpiffeId, isSpiffeId, spiffeIdOfCertificate, type WorkloadId } from './spiffe';
 export { POD_PORTS } from './pod-ports';

@@ -10,10 +10,15 @@ export interface WorkloadId {
 }
 
 export function formatSpiffeId(id: WorkloadId): string {
-  if (!isTrustDomain(id.trustDomain)) throw new TypeError(`trust domain must be ${TRUST_DOMAIN_HINT}, got ${JSON.stringify(id.trustDomain)}`);
   if (!isName(id.actor)) throw new TypeError(`actor must be ${NAME_HINT}, got ${JSON.stringify(id.actor)}`);
   if (!isName(id.agent)) throw new TypeError(`agent must be ${NAME_HINT}, got ${JSON.stringify(id.agent)}`);
-  return `spiffe://${id.trustDomain}/ns/${id.actor}/sa/${id.agent}`;
+  return `${spiffeTrustDomainPrefix(id.trustDomain)}ns/${id.actor}/sa/${id.agent}`;
+}
+
+/** What every SPIFFE id of a trust domain starts with: 'spiffe://<trust-domain>/' (for prefix matchers). */
+export function spiffeTrustDomainPrefix(trustDomain: string): string {
+  if (!isTrustDomain(trustDomain)) throw new TypeError(`trust domain must be ${TRUST_DOMAIN_HINT}, got ${JSON.stringify(trustDomain)}`);
+  return `spiffe://${trustDomain}/`;
 }
 
 /** The parts of a ReelMesh SPIFFE id, or undefined for anything else. */

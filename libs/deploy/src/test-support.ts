@@ -1,11 +1,10 @@
 // Shared by the specs: the repo, the committed workflow, rendered kustomizations as objects.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { loadWorkflow } from '@reelmesh/workflow';
+import { loadWorkflow, REPO_ROOT } from '@reelmesh/workflow';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const workflow = () => loadWorkflow(`${REPO_ROOT}policies/workflow.yaml`);
+export { REPO_ROOT } from '@reelmesh/workflow';
+export const workflow = () => loadWorkflow();
 
 export interface K8sObject {
   apiVersion: string;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { lstat, open, readFile } from 'node:fs/promises';
+import { lstat, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '@reelmesh/storage';
 
 export const MASTER_SECRET_BYTES = 32;
 
@@ -36,14 +37,7 @@ export async function loadMasterSecret(file: string, { create }: { create: boole
 
 async function createMasterSecret(file: string): Promise<Buffer> {
   const secret = randomBytes(MASTER_SECRET_BYTES);
-  // 'wx' so two processes never both create one; chmod too in case the umask or FS ignored the mode.
-  const handle = await open(file, 'wx', 0o600);
-  try {
-    await handle.chmod(0o600);
-    await handle.writeFile(secret);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  // Exclusive, so two processes never both create one; atomic, so a crash never leaves half a secret.
+  await writeFileAtomic(file, secret, { mode: 0o600, exclusive: true });
   return secret;
 }

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname, join, basename } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '@reelmesh/storage';
 
 /*
  * A small file sealed with AES-256-GCM under the master secret:
@@ -37,29 +37,11 @@ export async function readSealedFile(file: string, secret: Buffer, purpose: stri
   }
 }
 
-/** Atomic replace: a 0600 temp file beside the target, fsynced, then renamed over it. */
+/** Atomic, durable replace (@reelmesh/storage's one writer), private to its owner. */
 export async function writeSealedFile(file: string, secret: Buffer, purpose: string, plaintext: Buffer): Promise<void> {
   const header = Buffer.concat([MAGIC, Buffer.from([VERSION]), randomBytes(IV_BYTES)]);
   const cipher = createCipheriv('aes-256-gcm', secret, header.subarray(MAGIC.length + 1));
   cipher.setAAD(Buffer.concat([header, Buffer.from(purpose, 'utf8')]));
   const sealed = Buffer.concat([header, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
-
-  const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(temp, 'wx', 0o600);
-  try {
-    await handle.writeFile(sealed);
-    await handle.sync();
-    await handle.close();
-    await rename(temp, file);
-  } catch (err) {
-    await handle.close().catch(() => undefined);
-    await rm(temp, { force: true });
-    throw err;
-  }
-  const dir = await open(dirname(file), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+  await writeFileAtomic(file, sealed, { mode: 0o600 });
 }

@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { extname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { produceAtomically } from './atomic-file';
+import { produceFileAtomically } from '@reelmesh/storage';
 import { inputArgs, outputArgs } from './codec-args';
 import { concatChunks } from './concat-chunks';
 import { MediaError } from './errors';
@@ -40,7 +40,7 @@ export async function assemble(
 
   const fifo = await createFifo('sound.pcm');
   try {
-    await produceAtomically(outPath, async (partialPath) => {
+    await produceFileAtomically(outPath, async (partialPath) => {
       const picture = concatChunks(
         'assemble picture',
         pictures,

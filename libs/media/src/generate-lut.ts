@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { produceAtomically } from './atomic-file';
+import { produceFileAtomically } from '@reelmesh/storage';
 import { MediaError } from './errors';
 
 export type Rgb = [number, number, number];
@@ -67,7 +67,7 @@ export async function generateLut(options: GenerateLutOptions): Promise<void> {
   if (!Number.isInteger(size) || size < 2 || size > 256) {
     throw new MediaError('MEDIA_INVALID_ARGUMENT', `LUT size must be an integer in 2..256, got ${size}`);
   }
-  await produceAtomically(outPath, async (partialPath) => {
+  await produceFileAtomically(outPath, async (partialPath) => {
     const out = createWriteStream(partialPath, { flags: 'wx', mode: 0o600 });
     const closed = once(out, 'close');
     for (const line of cubeLines(size, filmLook, options.title ?? 'ReelMesh film look')) {

@@ -1,4 +1,4 @@
-import { produceAtomically } from './atomic-file';
+import { produceFileAtomically } from '@reelmesh/storage';
 import { outputArgs } from './codec-args';
 import { MediaError } from './errors';
 import { runFfmpeg } from './run-ffmpeg';
@@ -26,7 +26,7 @@ export async function generateSample(options: GenerateSampleOptions): Promise<vo
   const rate = media.frameRate;
   const chunkFrames = Math.round(media.chunkSeconds * rate);
 
-  await produceAtomically(outPath, (partialPath) =>
+  await produceFileAtomically(outPath, (partialPath) =>
     runFfmpeg({
       name: 'generate-sample',
       build: (command) => {

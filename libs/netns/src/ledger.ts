@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { writeFileAtomicSync } from '@reelmesh/storage';
 import { join } from 'node:path';
 
 /** Where runs record what they created, so a later run can remove what a crashed one left. */
@@ -26,9 +27,7 @@ export function runDir(runId: string): string {
 /** Written before each resource is created (intent first), so a crash never hides one. */
 export function writeLedger(ledger: Ledger): void {
   mkdirSync(STATE_DIR, { recursive: true, mode: 0o700 });
-  const tmp = `${ledgerPath(ledger.runId)}.tmp`;
-  writeFileSync(tmp, JSON.stringify(ledger), { mode: 0o600 });
-  renameSync(tmp, ledgerPath(ledger.runId));
+  writeFileAtomicSync(ledgerPath(ledger.runId), JSON.stringify(ledger), { mode: 0o600 });
 }
 
 export function removeLedger(runId: string): void {

@@ -1,10 +1,12 @@
 // Where the generated policy artifacts live and how they are written. OPA loads a directory's
 // JSON under the directory's path, so policies/reelmesh/data.json becomes data.reelmesh and
 // policies/vectors/decisions.json becomes data.vectors (`opa test policies/`); README files are ignored.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { loadWorkflow, type Workflow } from '@reelmesh/workflow';
+import { writeFileAtomicSync } from '@reelmesh/storage';
+import { loadWorkflow, REPO_ROOT, type Workflow } from '@reelmesh/workflow';
+
+export { REPO_ROOT } from '@reelmesh/workflow';
 import { compilePolicy } from './compile';
 import { GENERATED_MARKER, generateDecisionVectors, generatePolicyData } from './generate';
 import type { DecisionVector, PolicyData } from './types';
@@ -15,7 +17,6 @@ export const DECISION_VECTORS_README = 'policies/vectors/README.md';
 export const WORKFLOW_FILE = 'policies/workflow.yaml';
 
 /** The repository root, found from this file so it works from any cwd. */
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const DEFAULT_POLICY_DATA_PATH = join(REPO_ROOT, POLICY_DATA_FILE);
 export const DEFAULT_DECISION_VECTORS_PATH = join(REPO_ROOT, DECISION_VECTORS_FILE);
 
@@ -68,17 +69,10 @@ function sortKeys(value: unknown): unknown {
   return sorted;
 }
 
-/** Write beside the target, then rename: a reader (or OPA) never sees half a file. */
+/** A reader (or OPA) never sees half a generated file: @reelmesh/storage's one atomic writer. */
 export function writeAtomically(path: string, content: string): void {
   mkdirSync(dirname(path), { recursive: true });
-  const temp = `${path}.${process.pid}.tmp`;
-  try {
-    writeFileSync(temp, content);
-    renameSync(temp, path);
-  } catch (error) {
-    rmSync(temp, { force: true });
-    throw error;
-  }
+  writeFileAtomicSync(path, content, { mode: 0o644 });
 }
 
 function vectorsReadme(): string {

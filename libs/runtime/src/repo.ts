@@ -1,9 +1,8 @@
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import type { Program } from '@reelmesh/http-kit';
+import { REPO_ROOT } from '@reelmesh/workflow';
 
-/** The repository root (this file lives at libs/runtime/src). */
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export { REPO_ROOT } from '@reelmesh/workflow';
 
 /**
  * The program of a workflow app: apps/<app>/src/main.ts. Agent apps are named by the workflow file

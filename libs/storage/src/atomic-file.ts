@@ -3,7 +3,7 @@
 // fsync the folder (so the rename itself is durable). On failure the partial file is removed.
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { open, rename, rm, writeFile } from 'node:fs/promises';
+import { link, open, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Partial files start with this, so listings can skip them. */
@@ -14,15 +14,23 @@ export function partialPathOf(target: string): string {
   return join(dirname(target), `${PARTIAL_PREFIX}${basename(target)}.${randomBytes(6).toString('hex')}`);
 }
 
-/** Make a fully written partial file the target: fsync it, rename it over the target, fsync the folder. */
-export async function publishFile(partial: string, target: string): Promise<void> {
+/**
+ * Make a fully written partial file the target: fsync it, rename it over the target (or, when
+ * `exclusive`, link it there and fail with EEXIST if a target exists), fsync the folder.
+ */
+export async function publishFile(partial: string, target: string, exclusive = false): Promise<void> {
   const file = await open(partial, 'r');
   try {
     await file.sync();
   } finally {
     await file.close();
   }
-  await rename(partial, target);
+  if (exclusive) {
+    await link(partial, target);
+    await rm(partial, { force: true });
+  } else {
+    await rename(partial, target);
+  }
   const folder = await open(dirname(target), 'r');
   try {
     await folder.sync();
@@ -49,11 +57,13 @@ function syncPathSync(path: string): void {
 export interface AtomicWriteOptions {
   /** File mode of the published file (default 0o600: private unless said otherwise). */
   mode?: number;
+  /** Never replace an existing file: fail with EEXIST instead (two writers never both win). */
+  exclusive?: boolean;
 }
 
 /** Write `data` to `path` atomically and durably. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
-  await produceFileAtomically(path, (partial) => writeFile(partial, data, { mode: options.mode ?? 0o600, flag: 'wx' }));
+  await produceFileAtomically(path, (partial) => writeFile(partial, data, { mode: options.mode ?? 0o600, flag: 'wx' }), options.exclusive);
 }
 
 /** The synchronous twin, for exit paths and generators that stay synchronous. */
@@ -72,11 +82,11 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, opt
  * For a file another writer makes (ffmpeg writes to a path): `produce(partialPath)` writes it, and
  * only if that succeeds is it published as `path`; otherwise the partial file is removed.
  */
-export async function produceFileAtomically<T>(path: string, produce: (partialPath: string) => Promise<T>): Promise<T> {
+export async function produceFileAtomically<T>(path: string, produce: (partialPath: string) => Promise<T>, exclusive = false): Promise<T> {
   const partial = partialPathOf(path);
   try {
     const result = await produce(partial);
-    await publishFile(partial, path);
+    await publishFile(partial, path, exclusive);
     return result;
   } catch (error) {
     await rm(partial, { force: true });

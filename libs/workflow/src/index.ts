@@ -13,7 +13,7 @@ export type {
 export { JOB_NAMES } from './types';
 export { WorkflowError, formatIssue } from './errors';
 export { API_VERSION, KIND, WORKFLOW_SCHEMA } from './schema';
-export { DEFAULT_WORKFLOW_PATH, MAX_WORKFLOW_BYTES, loadWorkflow, parseWorkflow, validateWorkflow } from './load';
+export { DEFAULT_WORKFLOW_PATH, MAX_WORKFLOW_BYTES, REPO_ROOT, loadWorkflow, parseWorkflow, validateWorkflow } from './load';
 export { buildGraph, type WorkflowGraph } from './graph';
 export { agentBySpiffeId, spiffeId } from './spiffe';
 export { ownerOf, type Owner } from './owner';

@@ -11,8 +11,13 @@ import { checkStructure } from './structure';
 import { formatPath } from './path';
 import type { Workflow, WorkflowIssue } from './types';
 
-/** policies/workflow.yaml at the repo root, found from this file so it works from any cwd. */
-export const DEFAULT_WORKFLOW_PATH = fileURLToPath(new URL('../../../policies/workflow.yaml', import.meta.url));
+/**
+ * The repository root, found from this file so it works from any cwd: the one place that knows
+ * where the owner's policies/ folder (the workflow file, the Rego, the generated data) lives.
+ */
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** policies/workflow.yaml at the repo root. */
+export const DEFAULT_WORKFLOW_PATH = resolve(REPO_ROOT, 'policies/workflow.yaml');
 
 /** A workflow is a page of YAML; anything far bigger is a mistake or an attack on the parser. */
 export const MAX_WORKFLOW_BYTES = 1024 * 1024;

@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ESLint } from 'eslint';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -53,4 +55,22 @@ describe('Nx module boundaries are enforced by the lint rule', () => {
   it('allowed imports pass', async () => {
     expect(await boundaryErrors('apps/hdr/src/probe.ts', "import { hdr10 } from '@reelmesh/media';\nexport const x = hdr10;\n")).toEqual([]);
   });
+
+  it("Nx's project graph knows the runtime starts the platform services (from imports, not path strings)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rm-graph-'));
+    try {
+      execFileSync(join(REPO_ROOT, 'node_modules/.bin/nx'), ['graph', `--file=${join(dir, 'graph.json')}`], { cwd: REPO_ROOT, env: { ...process.env, NX_DAEMON: 'false' }, stdio: 'ignore' });
+      const graph = JSON.parse(readFileSync(join(dir, 'graph.json'), 'utf8')).graph as { nodes: Record<string, { type: string; data: { root: string } }>; dependencies: Record<string, Array<{ target: string }>> };
+      const runtimeTargets = graph.dependencies.runtime.map((d) => d.target);
+      for (const service of ['app-proxy-sidecar', 'app-policy-sidecar', 'app-control-plane', 'app-kms-local', 'app-port-forwarder']) {
+        expect(graph.nodes[service]).toMatchObject({ type: 'app', data: { root: `apps/${service.slice('app-'.length)}` } });
+        expect(runtimeTargets).toContain(service);
+      }
+      // The services hold no logic of their own: they start the platform libraries.
+      expect(graph.dependencies['app-proxy-sidecar'].map((d) => d.target)).toContain('mesh');
+      expect(graph.dependencies['app-policy-sidecar'].map((d) => d.target)).toContain('policy');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

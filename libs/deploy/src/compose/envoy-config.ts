@@ -5,6 +5,7 @@
 import { spiffeId } from '@reelmesh/workflow';
 import { APP_PORT, EXT_AUTHZ_TIMEOUT, OPA_GRPC_PORT } from '../settings';
 import type { AgentPlacement, Topology } from '../topology';
+import { spiffeTrustDomainPrefix } from '@reelmesh/addressing';
 
 export const ENVOY_INBOUND_PORT = 15443;
 export const ENVOY_OUTBOUND_PORT = 15001;
@@ -44,7 +45,7 @@ function inboundListener(topology: Topology, agent: AgentPlacement): object {
               ...commonTls(agent),
               validation_context: {
                 trusted_ca: { filename: `${CERTS_IN_CONTAINER}/ca.pem` },
-                match_typed_subject_alt_names: [{ san_type: 'URI', matcher: { prefix: `spiffe://${td}/` } }],
+                match_typed_subject_alt_names: [{ san_type: 'URI', matcher: { prefix: spiffeTrustDomainPrefix(td) } }],
               },
             },
           },

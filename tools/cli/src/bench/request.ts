@@ -3,7 +3,6 @@
 // (allow-all, minimal, +100, +1000, +10000 real, distinct, non-matching rules). The proxies and a
 // trivial app run in this process; each policy sidecar is its own process, as in a pod.
 import http from 'node:http';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +14,7 @@ import { SvidSource } from '@reelmesh/workload-identity';
 import { compilePolicy, generateDecisionVectors, generatePolicyData } from '@reelmesh/policy';
 import { ProcessGroup } from '@reelmesh/runtime';
 import { loadWorkflow, spiffeId as spiffeIdOf, type Workflow } from '@reelmesh/workflow';
+import { writeFileAtomic } from '@reelmesh/storage';
 
 export const REQUEST_LEVELS = ['direct', 'pair', 'allow-all', 'minimal', '+100', '+1000', '+10000'] as const;
 export type RequestLevel = (typeof REQUEST_LEVELS)[number];
@@ -121,7 +121,7 @@ export async function runRequestSuite(opts: { requestsPerEdge: number; warmup: n
       const data = generatePolicyData(wf, { extraRules: EXTRA_RULES[level] });
       rules[level] = compilePolicy(data).ruleCount;
       const file = join(opts.workDir, `policy-data${level.replace('+', '-plus-')}.json`);
-      await writeFile(file, JSON.stringify(data));
+      await writeFileAtomic(file, JSON.stringify(data));
       const sidecar = await group.spawn({
         name: `policy${level}`,
         entry: POLICY_SIDECAR.main,

@@ -1,7 +1,7 @@
 // `reelmesh bench`: runs the selected suites one after another (never two at once: they would
 // measure each other), then writes report.json, report.md and the SVG plots to the output folder.
 import { cpus, tmpdir } from 'node:os';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { renderMarkdown } from '@reelmesh/bench';
 import { benchConfig, type SuiteName } from './config';
@@ -15,6 +15,7 @@ import { runSecuritySuite } from './security';
 import { runStartupSuite } from './startup';
 import { runWorkflowSuite } from './workflow';
 import { REFERENCE_NOTE } from './anchors';
+import { writeFileAtomic } from '@reelmesh/storage';
 
 export interface RunBenchOptions {
   outDir: string;
@@ -82,6 +83,6 @@ export async function runBench(options: RunBenchOptions): Promise<BenchOutcome> 
     sections: built.sections,
   });
   const files: Record<string, string> = { 'report.json': `${JSON.stringify(report, null, 2)}\n`, 'report.md': markdown, ...built.plots };
-  for (const [name, text] of Object.entries(files)) await writeFile(join(outDir, name), text);
+  for (const [name, text] of Object.entries(files)) await writeFileAtomic(join(outDir, name), text, { mode: 0o644 });
   return { outDir, files: Object.keys(files), summary };
 }

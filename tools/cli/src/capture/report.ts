@@ -1,7 +1,8 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Attempt } from './attempts';
 import type { Verdict } from './classify';
+import { writeFileAtomic } from '@reelmesh/storage';
 
 export interface CaptureTotals {
   attempts: number;
@@ -45,7 +46,7 @@ export async function writeReport(dir: string, report: CaptureReport): Promise<{
   await mkdir(dir, { recursive: true });
   const json = join(dir, 'capture-report.json');
   const markdown = join(dir, 'capture-report.md');
-  await writeFile(json, JSON.stringify(report, null, 1));
+  await writeFileAtomic(json, JSON.stringify(report, null, 1), { mode: 0o644 });
   const t = report.totals;
   const lines = [
     '# Capture verification',
@@ -71,6 +72,6 @@ export async function writeReport(dir: string, report: CaptureReport): Promise<{
     const vs = perAttempt.get(a.id) ?? [];
     lines.push(`| ${a.id} | ${a.source} | ${a.destination} | ${a.method} | \`${a.path}\` | ${a.expected} | ${a.actual} | ${vs.filter((v) => v.verdict === 'pass').length}/${vs.length} |`);
   }
-  await writeFile(markdown, `${lines.join('\n')}\n`);
+  await writeFileAtomic(markdown, `${lines.join('\n')}\n`, { mode: 0o644 });
   return { json, markdown };
 }
