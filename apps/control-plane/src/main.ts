@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { kmsConfigFromEnv, sealedStore } from '@reelmesh/envelope';
 import { ConfigError, runService } from '@reelmesh/http-kit';
 import { startControlPlane } from '@reelmesh/mesh';
+import { OWNER_BUNDLE_KEY_ID } from '@reelmesh/provenance';
 
 runService('control-plane', async () => {
   const { values: o } = parseArgs({
@@ -18,7 +19,7 @@ runService('control-plane', async () => {
       dir: { type: 'string' },
       'svid-ttl': { type: 'string', default: '3600' },
       'bundle-key': { type: 'string' },
-      'bundle-key-id': { type: 'string', default: 'owner' },
+      'bundle-key-id': { type: 'string', default: OWNER_BUNDLE_KEY_ID },
       'audit-dir': { type: 'string' },
       'audit-workflow': { type: 'string' },
       'audit-owner-actor': { type: 'string' },

@@ -6,7 +6,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:cry
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { KMS_ENV } from '@reelmesh/envelope';
-import { signPolicyDirectory } from '@reelmesh/provenance';
+import { OWNER_BUNDLE_KEY_ID, signPolicyDirectory } from '@reelmesh/provenance';
 import { generateAgentCredentials } from '@reelmesh/kms-local';
 import { createCa } from '@reelmesh/mesh';
 import { writeFileAtomicSync } from '@reelmesh/storage';
@@ -67,7 +67,7 @@ export async function issueComposeCerts(wf: Workflow, options: IssueCertsOptions
     write(join('owner', 'bundle-key.pem'), generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 0o600);
   }
   const privateKey = readFileSync(keyFile, 'utf8');
-  const { archive } = signPolicyDirectory({ policyDir: options.policyDir, privateKey, keyId: 'owner', revision: options.revision ?? Date.now() });
+  const { archive } = signPolicyDirectory({ policyDir: options.policyDir, privateKey, keyId: OWNER_BUNDLE_KEY_ID, revision: options.revision ?? Date.now() });
   mkdirSync(join(out, 'policy'), { recursive: true, mode: 0o755 });
   write(join('policy', 'reelmesh.tar.gz'), archive, 0o644);
   write(join('policy', 'owner-bundle.pub.pem'), createPublicKey(createPrivateKey(privateKey)).export({ type: 'spki', format: 'pem' }).toString(), 0o644);

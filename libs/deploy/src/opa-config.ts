@@ -1,6 +1,7 @@
 // The OPA-Envoy sidecar's config: the same in every pod and in Compose. The decision path mirrors
 // the Rego package (reelmesh.authz) and rule (allow); decisions are logged to stdout.
 import { OPA_DECISION_PATH, OPA_GRPC_PORT } from './settings';
+import { OWNER_BUNDLE_KEY_ID } from '@reelmesh/provenance';
 
 export function opaConfig(): object {
   return {
@@ -16,7 +17,6 @@ export function opaConfig(): object {
 }
 
 /** The owner's bundle-signing key id: the JWT's keyid must be this (explicit, as OPA >= 1.21.3 advises). */
-export const OWNER_BUNDLE_KEY_ID = 'owner';
 
 /**
  * `opa run` arguments that load the owner's signed bundle and nothing else: OPA verifies the

@@ -75,4 +75,4 @@ export {
   type ChunkVerdict,
   type DeliverableReport,
 } from './deliverable';
-export { signPolicyDirectory, type SignPolicyDirectoryOptions } from './bundle/policy-dir';
+export { OWNER_BUNDLE_KEY_ID, signPolicyDirectory, type SignPolicyDirectoryOptions } from './bundle/policy-dir';

@@ -5,7 +5,7 @@ import { POD_PORTS } from '@reelmesh/addressing';
 import { CONTROL_PLANE } from '@reelmesh/app-control-plane';
 import { POLICY_SIDECAR } from '@reelmesh/app-policy-sidecar';
 import { PROXY_SIDECAR } from '@reelmesh/app-proxy-sidecar';
-import { signPolicyDirectory } from '@reelmesh/provenance';
+import { OWNER_BUNDLE_KEY_ID, signPolicyDirectory } from '@reelmesh/provenance';
 import { writeFileAtomic } from '@reelmesh/storage';
 import { ControlPlaneClient } from '@reelmesh/workload-identity';
 import type { Workflow } from '@reelmesh/workflow';
@@ -152,7 +152,7 @@ export async function startControlPlaneProcess(opts: MeshOptions): Promise<Contr
     args: [
       '--listen', `${sandbox?.platformAddress ?? '127.0.0.1'}:0`,
       '--trust-domain', opts.workflow.metadata.trustDomain, '--dir', caDir, '--svid-ttl', String(opts.svidTtlSeconds ?? 3600),
-      ...(ownerKey ? ['--bundle-key', ownerBundleKey(opts), '--bundle-key-id', 'owner'] : []),
+      ...(ownerKey ? ['--bundle-key', ownerBundleKey(opts), '--bundle-key-id', OWNER_BUNDLE_KEY_ID] : []),
       ...(opts.audit ? ['--audit-dir', opts.audit.dir, '--audit-workflow', opts.workflow.metadata.id, '--audit-owner-actor', opts.audit.ownerActor] : []),
     ],
     env: {
@@ -180,7 +180,7 @@ export async function startControlPlaneProcess(opts: MeshOptions): Promise<Contr
         policyDir: POLICY_DIR,
         dataFile: opts.policyData,
         privateKey: ownerKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-        keyId: 'owner',
+        keyId: OWNER_BUNDLE_KEY_ID,
         revision: Date.now(),
       });
       await admin.publishBundle(archive);
@@ -232,7 +232,7 @@ export async function startPod(
       // No policy of its own: it denies everything until the owner's policy store pushes one.
       args: [
         '--listen', plan.policyListen,
-        ...(opts.signedPolicy === false ? ['--wait-for-push'] : ['--bundle-key', ownerBundleKey(opts), '--bundle-key-id', 'owner']),
+        ...(opts.signedPolicy === false ? ['--wait-for-push'] : ['--bundle-key', ownerBundleKey(opts), '--bundle-key-id', OWNER_BUNDLE_KEY_ID]),
         '--decision-log', decisionLog!,
         // Every decision also goes to the owner's audit ledger, as the pod (its token).
         ...(opts.audit ? ['--audit-url', `${opts.cp.url}/v1/audit/logs`] : []),

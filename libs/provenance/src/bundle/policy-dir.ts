@@ -2,6 +2,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { buildPolicyBundle, packBundle, signBundle } from './bundle';
 
+
+/** The key id every owner-signed policy bundle names; sidecars (ours and OPA) accept only it. */
+export const OWNER_BUNDLE_KEY_ID = 'owner';
+
 export interface SignPolicyDirectoryOptions {
   /** Folder holding data.json and the Rego (the bundle root `reelmesh`, e.g. policies/reelmesh). */
   policyDir: string;
@@ -24,5 +28,5 @@ export function signPolicyDirectory(opts: SignPolicyDirectoryOptions): { archive
   }
   const data = JSON.parse(readFileSync(opts.dataFile ?? join(opts.policyDir, 'data.json'), 'utf8')) as unknown;
   const files = buildPolicyBundle({ data: { reelmesh: data }, rego, revision: opts.revision });
-  return { archive: packBundle(signBundle(files, { privateKey: opts.privateKey, keyId: opts.keyId ?? 'owner' })), files: files.size };
+  return { archive: packBundle(signBundle(files, { privateKey: opts.privateKey, keyId: opts.keyId ?? OWNER_BUNDLE_KEY_ID })), files: files.size };
 }

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { kmsConfigFromEnv, sealedStore, type KmsConfig } from '@reelmesh/envelope';
 import { agentPrincipal, startLocalKms, workflowKeyAlias, type PrincipalMap } from '@reelmesh/kms-local';
 import { formatSpiffeId } from '@reelmesh/addressing';
-import { LEDGER_AGENT, LEDGER_LOG, signPolicyDirectory, verifyAuditLog, verifyDeliverable } from '@reelmesh/provenance';
+import { LEDGER_AGENT, LEDGER_LOG, OWNER_BUNDLE_KEY_ID, signPolicyDirectory, verifyAuditLog, verifyDeliverable } from '@reelmesh/provenance';
 import { REPO_ROOT } from '@reelmesh/runtime';
 import { writeFileAtomic } from '@reelmesh/storage';
 import { loadWorkflow, ownerOf } from '@reelmesh/workflow';
@@ -56,7 +56,7 @@ export function registerProvenance(program: Command): void {
     .requiredOption('--key <file>', "owner's EC P-256 private key (PEM)")
     .requiredOption('--revision <n>', 'bundle revision (a counter; sidecars refuse anything not newer)')
     .requiredOption('--out <file>', 'where to write the bundle (.tar.gz)')
-    .option('--key-id <id>', 'key id put in the signature', 'owner')
+    .option('--key-id <id>', 'key id put in the signature', OWNER_BUNDLE_KEY_ID)
     .option('--policy-dir <dir>', 'folder holding data.json and the Rego (bundle root "reelmesh")', join(REPO_ROOT, 'policies/reelmesh'))
     .action(async (opts: { key: string; revision: string; out: string; keyId: string; policyDir: string }) => {
       const { archive, files } = signPolicyDirectory({
