@@ -2,12 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { evaluate } from './evaluate';
-import { loadPolicyData, REPO_ROOT } from './files';
+import { REPO_ROOT } from './files';
 import { buildPolicyInput, parsePathAndQuery } from './input';
-import type { PolicyInput } from './types';
+import { data, fixture } from './spec-support';
 
-const data = loadPolicyData();
-const fixture = (name: string) => JSON.parse(readFileSync(join(REPO_ROOT, 'libs/policy/fixtures', name), 'utf8')) as PolicyInput;
 
 describe('input fixtures', () => {
   it.each([

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -6,13 +6,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuditLedger, AuditShipper, createDevCa, createSigner, LEDGER_AGENT, LEDGER_LOG, verifyAuditLog } from '@reelmesh/provenance';
 import { FsObjectStore } from '@reelmesh/storage';
-import { loadPolicyData, REPO_ROOT } from './files';
 import { startPolicySidecar, type PolicySidecar } from './server';
-import type { PolicyInput } from './types';
+import { data, allowedInput, deniedInput } from './spec-support';
 
-const data = loadPolicyData();
-const allowedInput = JSON.parse(readFileSync(join(REPO_ROOT, 'libs/policy/fixtures/input-allowed.json'), 'utf8')) as PolicyInput;
-const deniedInput = JSON.parse(readFileSync(join(REPO_ROOT, 'libs/policy/fixtures/input-denied-reverse-edge.json'), 'utf8')) as PolicyInput;
 
 let sidecar: PolicySidecar | undefined;
 afterEach(async () => {

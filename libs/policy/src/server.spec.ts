@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,15 +7,13 @@ import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { requestJson } from '@reelmesh/http-kit';
 import { loadWorkflow } from '@reelmesh/workflow';
-import { loadDecisionVectors, loadPolicyData, REPO_ROOT } from './files';
+import { loadDecisionVectors } from './files';
 import { generatePolicyData } from './generate';
 import { MAX_INPUT_BYTES, startPolicySidecar, type PolicySidecar } from './server';
 import type { DecisionLogEntry } from './decision-log';
 import type { PolicyData, PolicyInput } from './types';
+import { data, allowedInput, deniedInput } from './spec-support';
 
-const data = loadPolicyData();
-const allowedInput = JSON.parse(readFileSync(join(REPO_ROOT, 'libs/policy/fixtures/input-allowed.json'), 'utf8')) as PolicyInput;
-const deniedInput = JSON.parse(readFileSync(join(REPO_ROOT, 'libs/policy/fixtures/input-denied-reverse-edge.json'), 'utf8')) as PolicyInput;
 
 let sidecar: PolicySidecar | undefined;
 afterEach(async () => {

@@ -65,6 +65,17 @@ export interface LocalRuntime {
   stop(graceMs?: number): Promise<void>;
 }
 
+/** The folders of a run kept in one place: volumes, platform state, the deliverable, the masters. */
+export function runFolders(dir: string): Pick<LocalRuntimeOptions, 'dataRoot' | 'stateDir' | 'exportDir' | 'ingestDir'> {
+  return { dataRoot: join(dir, 'data'), stateDir: join(dir, 'state'), exportDir: join(dir, 'out'), ingestDir: join(dir, 'in') };
+}
+
+/** `none` or `netns`, as typed on a command line; anything else is a clear error. */
+export function parseIsolation(value: string): Isolation {
+  if (value !== 'none' && value !== 'netns') throw new Error(`--isolation must be none or netns, got ${JSON.stringify(value)}`);
+  return value;
+}
+
 /**
  * The embedded default platform: the local KMS, the control plane, then every agent of the
  * workflow as a pod of processes on loopback, each with its own volume under dataRoot. Nothing

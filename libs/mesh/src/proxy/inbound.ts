@@ -1,10 +1,9 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { performance } from 'node:perf_hooks';
 import type { Svid } from '../ca/ca';
-import { connectOptions, HttpError, sendError } from '@reelmesh/http-kit';
-import type { AccessLogger } from './access-log';
+import { connectOptions } from '@reelmesh/http-kit';
+import { requestRecord, type AccessLogger } from './access-log';
 import { PEER_HEADER, trustedRequestHeaders } from './headers';
 import { buildOpaInput } from './opa-input';
 import type { PolicyClient, PolicyDecision } from './policy-client';
@@ -57,27 +56,8 @@ export function createInboundServer(opts: InboundOptions): https.Server {
   server.on('close', () => appAgent.destroy());
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const started = performance.now();
-    const time = new Date().toISOString();
-    const method = req.method ?? 'GET';
-    const url = req.url ?? '/';
     const peer = peerOf(req.socket);
-    const entry = (decision: string, status: number, bytes: number, reason?: string) =>
-      log({
-        time,
-        direction: 'inbound',
-        source: peer?.spiffeId ?? '',
-        destination: spiffeId,
-        method,
-        path: url,
-        decision,
-        status,
-        bytes,
-        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-        reason,
-        peerSerial: peer?.serial,
-      });
-    const refuse = (status: number, code: string, message: string) => sendError(req, res, new HttpError(status, code, message, { expose: true }));
+    const { method, path: url, entry, refuse } = requestRecord(log, req, res, { direction: 'inbound', source: peer?.spiffeId ?? '', destination: spiffeId, peerSerial: peer?.serial });
 
     if (!peer) {
       // Unreachable in practice: such sockets are destroyed right after the handshake.

@@ -1,12 +1,10 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import tls, { type PeerCertificate } from 'node:tls';
-import { performance } from 'node:perf_hooks';
 import type { Svid } from '../ca/ca';
 import type { Registry } from '../control-plane/registry';
 import { spiffeIdOfCertificate } from '@reelmesh/addressing';
-import { HttpError, sendError } from '@reelmesh/http-kit';
-import type { AccessLogger } from './access-log';
+import { requestRecord, type AccessLogger } from './access-log';
 import { forwardableHeaders } from './headers';
 import { relay, type UpstreamErrorMapper } from './relay';
 
@@ -67,44 +65,26 @@ export function createOutboundServer(opts: OutboundOptions): OutboundServer {
   );
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const started = performance.now();
-    const time = new Date().toISOString();
-    const method = req.method ?? 'GET';
-    const url = req.url ?? '/';
     const host = req.headers.host ?? '';
     const colon = host.lastIndexOf(':');
     const agent = colon === -1 ? host : host.slice(0, colon);
-    const entry = (destination: string, decision: string, status: number, bytes: number, reason?: string) =>
-      log({
-        time,
-        direction: 'outbound',
-        source: spiffeId,
-        destination,
-        method,
-        path: url,
-        decision,
-        status,
-        bytes,
-        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-        reason,
-      });
-    const refuse = (status: number, code: string, message: string) => sendError(req, res, new HttpError(status, code, message, { expose: true }));
+    const { method, path: url, entry, refuse } = requestRecord(log, req, res, { direction: 'outbound', source: spiffeId, destination: agent });
 
     if (url[0] !== '/') {
       refuse(400, 'BAD_REQUEST', 'request target must be origin-form');
-      return entry(agent, 'bad_request', 400, 0);
+      return entry('bad_request', 400, 0);
     }
     let target;
     try {
       target = await registry.resolve(agent);
     } catch (err) {
       refuse(503, 'REGISTRY_UNAVAILABLE', 'service registry unavailable');
-      return entry(agent, 'registry_unavailable', 503, 0, (err as Error).message);
+      return entry('registry_unavailable', 503, 0, (err as Error).message);
     }
     if (!target) {
       const reason = `destination "${agent}" is not in the mesh registry`;
       refuse(502, 'UNKNOWN_DESTINATION', reason);
-      return entry(agent, 'unknown_destination', 502, 0, reason);
+      return entry('unknown_destination', 502, 0, reason);
     }
 
     const upstream = https.request({
@@ -116,7 +96,7 @@ export function createOutboundServer(opts: OutboundOptions): OutboundServer {
       agent: poolFor(target.spiffeId),
     });
     relay(req, res, upstream, mapUpstreamError, (o) =>
-      entry(target.spiffeId, o.error && o.status >= 500 ? 'upstream_error' : 'allow', o.status, o.bytes, o.error),
+      entry(o.error && o.status >= 500 ? 'upstream_error' : 'allow', o.status, o.bytes, o.error, target.spiffeId),
     );
   }
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { handoffPath } from '@reelmesh/addressing';
-import { REPO_ROOT, startLocalRuntime, type Isolation } from '@reelmesh/runtime';
+import { REPO_ROOT, runFolders, startLocalRuntime, type Isolation } from '@reelmesh/runtime';
 import { accessMatrix, ownerOf } from '@reelmesh/workflow';
 
 const LATENCY_PROBE = fileURLToPath(new URL('./latency-probe.ts', import.meta.url));
@@ -35,7 +35,7 @@ export async function benchIsolation(opts: { requests?: number; warmup?: number;
   const results: IsolationLatency[] = [];
   for (const isolation of opts.modes ?? (['none', 'netns'] as Isolation[])) {
     const dir = await mkdtemp(join(tmpdir(), `rm-bench-${isolation}-`));
-    const runtime = await startLocalRuntime({ dataRoot: join(dir, 'data'), stateDir: join(dir, 'state'), exportDir: join(dir, 'out'), ingestDir: join(dir, 'in'), isolation });
+    const runtime = await startLocalRuntime({ ...runFolders(dir), isolation });
     try {
       const owner = ownerOf(runtime.workflow).agent;
       const pod = runtime.agents[owner].pod!;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { assertIsolationSupport, cleanupStale } from '@reelmesh/netns';
-import { startLocalRuntime, type Isolation, type LocalRuntime } from '@reelmesh/runtime';
+import { parseIsolation, runFolders, startLocalRuntime, type LocalRuntime } from '@reelmesh/runtime';
 
 interface UpOptions {
   workflow?: string;
@@ -37,16 +37,12 @@ export function registerUp(program: Command): void {
         process.stdout.write(`removed ${removed.namespaces.length} namespaces and ${removed.links.length} links${removed.namespaces.length ? `: ${[...removed.namespaces, ...removed.links].join(' ')}` : ''}\n`);
         return;
       }
-      if (opts.isolation !== 'none' && opts.isolation !== 'netns') throw new Error(`--isolation must be none or netns, got ${JSON.stringify(opts.isolation)}`);
-      const isolation = opts.isolation as Isolation;
+      const isolation = parseIsolation(opts.isolation);
       if (isolation === 'netns') assertIsolationSupport();
       const dir = opts.dir ? resolve(opts.dir) : await mkdtemp(join(tmpdir(), 'reelmesh-up-'));
       const runtime = await startLocalRuntime({
         workflowPath: opts.workflow,
-        dataRoot: join(dir, 'data'),
-        stateDir: join(dir, 'state'),
-        exportDir: join(dir, 'out'),
-        ingestDir: join(dir, 'in'),
+        ...runFolders(dir),
         isolation,
       });
       if (opts.json) {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { assertIsolationSupport } from '@reelmesh/netns';
-import { startLocalRuntime, type Isolation } from '@reelmesh/runtime';
+import { parseIsolation, runFolders, startLocalRuntime } from '@reelmesh/runtime';
 import { captureVerify } from '../capture';
 import { verifyProvenance } from './provenance';
 import { renderMatrix, verifyMatrix } from '../verify-matrix';
@@ -17,11 +17,6 @@ interface VerifyOptions {
   reportDir: string;
   provenance?: string;
   ca?: string;
-}
-
-function parseIsolation(value: string): Isolation {
-  if (value !== 'none' && value !== 'netns') throw new Error(`--isolation must be none or netns, got ${JSON.stringify(value)}`);
-  return value;
 }
 
 export function registerVerify(program: Command): void {
@@ -44,10 +39,7 @@ export function registerVerify(program: Command): void {
       const dir = await mkdtemp(join(tmpdir(), 'reelmesh-verify-'));
       const runtime = await startLocalRuntime({
         workflowPath: opts.workflow,
-        dataRoot: join(dir, 'data'),
-        stateDir: join(dir, 'state'),
-        exportDir: join(dir, 'out'),
-        ingestDir: join(dir, 'in'),
+        ...runFolders(dir),
         meshOptions: { policyUrl: opts.policyUrl },
         isolation,
       });
