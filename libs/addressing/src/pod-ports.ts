@@ -13,6 +13,4 @@ export const POD_PORTS = Object.freeze({
   outbound: 15001,
   /** The proxy's inbound mTLS listener (the pod's way in). */
   inbound: 15443,
-  /** The proxy's health endpoint. */
-  health: 15021,
 });

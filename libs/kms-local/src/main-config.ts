@@ -1,4 +1,5 @@
 // Every failure is http-kit's ConfigError, so the error line carries code CONFIG_INVALID.
+import { isName } from '@reelmesh/addressing';
 import { ConfigError } from '@reelmesh/http-kit';
 import { readFile, stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -132,8 +133,8 @@ function parsePlatformAgents(list: string): { name: string; actor: string }[] {
     .map((s) => s.trim())
     .filter(Boolean)
     .map((item) => {
-      const m = /^([a-z0-9][a-z0-9_-]*):([a-z0-9][a-z0-9_-]*)$/i.exec(item);
-      if (!m) throw new ConfigError(`--platform-agents or ${ENV.platformAgents}: "${item}" is not name:actor`);
-      return { name: m[1], actor: m[2] };
+      const [name, actor, ...rest] = item.split(':');
+      if (rest.length > 0 || !isName(name) || !isName(actor)) throw new ConfigError(`--platform-agents or ${ENV.platformAgents}: "${item}" is not name:actor`);
+      return { name, actor };
     });
 }

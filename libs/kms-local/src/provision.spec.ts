@@ -175,7 +175,7 @@ describe('provisionWorkflowKeys: re-running', () => {
   });
 
   it('rejects agent names that could break list matching', async () => {
-    await expect(provisionWorkflowKeys(kms.admin, { ...options, agents: [...agents, { name: 'a,b', actor: 'x' }] })).rejects.toThrow(/names/);
+    await expect(provisionWorkflowKeys(kms.admin, { ...options, agents: [...agents, { name: 'a,b', actor: 'x' }] })).rejects.toThrow(/agent {"name":"a,b","actor":"x"}: name and actor must be a DNS-label name/);
     await expect(provisionWorkflowKeys(kms.admin, { ...options, ownerActor: 'owner/../x' })).rejects.toThrow(/owner actor "owner\/\.\.\/x"/);
   });
 });

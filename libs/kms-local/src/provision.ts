@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { KmsAdmin } from './admin';
 import type { KeyPolicy } from './policy';
 import type { PrincipalCredential, PrincipalMap } from './principals';
+import { isName, NAME_HINT } from '@reelmesh/addressing';
 
 /** An agent of the workflow file: `agents[].name` and `agents[].actor`. */
 export interface WorkflowAgentRef {
@@ -34,7 +35,6 @@ export interface AgentCredential extends PrincipalCredential {
   accessKeyId: string;
 }
 
-const NAME = /^[a-z0-9][a-z0-9_-]*$/i;
 const DATA_KEY_ACTIONS = ['GenerateDataKey', 'GenerateDataKeyWithoutPlaintext'];
 
 /** The principal an agent authenticates as; `${agent}` in policies expands back to the name. */
@@ -103,13 +103,12 @@ export function assetKeyPolicy(actor: string, agents: WorkflowAgentRef[]): KeyPo
  */
 export async function provisionWorkflowKeys(admin: KmsAdmin, options: ProvisionOptions): Promise<ProvisionedKeys> {
   for (const agent of options.agents) {
-    if (!NAME.test(agent.name) || !NAME.test(agent.actor)) {
-      throw new Error(`agent ${JSON.stringify(agent)} needs names of letters, digits, '-' and '_'`);
-    }
+    // Names become key aliases and principals: the workflow's one name rule.
+    if (!isName(agent.name) || !isName(agent.actor)) throw new Error(`agent ${JSON.stringify(agent)}: name and actor must be ${NAME_HINT}`);
   }
   const { ownerActor } = options;
   // The actor becomes part of an alias: same rule as agent actors.
-  if (!NAME.test(ownerActor)) throw new Error(`owner actor ${JSON.stringify(ownerActor)} needs letters, digits, '-' and '_'`);
+  if (!isName(ownerActor)) throw new Error(`owner actor ${JSON.stringify(ownerActor)} must be ${NAME_HINT}`);
   const ensure = async (alias: string, description: string, policy: KeyPolicy): Promise<ProvisionedKey> => {
     const existing = admin.findKey(alias);
     if (existing) {

@@ -41,11 +41,14 @@ export async function applyEgressRules(ns: string, subnet: string, ids: PodIdent
   });
 }
 
-/** One narrow hole for the app uid: a TCP port on one address (the KMS, for sealed storage). */
+/**
+ * One narrow hole for the app uid: a TCP port on one address of the platform namespace (the KMS,
+ * for sealed storage; the control plane, for the app's own SVID and its audit events).
+ */
 export async function allowAppEgress(ns: string, ids: PodIdentities, address: string, port: number): Promise<void> {
   await shIn(ns, 'iptables', [
     '-I', EGRESS_CHAIN, '2', '-o', 'eth0', '-d', `${address}/32`, '-p', 'tcp', '--dport', String(port),
-    '-m', 'owner', '--uid-owner', String(ids.app.uid), '-m', 'comment', '--comment', 'app-kms', '-j', 'ACCEPT',
+    '-m', 'owner', '--uid-owner', String(ids.app.uid), '-m', 'comment', '--comment', `app-platform-${port}`, '-j', 'ACCEPT',
   ]);
 }
 

@@ -42,7 +42,7 @@ export interface PodNetwork {
   addNamespace(name: string): Promise<NetnsEndpoint>;
   /** Command prefix running a program in a pod (or 'platform') namespace as a role. */
   command(pod: string, role: PodRole): string[];
-  /** Let every pod's app uid reach address:port (the KMS) and nothing else beyond lo. */
+  /** Let every pod's app uid reach address:port on the platform namespace (KMS, control plane); nothing else beyond lo. */
   allowAppEgress(address: string, port: number): Promise<void>;
   denials(pod: string): Promise<EgressDenials>;
   destroy(): Promise<void>;

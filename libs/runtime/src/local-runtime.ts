@@ -127,7 +127,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       workflow.agents.map(async (agent) => {
         const dataDir = join(dataRoot, agent.name);
         const logFile = join(logDir, `${agent.name}.log`);
-        await mkdir(join(socketDir, agent.name), { recursive: true, mode: 0o700 });
+        if (!sandbox) await mkdir(join(socketDir, agent.name), { recursive: true, mode: 0o700 });
         await mkdir(dataDir, { recursive: true });
         if (sandbox) {
           await sandbox.giveDir(dataDir, 'app');

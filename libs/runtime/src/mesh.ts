@@ -57,7 +57,7 @@ export interface MeshSandbox {
   handOver(path: string, role: 'sidecar' | 'app'): Promise<void>;
   /** Host URLs port-forwarded to 127.0.0.1:<port> (or <host>:<port>) inside the pod's namespace. */
   forward(pod: string, targets: Array<number | string>): Promise<string[]>;
-  /** Let every pod's app uid reach this one address:port (the KMS). */
+  /** Let every pod's app uid reach this one address:port of the platform (the KMS, the control plane). */
   allowAppEgress(address: string, port: number): Promise<void>;
 }
 

@@ -26,6 +26,7 @@ describe('the one atomic writer', () => {
     await writeFileAtomic(path, 'second');
     expect(await readFile(path, 'utf8')).toBe('second');
     await expect(writeFileAtomic(path, 'third', { exclusive: true })).rejects.toMatchObject({ code: 'EEXIST' });
+    expect(() => writeFileAtomicSync(path, 'fourth', { exclusive: true })).toThrow(expect.objectContaining({ code: 'EEXIST' }));
     expect(await readFile(path, 'utf8')).toBe('second');
     expect(await readdir(dir)).toEqual(['secret']);
   });

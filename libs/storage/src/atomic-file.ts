@@ -2,7 +2,7 @@
 // power loss: write a hidden partial file beside the target, fsync it, rename it over the target,
 // fsync the folder (so the rename itself is durable). On failure the partial file is removed.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { link, open, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -39,9 +39,14 @@ export async function publishFile(partial: string, target: string, exclusive = f
   }
 }
 
-export function publishFileSync(partial: string, target: string): void {
+export function publishFileSync(partial: string, target: string, exclusive = false): void {
   syncPathSync(partial);
-  renameSync(partial, target);
+  if (exclusive) {
+    linkSync(partial, target);
+    rmSync(partial, { force: true });
+  } else {
+    renameSync(partial, target);
+  }
   syncPathSync(dirname(target));
 }
 
@@ -71,7 +76,7 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, opt
   const partial = partialPathOf(path);
   try {
     writeFileSync(partial, data, { mode: options.mode ?? 0o600, flag: 'wx' });
-    publishFileSync(partial, path);
+    publishFileSync(partial, path, options.exclusive);
   } catch (error) {
     rmSync(partial, { force: true });
     throw error;

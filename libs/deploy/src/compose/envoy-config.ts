@@ -5,10 +5,10 @@
 import { spiffeId } from '@reelmesh/workflow';
 import { APP_PORT, EXT_AUTHZ_TIMEOUT, OPA_GRPC_PORT } from '../settings';
 import type { AgentPlacement, Topology } from '../topology';
-import { spiffeTrustDomainPrefix } from '@reelmesh/addressing';
+import { POD_PORTS, spiffeTrustDomainPrefix } from '@reelmesh/addressing';
 
-export const ENVOY_INBOUND_PORT = 15443;
-export const ENVOY_OUTBOUND_PORT = 15001;
+export const ENVOY_INBOUND_PORT = POD_PORTS.inbound;
+export const ENVOY_OUTBOUND_PORT = POD_PORTS.outbound;
 export const ENVOY_ADMIN_PORT = 9901;
 export const CERTS_IN_CONTAINER = '/certs';
 
