@@ -1,14 +1,9 @@
-import { checkHandoffPath } from '@reelmesh/addressing';
+import { checkHandoffPath, type HandoffAddress } from '@reelmesh/addressing';
 import { HttpError } from '@reelmesh/http-kit';
 import { safeKey } from '@reelmesh/storage';
 
-/** One slot a chunk can fill: (workflow, receiving step, input artifact, chunk index). */
-export interface ChunkSlot {
-  workflowId: string;
-  step: string;
-  artifact: string;
-  chunkIndex: number;
-}
+/** One slot a chunk can fill: its handoff address (workflow, receiving step, input artifact, chunk index). */
+export type ChunkSlot = HandoffAddress;
 
 /** Widest index the 5-digit key format holds. */
 export const MAX_CHUNKS = 100_000;

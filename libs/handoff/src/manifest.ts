@@ -1,5 +1,5 @@
 import { Ajv, type ErrorObject } from 'ajv';
-import { NAME_PATTERN } from '@reelmesh/addressing';
+import { NAME_PATTERN, type HandoffAddress } from '@reelmesh/addressing';
 import { HttpError } from '@reelmesh/http-kit';
 import { MAX_CHUNKS } from './chunk-key';
 
@@ -24,15 +24,12 @@ export interface MediaInfo {
   streams?: StreamInfo[];
 }
 
-/** The manifest part of a handoff: which slot the bytes fill, what they must hash to, who made them. */
-export interface HandoffManifest {
+/**
+ * The manifest part of a handoff: which slot the bytes fill (the handoff address: workflow, the
+ * RECEIVING step, which of its inputs, chunk index), what they must hash to, who made them.
+ */
+export interface HandoffManifest extends HandoffAddress {
   version: 1;
-  workflowId: string;
-  /** The RECEIVING step. */
-  step: string;
-  /** Which input of the receiving step. */
-  artifact: string;
-  chunkIndex: number;
   chunkCount: number;
   /** sha256 (lower-case hex) of the chunk bytes. */
   sha256: string;

@@ -1,4 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
+import type { HandoffAddress } from '@reelmesh/addressing';
 import { spiffeId as spiffeIdOfAgent, type Workflow } from '@reelmesh/workflow';
 import { canonicalJson, sha256Hex, SHA256_HEX } from './canonical-json';
 import { splitPem, verifyCertificateChain } from './certificates';
@@ -25,11 +26,8 @@ export interface ProvenanceRecord {
   verificationMaterial: { certificateChain: string[] };
 }
 
-export interface RecordInput {
-  workflowId: string;
-  step: string;
-  artifact: string;
-  chunkIndex: number;
+/** A record is about one handoff slot (its address) of a run of `chunkCount` chunks. */
+export interface RecordInput extends HandoffAddress {
   chunkCount: number;
   /** sha256 of the output bytes. */
   sha256: string;

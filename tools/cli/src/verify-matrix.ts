@@ -6,13 +6,17 @@ import type { LocalRuntime } from '@reelmesh/runtime';
 
 export const METHODS = ['GET', 'POST', 'PUT', 'DELETE'] as const;
 
-export interface VerifyRow {
+/** One call of the access matrix: who called whom how, what the workflow expects and what happened. */
+export interface MatrixCall {
   source: string;
   destination: string;
   method: string;
   path: string;
   expected: 'allow' | 'deny';
   actual: 'allow' | 'deny';
+}
+
+export interface VerifyRow extends MatrixCall {
   status: number;
   code?: string;
 }

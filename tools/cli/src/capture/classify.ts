@@ -1,6 +1,7 @@
 import { MARKER_PATTERN, MEDIA_MAGIC, type Attempt } from './attempts';
 import { readPcap, TCP_SYN, type TcpPacket } from './pcap';
 import { TlsDirection } from './tls';
+import type { MatrixCall } from '../verify-matrix';
 
 /** A pod as seen from inside its namespace. */
 export interface CapturedPod {
@@ -16,14 +17,8 @@ export interface CapturedPod {
 
 export type Role = 'source-lo' | 'destination-lo' | 'self-lo' | 'source-veth' | 'destination-veth' | 'self-veth' | 'bystander-lo' | 'bystander-veth';
 
-export interface Verdict {
+export interface Verdict extends MatrixCall {
   attempt: number;
-  source: string;
-  destination: string;
-  method: string;
-  path: string;
-  expected: 'allow' | 'deny';
-  actual: 'allow' | 'deny';
   interface: string;
   role: Role;
   verdict: 'pass' | 'fail';
