@@ -89,10 +89,10 @@ export function createAgentApp({ config, deps, handlers, routes }: AgentAppOptio
   });
   // While draining, refuse new chunks before anything is stored, so the sender retries elsewhere/later.
   app.use((req, _res, next) => {
-    if (runtime.queue.isClosed && req.method === 'POST') next(new HttpError(503, 'SHUTTING_DOWN', 'agent is shutting down; retry later'));
+    if (runtime.queue.isClosed && req.method === 'POST') next(new HttpError(503, 'SHUTTING_DOWN', 'agent is shutting down; retry later', { expose: true }));
     // Fail closed: no chunk is taken while its receipt cannot reach the audit ledger.
     else if (deps.audit && !deps.audit.accepting() && req.method === 'POST') {
-      next(new HttpError(503, 'AUDIT_UNAVAILABLE', 'the audit ledger is unreachable and the audit queue is full; retry later'));
+      next(new HttpError(503, 'AUDIT_UNAVAILABLE', 'the audit ledger is unreachable and the audit queue is full; retry later', { expose: true }));
     } else next();
   });
   if (routes) app.use(routes(runtime));

@@ -243,7 +243,7 @@ describe('signed provenance through real agents', () => {
     agents['fx-1'] = await start(MINI, 'fx-1', { demux: async () => void demuxRuns++ }, deaf);
     const honest = Buffer.from('original chunk 0');
     const error = await attack(honest, [forgedSplit('owner', honest)]);
-    expect(error).toMatchObject({ status: 503, code: 'RETRIES_EXHAUSTED', message: expect.stringContaining('AUDIT_UNAVAILABLE') });
+    expect(error).toMatchObject({ status: 503, code: 'RETRIES_EXHAUSTED', message: expect.stringContaining('AUDIT_UNAVAILABLE: the audit ledger is unreachable') });
     expect(await agents['fx-1'].store.list('mini')).toEqual([]);
     expect(demuxRuns).toBe(0);
   });

@@ -170,7 +170,7 @@ describe('policy sidecar REST API (OPA shape)', () => {
     sidecar = await startPolicySidecar({});
     const unhealthy = await fetch(`${sidecar.url}/health`);
     expect(unhealthy.status).toBe(503);
-    expect(await unhealthy.json()).toMatchObject({ error: { code: 'POLICY_NOT_LOADED' } });
+    expect(await unhealthy.json()).toEqual({ code: 'policy_not_loaded', message: 'no policy data loaded', error: { code: 'POLICY_NOT_LOADED', message: 'no policy data loaded' } });
     expect((await post('/v1/data/reelmesh/authz/decision', { input: allowedInput })).body.result).toEqual({
       allowed: false,
       reason: 'policy_not_loaded',

@@ -110,7 +110,7 @@ export async function startPolicySidecar(options: PolicySidecarOptions = {}): Pr
     const url = new URL(req.url ?? '/', 'http://sidecar');
     if (url.pathname === '/health') {
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'METHOD_NOT_ALLOWED', 'use GET /health');
-      if (!policy) throw new HttpError(503, 'POLICY_NOT_LOADED', 'no policy data loaded');
+      if (!policy) throw new HttpError(503, 'POLICY_NOT_LOADED', 'no policy data loaded', { expose: true });
       return sendJson(res, 200, {});
     }
     if (url.pathname === '/v1/data' || url.pathname.startsWith('/v1/data/')) {
@@ -151,7 +151,7 @@ export async function startPolicySidecar(options: PolicySidecarOptions = {}): Pr
     }
     // No unaudited decisions: with the ledger unreachable long enough, answer 503 (proxies fail closed).
     if (options.auditSink && !options.auditSink.accepting()) {
-      throw new HttpError(503, 'AUDIT_UNAVAILABLE', 'the decision log cannot reach the audit ledger; failing closed');
+      throw new HttpError(503, 'AUDIT_UNAVAILABLE', 'the decision log cannot reach the audit ledger; failing closed', { expose: true });
     }
     const current = policy;
     const decision = current ? evaluate(input, current) : { allowed: false, reason: 'policy_not_loaded' as const };
