@@ -195,7 +195,7 @@ async function plainGrade(picture: Buffer, lut: Buffer): Promise<{ bytes: Buffer
   try {
     await writeFile(join(dir, 'look.cube'), lut);
     const out = new PassThrough();
-    const [{ parameters }, bytes] = await Promise.all([traceJob(() => grade(() => Readable.from([picture]), out, { lutPath: join(dir, 'look.cube') })), buffer(out)]);
+    const [{ parameters }, bytes] = await Promise.all([traceJob(() => grade(() => Readable.from([picture]), out, { lutPath: join(dir, 'look.cube'), intermediate: workflow.media.intermediate })), buffer(out)]);
     return { bytes, parameters };
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -35,9 +35,9 @@ export function createApp(config: AgentConfig, deps: AgentDeps) {
     deps,
     handlers: {
       grade: async ({ inputs, outputs }) => {
-        if (!assets) return grade(inputs.picture, outputs.picture, { lutPath: original });
+        if (!assets) return grade(inputs.picture, outputs.picture, { lutPath: original, intermediate: workflow.media.intermediate });
         await importLut();
-        return grade(inputs.picture, outputs.picture, { lut: () => assets.createReadStream(lutKey, lutContext) });
+        return grade(inputs.picture, outputs.picture, { lut: () => assets.createReadStream(lutKey, lutContext), intermediate: workflow.media.intermediate });
       },
     },
   });

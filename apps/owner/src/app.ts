@@ -2,7 +2,8 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { Router, json } from 'express';
 import { createAgentApp, type AgentConfig, type AgentDeps } from '@reelmesh/agent-kit';
 import { HttpError } from '@reelmesh/http-kit';
-import { assemble, inspectMaster, splitChunk } from '@reelmesh/media';
+import { assemble, inspectMaster, splitChunk, type ProgrammeFormat } from '@reelmesh/media';
+import { describeFormat } from './format-report';
 import { Run } from './run-state';
 
 export const DELIVERABLE_NAME = 'deliverable.mp4';
@@ -17,17 +18,19 @@ export function createApp(config: AgentConfig, deps: AgentDeps) {
   const run = new Run(workflow.metadata.id);
   const sourceStep = workflow.steps.find((s) => s.agent === config.agent && s.source);
   if (!sourceStep) throw new Error(`workflow ${workflow.metadata.id} has no source step on agent ${config.agent}`);
+  const assembleStep = workflow.steps.find((s) => s.agent === config.agent && s.sink);
+  // The workflow has sound steps when the deliverable is assembled from a sound artifact.
+  const requireSound = workflow.edges.some((e) => e.to === assembleStep?.name && e.artifact === 'sound');
   let masterPath = '';
-  // A master that already conforms (H.264, the workflow's size and rate, a keyframe on every chunk
-  // boundary) is split by copying its video; anything else is re-encoded.
-  let videoCopyable = false;
+  // The programme as inspected at ingest: the master's own format, its frame count and chunking.
+  let format: ProgrammeFormat | undefined;
 
   const agent = createAgentApp({
     config,
     deps,
     handlers: {
       split: async ({ chunkIndex, outputs }) => {
-        await splitChunk(masterPath, chunkIndex, media, outputs.av, { videoCopyable });
+        await splitChunk(masterPath, format!, chunkIndex, media, outputs.av);
         run.split();
       },
       assemble: {
@@ -36,7 +39,7 @@ export function createApp(config: AgentConfig, deps: AgentDeps) {
           run.assembling();
           const out = join(config.exportDir, DELIVERABLE_NAME);
           try {
-            await assemble({ pictures: inputs.picture, sounds: inputs.sound }, out, media);
+            await assemble({ pictures: inputs.picture, sounds: inputs.sound ?? [] }, out, format!);
             run.done(out);
           } catch (error) {
             run.fail('ASSEMBLE_FAILED', (error as Error).message);
@@ -60,15 +63,15 @@ export function createApp(config: AgentConfig, deps: AgentDeps) {
         if (run.active) throw new HttpError(409, 'RUN_IN_PROGRESS', 'a run is already in progress');
         let info;
         try {
-          info = await inspectMaster(path, media);
+          info = await inspectMaster(path, media, { requireSound });
         } catch (error) {
           const e = error as Error & { code?: string };
           throw new HttpError(422, e.code ?? 'MEDIA_UNREADABLE', e.message);
         }
         masterPath = path;
-        videoCopyable = info.videoCopyable === true;
-        run.start(path, info.chunkCount);
-        logger.info({ input: path, chunkCount: info.chunkCount, videoCopyable }, 'run started');
+        format = info.format;
+        run.start(path, info.chunkCount, describeFormat(info.format));
+        logger.info({ input: path, chunkCount: info.chunkCount, format: run.status.format }, 'run started');
         for (let i = 0; i < info.chunkCount; i++) {
           runtime.produce(sourceStep.name, i, info.chunkCount).catch((error: Error) => run.fail('SPLIT_FAILED', `chunk ${i}: ${error.message}`));
         }

@@ -1,3 +1,5 @@
+import type { FormatReport } from './format-report';
+
 export type RunState = 'idle' | 'splitting' | 'processing' | 'assembling' | 'done' | 'failed';
 
 export interface RunStatus {
@@ -5,6 +7,8 @@ export interface RunStatus {
   workflowId: string;
   input?: string;
   chunkCount?: number;
+  /** The master's format, the delivery's, and any conform (never silent). */
+  format?: FormatReport;
   chunksSplit: number;
   deliverable?: string;
   error?: { code: string; message: string };
@@ -24,8 +28,8 @@ export class Run {
     return ['splitting', 'processing', 'assembling'].includes(this.status.state);
   }
 
-  start(input: string, chunkCount: number): void {
-    this.status = { ...this.status, state: 'splitting', input, chunkCount, chunksSplit: 0, startedAt: new Date().toISOString() };
+  start(input: string, chunkCount: number, format?: FormatReport): void {
+    this.status = { ...this.status, state: 'splitting', input, chunkCount, format, chunksSplit: 0, startedAt: new Date().toISOString() };
   }
 
   split(): void {

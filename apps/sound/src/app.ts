@@ -1,13 +1,20 @@
-import { createAgentApp, type AgentConfig, type AgentDeps } from '@reelmesh/agent-kit';
-import { masterLoudness } from '@reelmesh/media';
+import { createAgentApp, programmeStep, type AgentConfig, type AgentDeps } from '@reelmesh/agent-kit';
+import { analyseLoudness, combineAnalyses, programmeGain, renderLoudness, type LoudnessAnalysis } from '@reelmesh/media';
 
-/** Sound mastering: compression, EBU R128 loudness and a true-peak ceiling, per chunk. */
+/** Sound mastering: compression, one EBU R128 gain for the whole programme, a true-peak ceiling.
+ * Each chunk is analysed as it arrives; once the programme's loudness is known, every chunk is
+ * rendered with the same gain (docs/media.md, "Programme loudness"). */
 export function createApp(config: AgentConfig, deps: AgentDeps) {
+  const media = deps.workflow.media;
   return createAgentApp({
     config,
     deps,
     handlers: {
-      loudness: ({ inputs, outputs }) => masterLoudness(inputs.sound, outputs.sound, deps.workflow.media),
+      loudness: programmeStep<LoudnessAnalysis>({
+        analyse: ({ inputs, chunkIndex }) => analyseLoudness(inputs.sound, chunkIndex),
+        combine: combineAnalyses,
+        render: ({ inputs, outputs }, programme) => renderLoudness(inputs.sound, outputs.sound, programmeGain(programme, media), media),
+      }),
     },
   });
 }

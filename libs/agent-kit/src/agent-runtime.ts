@@ -32,8 +32,27 @@ export interface GatherJob {
 
 export type ChunkHandler = (job: ChunkJob) => Promise<unknown>;
 export type GatherHandler = (job: GatherJob) => Promise<unknown>;
+
+/**
+ * A job whose every chunk depends on the whole programme (programme loudness: one gain for the
+ * film), kept streaming-friendly: `analyse` runs on each chunk as it arrives and returns a small
+ * summary; summaries are folded with `combine` (so memory is the summary's size, not the film's);
+ * once every chunk is analysed, `render` runs on each chunk with the programme's summary and
+ * writes its outputs. Analyses and renders share the agent's job queue with everything else.
+ */
+export interface ProgrammeHandler<A = unknown> {
+  analyse(job: Omit<ChunkJob, 'outputs'>): Promise<A>;
+  combine(a: A, b: A): A;
+  render(job: ChunkJob, programme: A): Promise<unknown>;
+}
+
 /** Handlers by job name (the `job` field of a workflow step). A sink step takes a GatherHandler. */
-export type StepHandlers = Record<string, ChunkHandler | { gather: GatherHandler }>;
+export type StepHandlers = Record<string, ChunkHandler | { gather: GatherHandler } | { programme: ProgrammeHandler<unknown> }>;
+
+/** A programme step's entry in StepHandlers, typed by its summary. */
+export function programmeStep<A>(handler: ProgrammeHandler<A>): { programme: ProgrammeHandler<unknown> } {
+  return { programme: handler as unknown as ProgrammeHandler<unknown> };
+}
 
 export interface PeerResolver {
   (agent: string): { baseUrl: string; hostHeader?: string };
@@ -71,6 +90,8 @@ export class AgentRuntime {
   private readonly gathered = new Set<string>();
   /** (step, chunk) pairs already scheduled: a chunk handed over twice runs once. */
   private readonly scheduled = new Set<string>();
+  /** Programme steps: the folded analyses and which chunks they cover. */
+  private readonly programmes = new Map<string, { analysed: Set<number>; summary?: unknown; rendering: boolean }>();
   private readonly failures: Array<{ step: string; chunkIndex?: number; message: string; at: string }> = [];
 
   constructor(private readonly options: AgentRuntimeOptions) {
@@ -127,7 +148,8 @@ export class AgentRuntime {
       }
     } else if (needed.every((a: string) => slot.has(a)) && this.once(step.name, chunk.chunkIndex)) {
       // A failure is recorded in status().failures; the agent itself stays up.
-      void this.schedule(step.name, chunk.chunkIndex, () => this.runChunk(step, chunk.chunkIndex, chunk.chunkCount, slot)).catch(() => undefined);
+      if (this.programmeHandler(step)) void this.analyse(step, chunk.chunkIndex, chunk.chunkCount, slot).catch(() => undefined);
+      else void this.schedule(step.name, chunk.chunkIndex, () => this.runChunk(step, chunk.chunkIndex, chunk.chunkCount, slot)).catch(() => undefined);
     }
   }
 
@@ -137,6 +159,31 @@ export class AgentRuntime {
     if (!step || step.agent !== this.options.agent || !step.source) throw new Error(`${stepName} is not a source step of ${this.options.agent}`);
     if (!this.once(step.name, chunkIndex)) return Promise.resolve();
     return this.schedule(step.name, chunkIndex, () => this.runChunk(step, chunkIndex, chunkCount, new Map()));
+  }
+
+  private programmeHandler(step: Step): ProgrammeHandler<unknown> | undefined {
+    const handler = this.options.handlers[step.job];
+    return handler && 'programme' in handler ? handler.programme : undefined;
+  }
+
+  /** Pass 1 of a programme step on one chunk; the last analysis starts every chunk's render. */
+  private async analyse(step: Step, chunkIndex: number, chunkCount: number, slot: Map<string, ReceivedChunk>): Promise<void> {
+    const handler = this.programmeHandler(step)!;
+    const state = this.programmes.get(step.name) ?? { analysed: new Set<number>(), rendering: false };
+    this.programmes.set(step.name, state);
+    const inputs = Object.fromEntries([...slot].map(([artifact, chunk]) => [artifact, this.source(chunk)]));
+    await this.schedule(`${step.name}:analyse`, chunkIndex, async () => {
+      const summary = await handler.analyse({ step, chunkIndex, chunkCount, inputs });
+      state.summary = state.summary === undefined ? summary : handler.combine(state.summary, summary);
+      state.analysed.add(chunkIndex);
+    });
+    if (state.analysed.size < chunkCount || state.rendering) return;
+    state.rendering = true;
+    const byChunk = this.arrived.get(step.name)!;
+    for (let i = 0; i < chunkCount; i++) {
+      const inputsOf = byChunk.get(i)!;
+      void this.schedule(step.name, i, () => this.runChunk(step, i, chunkCount, inputsOf, state.summary)).catch(() => undefined);
+    }
   }
 
   private once(step: string, chunkIndex: number): boolean {
@@ -210,7 +257,7 @@ export class AgentRuntime {
     return () => this.options.store.createReadStream(chunk.key, this.context(chunk.step));
   }
 
-  private async runChunk(step: Step, chunkIndex: number, chunkCount: number, inputs: Map<string, ReceivedChunk>): Promise<void> {
+  private async runChunk(step: Step, chunkIndex: number, chunkCount: number, inputs: Map<string, ReceivedChunk>, programme?: unknown): Promise<void> {
     const outEdges = this.graph.outputsOf(step.name) as Edge[];
     const artifacts = [...new Set(outEdges.map((e) => e.artifact))];
     const writers = new Map<string, ObjectWriter>();
@@ -220,9 +267,10 @@ export class AgentRuntime {
         const key = `${this.workflowId}/${step.name}/out/${artifact}/${pad(chunkIndex)}.mkv`;
         writers.set(artifact, await this.options.store.createWriter(key, this.context(step.name, recipients)));
       }
-      const handler = this.options.handlers[step.job] as ChunkHandler;
+      const programmeHandler = this.programmeHandler(step);
+      const handler: ChunkHandler = programmeHandler ? (job) => programmeHandler.render(job, programme) : (this.options.handlers[step.job] as ChunkHandler);
       // The trace collects what the job really ran (tool versions, arguments, LUT digest): the
-      // provenance record commits to it.
+      // provenance record commits to it (for a programme step, the render: its gain is in the arguments).
       const { parameters } = await traceJob(() =>
         handler({
           step,

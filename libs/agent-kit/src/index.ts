@@ -1,4 +1,4 @@
-export { AgentRuntime, type ChunkHandler, type ChunkJob, type GatherHandler, type GatherJob, type Source, type StepHandlers } from './agent-runtime';
+export { AgentRuntime, programmeStep, type ChunkHandler, type ChunkJob, type GatherHandler, type GatherJob, type ProgrammeHandler, type Source, type StepHandlers } from './agent-runtime';
 export { agentConfigFromEnv, validateAgentConfig, resolvePeer, ConfigError, type AgentConfig } from './config';
 export { createAgentApp, type AgentApp, type AgentAppOptions, type AgentDeps } from './create-agent-app';
 export { JobQueue } from './job-queue';

@@ -10,7 +10,7 @@ import { buffer } from 'node:stream/consumers';
 import express from 'express';
 import { buildManifest, createHandoffRouter, type ReceivedChunk } from '@reelmesh/handoff';
 import { closeServer, jsonErrorHandler, listen } from '@reelmesh/http-kit';
-import { demux, generateSample, splitChunk } from '@reelmesh/media';
+import { demux, generateSample, inspectMaster, splitChunk } from '@reelmesh/media';
 import { FsObjectStore } from '@reelmesh/storage';
 import { buildGraph, type Workflow } from '@reelmesh/workflow';
 import { createHash } from 'node:crypto';
@@ -21,15 +21,15 @@ export interface TestChunks {
   sound: Buffer;
 }
 
-/** One 2 s chunk at a small size, as the owner and vfx-1 would produce it. */
+/** One 2 s chunk at a small size (320x180, 25 fps, stereo), as the owner and vfx-1 would produce it. */
 export async function makeChunks(workflow: Workflow): Promise<TestChunks> {
   const dir = mkdtempSync(join(tmpdir(), 'chunks-'));
   try {
-    const small = { ...workflow.media, resolution: { width: 320, height: 180 } };
     const master = join(dir, 'master.mkv');
-    await generateSample({ durationSeconds: 2, media: small, outPath: master, width: 320, height: 180 });
+    await generateSample({ durationSeconds: 2, outPath: master, width: 320, height: 180 });
+    const { format } = await inspectMaster(master, workflow.media);
     const avOut = new PassThrough();
-    const [, av] = await Promise.all([splitChunk(master, 0, small, avOut), buffer(avOut)]);
+    const [, av] = await Promise.all([splitChunk(master, format, 0, workflow.media, avOut), buffer(avOut)]);
     const picture = new PassThrough();
     const sound = new PassThrough();
     const [, p, s] = await Promise.all([demux(() => bufferStream(av), { picture, sound }), buffer(picture), buffer(sound)]);

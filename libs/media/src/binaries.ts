@@ -1,14 +1,95 @@
+import { execFileSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { delimiter, join } from 'node:path';
 import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
 import ffprobeInstaller from '@ffprobe-installer/ffprobe';
 
+/** Where each binary comes from, for logs and the bench: `env` (FFMPEG_PATH/FFPROBE_PATH),
+ * `path` (a current build found on PATH), or `bundled` (the npm installer's static build). */
+export type BinarySource = 'env' | 'path' | 'bundled';
+
+/** The oldest release found on PATH that we take over the bundled build (2018, between 4.1 and 4.2). */
+export const MIN_SYSTEM_FFMPEG_MAJOR = 5;
+
 // Read at call time, not import time, so a process (or test) can point at another build.
+// The order: FFMPEG_PATH/FFPROBE_PATH; else ffmpeg AND ffprobe on PATH when both are release 5 or
+// newer (faster, and filters that keep 10 bits); else the bundled build. REELMESH_FFMPEG=bundled
+// forces the bundled pair (the fresh-machine default, kept under test).
 export function ffmpegPath(): string {
-  return process.env.FFMPEG_PATH || ffmpegInstaller.path;
+  return process.env.FFMPEG_PATH || chosenPair().ffmpeg;
 }
 
 export function ffprobePath(): string {
-  return process.env.FFPROBE_PATH || ffprobeInstaller.path;
+  return process.env.FFPROBE_PATH || chosenPair().ffprobe;
+}
+
+/** Where the ffmpeg that jobs run comes from. */
+export function ffmpegSource(): BinarySource {
+  return process.env.FFMPEG_PATH ? 'env' : chosenPair().source;
+}
+
+interface Pair {
+  ffmpeg: string;
+  ffprobe: string;
+  source: Exclude<BinarySource, 'env'>;
+}
+
+const pairs = new Map<string, Pair>();
+
+function chosenPair(): Pair {
+  const key = `${process.env.REELMESH_FFMPEG ?? ''}|${process.env.PATH ?? ''}`;
+  let pair = pairs.get(key);
+  if (!pair) {
+    pair = process.env.REELMESH_FFMPEG === 'bundled' ? bundled() : (systemPair() ?? bundled());
+    pairs.set(key, pair);
+  }
+  return pair;
+}
+
+function bundled(): Pair {
+  return { ffmpeg: ffmpegInstaller.path, ffprobe: ffprobeInstaller.path, source: 'bundled' };
+}
+
+/** ffmpeg and ffprobe from PATH when both run and are release >= MIN_SYSTEM_FFMPEG_MAJOR. */
+function systemPair(): Pair | undefined {
+  const ffmpeg = onPath('ffmpeg');
+  const ffprobe = onPath('ffprobe');
+  if (!ffmpeg || !ffprobe) return undefined;
+  const major = (tool: string) => {
+    try {
+      const out = execFileSync(tool, ['-hide_banner', '-version'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] });
+      return releaseMajor(out);
+    } catch {
+      return undefined;
+    }
+  };
+  const ok = (m: number | undefined) => m !== undefined && m >= MIN_SYSTEM_FFMPEG_MAJOR;
+  if (!ok(major(ffmpeg)) || !ok(major(ffprobe))) return undefined;
+  return { ffmpeg, ffprobe, source: 'path' };
+}
+
+/** Absolute path of an executable found on PATH. */
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** Major version of a release build from `-version` output ('ffmpeg version 5.1.9-0+deb12u1'); git
+ * snapshots ('N-47683-g…') carry no number and count as unknown. */
+export function releaseMajor(versionOutput: string): number | undefined {
+  const word = /(?:ffmpeg|ffprobe) version (\S+)/.exec(versionOutput)?.[1] ?? '';
+  const match = /^n?(\d+)\.\d+/.exec(word);
+  return match ? Number(match[1]) : undefined;
 }
 
 /** Threads per ffmpeg job. Several agents share a small machine, so default to at most 2;

@@ -1,5 +1,5 @@
 import type { FfmpegCommand } from 'fluent-ffmpeg';
-import type { MediaSettings } from './settings';
+import type { MediaSettings, MezzanineCodec } from './settings';
 
 /** Adds arguments verbatim (fluent-ffmpeg splits a single "a b" string; passing several never splits). */
 export function outputArgs(command: FfmpegCommand, args: string[]): FfmpegCommand {
@@ -10,16 +10,29 @@ export function inputArgs(command: FfmpegCommand, args: string[]): FfmpegCommand
   return args.length > 1 ? command.inputOptions(...args) : command.inputOptions(args);
 }
 
-/** Intermediate picture: H.264 ultrafast, 8-bit 4:2:0, tagged BT.709 so colour-aware filters downstream
- * (zscale) know what they get. */
-export const H264_INTERMEDIATE = [
-  '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '23', '-pix_fmt', 'yuv420p',
-  '-color_primaries', 'bt709', '-color_trc', 'bt709', '-colorspace', 'bt709', '-color_range', 'tv',
-];
+/** The picture codec contractors exchange, at `pixFmt` (10-bit, the master's chroma subsampling).
+ * x264-lossless and ffv1 are lossless at any subsampling; ProRes 422 HQ and DNxHR HQX are 10-bit
+ * 4:2:2 mezzanines (a 4:2:0 picture is carried as 4:2:2). docs/media.md has the measurements. */
+export function mezzanineArgs(codec: MezzanineCodec, pixFmt: string): string[] {
+  const as422 = pixFmt.replace(/^yuv420p/, 'yuv422p');
+  switch (codec) {
+    case 'x264-lossless':
+      return ['-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-pix_fmt', pixFmt];
+    case 'ffv1':
+      return ['-c:v', 'ffv1', '-level', '3', '-slices', '4', '-slicecrc', '1', '-pix_fmt', pixFmt];
+    case 'prores-hq':
+      return ['-c:v', 'prores_ks', '-profile:v', '3', '-vendor', 'apl0', '-pix_fmt', as422];
+    case 'dnxhr-hqx':
+      return ['-c:v', 'dnxhd', '-profile:v', 'dnxhr_hqx', '-pix_fmt', as422];
+  }
+}
 
-/** Intermediate sound: 16-bit PCM at the workflow's rate and channel count. */
-export function pcmIntermediate(media: Pick<MediaSettings, 'audio'>): string[] {
-  return ['-c:a', 'pcm_s16le', '-ar', String(media.audio.sampleRate), '-ac', String(media.audio.channels)];
+/** Picture frames pass through with their own timestamps: no frame is dropped or repeated. */
+export const KEEP_FRAMES = ['-vsync', 'passthrough'];
+
+/** Intermediate sound: PCM of 24 bits or more at the sound's own rate and layout. */
+export function pcmIntermediate(media: Pick<MediaSettings, 'intermediate'>): string[] {
+  return ['-c:a', media.intermediate.sound];
 }
 
 /** Matroska to a pipe: no seeking back, so no cues; clusters stay small for streaming. */

@@ -9,13 +9,13 @@ import type { Source } from './settings';
 export function concatChunks(
   name: string,
   sources: Source[],
-  build: (command: FfmpegCommand) => void,
+  build: (command: FfmpegCommand, index: number) => void,
   signal: AbortSignal,
 ): { stream: Readable; failure: Promise<unknown> } {
   const joined = new PassThrough({ highWaterMark: 1 << 20 });
   const failure = (async () => {
     for (const [index, source] of sources.entries()) {
-      await runFfmpeg({ name: `${name} chunk ${index}`, source, output: forwardInto(joined), signal, build });
+      await runFfmpeg({ name: `${name} chunk ${index}`, source, output: forwardInto(joined), signal, build: (command) => build(command, index) });
     }
     joined.end();
     return undefined;

@@ -2,18 +2,20 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assemble, demux, generateLut, generateSample, inspectMaster, MediaError, pictureFx, probe, splitChunk } from './index';
+import { assemble, demux, generateLut, generateSample, inspectMaster, MediaError, pictureFx, probe, splitChunk, type ProgrammeFormat } from './index';
 import { runFfmpeg } from './run-ffmpeg';
-import { childMediaProcesses, scratch, SMALL_MEDIA as media, type Scratch } from './test-support';
+import { childMediaProcesses, scratch, WORKFLOW_MEDIA as media, type Scratch } from './test-support';
 
 describe('bad input gives a clear MediaError', () => {
   let s: Scratch;
+  let format: ProgrammeFormat;
   beforeAll(async () => {
     s = await scratch();
     await writeFile(s.path('empty.mkv'), '');
     await writeFile(s.path('garbage.mkv'), Buffer.from('this is not a movie, just some bytes '.repeat(200)));
-    await generateSample({ durationSeconds: 2, media, outPath: s.path('master.mkv'), width: 160, height: 90 });
-    await splitChunk(s.path('master.mkv'), 0, media, s.sink('av.mkv'));
+    await generateSample({ durationSeconds: 2, outPath: s.path('master.mkv'), width: 160, height: 90 });
+    format = (await inspectMaster(s.path('master.mkv'), media)).format;
+    await splitChunk(s.path('master.mkv'), format, 0, media, s.sink('av.mkv'));
     await demux(s.source('av.mkv'), { picture: s.sink('pic.mkv'), sound: s.sink('snd.mkv') });
   });
   afterAll(() => s?.dispose());
@@ -34,7 +36,7 @@ describe('bad input gives a clear MediaError', () => {
     expect(await rejection(probe(s.source('garbage.mkv')))).toMatchObject({ code: 'MEDIA_UNREADABLE' });
     const failed = await rejection(pictureFx(s.source('garbage.mkv'), s.sink('out.mkv'), media));
     expect(failed).toMatchObject({ code: 'MEDIA_UNREADABLE', message: expect.stringContaining('picture-fx') });
-    expect(await rejection(splitChunk(s.path('empty.mkv'), 0, media, s.sink('out2.mkv')))).toBeInstanceOf(MediaError);
+    expect(await rejection(splitChunk(s.path('empty.mkv'), format, 0, media, s.sink('out2.mkv')))).toBeInstanceOf(MediaError);
     expect(childMediaProcesses()).toEqual([]);
   });
 
@@ -112,13 +114,13 @@ describe('bad input gives a clear MediaError', () => {
 
   it('assemble leaves nothing on disk when a chunk is bad', async () => {
     const outPath = s.path('film.mkv');
-    const err = await rejection(assemble({ pictures: [s.source('garbage.mkv')], sounds: [s.source('snd.mkv')] }, outPath, media));
+    const err = await rejection(assemble({ pictures: [s.source('garbage.mkv')], sounds: [s.source('snd.mkv')] }, outPath, format));
     expect(err).toBeInstanceOf(MediaError);
     expect(err.message).toContain('assemble picture chunk 0');
     expect(existsSync(outPath)).toBe(false);
     expect((await readdir(s.dir)).filter((name) => name.includes('partial'))).toEqual([]);
     expect(childMediaProcesses()).toEqual([]);
-    await expect(assemble({ pictures: [s.source('pic.mkv')], sounds: [] }, outPath, media)).rejects.toMatchObject({ code: 'MEDIA_INVALID_ARGUMENT' });
+    await expect(assemble({ pictures: [s.source('pic.mkv')], sounds: [] }, outPath, format)).rejects.toMatchObject({ code: 'MEDIA_INVALID_ARGUMENT' });
   });
 
   it('generateLut writes a full .cube that is a real look (not identity), values in range', async () => {

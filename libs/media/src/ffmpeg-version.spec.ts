@@ -20,8 +20,10 @@ describe('ffmpeg version', () => {
     await expect(ffmpegVersion('/nonexistent/ffmpeg')).rejects.toMatchObject({ code: 'MEDIA_JOB_FAILED', message: expect.stringContaining('/nonexistent/ffmpeg') });
   });
 
-  it('the grade takes lut3d\'s 16-bit SIMD path from ffmpeg 5 on, the default path before', () => {
-    expect(gradeFilter('/luts/look.cube', { major: 5, minor: 1, raw: '' })).toMatch(/^format=gbrp16le,lut3d=file=.*look\.cube.*:interp=tetrahedral,format=yuv420p$/);
-    expect(gradeFilter('/luts/look.cube', { major: 4, minor: 1, raw: '' })).toMatch(/^lut3d=file=.*:interp=tetrahedral,format=yuv420p$/);
+  it('the grade takes lut3d\'s planar 16-bit path from ffmpeg 5 on, packed 16-bit RGB before, and returns to the picture\'s own format', () => {
+    expect(gradeFilter('/luts/look.cube', { major: 5, minor: 1, raw: '' }, 'yuv422p10le')).toMatch(
+      /^scale=in_color_matrix=bt709:in_range=tv,format=gbrp16le,lut3d=file=.*look\.cube.*:interp=tetrahedral,scale=out_color_matrix=bt709:out_range=tv,format=yuv422p10le$/,
+    );
+    expect(gradeFilter('/luts/look.cube', { major: 4, minor: 1, raw: '' }, 'yuv420p10le')).toMatch(/format=rgb48le,lut3d=.*format=yuv420p10le$/);
   });
 });

@@ -2,13 +2,14 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Writable } from 'node:stream';
-import { H264_INTERMEDIATE, MATROSKA_PIPE, outputArgs } from './codec-args';
+import { KEEP_FRAMES, MATROSKA_PIPE, mezzanineArgs, outputArgs } from './codec-args';
 import { createFifo } from './fifo';
 import { escapeFilterValue } from './filter-args';
 import { ffmpegVersion, versionAtLeast, type FfmpegVersion } from './ffmpeg-version';
 import { noteAsset } from './job-trace';
-import { runFfmpeg } from './run-ffmpeg';
-import type { Source } from './settings';
+import { beforeJob, runFfmpeg } from './run-ffmpeg';
+import { pictureStreamOf } from './probe';
+import type { MediaSettings, MezzanineCodec, Source } from './settings';
 
 export interface GradeOptions {
   /** Path of the .cube LUT (a plain file: tests and the security-off baseline). */
@@ -16,19 +17,20 @@ export interface GradeOptions {
   /** The LUT as a stream (opened from the colourist's sealed asset store): fed to lut3d through a
    * FIFO so the plaintext LUT never touches a disk. Wins over lutPath. */
   lut?: Source;
+  /** The mezzanine the graded picture is handed on in. */
+  intermediate: MediaSettings['intermediate'];
   signal?: AbortSignal;
 }
 
 /** Colour grade: applies the colourist's 3D LUT (tetrahedral interpolation). */
 export async function grade(source: Source, out: Writable, options: GradeOptions): Promise<void> {
   if (!options.lut && !options.lutPath) throw new TypeError('grade needs lutPath or lut');
-  const version = await ffmpegVersion().catch((err: unknown) => {
-    out.destroy(err as Error); // as runFfmpeg does: a consumer must never take the output as complete
-    throw err;
-  });
-  if (options.lut) return gradeFromStream(source, out, options.lut, version, options.signal);
+  const version = await beforeJob(out, () => ffmpegVersion());
+  const { pixFmt } = await beforeJob(out, () => pictureStreamOf(source, 'grade'));
+  const codec = options.intermediate.picture;
+  if (options.lut) return gradeFromStream(source, out, options.lut, (lut) => gradeFilter(lut, version, pixFmt), codec, pixFmt, options.signal);
   const lutPath = options.lutPath as string;
-  await runGrade(source, out, gradeFilter(lutPath, version), lutPath, options.signal);
+  await runGrade(source, out, gradeFilter(lutPath, version, pixFmt), lutPath, codec, pixFmt, options.signal);
   // The LUT is part of the job's parameters: its digest goes into the provenance record.
   noteAsset('lut', await sha256Of(createReadStream(lutPath)));
 }
@@ -36,22 +38,35 @@ export async function grade(source: Source, out: Writable, options: GradeOptions
 /** The name a LUT's (private, per-run) path is recorded under in the job trace. */
 const LUT_ALIAS = 'lut.cube';
 
-/** The grade's filter for this ffmpeg. From 5.0 lut3d has SIMD tetrahedral interpolation for
- * 16-bit planar RGB (about half the CPU of the default RGB24 path); older builds only have C code,
- * where the 16-bit path is slower, so they keep the default conversion. */
-export function gradeFilter(lutPath: string, version: FfmpegVersion): string {
-  const toRgb = versionAtLeast(version, 5) ? 'format=gbrp16le,' : '';
-  return `${toRgb}lut3d=file=${escapeFilterValue(lutPath)}:interp=tetrahedral,format=yuv420p`;
+/** The grade as a filtergraph chain (no labels): the picture goes to 16-bit RGB with the BT.709
+ * matrix (stated, not the scaler's BT.601 default), through the LUT with tetrahedral interpolation,
+ * and back to `pixFmt` (the 10-bit mezzanine format it came in). On ffmpeg 5+, lut3d has a fast
+ * planar 16-bit path (gbrp16le); older builds take packed rgb48le. Either keeps 16 bits. */
+export function gradeFilter(lutPath: string, version: FfmpegVersion, pixFmt: string): string {
+  const rgb = versionAtLeast(version, 5) ? 'gbrp16le' : 'rgb48le';
+  return (
+    `scale=in_color_matrix=bt709:in_range=tv,format=${rgb},` +
+    `lut3d=file=${escapeFilterValue(lutPath)}:interp=tetrahedral,` +
+    `scale=out_color_matrix=bt709:out_range=tv,format=${pixFmt}`
+  );
 }
 
-async function gradeFromStream(source: Source, out: Writable, lut: Source, version: FfmpegVersion, signal?: AbortSignal): Promise<void> {
+async function gradeFromStream(
+  source: Source,
+  out: Writable,
+  lut: Source,
+  filter: (lutPath: string) => string,
+  codec: MezzanineCodec,
+  pixFmt: string,
+  signal?: AbortSignal,
+): Promise<void> {
   const fifo = await createFifo('grade.cube'); // lut3d picks the parser by extension
   try {
     const hash = createHash('sha256');
     const tap = new Transform({ transform: (chunk: Buffer, _enc, done) => done(null, (hash.update(chunk), chunk)) });
     const fed = Promise.resolve(lut()).then((stream) => pipeline(stream, tap, createWriteStream(fifo.path)));
     fed.catch(() => undefined); // observed below, after ffmpeg settles
-    await runGrade(source, out, gradeFilter(fifo.path, version), fifo.path, signal);
+    await runGrade(source, out, filter(fifo.path), fifo.path, codec, pixFmt, signal);
     await fed;
     noteAsset('lut', hash.digest('hex'));
   } finally {
@@ -59,7 +74,7 @@ async function gradeFromStream(source: Source, out: Writable, lut: Source, versi
   }
 }
 
-async function runGrade(source: Source, out: Writable, filter: string, lutPath: string, signal?: AbortSignal): Promise<void> {
+async function runGrade(source: Source, out: Writable, filter: string, lutPath: string, codec: MezzanineCodec, pixFmt: string, signal?: AbortSignal): Promise<void> {
   await runFfmpeg({
     name: 'grade',
     source,
@@ -70,7 +85,8 @@ async function runGrade(source: Source, out: Writable, filter: string, lutPath: 
       outputArgs(command, [
         '-map', '0:v:0',
         '-vf', filter,
-        ...H264_INTERMEDIATE,
+        ...mezzanineArgs(codec, pixFmt),
+        ...KEEP_FRAMES,
         ...MATROSKA_PIPE,
       ]),
   });

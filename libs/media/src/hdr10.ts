@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { MATROSKA_PIPE, outputArgs } from './codec-args';
+import { KEEP_FRAMES, MATROSKA_PIPE, outputArgs } from './codec-args';
 import { ffmpegThreads } from './binaries';
 import { runFfmpeg } from './run-ffmpeg';
 import type { MediaSettings, Source } from './settings';
@@ -28,7 +28,17 @@ export function x265Hdr10Params(hdr: MediaSettings['hdr']): string {
   ].join(':');
 }
 
-export async function hdr10(source: Source, out: Writable, media: Pick<MediaSettings, 'hdr'>, options: { signal?: AbortSignal } = {}): Promise<void> {
+/** The final encode: HEVC Main 10 by x265 at the workflow's preset and CRF (media.delivery.x265). */
+export function x265Args(media: Pick<MediaSettings, 'hdr' | 'delivery'>): string[] {
+  const { preset, crf } = media.delivery.x265;
+  return [
+    '-c:v', 'libx265', '-preset', preset, '-crf', String(crf), '-profile:v', 'main10', '-pix_fmt', 'yuv420p10le',
+    '-x265-params', x265Hdr10Params(media.hdr),
+    '-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-colorspace', 'bt2020nc', '-color_range', 'tv',
+  ];
+}
+
+export async function hdr10(source: Source, out: Writable, media: Pick<MediaSettings, 'hdr' | 'delivery'>, options: { signal?: AbortSignal } = {}): Promise<void> {
   await runFfmpeg({
     name: 'hdr10',
     source,
@@ -38,9 +48,8 @@ export async function hdr10(source: Source, out: Writable, media: Pick<MediaSett
       outputArgs(command, [
         '-map', '0:v:0',
         '-vf', HDR10_FILTER,
-        '-c:v', 'libx265', '-preset', 'ultrafast', '-profile:v', 'main10', '-pix_fmt', 'yuv420p10le',
-        '-x265-params', x265Hdr10Params(media.hdr),
-        '-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-colorspace', 'bt2020nc', '-color_range', 'tv',
+        ...x265Args(media),
+        ...KEEP_FRAMES,
         ...MATROSKA_PIPE,
       ]),
   });

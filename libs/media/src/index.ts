@@ -1,19 +1,61 @@
-export type { MediaSettings, Source } from './settings';
+export type { MediaSettings, MezzanineCodec, Conform, Source } from './settings';
 export { MediaError, type MediaErrorCode } from './errors';
-export { ffmpegPath, ffprobePath, ffmpegThreads } from './binaries';
+export { ffmpegPath, ffprobePath, ffmpegSource, ffmpegThreads, releaseMajor, MIN_SYSTEM_FFMPEG_MAJOR, type BinarySource } from './binaries';
 export { ffmpegVersion, versionAtLeast, parseFfmpegVersion, type FfmpegVersion } from './ffmpeg-version';
-export { probe, probeFrameSideData, type MediaInfo, type StreamInfo } from './probe';
+export { probe, probeFrameSideData, pictureStreamOf, soundStreamOf, type MediaInfo, type StreamInfo } from './probe';
 export type { ProbeInput } from './run-ffprobe';
-export { inspectMaster, chunkCountFor, type MasterInfo } from './inspect-master';
+export {
+  SOUND_HANDLE_SECONDS,
+  bitDepthOf,
+  chunkCountFor,
+  chunkFrames,
+  chunkFramesFor,
+  chunkSamples,
+  mezzaninePixelFormat,
+  rateString,
+  rateValue,
+  sampleAtFrame,
+  soundHandleSamples,
+  type PictureFormat,
+  type ProgrammeFormat,
+  type Rational,
+  type SoundFormat,
+} from './format';
+export { inspectMaster, timecode, type InspectOptions, type MasterInfo } from './inspect-master';
 export { generateSample, type GenerateSampleOptions } from './generate-sample';
 export { generateLut, filmLook, cubeLines, type GenerateLutOptions, type Rgb } from './generate-lut';
 export { splitChunk, type SplitOptions } from './split-chunk';
 export { demux, type DemuxOutputs } from './demux';
-export { pictureFx, PICTURE_FX_CHAIN } from './picture-fx';
+export { pictureFx, pictureFxGraph } from './picture-fx';
 export { soundFx, SOUND_FX_CHAIN } from './sound-fx';
 export { grade, gradeFilter, type GradeOptions } from './grade';
-export { hdr10, HDR10_FILTER } from './hdr10';
-export { masterLoudness, type LoudnessReport, type LoudnessMeasurement } from './master-loudness';
+export { hdr10, HDR10_FILTER, x265Args } from './hdr10';
+export {
+  COMPRESSOR,
+  EMPTY_ANALYSIS,
+  analyseLoudness,
+  combineAnalyses,
+  integratedLoudness,
+  limiterChain,
+  masteringChain,
+  programmeGain,
+  renderLoudness,
+  type LoudnessAnalysis,
+} from './programme-loudness';
 export { measureLoudness, type LoudnessStats } from './measure-loudness';
-export { assemble, type AssembleInputs } from './assemble';
+export { assemble, aacBitrate, type AssembleInputs } from './assemble';
+export { mezzanineArgs, KEEP_FRAMES } from './codec-args';
+export { runJobsInProcess, type InProcessOptions } from './in-process';
+export { renderReference, type ReferenceOptions } from './reference-render';
+export {
+  decodeSound,
+  distinctLumaValues,
+  frameCount,
+  loudnessOf,
+  pictureQuality,
+  streamsOf,
+  type Loudness,
+  type PictureQuality,
+  type StreamReport,
+} from './quality-metrics';
 export { traceJob, noteAsset, noteInvocation, type JobParameters, type ToolInvocation } from './job-trace';

@@ -1,3 +1,5 @@
+import type { Rational } from './format';
+import { MediaError } from './errors';
 import { runFfprobe, type ProbeInput } from './run-ffprobe';
 
 export interface StreamInfo {
@@ -15,8 +17,15 @@ export interface StreamInfo {
   /** e.g. '1:1'; absent when the container and stream do not say. */
   sampleAspectRatio?: string;
   frameRate?: number;
+  /** r_frame_rate as an exact fraction, and avg_frame_rate (they differ for variable-rate streams). */
+  frameRateExact?: Rational;
+  avgFrameRate?: Rational;
+  /** 'progressive', 'tt', 'bb', 'tb', 'bt' or absent when unknown. */
+  fieldOrder?: string;
+  startSeconds?: number;
   sampleRate?: number;
   channels?: number;
+  channelLayout?: string;
   /** End of the stream's last packet, when it had to be measured (piped Matroska has no duration). */
   durationSeconds?: number;
 }
@@ -41,8 +50,12 @@ interface RawStream {
   color_range?: string;
   sample_aspect_ratio?: string;
   r_frame_rate?: string;
+  avg_frame_rate?: string;
+  field_order?: string;
+  start_time?: string;
   sample_rate?: string;
   channels?: number;
+  channel_layout?: string;
   duration?: string;
   tags?: Record<string, string>;
 }
@@ -110,8 +123,13 @@ function toStreamInfo(raw: RawStream): StreamInfo {
     colorRange: raw.color_range,
     sampleAspectRatio: raw.sample_aspect_ratio,
     frameRate: type === 'video' ? parseRate(raw.r_frame_rate) : undefined,
+    frameRateExact: type === 'video' ? parseRational(raw.r_frame_rate) : undefined,
+    avgFrameRate: type === 'video' ? parseRational(raw.avg_frame_rate) : undefined,
+    fieldOrder: raw.field_order,
+    startSeconds: parseNumber(raw.start_time),
     sampleRate: parseNumber(raw.sample_rate),
     channels: raw.channels,
+    channelLayout: raw.channel_layout,
     durationSeconds: parseNumber(raw.duration),
   });
 }
@@ -123,10 +141,40 @@ function parseNumber(value: string | undefined): number | undefined {
 }
 
 function parseRate(value: string | undefined): number | undefined {
+  const rate = parseRational(value);
+  return rate ? rate.num / rate.den : undefined;
+}
+
+function parseRational(value: string | undefined): Rational | undefined {
   const [num, den] = (value ?? '').split('/').map(Number);
-  return num > 0 && den > 0 ? num / den : undefined;
+  return Number.isInteger(num) && Number.isInteger(den) && num > 0 && den > 0 ? { num, den } : undefined;
 }
 
 function dropUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** The first picture stream of a chunk, read from its header only (no packet scan): jobs keep the
+ * pixel format they receive. */
+export async function pictureStreamOf(input: ProbeInput, job: string): Promise<StreamInfo & { pixFmt: string }> {
+  const stream = await firstStream(input, 'v', job);
+  if (!stream.pixFmt) throw new MediaError('MEDIA_UNREADABLE', `${job}: input picture has no pixel format`);
+  return stream as StreamInfo & { pixFmt: string };
+}
+
+/** The first sound stream of a chunk, from its header only. */
+export async function soundStreamOf(input: ProbeInput, job: string): Promise<StreamInfo & { sampleRate: number; channels: number }> {
+  const stream = await firstStream(input, 'a', job);
+  if (!stream.sampleRate || !stream.channels) throw new MediaError('MEDIA_UNREADABLE', `${job}: input sound has no sample rate or channels`);
+  return stream as StreamInfo & { sampleRate: number; channels: number };
+}
+
+async function firstStream(input: ProbeInput, kind: 'v' | 'a', job: string): Promise<StreamInfo> {
+  let json = '';
+  await runFfprobe(`${job} probe`, ['-select_streams', `${kind}:0`, '-show_streams', '-of', 'json'], input, (line) => {
+    json += line + '\n';
+  });
+  const raw = (JSON.parse(json) as { streams?: RawStream[] }).streams?.[0];
+  if (!raw) throw new MediaError('MEDIA_UNREADABLE', `${job}: input has no ${kind === 'v' ? 'picture' : 'sound'} stream`);
+  return toStreamInfo(raw);
 }

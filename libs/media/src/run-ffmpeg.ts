@@ -167,3 +167,15 @@ function endWritable(output: Writable): Promise<void> {
     });
   });
 }
+
+/** Runs `step` (a job's own preparation, e.g. probing its input) before its ffmpeg; if it fails,
+ * the output is destroyed with the error as runFfmpeg would: a consumer never takes it as complete. */
+export async function beforeJob<T>(out: Writable, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    if (out.listenerCount('error') === 0) out.once('error', () => undefined); // the caller gets the error from our rejection
+    out.destroy(err as Error);
+    throw err;
+  }
+}

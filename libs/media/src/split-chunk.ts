@@ -1,60 +1,93 @@
 import type { Writable } from 'node:stream';
-import { H264_INTERMEDIATE, MATROSKA_PIPE, outputArgs, pcmIntermediate } from './codec-args';
-import { MediaError } from './errors';
+import { KEEP_FRAMES, MATROSKA_PIPE, mezzanineArgs, outputArgs, pcmIntermediate } from './codec-args';
+import { chunkFrames, chunkSamples, type ProgrammeFormat } from './format';
 import { runFfmpeg } from './run-ffmpeg';
 import type { MediaSettings } from './settings';
 
 export interface SplitOptions {
   signal?: AbortSignal;
-  /** The master's picture already conforms (MasterInfo.videoCopyable from inspectMaster): copy it
-   * instead of re-encoding. Only pass what inspectMaster said for this very master. */
-  videoCopyable?: boolean;
 }
 
-/** Writes chunk `index` of a master: exactly chunkSeconds from index*chunkSeconds (the last chunk
- * gets the remainder), normalised to the workflow's picture size, frame rate and audio format.
- * The picture is re-encoded after an input seek (decoding trims it to the frame), or, when it
- * already conforms, stream-copied: the seek then lands on the keyframe at the boundary and, with no
- * frame reordering, -t ends it right before the next one.
- * The sound is read through a second input that seeks a little earlier and is trimmed to the
- * sample by timestamp: a seek lands on a picture keyframe, and the sound packet covering the
- * boundary may start before it, so seeking the sound to the boundary itself would lose samples. */
+/**
+ * Writes chunk `index` of a master as the workflow carries it: exactly the chunk's frames (cut on
+ * the frame grid, never re-timed) as a 10-bit mezzanine, and its sound as PCM of 24 bits or more,
+ * sample-exact, with the sound's handle before it (see SOUND_HANDLE_SECONDS). The master keeps its
+ * size, rate and layout; only an explicit conform (format.conform) scales or resamples.
+ *
+ * Picture: an input seek to half a frame before the chunk's first frame (accurate seek decodes from
+ * the keyframe before and drops what precedes), then exactly `count` frames (trimmed in the graph).
+ * Sound: a second input seeks to a whole second at least a second earlier (a sound packet covering
+ * the boundary may start before the picture keyframe a demuxer seeks to), then the samples are cut
+ * by timestamp to the sample and counted to the exact length.
+ */
 export async function splitChunk(
   masterPath: string,
+  format: ProgrammeFormat,
   index: number,
-  media: Pick<MediaSettings, 'chunkSeconds' | 'frameRate' | 'resolution' | 'audio'>,
+  media: Pick<MediaSettings, 'intermediate' | 'deinterlace'>,
   out: Writable,
   options: SplitOptions = {},
 ): Promise<void> {
-  if (!Number.isInteger(index) || index < 0) throw new MediaError('MEDIA_INVALID_ARGUMENT', `chunk index must be an integer >= 0, got ${index}`);
-  const { width, height } = media.resolution;
-  const start = index * media.chunkSeconds;
-  const soundLead = Math.min(start, SOUND_LEAD_SECONDS);
-  const picture = options.videoCopyable
-    ? ['-c:v', 'copy']
-    : [
-        '-vf', `scale=${width}:${height}:flags=bicubic,setsar=1,fps=${media.frameRate},format=yuv420p`,
-        ...H264_INTERMEDIATE,
-        '-g', String(Math.round(media.chunkSeconds * media.frameRate)),
-      ];
+  const { first, count } = chunkFrames(format, index);
+  const master = format.master.picture;
+  const seek = Math.max(0, ((first - 0.5) * master.frameRate.den) / master.frameRate.num);
+  const picture = [
+    ...(master.interlaced && media.deinterlace ? [`${media.deinterlace}=mode=send_frame`] : []),
+    ...(format.conform?.resolution ? [`scale=${format.picture.width}:${format.picture.height}:flags=${format.conform.scaler ?? 'lanczos'}`, 'setsar=1'] : []),
+    `format=${format.picture.mezzaninePixFmt}`,
+    // A filter, not -frames:v: ffmpeg ends every stream of an output once one reaches its -frames.
+    `trim=end_frame=${count}`,
+  ].join(',');
+  const sound = format.sound && format.master.sound ? soundSelection(format, index) : undefined;
+
   await runFfmpeg({
     name: `split chunk ${index}`,
     output: out,
     signal: options.signal,
     build: (command) => {
-      command.input(masterPath).inputOptions('-ss', start.toFixed(6));
-      command.input(masterPath).inputOptions('-ss', (start - soundLead).toFixed(6));
+      command.input(masterPath).inputOptions('-ss', seek.toFixed(6));
+      // No accurate seek for the sound: ffmpeg's own cut at the seek point rounds to the sample either
+      // way; ours (atrim on exact packet timestamps, half a sample of slack) does not.
+      if (sound) command.input(masterPath).inputOptions('-noaccurate_seek', '-ss', sound.seek.toFixed(6));
       outputArgs(command, [
-        '-map', '0:v:0', '-map', '1:a:0?',
-        '-t', media.chunkSeconds.toFixed(6),
-        ...picture,
-        '-af', `atrim=start=${soundLead.toFixed(6)},asetpts=PTS-STARTPTS`,
-        ...pcmIntermediate(media),
+        '-map', '0:v:0',
+        '-vf', picture,
+        ...mezzanineArgs(media.intermediate.picture, format.picture.mezzaninePixFmt),
+        ...KEEP_FRAMES,
+        ...(sound ? ['-map', '1:a:0', '-af', sound.filter, ...pcmIntermediate(media), ...sound.layout] : []),
         ...MATROSKA_PIPE,
       ]);
     },
   });
 }
 
-// Longer than any sound packet (FLAC ~0.1 s, AAC ~0.02 s); costs a second of decoding.
+/** The sound of chunk `index` with its handle: where to seek the master and the filter that cuts it. */
+function soundSelection(format: ProgrammeFormat, index: number): { seek: number; filter: string; layout: string[] } {
+  const master = format.master.sound!;
+  const delivered = format.sound!;
+  const source = chunkSamples(format, index, master.sampleRate);
+  const start = source.first - source.handle; // in samples from the start of the sound
+  // Seek to a whole second at least a second before: exact in every container's time base (ffmpeg
+  // rounds its timestamp offset to the stream's), so the cut below lands on the very sample.
+  const seek = Math.max(0, Math.floor(start / master.sampleRate) - SOUND_LEAD_SECONDS);
+  const offset = start - seek * master.sampleRate;
+  // A quarter sample early: the cut time survives ffmpeg's microsecond rounding on either side.
+  const cut = Math.max(0, (offset - 0.25) / master.sampleRate);
+  const filters = [`atrim=start=${cut.toFixed(9)}`, 'asetpts=PTS-STARTPTS'];
+  if (source.count !== undefined) filters.push(`atrim=end_sample=${source.count + source.handle}`);
+  const resample = delivered.sampleRate !== master.sampleRate;
+  if (resample) {
+    const target = chunkSamples(format, index);
+    filters.push(`aresample=${delivered.sampleRate}`);
+    if (target.count !== undefined) filters.push('apad', `atrim=end_sample=${target.count + target.handle}`);
+  }
+  const remix = delivered.channels !== master.channels;
+  return {
+    seek,
+    filter: filters.join(','),
+    layout: remix ? ['-ac', String(delivered.channels), '-channel_layout', delivered.channelLayout] : [],
+  };
+}
+
+// Longer than any sound packet (FLAC ~0.1 s, AAC ~0.02 s); costs a second or two of decoding.
 const SOUND_LEAD_SECONDS = 1;

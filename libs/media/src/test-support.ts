@@ -4,20 +4,24 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { generateLut } from './generate-lut';
+import { runJobsInProcess } from './in-process';
 import type { MediaSettings, Source } from './settings';
 
 export const WORKFLOW_MEDIA: MediaSettings = {
   chunkSeconds: 2,
-  resolution: { width: 1280, height: 720 },
-  frameRate: 25,
-  audio: { sampleRate: 48000, channels: 2 },
+  intermediate: { picture: 'x264-lossless', sound: 'pcm_s24le' },
+  delivery: { x265: { preset: 'ultrafast', crf: 20 } },
   loudness: { integratedLufs: -23, truePeakDbtp: -1 },
   lut: { ref: 'assets/color/film-look.cube', size: 33 },
   hdr: { masterDisplay: 'G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1)', maxCll: '1000,400' },
 };
 
-/** Same workflow at a small picture size, so specs stay fast on two cores. */
-export const SMALL_MEDIA: MediaSettings = { ...WORKFLOW_MEDIA, resolution: { width: 320, height: 180 } };
+/** A master in `s` taken through every job in this process (chunk files land in `s`). */
+export async function runPipeline(s: Scratch, master: string, out: string, media: MediaSettings = WORKFLOW_MEDIA) {
+  await generateLut({ size: 17, outPath: s.path('look.cube') });
+  return runJobsInProcess({ masterPath: s.path(master), dir: s.dir, media, lutPath: s.path('look.cube'), out });
+}
 
 export interface Scratch {
   dir: string;

@@ -131,7 +131,7 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 
 /** Pass only what a child needs, not the caller's whole environment. */
 function minimalEnv(): Record<string, string> {
-  const keep = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'FFMPEG_PATH', 'FFPROBE_PATH', 'NODE_OPTIONS', 'TSX_TSCONFIG_PATH'];
+  const keep = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'FFMPEG_PATH', 'FFPROBE_PATH', 'REELMESH_FFMPEG', 'NODE_OPTIONS', 'TSX_TSCONFIG_PATH'];
   return Object.fromEntries(keep.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]!]));
 }
 

@@ -32,18 +32,18 @@ describe('the mini fixture', () => {
 
 describe('YAML and document shape', () => {
   it('reports invalid YAML syntax with its position', () => {
-    const issue = onlyIssue(replaceLine(7, '  frameRate: 25: 3'));
-    expect(issue).toMatchObject({ path: '', line: 7, column: 14 });
+    const issue = onlyIssue(replaceLine(8, '  deinterlace: bwdif: 3'));
+    expect(issue).toMatchObject({ path: '', line: 8, column: 16 });
     expect(issue.message).toMatch(/^invalid YAML: Nested mappings/);
   });
 
   it('reports a duplicate key as invalid YAML at the second key', () => {
-    const issue = onlyIssue(insertAfter(7, '  frameRate: 30'));
-    expect(issue).toMatchObject({ path: '', line: 8, column: 3, message: 'invalid YAML: Map keys must be unique' });
+    const issue = onlyIssue(insertAfter(8, '  deinterlace: yadif'));
+    expect(issue).toMatchObject({ path: '', line: 9, column: 3, message: 'invalid YAML: Map keys must be unique' });
   });
 
   it('rejects tags it does not know instead of guessing', () => {
-    expect(onlyIssue(replaceLine(7, '  frameRate: !fps 25'))).toMatchObject({ line: 7, message: 'invalid YAML: Unresolved tag: !fps' });
+    expect(onlyIssue(replaceLine(5, '  chunkSeconds: !fps 25'))).toMatchObject({ line: 5, message: 'invalid YAML: Unresolved tag: !fps' });
   });
 
   it('stops alias bombs with a clear error', () => {
@@ -107,11 +107,15 @@ describe('schema', () => {
   });
 
   it('rejects non-positive and malformed numbers', () => {
-    const text = replaceLine(5, '  chunkSeconds: 0').replace('width: 320', 'width: 321').replace('channels: 2', 'channels: two');
-    expect(failure(text).issues).toEqual([
-      { path: 'media.chunkSeconds', line: 5, column: 17, message: 'must be > 0 (got 0)' },
-      { path: 'media.resolution.width', ...positionOf(text, '321'), message: 'must be a multiple of 2 (got 321)' },
-      { path: 'media.audio.channels', ...positionOf(text, 'two'), message: 'must be an integer (got "two")' },
+    const text = replaceLine(5, '  chunkSeconds: 0').replace('crf: 28', 'crf: -1').replace(
+      'deinterlace: bwdif',
+      'deinterlace: bwdif\n  delivery: { x265: { preset: ultrafast, crf: 28 }, conform: { resolution: { width: 321, height: 240 }, scaler: lanczos, audio: { channels: two } } }',
+    );
+    const issues = failure(text.replace('  delivery: { x265: { preset: ultrafast, crf: -1 } }\n', '')).issues;
+    expect(issues.map((i) => [i.path, i.message])).toEqual([
+      ['media.chunkSeconds', 'must be >= 1 (got 0)'],
+      ['media.delivery.conform.resolution.width', 'must be a multiple of 2 (got 321)'],
+      ['media.delivery.conform.audio.channels', '"two" is not 1 (mono), 2 (stereo) or 6 (5.1) (known: 1, 2, 6)'],
     ]);
   });
 

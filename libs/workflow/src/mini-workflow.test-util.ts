@@ -5,9 +5,9 @@ kind: Workflow
 metadata: { id: mini, title: Mini, trustDomain: test.local }
 media:
   chunkSeconds: 2
-  resolution: { width: 320, height: 240 }
-  frameRate: 25
-  audio: { sampleRate: 48000, channels: 2 }
+  intermediate: { picture: x264-lossless, sound: pcm_s24le }
+  delivery: { x265: { preset: ultrafast, crf: 28 } }
+  deinterlace: bwdif
   loudness: { integratedLufs: -23, truePeakDbtp: -1 }
   lut: { ref: assets/look.cube, size: 17 }
   hdr: { masterDisplay: "G(1,2)B(3,4)R(5,6)WP(7,8)L(9,10)", maxCll: "1000,400" }

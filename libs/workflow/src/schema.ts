@@ -2,14 +2,13 @@
 // ranges). Cross-references (unknown actor, cycles, ...) are checked in validate.ts.
 // `hint` is our own annotation: the human wording used when a pattern/enum check fails.
 import { NAME_HINT, NAME_PATTERN, TRUST_DOMAIN_HINT, TRUST_DOMAIN_PATTERN } from '@reelmesh/addressing';
-import { JOB_NAMES } from './types';
+import { DEINTERLACERS, JOB_NAMES, MEZZANINE_CODECS, PCM_INTERMEDIATES, SCALERS, X265_PRESETS } from './types';
 
 export const API_VERSION = 'reelmesh.io/v1';
 export const KIND = 'Workflow';
 
 // Names become DNS labels, SPIFFE path segments and URL segments: the one name rule of @reelmesh/addressing.
 const name = { type: 'string', pattern: NAME_PATTERN, hint: NAME_HINT };
-const positiveNumber = { type: 'number', exclusiveMinimum: 0 };
 const positiveInteger = { type: 'integer', minimum: 1 };
 
 function record(properties: Record<string, object>, optional: readonly string[] = []) {
@@ -31,18 +30,47 @@ export const WORKFLOW_SCHEMA = {
       title: { type: 'string', minLength: 1, maxLength: 200 },
       trustDomain: { type: 'string', maxLength: 253, pattern: TRUST_DOMAIN_PATTERN, hint: TRUST_DOMAIN_HINT },
     }),
-    media: record({
-      chunkSeconds: positiveNumber,
-      // 4:2:0 chroma subsampling needs even dimensions.
-      resolution: record({
-        width: { ...positiveInteger, maximum: 8192, multipleOf: 2 },
-        height: { ...positiveInteger, maximum: 8192, multipleOf: 2 },
-      }),
-      frameRate: { ...positiveNumber, maximum: 240 },
-      audio: record({
-        sampleRate: { ...positiveInteger, maximum: 384000 },
-        channels: { ...positiveInteger, maximum: 16 },
-      }),
+    media: record(
+      {
+        // Chunks are cut on frames: ceil(chunkSeconds x frame rate) frames each. At least 1 s, so
+        // every sound chunk after the first can carry its 1 s handle (docs/media.md).
+        chunkSeconds: { type: 'number', minimum: 1, maximum: 600 },
+        // Picture between contractors: a 10-bit mezzanine or lossless codec; sound: PCM >= 24 bits.
+        intermediate: record({
+          picture: { type: 'string', enum: [...MEZZANINE_CODECS], hint: 'a mezzanine codec' },
+          sound: { type: 'string', enum: [...PCM_INTERMEDIATES], hint: 'a PCM format of 24 bits or more' },
+        }),
+        delivery: record(
+          {
+            // The final encode (HEVC Main 10): x265 preset and constant rate factor.
+            x265: record({
+              preset: { type: 'string', enum: [...X265_PRESETS], hint: 'an x265 preset' },
+              crf: { type: 'number', minimum: 0, maximum: 51 },
+            }),
+            // Absent: the deliverable keeps the master's size, rate and channel layout.
+            conform: record(
+              {
+                resolution: record({
+                  // 4:2:0 chroma subsampling needs even dimensions.
+                  width: { ...positiveInteger, maximum: 8192, multipleOf: 2 },
+                  height: { ...positiveInteger, maximum: 8192, multipleOf: 2 },
+                }),
+                scaler: { type: 'string', enum: [...SCALERS], hint: 'a scaler' },
+                audio: record(
+                  {
+                    sampleRate: { ...positiveInteger, maximum: 384000 },
+                    channels: { enum: [1, 2, 6], hint: '1 (mono), 2 (stereo) or 6 (5.1)' },
+                  },
+                  ['sampleRate', 'channels'],
+                ),
+              },
+              ['resolution', 'scaler', 'audio'],
+            ),
+          },
+          ['conform'],
+        ),
+        // Interlaced masters are refused unless the workflow names how to deinterlace them.
+        deinterlace: { type: 'string', enum: [...DEINTERLACERS], hint: 'a deinterlacer' },
       loudness: record({
         integratedLufs: { type: 'number', minimum: -70, maximum: 0 },
         truePeakDbtp: { type: 'number', minimum: -20, maximum: 0 },
@@ -63,7 +91,9 @@ export const WORKFLOW_SCHEMA = {
         },
         maxCll: { type: 'string', pattern: '^\\d+,\\d+$', hint: '"MaxCLL,MaxFALL" such as "1000,400"' },
       }),
-    }),
+      },
+      ['deinterlace'],
+    ),
     actors: {
       type: 'array',
       minItems: 1,

@@ -21,11 +21,27 @@ export interface WorkflowMetadata {
   readonly trustDomain: string;
 }
 
+/** Picture codecs contractors exchange (docs/media.md has the measurements behind the default). */
+export const MEZZANINE_CODECS = ['x264-lossless', 'ffv1', 'prores-hq', 'dnxhr-hqx'] as const;
+export type MezzanineCodec = (typeof MEZZANINE_CODECS)[number];
+/** Sound between contractors: PCM of 24 bits or more. */
+export const PCM_INTERMEDIATES = ['pcm_s24le', 'pcm_s32le', 'pcm_f32le'] as const;
+export const X265_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'] as const;
+export const SCALERS = ['bicubic', 'lanczos', 'spline', 'bilinear'] as const;
+export const DEINTERLACERS = ['bwdif', 'yadif'] as const;
+
 export interface MediaSettings {
   readonly chunkSeconds: number;
-  readonly resolution: { readonly width: number; readonly height: number };
-  readonly frameRate: number;
-  readonly audio: { readonly sampleRate: number; readonly channels: number };
+  readonly intermediate: { readonly picture: MezzanineCodec; readonly sound: (typeof PCM_INTERMEDIATES)[number] };
+  readonly delivery: {
+    readonly x265: { readonly preset: (typeof X265_PRESETS)[number]; readonly crf: number };
+    readonly conform?: {
+      readonly resolution: { readonly width: number; readonly height: number };
+      readonly scaler: (typeof SCALERS)[number];
+      readonly audio: { readonly sampleRate?: number; readonly channels?: 1 | 2 | 6 };
+    };
+  };
+  readonly deinterlace?: (typeof DEINTERLACERS)[number];
   readonly loudness: { readonly integratedLufs: number; readonly truePeakDbtp: number };
   readonly lut: { readonly ref: string; readonly size: number };
   readonly hdr: { readonly masterDisplay: string; readonly maxCll: string };

@@ -6,7 +6,7 @@ import type { RawIssue } from './path';
 /** Every semantic problem in a structurally valid workflow, in a stable order. */
 export function checkSemantics(wf: Workflow): RawIssue[] {
   const references = unknownReferences(wf);
-  const issues: RawIssue[] = [...duplicateNames(wf), ...references, ...endpointRules(wf)];
+  const issues: RawIssue[] = [...duplicateNames(wf), ...references, ...endpointRules(wf), ...conformRules(wf)];
   // Graph-shape checks would only echo a dangling reference, so they wait until every name resolves.
   if (references.length === 0) issues.push(...disconnectedSteps(wf), ...cycles(wf));
   return issues;
@@ -115,4 +115,13 @@ function cycles(wf: Workflow): RawIssue[] {
   };
   for (const step of wf.steps) if (!done.has(step.name)) visit(step.name);
   return issues;
+}
+
+/** A conform names its method: a new picture size needs the scaler that makes it. */
+function conformRules(wf: Workflow): RawIssue[] {
+  const conform = wf.media.delivery.conform;
+  if (conform?.resolution && !conform.scaler) {
+    return [{ at: ['media', 'delivery', 'conform'], message: 'a conform to a new resolution must name its scaler (scaler: lanczos, bicubic, spline or bilinear)' }];
+  }
+  return [];
 }

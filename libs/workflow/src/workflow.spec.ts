@@ -22,7 +22,9 @@ describe('the real policies/workflow.yaml', () => {
   it('loads from the default path and is frozen', () => {
     expect(DEFAULT_WORKFLOW_PATH).toMatch(/[/\\]policies[/\\]workflow\.yaml$/);
     expect(wf.metadata).toEqual({ id: 'feature-film', title: 'Feature film post-production', trustDomain: 'reelmesh.local' });
-    expect(wf.media.resolution).toEqual({ width: 1280, height: 720 });
+    // The shipped film keeps the master's format: no conform.
+    expect(wf.media.delivery.conform).toBeUndefined();
+    expect(wf.media.intermediate).toEqual({ picture: 'x264-lossless', sound: 'pcm_s24le' });
     expect(wf.agents.map((agent) => agent.name)).toEqual(['owner', 'vfx-1', 'vfx-2', 'vfx-3', 'color', 'hdr', 'sound']);
     expect(Object.isFrozen(wf.edges[0])).toBe(true);
     expect(() => (wf.steps as unknown as unknown[]).push({})).toThrow(TypeError);

@@ -6,9 +6,18 @@ import { requestJson } from '@reelmesh/http-kit';
 import { loadWorkflow, ownerOf } from '@reelmesh/workflow';
 import type { Progress } from './progress';
 
+/** The generated sample's own format (default 1280x720, 25 fps, stereo). */
+export interface SampleFormat {
+  width?: number;
+  height?: number;
+  frameRate?: string;
+  channels?: 1 | 2 | 6;
+}
+
 export interface RunWorkflowOptions {
   input?: string;
   durationSeconds: number;
+  sample?: SampleFormat;
   outDir: string;
   dataRoot?: string;
   clean?: boolean;
@@ -33,6 +42,8 @@ export interface RunWorkflowResult {
   deliverable: string;
   input: string;
   chunks: number;
+  /** The master's format, the delivery's and any conform, as the owner reported them. */
+  format?: { summary: string; conform?: string; frames: number; master: unknown; delivery: unknown };
   /** agent -> wall seconds from its first job start to its last job end. */
   steps: Record<string, number>;
   /** agent -> seconds spent inside jobs (summed over concurrent jobs). */
@@ -69,6 +80,7 @@ interface AgentStatus {
 interface RunStatus {
   state: string;
   chunkCount?: number;
+  format?: RunWorkflowResult['format'];
   deliverable?: string;
   error?: { code: string; message: string };
 }
@@ -97,7 +109,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
   } else {
     input = join(outDir, 'sample-master.mkv');
     options.progress?.line(`generating a ${options.durationSeconds} s sample master`);
-    await generateSample({ durationSeconds: options.durationSeconds, media: workflow.media, outPath: input });
+    await generateSample({ durationSeconds: options.durationSeconds, outPath: input, ...options.sample });
   }
   const runDir = options.dataRoot ? resolve(options.dataRoot, '..') : await mkdtemp(join(outDir, 'run-'));
   const dataRoot = options.dataRoot ? resolve(options.dataRoot) : join(runDir, 'data');
@@ -130,6 +142,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
       throw new Error(`owner refused the master: ${error.code}: ${error.message}`);
     });
     const chunkCount = body.chunkCount ?? 0;
+    if (body.format) options.progress?.line(`format: ${body.format.summary}`);
     const deadline = started + (options.timeoutMs ?? 30 * 60_000);
     for (;;) {
       if (crash) throw new Error(crash);
@@ -162,6 +175,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
           deliverable: run.deliverable,
           input,
           chunks: chunkCount,
+          ...(body.format ? { format: body.format } : {}),
           steps,
           busySeconds,
           wallSeconds,

@@ -3,7 +3,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateSample } from '@reelmesh/media';
-import { loadWorkflow } from '@reelmesh/workflow';
 import { runWorkflow, type RunWorkflowResult } from '../run-workflow';
 
 export class Runs {
@@ -19,7 +18,7 @@ export class Runs {
       const dir = join(this.workDir, `master-${seconds}s`);
       const outPath = join(dir, 'master.mkv');
       path = mkdir(dir, { recursive: true })
-        .then(() => generateSample({ durationSeconds: seconds, media: loadWorkflow().media, outPath }))
+        .then(() => generateSample({ durationSeconds: seconds, outPath }))
         .then(() => outPath);
       this.masters.set(seconds, path);
     }

@@ -3,7 +3,7 @@ import { assertIsolationSupport } from '@reelmesh/netns';
 import type { ProcessGroup } from '@reelmesh/runtime';
 import { loadWorkflow } from '@reelmesh/workflow';
 import { createProgress } from '../progress';
-import { runWorkflow } from '../run-workflow';
+import { runWorkflow, type SampleFormat } from '../run-workflow';
 
 interface DemoOptions {
   input?: string;
@@ -16,6 +16,9 @@ interface DemoOptions {
   mesh: boolean;
   encryption: boolean;
   isolation: string;
+  sampleSize: string;
+  sampleRate: string;
+  sampleChannels: string;
 }
 
 export function registerDemo(program: Command): void {
@@ -24,6 +27,9 @@ export function registerDemo(program: Command): void {
     .description('run the whole workflow on this machine, every agent its own process')
     .option('--input <file>', 'master to process (default: a generated sample)')
     .option('--duration <seconds>', 'length of the generated sample', '60')
+    .option('--sample-size <WxH>', 'picture size of the generated sample', '1280x720')
+    .option('--sample-rate <fps>', 'frame rate of the generated sample (25, 24, 24000/1001, 30000/1001, 50, ...)', '25')
+    .option('--sample-channels <n>', 'sound channels of the generated sample: 1, 2 or 6 (5.1)', '2')
     .option('--out <dir>', 'where the deliverable is written', './out')
     .option('--data-root <dir>', 'folder for every agent volume (default: a new folder under --out)')
     .option('--workflow <file>', 'workflow file (default: policies/workflow.yaml)')
@@ -39,6 +45,7 @@ export function registerDemo(program: Command): void {
       if (!Number.isFinite(durationSeconds) || durationSeconds <= 0 || durationSeconds > 6 * 3600) {
         throw new Error(`--duration must be a number of seconds between 0 and 21600, got ${JSON.stringify(opts.duration)}`);
       }
+      const sample = parseSampleOptions(opts);
       let group: ProcessGroup | undefined;
       const onSignal = () => {
         process.stderr.write('\nstopping every agent...\n');
@@ -51,6 +58,7 @@ export function registerDemo(program: Command): void {
         const result = await runWorkflow({
           input: opts.input,
           durationSeconds,
+          sample,
           outDir: opts.out,
           dataRoot: opts.dataRoot,
           clean: opts.clean,
@@ -64,6 +72,7 @@ export function registerDemo(program: Command): void {
         if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
         else {
           process.stdout.write(`deliverable: ${result.deliverable}\n`);
+          if (result.format) process.stdout.write(`format: ${result.format.summary}\n`);
           process.stdout.write(`${result.chunks} chunks in ${result.wallSeconds.toFixed(1)} s; data root: ${result.dataRoot}\n`);
         }
       } finally {
@@ -71,4 +80,16 @@ export function registerDemo(program: Command): void {
         process.off('SIGTERM', onSignal);
       }
     });
+}
+
+/** The generated sample's own format (the workflow keeps whatever the master has). */
+function parseSampleOptions(opts: DemoOptions): SampleFormat {
+  const size = /^(\d{2,5})x(\d{2,5})$/.exec(opts.sampleSize);
+  if (!size || Number(size[1]) % 2 || Number(size[2]) % 2) throw new Error(`--sample-size must be WIDTHxHEIGHT with even numbers, got ${JSON.stringify(opts.sampleSize)}`);
+  if (!/^\d{1,6}(\/\d{1,5})?$/.test(opts.sampleRate) || !(Number(opts.sampleRate.split('/')[0]) > 0)) {
+    throw new Error(`--sample-rate must be a frame rate such as 25 or 24000/1001, got ${JSON.stringify(opts.sampleRate)}`);
+  }
+  const channels = Number(opts.sampleChannels);
+  if (channels !== 1 && channels !== 2 && channels !== 6) throw new Error(`--sample-channels must be 1, 2 or 6, got ${JSON.stringify(opts.sampleChannels)}`);
+  return { width: Number(size[1]), height: Number(size[2]), frameRate: opts.sampleRate, channels };
 }
