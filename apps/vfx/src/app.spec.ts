@@ -32,7 +32,7 @@ describe('vfx app: three agents by role', () => {
   it('vfx-3 applies the sound effects and hands PCM to sound', async () => {
     const out = await runAppOnce({ workflow, agent: 'vfx-3', step: 'sound-fx', artifact: 'sound', input: chunks.sound, createApp });
     const info = await probeBuffer(out.sound);
-    expect(info.streams[0]).toMatchObject({ type: 'audio', codec: 'pcm_s16le', sampleRate: 48000, channels: 2 });
+    expect(info.streams[0]).toMatchObject({ type: 'audio', codec: 'pcm_s24le', sampleRate: 48000, channels: 2 });
     expect(Math.abs(info.durationSeconds - 2)).toBeLessThan(0.05);
   });
 });

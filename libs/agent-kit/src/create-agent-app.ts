@@ -1,5 +1,6 @@
 import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
 import { isEnvelopeError } from '@reelmesh/envelope';
+import { ffmpegPath, ffmpegSource } from '@reelmesh/media';
 import type { Logger } from 'pino';
 import type { Workflow } from '@reelmesh/workflow';
 import { createHandoffRouter } from '@reelmesh/handoff';
@@ -85,6 +86,7 @@ export function createAgentApp({ config, deps, handlers, routes }: AgentAppOptio
       audit: deps.audit?.stats(),
       provenance: provenance?.stats(),
       maxRssBytes: process.resourceUsage().maxRSS * 1024,
+      ffmpeg: { path: ffmpegPath(), source: ffmpegSource() },
     });
   });
   // While draining, refuse new chunks before anything is stored, so the sender retries elsewhere/later.

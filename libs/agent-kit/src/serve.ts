@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { Logger } from 'pino';
 import { closeServer, listen, runService } from '@reelmesh/http-kit';
+import { ffmpegPath, ffmpegSource, ffmpegVersion } from '@reelmesh/media';
 import { loadWorkflow } from '@reelmesh/workflow';
 import { AGENT_ENV } from './agent-env';
 import { AuditTrail } from './audit-trail';
@@ -32,6 +33,12 @@ export function serveAgent({ defaults, createApp }: ServeOptions): void {
     const audit = auditTrailFromEnv(process.env, logger);
     if (provenance && !audit) logger.warn(`no audit ledger configured: handoffs are not audited (set ${AGENT_ENV.auditUrl})`);
     const { app, runtime } = createApp(config, { workflow, store: stores.data, assets: stores.assets, logger, kmsStats: stores.kmsStats, provenance, audit });
+
+    // Which ffmpeg the jobs run (a current one from PATH, or the bundled build), logged once.
+    await ffmpegVersion().then(
+      (version) => logger.info({ ffmpeg: ffmpegPath(), source: ffmpegSource(), version: version.raw }, 'media tools'),
+      (error: Error) => logger.error({ ffmpeg: ffmpegPath(), err: error }, 'ffmpeg cannot run: every media job will fail'),
+    );
 
     const server = http.createServer(app);
     const url = await listen(server, config.listen);

@@ -153,7 +153,9 @@ function soundFormat(name: string, audio: StreamInfo): SoundFormat {
 
 interface PacketScan {
   frames: number;
+  /** The first hole in the frame grid, when it is the only kind of irregularity (damage). */
   gap?: { from: number; to: number };
+  /** Frame durations that vary (shorter than a frame, or many holes): a variable frame rate. */
   irregular?: { min: number; max: number };
 }
 
@@ -167,10 +169,11 @@ async function scanVideoPackets(path: string, video: StreamInfo, rate: Rational)
   let previous: number | undefined;
   let min = Infinity;
   let max = 0;
+  let gaps = 0;
   const take = (pts: number) => {
     if (previous !== undefined) {
       const step = pts - previous;
-      if (step > 1.5 * frame && !scan.gap) scan.gap = { from: previous + frame, to: pts };
+      if (step > 1.5 * frame && gaps++ === 0) scan.gap = { from: previous + frame, to: pts };
       min = Math.min(min, step);
       max = Math.max(max, step);
     }
@@ -188,12 +191,18 @@ async function scanVideoPackets(path: string, video: StreamInfo, rate: Rational)
     }
   });
   window.sort((a, b) => a - b).forEach(take);
-  // Timestamps are rounded by the container (1 ms in Matroska): a quarter frame of slack.
-  if (!scan.gap && scan.frames > 1 && (min < 0.75 * frame || max > 1.25 * frame)) scan.irregular = { min, max };
+  // Timestamps are rounded by the container (1 ms in Matroska): a quarter frame of slack. One hole
+  // in an otherwise regular grid is damage; frames closer than a frame, or holes all along, are a
+  // variable frame rate.
+  if (scan.frames > 1 && (min < 0.75 * frame || gaps > MAX_HOLES || (gaps === 0 && max > 1.25 * frame))) {
+    scan.irregular = { min, max };
+    delete scan.gap;
+  }
   return scan;
 }
 
 const REORDER_WINDOW = 32;
+const MAX_HOLES = 2;
 
 /** Decodes the picture and the first sound once, stopping at the first error; the last frame
  * decoded before it names the time. Container damage that loses no packet, and bitstream errors,
@@ -235,7 +244,11 @@ async function decodeCheck(path: string, name: string, info: MediaInfo, signal?:
   } catch (error) {
     const err = error as MediaError;
     if (err.code === 'MEDIA_ABORTED') throw err;
-    const detail = err.message.replace(/^inspect decode: /, '').replace(/^ffmpeg exited with code \d+ \((.*)\)$/s, '$1');
+    const detail = err.message
+      .replace(/^inspect decode: /, '')
+      .replace(/^ffmpeg exited with code \d+ \((.*)\)$/s, '$1')
+      .split(`${path}: `)
+      .join('');
     // ffmpeg names an output stream ("corrupt decoded frame in stream 0") or an input one ("stream #0:1").
     const output = /in stream (\d+)/.exec(detail)?.[1];
     const input = /stream #0:(\d+)/.exec(detail)?.[1];

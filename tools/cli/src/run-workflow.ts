@@ -57,6 +57,8 @@ export interface RunWorkflowResult {
   pids: Record<string, number>;
   /** Peak RSS of each agent's own process, bytes. */
   maxRssBytes: Record<string, number>;
+  /** agent -> the ffmpeg its jobs ran (path, and 'path' | 'bundled' | 'env'). */
+  ffmpeg: Record<string, { path: string; source: string } | undefined>;
   security: { mesh: boolean; encryption: boolean };
   /** The mesh CA bundle: the trust anchor for `reelmesh provenance verify <out> --ca <it>`. */
   caBundle?: string;
@@ -75,6 +77,7 @@ interface AgentStatus {
   kms?: { generateDataKey: number; decrypt: number; failures: number };
   provenance?: { recordsSigned: number; chainsVerified: number; signMs: number; verifyMs: number };
   maxRssBytes: number;
+  ffmpeg?: { path: string; source: string };
 }
 
 interface RunStatus {
@@ -184,6 +187,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
           dataRoot,
           pids,
           maxRssBytes: Object.fromEntries(statuses.map((s) => [s.agent, s.maxRssBytes])),
+          ffmpeg: Object.fromEntries(statuses.map((s) => [s.agent, s.ffmpeg])),
           security: { mesh: options.mesh !== false, encryption: options.encryption !== false },
           ...(options.mesh !== false ? { caBundle: join(stateDir, 'mesh', 'ca', 'ca-cert.pem') } : {}),
           kmsCalls,

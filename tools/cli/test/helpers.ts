@@ -2,7 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { ffmpegPath, ffprobePath } from '@reelmesh/media';
+import { ffprobePath } from '@reelmesh/media';
 import { REPO_ROOT } from '@reelmesh/runtime';
 
 const run = promisify(execFile);
@@ -41,17 +41,6 @@ export interface ProbeJson {
 export async function ffprobeJson(path: string, args: string[]): Promise<ProbeJson> {
   const { stdout } = await run(ffprobePath(), ['-v', 'error', '-of', 'json', ...args, path], { maxBuffer: 64 * 1024 * 1024 });
   return JSON.parse(stdout);
-}
-
-/** Integrated loudness (LUFS) and true peak (dBTP) measured by ffmpeg's ebur128 filter. */
-export async function ebur128(path: string): Promise<{ integrated: number; truePeak: number }> {
-  const { stderr } = await run(ffmpegPath(), ['-hide_banner', '-nostats', '-i', path, '-map', '0:a', '-af', 'ebur128=peak=true', '-f', 'null', '-'], {
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  const summary = stderr.slice(stderr.lastIndexOf('Summary:'));
-  const integrated = Number(/I:\s+(-?[\d.]+) LUFS/.exec(summary)?.[1]);
-  const truePeak = Number(/Peak:\s+(-?[\d.]+) dBFS/.exec(summary)?.[1]);
-  return { integrated, truePeak };
 }
 
 /** Processes whose environment names this data root (our agents), found through /proc. */
