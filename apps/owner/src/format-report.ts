@@ -26,6 +26,7 @@ export function describeFormat(format: ProgrammeFormat): FormatReport {
   const conform = format.conform
     ? [
         format.conform.resolution ? `picture ${master.width}x${master.height} -> ${delivery.width}x${delivery.height} (scaler ${format.conform.scaler})` : '',
+        format.conform.frameRate ? `frame rate ${master.frameRate} -> ${delivery.frameRate} (${format.conform.frameRateMethod} frame)` : '',
         format.conform.audio ? `sound ${text(master.sound)} -> ${text(delivery.sound)}` : '',
       ]
         .filter(Boolean)

@@ -159,3 +159,30 @@ describe('on the bundled 2018 ffmpeg too, no filter drops the picture to 8 bits'
     expect(await frameCount(s.path('film.mkv'))).toBe(await frameCount(s.path('master.mkv')));
   });
 });
+
+describe('an explicit conform (size with its scaler, rate with its method, sound layout and rate) is what is delivered', () => {
+  let s: Scratch;
+  const conformed = {
+    ...media,
+    delivery: {
+      ...media.delivery,
+      conform: { resolution: { width: 160, height: 120 }, scaler: 'lanczos', frameRate: '24', frameRateMethod: 'nearest', audio: { sampleRate: 44100, channels: 1 } },
+    },
+  } satisfies typeof media;
+  let format: ProgrammeFormat;
+  beforeAll(async () => {
+    s = await scratch();
+    await generateSample({ durationSeconds: 6, outPath: s.path('master.mkv'), width: 320, height: 240 });
+    ({ format } = await runPipeline(s, 'master.mkv', 'film.mkv', conformed));
+  }, 600_000);
+  afterAll(() => s?.dispose());
+
+  it('delivers 160x120 at 24 fps, mono 44.1 kHz, as long as the master', async () => {
+    expect(format).toMatchObject({ frames: 144, chunkFrames: 48, chunkCount: 3, picture: { width: 160, height: 120, frameRate: { num: 24, den: 1 } } });
+    expect(await Promise.all([0, 1, 2].map((i) => frameCount(s.path(`av-${i}.mkv`))))).toEqual([48, 48, 48]);
+    expect(await videoOf(s.path('film.mkv'))).toMatchObject({ width: 160, height: 120, r_frame_rate: '24/1' });
+    expect(await audioOf(s.path('film.mkv'))).toMatchObject({ sample_rate: '44100', channels: 1 });
+    expect(await frameCount(s.path('film.mkv'))).toBe(144);
+    expect(Math.abs((await decodeSound(s.path('film.mkv')))[0].length - 6 * 44100)).toBeLessThanOrEqual(64);
+  });
+});

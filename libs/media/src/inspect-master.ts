@@ -87,7 +87,8 @@ export async function inspectMaster(
   if (options.decodeCheck !== false) await decodeCheck(path, name, info, options.signal);
 
   const conform = media.delivery.conform;
-  const programmePicture: PictureFormat = conform?.resolution ? { ...picture, ...conform.resolution } : picture;
+  const deliveryRate = conform?.frameRate ? parseRate(conform.frameRate) : picture.frameRate;
+  const programmePicture: PictureFormat = { ...picture, ...(conform?.resolution ?? {}), frameRate: deliveryRate };
   const programmeSound: SoundFormat | undefined =
     sound && conform?.audio
       ? {
@@ -96,13 +97,15 @@ export async function inspectMaster(
           channelLayout: conform.audio.channels ? LAYOUTS[conform.audio.channels] : sound.channelLayout,
         }
       : sound;
-  const chunkFrames = chunkFramesFor(media.chunkSeconds, picture.frameRate);
-  const chunkCount = chunkCountFor(scan.frames, chunkFrames);
+  // A frame-rate conform keeps the programme's length: the delivery has as many frames as fit it.
+  const frames = Math.round((scan.frames * deliveryRate.num * picture.frameRate.den) / (deliveryRate.den * picture.frameRate.num));
+  const chunkFrames = chunkFramesFor(media.chunkSeconds, deliveryRate);
+  const chunkCount = chunkCountFor(frames, chunkFrames);
   const format: ProgrammeFormat = {
     picture: programmePicture,
     ...(programmeSound ? { sound: programmeSound } : {}),
     master: { picture, ...(sound ? { sound } : {}) },
-    frames: scan.frames,
+    frames,
     chunkFrames,
     chunkCount,
     ...(conform ? { conform } : {}),
@@ -111,6 +114,12 @@ export async function inspectMaster(
 }
 
 const LAYOUTS: Record<number, string> = { 1: 'mono', 2: 'stereo', 6: '5.1' };
+
+/** '25' or '24000/1001' as a fraction. */
+function parseRate(rate: string): Rational {
+  const [num, den = 1] = rate.split('/').map(Number);
+  return { num, den };
+}
 
 function pictureFormat(name: string, video: StreamInfo, media: Pick<MediaSettings, 'intermediate' | 'deinterlace'>): PictureFormat {
   const where = `${name}: video stream #${video.index}`;

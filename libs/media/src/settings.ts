@@ -20,11 +20,14 @@ export interface MediaSettings {
 export type MezzanineCodec = 'x264-lossless' | 'ffv1' | 'prores-hq' | 'dnxhr-hqx';
 export type PcmIntermediate = 'pcm_s24le' | 'pcm_s32le' | 'pcm_f32le';
 
-/** An explicit delivery format: a new picture size (with the scaler that makes it) and/or a new
- * sample rate or channel count. */
+/** An explicit delivery format: a new picture size (with the scaler that makes it), a new frame
+ * rate (with its method), and/or a new sample rate or channel count. */
 export interface Conform {
   resolution?: { width: number; height: number };
   scaler?: 'bicubic' | 'lanczos' | 'spline' | 'bilinear';
+  /** '25', '24000/1001', ...: each delivery frame shows the nearest master frame (frameRateMethod 'nearest'). */
+  frameRate?: string;
+  frameRateMethod?: 'nearest';
   audio?: { sampleRate?: number; channels?: 1 | 2 | 6 };
 }
 

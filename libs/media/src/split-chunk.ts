@@ -30,13 +30,16 @@ export async function splitChunk(
 ): Promise<void> {
   const { first, count } = chunkFrames(format, index);
   const master = format.master.picture;
-  const seek = Math.max(0, ((first - 0.5) * master.frameRate.den) / master.frameRate.num);
+  const retime = format.conform?.frameRate ? nearestFrames(format, first) : undefined;
+  const seek = retime?.seek ?? Math.max(0, ((first - 0.5) * master.frameRate.den) / master.frameRate.num);
   const picture = [
     ...(master.interlaced && media.deinterlace ? [`${media.deinterlace}=mode=send_frame`] : []),
+    ...(retime?.filters ?? []),
     ...(format.conform?.resolution ? [`scale=${format.picture.width}:${format.picture.height}:flags=${format.conform.scaler ?? 'lanczos'}`, 'setsar=1'] : []),
     `format=${format.picture.mezzaninePixFmt}`,
     // A filter, not -frames:v: ffmpeg ends every stream of an output once one reaches its -frames.
     `trim=end_frame=${count}`,
+    ...(retime ? ['setpts=PTS-STARTPTS'] : []),
   ].join(',');
   const sound = format.sound && format.master.sound ? soundSelection(format, index) : undefined;
 
@@ -59,6 +62,22 @@ export async function splitChunk(
       ]);
     },
   });
+}
+
+/** A frame-rate conform, method 'nearest': delivery frame n (at n / rate) shows the master frame
+ * nearest in time. The master is read from a frame before the chunk's first delivery frame, its
+ * timestamps put back on the programme's clock, and `fps` picks the nearest frame for each point of
+ * the delivery grid from the chunk's start (dropping or repeating frames, never blending). */
+function nearestFrames(format: ProgrammeFormat, first: number): { seek: number; filters: string[] } {
+  const { num, den } = format.picture.frameRate;
+  const master = format.master.picture.frameRate;
+  const start = (first * den) / num; // the chunk's first delivery frame, in seconds
+  const masterFrame = Math.max(0, Math.floor((start * master.num) / master.den) - 1);
+  const seek = Math.round(Math.max(0, ((masterFrame - 0.5) * master.den) / master.num) * 1e6) / 1e6;
+  return {
+    seek,
+    filters: [`setpts=PTS+${seek.toFixed(6)}/TB`, `fps=fps=${num}/${den}:start_time=${start.toFixed(6)}:round=near`],
+  };
 }
 
 /** The sound of chunk `index` with its handle: where to seek the master and the filter that cuts it. */

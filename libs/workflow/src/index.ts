@@ -11,7 +11,7 @@ export type {
   WorkflowIssue,
   WorkflowMetadata,
 } from './types';
-export { DEINTERLACERS, JOB_NAMES, MEZZANINE_CODECS, PCM_INTERMEDIATES, SCALERS, X265_PRESETS } from './types';
+export { DEINTERLACERS, FRAME_RATE_METHODS, JOB_NAMES, MEZZANINE_CODECS, PCM_INTERMEDIATES, SCALERS, X265_PRESETS } from './types';
 export { WorkflowError, formatIssue } from './errors';
 export { API_VERSION, KIND, WORKFLOW_SCHEMA } from './schema';
 export { DEFAULT_WORKFLOW_PATH, MAX_WORKFLOW_BYTES, REPO_ROOT, loadWorkflow, parseWorkflow, validateWorkflow } from './load';

@@ -2,7 +2,7 @@
 // ranges). Cross-references (unknown actor, cycles, ...) are checked in validate.ts.
 // `hint` is our own annotation: the human wording used when a pattern/enum check fails.
 import { NAME_HINT, NAME_PATTERN, TRUST_DOMAIN_HINT, TRUST_DOMAIN_PATTERN } from '@reelmesh/addressing';
-import { DEINTERLACERS, JOB_NAMES, MEZZANINE_CODECS, PCM_INTERMEDIATES, SCALERS, X265_PRESETS } from './types';
+import { DEINTERLACERS, FRAME_RATE_METHODS, JOB_NAMES, MEZZANINE_CODECS, PCM_INTERMEDIATES, SCALERS, X265_PRESETS } from './types';
 
 export const API_VERSION = 'reelmesh.io/v1';
 export const KIND = 'Workflow';
@@ -56,6 +56,9 @@ export const WORKFLOW_SCHEMA = {
                   height: { ...positiveInteger, maximum: 8192, multipleOf: 2 },
                 }),
                 scaler: { type: 'string', enum: [...SCALERS], hint: 'a scaler' },
+                // A frame rate as ffmpeg writes it: 25, 24000/1001, ...
+                frameRate: { type: 'string', pattern: '^[1-9]\\d{0,5}(/[1-9]\\d{0,4})?$', hint: 'a frame rate such as "25" or "24000/1001"' },
+                frameRateMethod: { type: 'string', enum: [...FRAME_RATE_METHODS], hint: 'a frame-rate method' },
                 audio: record(
                   {
                     sampleRate: { ...positiveInteger, maximum: 384000 },
@@ -64,7 +67,7 @@ export const WORKFLOW_SCHEMA = {
                   ['sampleRate', 'channels'],
                 ),
               },
-              ['resolution', 'scaler', 'audio'],
+              ['resolution', 'scaler', 'frameRate', 'frameRateMethod', 'audio'],
             ),
           },
           ['conform'],

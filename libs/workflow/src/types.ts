@@ -29,6 +29,9 @@ export const PCM_INTERMEDIATES = ['pcm_s24le', 'pcm_s32le', 'pcm_f32le'] as cons
 export const X265_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'] as const;
 export const SCALERS = ['bicubic', 'lanczos', 'spline', 'bilinear'] as const;
 export const DEINTERLACERS = ['bwdif', 'yadif'] as const;
+/** How a frame-rate conform makes each delivery frame: `nearest` shows the master frame nearest in
+ * time (frames are dropped or repeated, never blended). */
+export const FRAME_RATE_METHODS = ['nearest'] as const;
 
 export interface MediaSettings {
   readonly chunkSeconds: number;
@@ -36,8 +39,10 @@ export interface MediaSettings {
   readonly delivery: {
     readonly x265: { readonly preset: (typeof X265_PRESETS)[number]; readonly crf: number };
     readonly conform?: {
-      readonly resolution: { readonly width: number; readonly height: number };
-      readonly scaler: (typeof SCALERS)[number];
+      readonly resolution?: { readonly width: number; readonly height: number };
+      readonly scaler?: (typeof SCALERS)[number];
+      readonly frameRate?: string;
+      readonly frameRateMethod?: (typeof FRAME_RATE_METHODS)[number];
       readonly audio: { readonly sampleRate?: number; readonly channels?: 1 | 2 | 6 };
     };
   };

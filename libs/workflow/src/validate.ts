@@ -117,11 +117,15 @@ function cycles(wf: Workflow): RawIssue[] {
   return issues;
 }
 
-/** A conform names its method: a new picture size needs the scaler that makes it. */
+/** A conform names its methods: a new picture size needs its scaler, a new frame rate its method. */
 function conformRules(wf: Workflow): RawIssue[] {
   const conform = wf.media.delivery.conform;
+  const issues: RawIssue[] = [];
   if (conform?.resolution && !conform.scaler) {
-    return [{ at: ['media', 'delivery', 'conform'], message: 'a conform to a new resolution must name its scaler (scaler: lanczos, bicubic, spline or bilinear)' }];
+    issues.push({ at: ['media', 'delivery', 'conform'], message: 'a conform to a new resolution must name its scaler (scaler: lanczos, bicubic, spline or bilinear)' });
   }
-  return [];
+  if (conform?.frameRate && !conform.frameRateMethod) {
+    issues.push({ at: ['media', 'delivery', 'conform'], message: 'a conform to a new frame rate must name its method (frameRateMethod: nearest)' });
+  }
+  return issues;
 }
