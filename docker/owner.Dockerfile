@@ -7,6 +7,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 FROM node:20.19.2-bookworm-slim AS runtime
+# Debian's ffmpeg (5.1 on bookworm): the media jobs take it over the bundled 2018 build.
+RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     REELMESH_WORKFLOW=/app/policies/workflow.yaml
 WORKDIR /app

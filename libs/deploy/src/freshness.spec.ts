@@ -35,6 +35,13 @@ describe('generated deployment files', () => {
     }
   });
 
+  it("agent images carry Debian's current ffmpeg (the jobs take it over the bundled build); the KMS image does not", () => {
+    const content = (path: string) => files.find((file) => file.path === path)!.content;
+    const install = /^RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg && rm -rf \/var\/lib\/apt\/lists\/\*$/m;
+    for (const app of new Set(wf.agents.map((agent) => agent.app))) expect(content(`docker/${app}.Dockerfile`)).toMatch(install);
+    expect(content('docker/kms-local.Dockerfile')).not.toMatch(/ffmpeg/);
+  });
+
   it('say they are generated, and render identically twice', () => {
     for (const file of files) {
       if (file.path.endsWith('.json')) expect(JSON.parse(file.content)._generated, file.path).toMatch(/reelmesh gen/);

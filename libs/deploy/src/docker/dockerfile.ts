@@ -1,6 +1,7 @@
 // One Dockerfile per program, all the same shape: production node_modules in one stage (the npm
-// ffmpeg/ffprobe binaries come with them), the Nx build output (an esbuild bundle) copied in,
-// a non-root user and a health check.
+// ffmpeg/ffprobe binaries come with them), Debian's current ffmpeg for the agents (the jobs prefer
+// a version >= 5 on PATH: faster, 10-bit filter paths), the Nx build output (an esbuild bundle)
+// copied in, a non-root user and a health check.
 import { imageString, NODE_IMAGE } from '../images';
 import { APP_PORT, APP_UID, DATA_DIR, IMAGE_WORKDIR, KMS_NAME, KMS_PORT } from '../settings';
 import { textFile } from '../render-yaml';
@@ -16,6 +17,11 @@ export function dockerfile(program: string, assets: readonly string[] = []): str
     ? `require('net').connect(${port},'127.0.0.1').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))`
     : `fetch('http://127.0.0.1:${port}/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`;
   const dataDir = isKms ? '/var/lib/kms' : DATA_DIR;
+  const ffmpeg = isKms
+    ? ''
+    : `# Debian's ffmpeg (5.1 on bookworm): the media jobs take it over the bundled 2018 build.
+RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg && rm -rf /var/lib/apt/lists/*
+`;
   return textFile(`# Build: npx nx run app-${program}:docker-build (bundles ${bundlePath(program)} first).
 
 FROM ${imageString(NODE_IMAGE)} AS deps
@@ -24,7 +30,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 FROM ${imageString(NODE_IMAGE)} AS runtime
-ENV NODE_ENV=production \\
+${ffmpeg}ENV NODE_ENV=production \\
     REELMESH_WORKFLOW=${IMAGE_WORKDIR}/policies/workflow.yaml
 WORKDIR ${IMAGE_WORKDIR}
 COPY --from=deps ${IMAGE_WORKDIR}/node_modules ./node_modules
