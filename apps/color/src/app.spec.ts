@@ -221,7 +221,7 @@ describe('color app, sealed mode (KMS-sealed stores, as deployed)', () => {
       expect(trace!.assets).toEqual({ lut: { sha256: sha256(SPEC_LUT) } });
       expect(trace!.invocations.map((i) => i.name)).toEqual(['grade']);
       const { args } = trace!.invocations[0];
-      expect(args[args.indexOf('-vf') + 1]).toMatch(/lut3d=file=(\\')?lut\.cube(\\')?:interp=tetrahedral,scale=out_color_matrix=bt709:out_range=tv,format=yuv420p10le$/);
+      expect(args[args.indexOf('-vf') + 1]).toMatch(/lut3d=file=(\\')?lut\.cube(\\')?:interp=tetrahedral,scale=out_color_matrix=bt709:out_range=tv:flags=[^,]+,format=yuv420p10le$/);
       expect(JSON.stringify(trace)).not.toMatch(/reelmesh-fifo-|grade\.cube|color-sealed-/);
       expect(trace).toEqual(reference.parameters);
       // ...and that is what color signed: its record (verified back to the owner's split) commits to them.

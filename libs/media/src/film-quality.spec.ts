@@ -139,7 +139,7 @@ describe('a continuous tone through the whole chain has no click or gap at the c
   });
 });
 
-describe('on the bundled 2018 ffmpeg too, no filter drops the picture to 8 bits', () => {
+describe('on the bundled 2018 ffmpeg too: 10 bits kept, quality of a single-process render', () => {
   let s: Scratch;
   const previous = process.env.REELMESH_FFMPEG;
   beforeAll(async () => {
@@ -147,6 +147,9 @@ describe('on the bundled 2018 ffmpeg too, no filter drops the picture to 8 bits'
     s = await scratch();
     await generateSample({ durationSeconds: 3, outPath: s.path('master.mkv'), width: 320, height: 180 });
     await runPipeline(s, 'master.mkv', 'film.mkv');
+    for (const picture of ['final', 'lossless'] as const) {
+      await renderReference({ masterPath: s.path('master.mkv'), outPath: s.path(`reference-${picture}.mkv`), media, lutPath: s.path('look.cube'), picture });
+    }
   }, 600_000);
   afterAll(async () => {
     if (previous === undefined) delete process.env.REELMESH_FFMPEG;
@@ -157,6 +160,12 @@ describe('on the bundled 2018 ffmpeg too, no filter drops the picture to 8 bits'
   it('counts more than 256 distinct luma codes after every picture step, and keeps every frame', async () => {
     for (const name of ['fx-0.mkv', 'graded-0.mkv', 'hdr-0.mkv', 'film.mkv']) expect(await distinctLumaValues(s.path(name)), name).toBeGreaterThan(256);
     expect(await frameCount(s.path('film.mkv'))).toBe(await frameCount(s.path('master.mkv')));
+  });
+
+  it('is within 0.5 dB PSNR-Y of its own single-process render (the 2018 scaler defaults differ inside one graph)', async () => {
+    const chunked = await pictureQuality(s.path('film.mkv'), s.path('reference-lossless.mkv'));
+    const single = await pictureQuality(s.path('reference-final.mkv'), s.path('reference-lossless.mkv'));
+    expect(chunked.psnr.y).toBeGreaterThan(single.psnr.y - 0.5);
   });
 });
 

@@ -1,10 +1,17 @@
-// Smoke test of `reelmesh bench --quick`: the real CLI runs every suite and writes a well-formed
-// report. It checks shape, never timings (figures on a shared CI box mean nothing).
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+// Smoke test of `reelmesh bench --quick`: the real CLI runs every suite but `quality` and writes a
+// well-formed report. It checks shape, never timings (figures on a shared CI box mean nothing).
+// The quality suite runs the secure workflow and two single-process renders once per ffmpeg build
+// (several minutes even quick), so here only its pure parts run: the data-root classification, the
+// build choice, the env restore and its part of the report, on a synthetic result.
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { renderMarkdown } from '@reelmesh/bench';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SUITES, benchConfig, parseSuites } from '../src/bench/config';
+import { buildsToMeasure, classifyStored, perMinuteOfFilm, qualityVerdicts, storedChunkBytes, withReelmeshFfmpeg, type BuildQuality, type QualityResult } from '../src/bench/quality';
+import { buildReport } from '../src/bench/report';
 import { lastJsonLine, reelmesh, type CliResult } from './helpers';
 
 interface Summary {
@@ -28,7 +35,7 @@ describe('reelmesh bench --quick', () => {
 
   beforeAll(async () => {
     out = await mkdtemp(join(tmpdir(), 'reelmesh-bench-smoke-'));
-    result = await reelmesh(['bench', '--quick', '--json', '--out', out]);
+    result = await reelmesh(['bench', '--quick', '--json', '--only', SUITES.filter((s) => s !== 'quality').join(','), '--out', out]);
     if (result.code !== 0) throw new Error(`bench exited ${result.code}:\n${result.stderr}`);
     summary = lastJsonLine<Summary>(result.stdout);
   }, 600_000); // the quick bench itself takes ~2 min alone; CI runs it beside other test files on 2 cores
@@ -107,5 +114,106 @@ describe('reelmesh bench --quick', () => {
     const unknown = await reelmesh(['bench', '--quick', '--only', 'nope', '--out', out]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/--only .*unknown: nope/);
+  });
+});
+
+/** A measured build as the quality suite returns it (figures made up, shaped like a real run). */
+function build(label: 'system' | 'bundled', over: { gap?: number; lufs?: number; peak?: number; frames?: number; extra?: number; wall?: number } = {}): BuildQuality {
+  const quality = (y: number) => ({ psnr: { y, u: y + 2, v: y + 3 }, ssim: { y: 0.99, u: 0.995, v: 0.996 } });
+  return {
+    build: { label, source: label === 'system' ? 'path' : 'bundled', path: `/bin/${label}`, version: label === 'system' ? '5.1.9' : 'N-47683-g0e8eb07980-static' },
+    chunks: 30,
+    wallSeconds: over.wall ?? 100,
+    referenceSeconds: { final: 50, lossless: 40 },
+    picture: { deliverable: quality(45 - (over.gap ?? 0.1)), finalReference: quality(45) },
+    loudness: {
+      master: { integratedLufs: -14.2, lraLu: 9.5, truePeakDbtp: -0.4 },
+      deliverable: { integratedLufs: over.lufs ?? -23.1, lraLu: 8.9, truePeakDbtp: over.peak ?? -1.3 },
+      finalReference: { integratedLufs: -23, lraLu: 9, truePeakDbtp: -1.2 },
+    },
+    frames: { master: 1500, deliverable: over.frames ?? 1500, losslessReference: 1500 },
+    samples: { master: 2_880_000, deliverable: 2_880_000 + (over.extra ?? 1024) },
+    bytes: { deliverable: 30e6, atRest: { bytes: 3e9, objects: 360 }, throughMesh: { bytes: 2e9, objects: 240, byArtifact: { av: 1e8, picture: 1.8e9, sound: 1e8 } } },
+  };
+}
+
+describe('the quality suite, without running it (too long for CI)', () => {
+  it('is a suite of its own, picked with --only, and shorter when quick', () => {
+    expect(SUITES).toContain('quality');
+    expect(parseSuites('quality')).toEqual(['quality']);
+    expect(benchConfig(false).qualitySeconds).toBe(60);
+    expect(benchConfig(true).qualitySeconds).toBeLessThan(benchConfig(false).qualitySeconds);
+  });
+
+  it('tells received handoffs from outputs in a data root, and skips slot records and assets', async () => {
+    expect(classifyStored('vfx-2/feature-film/picture-fx/picture/00003.mkv')).toBe('received');
+    expect(classifyStored('vfx-2/feature-film/picture-fx/out/picture/00003.mkv')).toBe('output');
+    expect(classifyStored('owner/feature-film/split/out/av/00000.mkv')).toBe('output');
+    expect(classifyStored('vfx-2/handoff-slots/feature-film/picture-fx/picture/00003.json')).toBe('other');
+    expect(classifyStored('color/assets/lut/film-look.cube')).toBe('other');
+    expect(classifyStored('vfx-2/feature-film/picture-fx/picture/.partial-00003.mkv.ab12')).toBe('other');
+    const root = await mkdtemp(join(tmpdir(), 'reelmesh-quality-'));
+    try {
+      const put = async (rel: string, bytes: number) => {
+        await mkdir(join(root, rel, '..'), { recursive: true });
+        await writeFile(join(root, rel), Buffer.alloc(bytes));
+      };
+      await put('owner/feature-film/split/out/av/00000.mkv', 100);
+      await put('vfx-1/feature-film/demux/av/00000.mkv', 110);
+      await put('vfx-1/feature-film/demux/out/picture/00000.mkv', 70);
+      await put('vfx-2/feature-film/picture-fx/picture/00000.mkv', 80);
+      await put('vfx-2/handoff-slots/feature-film/picture-fx/picture/00000.json', 5);
+      await put('color/assets/lut/film-look.cube', 1000);
+      expect(await storedChunkBytes(root)).toEqual({ atRest: { bytes: 360, objects: 4 }, throughMesh: { bytes: 190, objects: 2, byArtifact: { av: 110, picture: 80 } } });
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+    expect(perMinuteOfFilm(1000, 8)).toBe(7500);
+  });
+
+  it('measures the system build and the bundled one, or the one FFMPEG_PATH names, and restores REELMESH_FFMPEG', async () => {
+    expect(buildsToMeasure('path')).toEqual([{ label: 'system', reelmeshFfmpeg: undefined }, { label: 'bundled', reelmeshFfmpeg: 'bundled' }]);
+    expect(buildsToMeasure('bundled')).toEqual([{ label: 'bundled', reelmeshFfmpeg: 'bundled' }]);
+    expect(buildsToMeasure('env')).toEqual([{ label: 'env', reelmeshFfmpeg: undefined }]);
+    const before = process.env.REELMESH_FFMPEG;
+    try {
+      process.env.REELMESH_FFMPEG = 'something';
+      expect(await withReelmeshFfmpeg(undefined, async () => process.env.REELMESH_FFMPEG)).toBeUndefined();
+      await expect(withReelmeshFfmpeg('bundled', async () => { throw new Error(`saw ${process.env.REELMESH_FFMPEG}`); })).rejects.toThrow('saw bundled');
+      expect(process.env.REELMESH_FFMPEG).toBe('something');
+      delete process.env.REELMESH_FFMPEG;
+      await withReelmeshFfmpeg('bundled', async () => undefined);
+      expect('REELMESH_FFMPEG' in process.env).toBe(false);
+    } finally {
+      if (before === undefined) delete process.env.REELMESH_FFMPEG;
+      else process.env.REELMESH_FFMPEG = before;
+    }
+  });
+
+  it('judges quality and fidelity per build, never time', () => {
+    const target = { integratedLufs: -23, truePeakDbtp: -1 };
+    expect(qualityVerdicts(build('system'), target)).toEqual({ psnrGap: true, integrated: true, truePeak: true, frames: true, samples: true });
+    expect(qualityVerdicts(build('system', { gap: 0.6, lufs: -22.4, peak: -0.9, frames: 1499, extra: 1025 }), target)).toEqual({ psnrGap: false, integrated: false, truePeak: false, frames: false, samples: false });
+    expect(qualityVerdicts(build('system', { extra: -1 }), target).samples).toBe(false);
+    expect(qualityVerdicts(build('system', { wall: 1e9 }), target)).toEqual(qualityVerdicts(build('system'), target));
+  });
+
+  it('puts its figures in the summary, its targets and its section of the report', async () => {
+    const result: QualityResult = { clipSeconds: 60, masterBytes: 40e6, loudnessTarget: { integratedLufs: -23, truePeakDbtp: -1 }, builds: [build('system'), build('bundled', { gap: 0.7, wall: 150 })] };
+    const built = await buildReport({ quality: result });
+    const summary = built.summary.quality as { wallBundledOverSystem: number; builds: Array<Record<string, unknown>> };
+    expect(summary.wallBundledOverSystem).toBeCloseTo(1.5);
+    expect(summary.builds.map((b) => b.label)).toEqual(['system', 'bundled']);
+    expect(summary.builds[0]).toMatchObject({ psnrYGapDb: expect.closeTo(0.1, 6), samples: { extra: 1024 }, atRestOverMaster: 75, throughMeshOverMaster: 50, wallOverReference: 2 });
+    expect(summary.builds[0].bytesPerMinute).toEqual({ master: 40e6, atRest: 3e9, throughMesh: 2e9, deliverable: 30e6 });
+    for (const k of ['psnr', 'ssim', 'loudness', 'frames', 'ffmpeg', 'verdicts'] as const) expect(summary.builds[1][k], k).toBeDefined();
+    const psnr = built.targets.find((t) => t.name.startsWith('deliverable PSNR-Y'));
+    expect(psnr?.met).toBe(false); // the bundled build's 0.7 dB gap
+    expect(psnr?.ours).toMatch(/system: 0\.10 dB .*; bundled: 0\.70 dB/);
+    expect(built.targets.filter((t) => t.name.startsWith('deliverable ')).map((t) => t.met)).toEqual([false, true, true, true]);
+    const md = renderMarkdown({ title: 't', preamble: [], targets: built.targets, sections: built.sections });
+    expect(md).toContain('## Film quality');
+    expect(md).toContain('bundled / system: 1.50');
+    expect(md).toMatch(/\| system \| deliverable \(mesh\) \| 44\.900 \|/);
   });
 });

@@ -1,6 +1,6 @@
 // How many observations each suite takes: `--quick` (smoke, CI) or the full study (by hand).
 
-export const SUITES = ['startup', 'request', 'security', 'provenance', 'workflow', 'envelope', 'mesh'] as const;
+export const SUITES = ['startup', 'request', 'security', 'provenance', 'workflow', 'envelope', 'mesh', 'quality'] as const;
 export type SuiteName = (typeof SUITES)[number];
 
 export interface BenchConfig {
@@ -28,6 +28,8 @@ export interface BenchConfig {
   meshRequests: number;
   meshThroughputBytes: number;
   policyIterations: number;
+  /** The master the film-quality suite runs through the mesh and renders in one process, per ffmpeg build. */
+  qualitySeconds: number;
 }
 
 const MiB = 1024 * 1024;
@@ -55,6 +57,7 @@ export function benchConfig(quick: boolean): BenchConfig {
       meshRequests: 200,
       meshThroughputBytes: 32 * MiB,
       policyIterations: 50,
+      qualitySeconds: 8,
     };
   }
   return {
@@ -77,6 +80,7 @@ export function benchConfig(quick: boolean): BenchConfig {
     meshRequests: 5000,
     meshThroughputBytes: 256 * MiB,
     policyIterations: 1000,
+    qualitySeconds: 60,
   };
 }
 

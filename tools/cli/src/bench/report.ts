@@ -7,6 +7,7 @@ import type { EnvelopeResult } from './envelope';
 import type { MeshMicroResult } from './mesh-micro';
 import { POLICY_SIZE_LEVELS, REQUEST_LEVELS, type RequestResult } from './request';
 import type { ProvenanceSuiteResult } from './provenance';
+import { AAC_FRAME_SAMPLES, LOUDNESS_TOLERANCE_LU, PSNR_GAP_TARGET_DB, extraSamples, perMinuteOfFilm, psnrYGapDb, qualityVerdicts, type BuildQuality, type QualityResult } from './quality';
 import type { SecurityResult } from './security';
 import type { StartupResult } from './startup';
 import type { WorkflowResult } from './workflow';
@@ -19,6 +20,7 @@ export interface SuiteResults {
   workflow?: WorkflowResult;
   envelope?: EnvelopeResult;
   mesh?: MeshMicroResult;
+  quality?: QualityResult;
 }
 
 export interface BuiltReport {
@@ -183,6 +185,84 @@ function meshPart(r: MeshMicroResult, out: BuiltReport): void {
   });
 }
 
+function qualityPart(r: QualityResult, out: BuiltReport): void {
+  const minutes = (bytes: number) => perMinuteOfFilm(bytes, r.clipSeconds);
+  const system = r.builds.find((b) => b.build.label === 'system');
+  const bundled = r.builds.find((b) => b.build.label === 'bundled');
+  const wallBundledOverSystem = system && bundled ? bundled.wallSeconds / system.wallSeconds : null;
+  const builds = r.builds.map((b) => ({
+    label: b.build.label,
+    ffmpeg: { source: b.build.source, version: b.build.version, path: b.build.path },
+    chunks: b.chunks,
+    psnr: { deliverable: b.picture.deliverable.psnr, finalReference: b.picture.finalReference.psnr },
+    ssim: { deliverable: b.picture.deliverable.ssim, finalReference: b.picture.finalReference.ssim },
+    psnrYGapDb: psnrYGapDb(b),
+    loudness: b.loudness,
+    frames: b.frames,
+    samples: { ...b.samples, extra: extraSamples(b) },
+    bytesPerMinute: { master: minutes(r.masterBytes), atRest: minutes(b.bytes.atRest.bytes), throughMesh: minutes(b.bytes.throughMesh.bytes), deliverable: minutes(b.bytes.deliverable) },
+    throughMeshPerMinuteByArtifact: Object.fromEntries(Object.entries(b.bytes.throughMesh.byArtifact).map(([artifact, bytes]) => [artifact, minutes(bytes)])),
+    atRestOverMaster: b.bytes.atRest.bytes / r.masterBytes,
+    throughMeshOverMaster: b.bytes.throughMesh.bytes / r.masterBytes,
+    wallSeconds: b.wallSeconds,
+    referenceSeconds: b.referenceSeconds,
+    wallOverReference: b.wallSeconds / b.referenceSeconds.final,
+    verdicts: qualityVerdicts(b, r.loudnessTarget),
+  }));
+  out.summary.quality = { clipSeconds: r.clipSeconds, masterBytes: r.masterBytes, loudnessTarget: r.loudnessTarget, wallBundledOverSystem, builds };
+
+  const each = (text: (b: BuildQuality) => string) => r.builds.map((b) => `${b.build.label}: ${text(b)}`).join('; ');
+  const all = (verdict: keyof ReturnType<typeof qualityVerdicts>) => r.builds.length > 0 && r.builds.every((b) => qualityVerdicts(b, r.loudnessTarget)[verdict]);
+  const db = (x: number) => `${x.toFixed(2)} dB`;
+  const { integratedLufs, truePeakDbtp } = r.loudnessTarget;
+  out.targets.push(
+    {
+      name: 'deliverable PSNR-Y below the single-process render with the same final encode',
+      target: `<= ${PSNR_GAP_TARGET_DB} dB`,
+      ours: each((b) => `${db(psnrYGapDb(b))} (${db(b.picture.deliverable.psnr.y)} vs ${db(b.picture.finalReference.psnr.y)})`),
+      met: all('psnrGap'),
+    },
+    { name: 'deliverable integrated loudness', target: `${integratedLufs} LUFS +-${LOUDNESS_TOLERANCE_LU}`, ours: each((b) => `${fmt(b.loudness.deliverable.integratedLufs, 1)} LUFS`), met: all('integrated') },
+    { name: 'deliverable true peak', target: `<= ${truePeakDbtp} dBTP`, ours: each((b) => `${fmt(b.loudness.deliverable.truePeakDbtp, 1)} dBTP`), met: all('truePeak') },
+    {
+      name: 'deliverable timing: frames and sound samples against the master',
+      target: `same frames; 0..${AAC_FRAME_SAMPLES} extra samples`,
+      ours: each((b) => `${b.frames.deliverable}/${b.frames.master} frames, ${extraSamples(b) >= 0 ? '+' : ''}${extraSamples(b)} samples`),
+      met: all('frames') && all('samples'),
+    },
+  );
+
+  const q = (label: string, file: string, p: BuildQuality['picture']['deliverable'], gap: string) => [label, file, p.psnr.y, p.psnr.u, p.psnr.v, fmt(p.ssim.y, 5), fmt(p.ssim.u, 5), fmt(p.ssim.v, 5), gap];
+  // ebur128 prints one decimal.
+  const l = (label: string, file: string, x: BuildQuality['loudness']['master']) => [label, file, fmt(x.integratedLufs, 1), fmt(x.lraLu, 1), fmt(x.truePeakDbtp, 1)];
+  out.sections.push({
+    title: 'Film quality: the mesh against one process',
+    paragraphs: [
+      `The same generated ${r.clipSeconds} s master (${(r.masterBytes / MiB).toFixed(1)} MiB) through the secure workflow (mesh, policy, sealed volumes; ${r.builds[0]?.chunks ?? 0} chunks, lossless 10-bit picture and 24-bit PCM between contractors), and through the same chains run once in one ffmpeg over the whole master: with the workflow's final x265 encode, and lossless. Picture: PSNR and SSIM per plane against the lossless single-process render, both decoded at 10 bits; the gap is the single-process final encode's PSNR-Y minus the deliverable's (positive: the chunked run lost quality). Sound: EBU R 128 (ebur128) of the master, the deliverable (AAC) and the single-process render (24-bit PCM), target ${integratedLufs} LUFS +-${LOUDNESS_TOLERANCE_LU}, true peak <= ${truePeakDbtp} dBTP.`,
+      `Each build measures its own outputs (REELMESH_FFMPEG is passed to every agent). ${r.builds.map((b) => `${b.build.label}: ${b.build.source} ffmpeg ${b.build.version} (${b.build.path})`).join('; ')}.${wallBundledOverSystem === null ? '' : ` Wall time of the run, bundled / system: ${wallBundledOverSystem.toFixed(2)}.`}`,
+      `Bytes per minute of film: the master ${(minutes(r.masterBytes) / MiB).toFixed(1)} MiB/min. At rest: every chunk object the agents stored (received and produced), sealed, as on disk; through the mesh: the chunk objects the receiving agents stored (each handoff once). Through the mesh by artifact, MiB/min: ${builds.map((b) => `${b.label}: ${Object.entries(b.throughMeshPerMinuteByArtifact).sort(([x], [y]) => x.localeCompare(y)).map(([a, v]) => `${a} ${(v / MiB).toFixed(1)}`).join(', ')}`).join('; ')}.`,
+    ],
+    tables: [
+      {
+        columns: ['build', 'against the lossless render', 'PSNR Y (dB)', 'PSNR U (dB)', 'PSNR V (dB)', 'SSIM Y', 'SSIM U', 'SSIM V', 'PSNR-Y gap (dB)'],
+        rows: r.builds.flatMap((b) => [q(b.build.label, 'deliverable (mesh)', b.picture.deliverable, fmt(psnrYGapDb(b), 3)), q(b.build.label, 'single-process final encode', b.picture.finalReference, '-')]),
+      },
+      {
+        columns: ['build', 'file', 'integrated (LUFS)', 'LRA (LU)', 'true peak (dBTP)'],
+        rows: r.builds.flatMap((b) => [l(b.build.label, 'master', b.loudness.master), l(b.build.label, 'deliverable (mesh)', b.loudness.deliverable), l(b.build.label, 'single-process render', b.loudness.finalReference)]),
+      },
+      {
+        columns: ['build', 'frames master', 'frames deliverable', 'frames lossless render', 'samples master', 'samples deliverable', 'extra samples'],
+        rows: r.builds.map((b) => [b.build.label, b.frames.master, b.frames.deliverable, b.frames.losslessReference, b.samples.master, b.samples.deliverable, extraSamples(b)]),
+      },
+      {
+        columns: ['build', 'at rest (MiB/min)', 'through mesh (MiB/min)', 'at rest / master', 'through mesh / master', 'deliverable (MiB/min)', 'run wall (s)', 'single-process final (s)', 'run / single-process'],
+        rows: builds.map((b) => [b.label, b.bytesPerMinute.atRest / MiB, b.bytesPerMinute.throughMesh / MiB, b.atRestOverMaster, b.throughMeshOverMaster, b.bytesPerMinute.deliverable / MiB, b.wallSeconds, b.referenceSeconds.final, b.wallOverReference]),
+      },
+    ],
+  });
+}
+
 export async function buildReport(results: SuiteResults): Promise<BuiltReport> {
   const out: BuiltReport = { summary: {}, targets: [], sections: [], plots: {} };
   if (results.startup) {
@@ -203,5 +283,6 @@ export async function buildReport(results: SuiteResults): Promise<BuiltReport> {
   if (results.workflow) workflowPart(results.workflow, out);
   if (results.envelope) envelopePart(results.envelope, out, results.workflow?.kmsCallsPerChunk ?? results.security?.kmsCallsPerChunk);
   if (results.mesh) meshPart(results.mesh, out);
+  if (results.quality) qualityPart(results.quality, out);
   return out;
 }

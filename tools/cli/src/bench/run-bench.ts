@@ -11,6 +11,7 @@ import { runMeshMicroSuite } from './mesh-micro';
 import { buildReport, type SuiteResults } from './report';
 import { runRequestSuite } from './request';
 import { runProvenanceSuite } from './provenance';
+import { runQualitySuite } from './quality';
 import { runSecuritySuite } from './security';
 import { runStartupSuite } from './startup';
 import { runWorkflowSuite } from './workflow';
@@ -64,6 +65,7 @@ export async function runBench(options: RunBenchOptions): Promise<BenchOutcome> 
       results.envelope = await runEnvelopeSuite({ bytes: config.envelopeBytes, rounds: config.envelopeRounds, smallBytes: config.rssSmallBytes, largeBytes: config.rssLargeBytes, log });
     }
     if (has('mesh')) results.mesh = await runMeshMicroSuite({ requests: config.meshRequests, throughputBytes: config.meshThroughputBytes, policyIterations: config.policyIterations, log });
+    if (has('quality')) results.quality = await runQualitySuite(runs, { seconds: config.qualitySeconds, workDir, log });
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }

@@ -12,9 +12,9 @@ interface BenchCliOptions {
 export function registerBench(program: Command): void {
   program
     .command('bench')
-    .description('measure the cost of the security layers (start-up, requests, end to end, envelope, mesh) and write a report')
+    .description('measure the cost of the security layers (start-up, requests, end to end, envelope, mesh) and the film quality, and write a report')
     .option('--out <dir>', 'where report.json, report.md and the SVG plots are written', './bench-out')
-    .option('--quick', 'few observations (a smoke run in under a couple of minutes)')
+    .option('--quick', 'few observations, short masters (a smoke run: a couple of minutes, plus several for the quality suite)')
     .option('--only <suites>', `comma-separated subset of ${SUITES.join(',')}`)
     .option('--json', 'print a JSON summary as the last line of stdout')
     .action(async (opts: BenchCliOptions) => {
