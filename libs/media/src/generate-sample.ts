@@ -64,10 +64,13 @@ export async function generateSample(options: GenerateSampleOptions): Promise<vo
 
 const LAYOUTS: Record<number, string> = { 1: 'mono', 2: 'stereo', 6: '5.1' };
 
-// Channels differ so the image is real; random() gives broadband noise. The LFE (4th of 5.1) gets a low tone.
+// Channels differ so the image is real; random() gives broadband noise. The LFE (4th of 5.1) gets a
+// low tone. Every channel swells and fades over 23 s (about 14 dB), like scenes of a film, so the
+// programme has a loudness range for mastering to keep.
 function soundExpression(channels: number): string {
+  const scenes = '(0.6+0.4*sin(2*PI*t/23))';
   const tone = (f1: number, f2: number, m1: number, m2: number, seed: number) =>
-    `0.45*sin(2*PI*${f1}*t)*(0.6+0.4*sin(2*PI*${m1}*t))+0.25*sin(2*PI*${f2}*t)*(0.5+0.5*sin(2*PI*${m2}*t))+0.06*(2*random(${seed})-1)`;
+    `${scenes}*(0.45*sin(2*PI*${f1}*t)*(0.6+0.4*sin(2*PI*${m1}*t))+0.25*sin(2*PI*${f2}*t)*(0.5+0.5*sin(2*PI*${m2}*t))+0.06*(2*random(${seed})-1))`;
   const all = [
     tone(220, 660, 0.35, 2.5, 0),
     tone(330, 990, 0.25, 1.5, 1),
