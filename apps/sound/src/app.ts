@@ -1,5 +1,5 @@
 import { createAgentApp, programmeStep, type AgentConfig, type AgentDeps } from '@reelmesh/agent-kit';
-import { analyseLoudness, combineAnalyses, programmeGain, renderLoudness, type LoudnessAnalysis } from '@reelmesh/media';
+import { analyseLoudness, combineAnalyses, renderLoudness, type LoudnessAnalysis } from '@reelmesh/media';
 
 /** Sound mastering: compression, one EBU R128 gain for the whole programme, a true-peak ceiling.
  * Each chunk is analysed as it arrives; once the programme's loudness is known, every chunk is
@@ -13,7 +13,7 @@ export function createApp(config: AgentConfig, deps: AgentDeps) {
       loudness: programmeStep<LoudnessAnalysis>({
         analyse: ({ inputs, chunkIndex }) => analyseLoudness(inputs.sound, chunkIndex),
         combine: combineAnalyses,
-        render: ({ inputs, outputs }, programme) => renderLoudness(inputs.sound, outputs.sound, programmeGain(programme, media), media),
+        render: ({ inputs, outputs }, programme) => renderLoudness(inputs.sound, outputs.sound, programme, media),
       }),
     },
   });

@@ -10,20 +10,21 @@ export function inputArgs(command: FfmpegCommand, args: string[]): FfmpegCommand
   return args.length > 1 ? command.inputOptions(...args) : command.inputOptions(args);
 }
 
-/** The picture codec contractors exchange, at `pixFmt` (10-bit, the master's chroma subsampling).
- * x264-lossless and ffv1 are lossless at any subsampling; ProRes 422 HQ and DNxHR HQX are 10-bit
- * 4:2:2 mezzanines (a 4:2:0 picture is carried as 4:2:2). docs/media.md has the measurements. */
-export function mezzanineArgs(codec: MezzanineCodec, pixFmt: string): string[] {
-  const as422 = pixFmt.replace(/^yuv420p/, 'yuv422p');
+/** The picture codec contractors exchange. The picture reaching the encoder is already the 10-bit
+ * mezzanine format (the split makes it; every later filter chain ends in it), and x264-lossless and
+ * ffv1 keep exactly that (lossless at any subsampling: no -pix_fmt, so no job has to probe its
+ * input to name it). ProRes 422 HQ and DNxHR HQX are 10-bit 4:2:2 mezzanines (a 4:2:0 picture is
+ * carried as 4:2:2). docs/media.md has the measurements. */
+export function mezzanineArgs(codec: MezzanineCodec): string[] {
   switch (codec) {
     case 'x264-lossless':
-      return ['-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-pix_fmt', pixFmt];
+      return ['-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0'];
     case 'ffv1':
-      return ['-c:v', 'ffv1', '-level', '3', '-slices', '4', '-slicecrc', '1', '-pix_fmt', pixFmt];
+      return ['-c:v', 'ffv1', '-level', '3', '-slices', '4', '-slicecrc', '1'];
     case 'prores-hq':
-      return ['-c:v', 'prores_ks', '-profile:v', '3', '-vendor', 'apl0', '-pix_fmt', as422];
+      return ['-c:v', 'prores_ks', '-profile:v', '3', '-vendor', 'apl0', '-pix_fmt', 'yuv422p10le'];
     case 'dnxhr-hqx':
-      return ['-c:v', 'dnxhd', '-profile:v', 'dnxhr_hqx', '-pix_fmt', as422];
+      return ['-c:v', 'dnxhd', '-profile:v', 'dnxhr_hqx', '-pix_fmt', 'yuv422p10le'];
   }
 }
 

@@ -28,9 +28,9 @@ export async function grade(source: Source, out: Writable, options: GradeOptions
   const version = await beforeJob(out, () => ffmpegVersion());
   const { pixFmt } = await beforeJob(out, () => pictureStreamOf(source, 'grade'));
   const codec = options.intermediate.picture;
-  if (options.lut) return gradeFromStream(source, out, options.lut, (lut) => gradeFilter(lut, version, pixFmt), codec, pixFmt, options.signal);
+  if (options.lut) return gradeFromStream(source, out, options.lut, (lut) => gradeFilter(lut, version, pixFmt), codec, options.signal);
   const lutPath = options.lutPath as string;
-  await runGrade(source, out, gradeFilter(lutPath, version, pixFmt), lutPath, codec, pixFmt, options.signal);
+  await runGrade(source, out, gradeFilter(lutPath, version, pixFmt), lutPath, codec, options.signal);
   // The LUT is part of the job's parameters: its digest goes into the provenance record.
   noteAsset('lut', await sha256Of(createReadStream(lutPath)));
 }
@@ -62,7 +62,6 @@ async function gradeFromStream(
   lut: Source,
   filter: (lutPath: string) => string,
   codec: MezzanineCodec,
-  pixFmt: string,
   signal?: AbortSignal,
 ): Promise<void> {
   const fifo = await createFifo('grade.cube'); // lut3d picks the parser by extension
@@ -71,7 +70,7 @@ async function gradeFromStream(
     const tap = new Transform({ transform: (chunk: Buffer, _enc, done) => done(null, (hash.update(chunk), chunk)) });
     const fed = Promise.resolve(lut()).then((stream) => pipeline(stream, tap, createWriteStream(fifo.path)));
     fed.catch(() => undefined); // observed below, after ffmpeg settles
-    await runGrade(source, out, filter(fifo.path), fifo.path, codec, pixFmt, signal);
+    await runGrade(source, out, filter(fifo.path), fifo.path, codec, signal);
     await fed;
     noteAsset('lut', hash.digest('hex'));
   } finally {
@@ -79,7 +78,7 @@ async function gradeFromStream(
   }
 }
 
-async function runGrade(source: Source, out: Writable, filter: string, lutPath: string, codec: MezzanineCodec, pixFmt: string, signal?: AbortSignal): Promise<void> {
+async function runGrade(source: Source, out: Writable, filter: string, lutPath: string, codec: MezzanineCodec, signal?: AbortSignal): Promise<void> {
   await runFfmpeg({
     name: 'grade',
     source,
@@ -90,7 +89,7 @@ async function runGrade(source: Source, out: Writable, filter: string, lutPath: 
       outputArgs(command, [
         '-map', '0:v:0',
         '-vf', filter,
-        ...mezzanineArgs(codec, pixFmt),
+        ...mezzanineArgs(codec),
         ...KEEP_FRAMES,
         ...MATROSKA_PIPE,
       ]),

@@ -1,8 +1,7 @@
 import type { Writable } from 'node:stream';
 import { KEEP_FRAMES, MATROSKA_PIPE, outputArgs } from './codec-args';
 import { ffmpegThreads } from './binaries';
-import { pictureStreamOf } from './probe';
-import { beforeJob, runFfmpeg } from './run-ffmpeg';
+import { runFfmpeg } from './run-ffmpeg';
 import type { MediaSettings, Source } from './settings';
 
 /** SDR BT.709 -> HDR10. setparams tags the input so zscale knows its source space; zscale
@@ -40,11 +39,6 @@ export function x265Args(media: Pick<MediaSettings, 'hdr' | 'delivery'>): string
 }
 
 export async function hdr10(source: Source, out: Writable, media: Pick<MediaSettings, 'hdr' | 'delivery'>, options: { signal?: AbortSignal } = {}): Promise<void> {
-  // The encoder is told the picture's frame rate (x265 writes it into the stream's timing info and
-  // its rate control reasons per frame): before ffmpeg 5, libx265 took it from the time base, 1/1000
-  // from Matroska. With -vsync passthrough, -r only re-expresses the timestamps: no frame is dropped.
-  const { frameRateExact } = await beforeJob(out, () => pictureStreamOf(source, 'hdr10'));
-  const rate = frameRateExact ? ['-r', `${frameRateExact.num}/${frameRateExact.den}`] : [];
   await runFfmpeg({
     name: 'hdr10',
     source,
@@ -55,7 +49,6 @@ export async function hdr10(source: Source, out: Writable, media: Pick<MediaSett
         '-map', '0:v:0',
         '-vf', HDR10_FILTER,
         ...x265Args(media),
-        ...rate,
         ...KEEP_FRAMES,
         ...MATROSKA_PIPE,
       ]),

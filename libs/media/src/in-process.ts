@@ -7,7 +7,7 @@ import { grade } from './grade';
 import { hdr10 } from './hdr10';
 import { inspectMaster } from './inspect-master';
 import { pictureFx } from './picture-fx';
-import { analyseLoudness, combineAnalyses, EMPTY_ANALYSIS, programmeGain, renderLoudness } from './programme-loudness';
+import { analyseLoudness, combineAnalyses, EMPTY_ANALYSIS, renderLoudness } from './programme-loudness';
 import type { MediaSettings } from './settings';
 import { soundFx } from './sound-fx';
 import { splitChunk } from './split-chunk';
@@ -48,8 +48,7 @@ export async function runJobsInProcess(options: InProcessOptions): Promise<{ for
     await time('hdr10', () => hdr10(src(`graded-${i}.mkv`), sink(`hdr-${i}.mkv`), media));
     await time('loudness', async () => (programme = combineAnalyses(programme, await analyseLoudness(src(`sfx-${i}.mkv`), i))));
   }
-  const gain = programmeGain(programme, media);
-  for (const i of chunks) await time('loudness', () => renderLoudness(src(`sfx-${i}.mkv`), sink(`mastered-${i}.mkv`), gain, media));
+  for (const i of chunks) await time('loudness', () => renderLoudness(src(`sfx-${i}.mkv`), sink(`mastered-${i}.mkv`), programme, media));
   const deliverable = file(options.out);
   await time('assemble', () =>
     assemble({ pictures: chunks.map((i) => src(`hdr-${i}.mkv`)), sounds: chunks.map((i) => src(`mastered-${i}.mkv`)) }, deliverable, format),

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyseLoudness, ffmpegVersion, generateLut, generateSample, grade, programmeGain, renderLoudness, traceJob } from './index';
+import { analyseLoudness, ffmpegVersion, generateLut, generateSample, grade, renderLoudness, traceJob } from './index';
 import { scratch, WORKFLOW_MEDIA as media, type Scratch } from './test-support';
 
 // The job trace is what a step's provenance record commits to: it must name the exact tool build,
@@ -43,7 +43,7 @@ describe('job trace (parameters of a media job)', () => {
     const [a, b] = await Promise.all([
       traceJob(async () => {
         const programme = await analyseLoudness(s.source('in.mkv'), 0);
-        await renderLoudness(s.source('in.mkv'), s.sink('e.mkv'), programmeGain(programme, media), media);
+        await renderLoudness(s.source('in.mkv'), s.sink('e.mkv'), programme, media);
       }),
       traceJob(() => grade(s.source('in.mkv'), s.sink('f.mkv'), { lutPath: s.path('look.cube'), intermediate: media.intermediate })),
     ]);

@@ -1,7 +1,6 @@
 import type { Writable } from 'node:stream';
 import { KEEP_FRAMES, MATROSKA_PIPE, mezzanineArgs, outputArgs } from './codec-args';
-import { beforeJob, runFfmpeg } from './run-ffmpeg';
-import { pictureStreamOf } from './probe';
+import { runFfmpeg } from './run-ffmpeg';
 import type { MediaSettings, Source } from './settings';
 
 /** The visual effects as a filtergraph from `input` to `output` (labels such as '[0:v:0]', '[fx]'),
@@ -22,7 +21,6 @@ export function pictureFxGraph(input: string, output: string): string {
 }
 
 export async function pictureFx(source: Source, out: Writable, media: Pick<MediaSettings, 'intermediate'>, options: { signal?: AbortSignal } = {}): Promise<void> {
-  const { pixFmt } = await beforeJob(out, () => pictureStreamOf(source, 'picture-fx'));
   await runFfmpeg({
     name: 'picture-fx',
     source,
@@ -32,7 +30,7 @@ export async function pictureFx(source: Source, out: Writable, media: Pick<Media
       outputArgs(command, [
         '-filter_complex', pictureFxGraph('[0:v:0]', '[out]'),
         '-map', '[out]',
-        ...mezzanineArgs(media.intermediate.picture, pixFmt),
+        ...mezzanineArgs(media.intermediate.picture),
         ...KEEP_FRAMES,
         ...MATROSKA_PIPE,
       ]),

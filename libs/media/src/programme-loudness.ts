@@ -2,8 +2,7 @@ import type { Writable } from 'node:stream';
 import { MATROSKA_PIPE, outputArgs, pcmIntermediate } from './codec-args';
 import { MediaError } from './errors';
 import { SOUND_HANDLE_SECONDS } from './format';
-import { soundStreamOf } from './probe';
-import { beforeJob, runFfmpeg } from './run-ffmpeg';
+import { runFfmpeg } from './run-ffmpeg';
 import type { MediaSettings, Source } from './settings';
 
 // Programme loudness (EBU R128 / ITU-R BS.1770-4), streaming-friendly:
@@ -55,9 +54,11 @@ export interface LoudnessAnalysis {
   /** Highest true peak seen (dBTP; -Infinity for silence). */
   truePeakDbtp: number;
   blocks: number;
+  /** The sound's sample rate (the render's limiter needs it; read from the analysis, not a probe). */
+  sampleRate: number;
 }
 
-export const EMPTY_ANALYSIS: LoudnessAnalysis = { bins: [], truePeakDbtp: Number.NEGATIVE_INFINITY, blocks: 0 };
+export const EMPTY_ANALYSIS: LoudnessAnalysis = { bins: [], truePeakDbtp: Number.NEGATIVE_INFINITY, blocks: 0, sampleRate: 0 };
 
 /** Two analyses as one (the programme's is the sum of its chunks'). */
 export function combineAnalyses(a: LoudnessAnalysis, b: LoudnessAnalysis): LoudnessAnalysis {
@@ -68,7 +69,12 @@ export function combineAnalyses(a: LoudnessAnalysis, b: LoudnessAnalysis): Loudn
     slot[2] += energy;
     bins.set(bin, slot);
   }
-  return { bins: [...bins.values()].sort((x, y) => x[0] - y[0]), truePeakDbtp: Math.max(a.truePeakDbtp, b.truePeakDbtp), blocks: a.blocks + b.blocks };
+  return {
+    bins: [...bins.values()].sort((x, y) => x[0] - y[0]),
+    truePeakDbtp: Math.max(a.truePeakDbtp, b.truePeakDbtp),
+    blocks: a.blocks + b.blocks,
+    sampleRate: a.sampleRate || b.sampleRate,
+  };
 }
 
 /** BS.1770 gated integrated loudness (LUFS; -Infinity when every block is below the absolute gate). */
@@ -129,18 +135,22 @@ export async function analyseLoudness(source: Source, chunkIndex: number, option
   }
   const peak = /Peak:\s+(-?[\d.]+|-inf)\s+dBFS/.exec(stderr.slice(stderr.lastIndexOf('Summary:')))?.[1];
   if (peak === undefined) throw new MediaError('MEDIA_JOB_FAILED', 'loudness analyse: ebur128 printed no summary');
-  return { bins: [...bins.values()].sort((a, b) => a[0] - b[0]), truePeakDbtp: peak === '-inf' ? Number.NEGATIVE_INFINITY : Number(peak), blocks };
+  // ffmpeg names its input at info level: "Stream #0:0: Audio: pcm_s24le, 48000 Hz, stereo, ...".
+  const sampleRate = Number(/Stream #0:\d+[^:]*: Audio: [^,]+, (\d+) Hz/.exec(stderr)?.[1]);
+  if (!(sampleRate > 0)) throw new MediaError('MEDIA_JOB_FAILED', 'loudness analyse: ffmpeg named no sample rate for the input');
+  return { bins: [...bins.values()].sort((a, b) => a[0] - b[0]), truePeakDbtp: peak === '-inf' ? Number.NEGATIVE_INFINITY : Number(peak), blocks, sampleRate };
 }
 
 /** Pass 2 on one chunk: the mastering chain with the programme's gain; the chunk keeps its length. */
 export async function renderLoudness(
   source: Source,
   out: Writable,
-  gainDb: number,
+  programme: LoudnessAnalysis,
   media: Pick<MediaSettings, 'loudness' | 'intermediate'>,
   options: { signal?: AbortSignal } = {},
 ): Promise<void> {
-  const { sampleRate } = await beforeJob(out, () => soundStreamOf(source, 'loudness render'));
+  const gainDb = programmeGain(programme, media);
+  const { sampleRate } = programme;
   await runFfmpeg({
     name: 'loudness render',
     source,

@@ -55,7 +55,7 @@ export async function splitChunk(
       outputArgs(command, [
         '-map', '0:v:0',
         '-vf', picture,
-        ...mezzanineArgs(media.intermediate.picture, format.picture.mezzaninePixFmt),
+        ...mezzanineArgs(media.intermediate.picture),
         ...KEEP_FRAMES,
         ...(sound ? ['-map', '1:a:0', '-af', sound.filter, ...pcmIntermediate(media), ...sound.layout] : []),
         ...MATROSKA_PIPE,
