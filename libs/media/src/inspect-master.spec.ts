@@ -24,6 +24,8 @@ describe('inspectMaster refuses what the workflow cannot take, in one line namin
     await ffmpeg(...picture, '-vf', 'setfield=tff', '-flags', '+ildct+ilme', '-c:v', 'libx264', '-x264opts', 'tff=1', s.path('interlaced.mkv'));
     await ffmpeg(...picture, '-c:v', 'libx264', '-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-colorspace', 'bt2020nc', s.path('hdr.mkv'));
     await corruptAround(s.path('good.mkv'), s.path('corrupt.mkv'), 5);
+    // 8 s of picture with 3 s of sound.
+    await ffmpeg('-i', s.path('good.mkv'), '-map', '0:v', '-map', '0:a', '-c:v', 'copy', '-af', 'atrim=end=3', '-c:a', 'flac', s.path('short-sound.mkv'));
   }, 120_000);
   afterAll(() => s?.dispose());
 
@@ -62,6 +64,13 @@ describe('inspectMaster refuses what the workflow cannot take, in one line namin
     });
     const info = await inspectMaster(s.path('interlaced.mkv'), { ...media, deinterlace: 'bwdif' });
     expect(info.format.picture.interlaced).toBe(true);
+  });
+
+  it('sound that stops chunks before the picture (those chunks would have none)', async () => {
+    expect(await refusal('short-sound.mkv')).toMatchObject({
+      code: 'MEDIA_UNSUPPORTED_FORMAT',
+      message: 'short-sound.mkv: audio stream #1: ends at 00:00:03.000, 5.000 s before the picture; the workflow needs sound for the whole programme',
+    });
   });
 
   it('a picture that is already HDR', async () => {

@@ -84,6 +84,17 @@ export async function inspectMaster(
       `${name}: video stream #${video.index}: variable frame rate (frame durations from ${min.toFixed(4)} s to ${max.toFixed(4)} s); the workflow needs a constant frame rate`,
     );
   }
+  // Sound that stops a chunk or more before the picture would leave chunks without sound.
+  const seconds = (frames: number) => (frames * picture.frameRate.den) / picture.frameRate.num;
+  const perChunk = chunkFramesFor(media.chunkSeconds, picture.frameRate);
+  const pictureEnd = seconds(scan.frames);
+  const lastChunkStart = seconds(Math.floor((scan.frames - 1) / perChunk) * perChunk);
+  if (audio && audio.durationSeconds !== undefined && audio.durationSeconds <= lastChunkStart) {
+    throw new MediaError(
+      'MEDIA_UNSUPPORTED_FORMAT',
+      `${name}: audio stream #${audio.index}: ends at ${timecode(audio.durationSeconds)}, ${(pictureEnd - audio.durationSeconds).toFixed(3)} s before the picture; the workflow needs sound for the whole programme`,
+    );
+  }
   if (options.decodeCheck !== false) await decodeCheck(path, name, info, options.signal);
 
   const conform = media.delivery.conform;

@@ -130,8 +130,14 @@ function toStreamInfo(raw: RawStream): StreamInfo {
     sampleRate: parseNumber(raw.sample_rate),
     channels: raw.channels,
     channelLayout: raw.channel_layout,
-    durationSeconds: parseNumber(raw.duration),
+    durationSeconds: parseNumber(raw.duration) ?? parseClock(raw.tags?.DURATION),
   });
+}
+
+/** Matroska's per-stream DURATION tag, "00:00:07.300000000". */
+function parseClock(value: string | undefined): number | undefined {
+  const match = /^(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$/.exec(value ?? '');
+  return match ? Number(match[1]) * 3600 + Number(match[2]) * 60 + Number(match[3]) : undefined;
 }
 
 function parseNumber(value: string | undefined): number | undefined {
