@@ -52,6 +52,15 @@ export function soundHandleSamples(chunkIndex: number, sampleRate: number): numb
   return chunkIndex > 0 ? Math.round(SOUND_HANDLE_SECONDS * sampleRate) : 0;
 }
 
+/** ffmpeg's layout names for the channel counts a conform can ask for. */
+export const CHANNEL_LAYOUTS: Record<number, string> = { 1: 'mono', 2: 'stereo', 6: '5.1' };
+
+/** '25', '24000/1001' or '25/1' as a fraction; undefined for anything else ('0/0', 'N/A'). */
+export function parseRational(value: string | undefined): Rational | undefined {
+  const [num, den = 1] = (value ?? '').split('/').map(Number);
+  return Number.isInteger(num) && Number.isInteger(den) && num > 0 && den > 0 ? { num, den } : undefined;
+}
+
 export function rateString(rate: Rational): string {
   return `${rate.num}/${rate.den}`;
 }

@@ -2,6 +2,7 @@ import { extname } from 'node:path';
 import { produceFileAtomically } from '@reelmesh/storage';
 import { outputArgs } from './codec-args';
 import { MediaError } from './errors';
+import { CHANNEL_LAYOUTS } from './format';
 import { runFfmpeg } from './run-ffmpeg';
 
 export interface GenerateSampleOptions {
@@ -52,7 +53,7 @@ export async function generateSample(options: GenerateSampleOptions): Promise<vo
           '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '16', '-pix_fmt', options.pixFmt ?? 'yuv420p',
           ...(tenBit ? ['-profile:v', 'high10'] : []),
           '-color_primaries', 'bt709', '-color_trc', 'bt709', '-colorspace', 'bt709', '-color_range', 'tv',
-          ...(options.silent ? [] : ['-c:a', mov ? 'pcm_s24le' : 'flac', '-ac', String(channels), '-channel_layout', LAYOUTS[channels]]),
+          ...(options.silent ? [] : ['-c:a', mov ? 'pcm_s24le' : 'flac', '-ac', String(channels), '-channel_layout', CHANNEL_LAYOUTS[channels]]),
           '-t', String(durationSeconds),
           '-f', mov ? 'mov' : 'matroska',
         ]);
@@ -61,8 +62,6 @@ export async function generateSample(options: GenerateSampleOptions): Promise<vo
     }),
   );
 }
-
-const LAYOUTS: Record<number, string> = { 1: 'mono', 2: 'stereo', 6: '5.1' };
 
 // Channels differ so the image is real; random() gives broadband noise. The LFE (4th of 5.1) gets a
 // low tone. Every channel swells and fades over 23 s (about 14 dB), like scenes of a film, so the

@@ -2,9 +2,10 @@ export type { MediaSettings, MezzanineCodec, Conform, Source } from './settings'
 export { MediaError, type MediaErrorCode } from './errors';
 export { ffmpegPath, ffprobePath, ffmpegSource, ffmpegThreads, releaseMajor, MIN_SYSTEM_FFMPEG_MAJOR, type BinarySource } from './binaries';
 export { ffmpegVersion, versionAtLeast, parseFfmpegVersion, type FfmpegVersion } from './ffmpeg-version';
-export { probe, probeFrameSideData, pictureStreamOf, soundStreamOf, type MediaInfo, type StreamInfo } from './probe';
+export { probe, probeFrameSideData, pictureStreamOf, type MediaInfo, type StreamInfo } from './probe';
 export type { ProbeInput } from './run-ffprobe';
 export {
+  CHANNEL_LAYOUTS,
   SOUND_HANDLE_SECONDS,
   bitDepthOf,
   chunkCountFor,

@@ -4,10 +4,12 @@ import { Writable } from 'node:stream';
 import { outputArgs } from './codec-args';
 import { MediaError } from './errors';
 import {
+  CHANNEL_LAYOUTS,
   bitDepthOf,
   chunkCountFor,
   chunkFramesFor,
   mezzaninePixelFormat,
+  parseRational,
   rateString,
   type PictureFormat,
   type ProgrammeFormat,
@@ -98,14 +100,14 @@ export async function inspectMaster(
   if (options.decodeCheck !== false) await decodeCheck(path, name, info, options.signal);
 
   const conform = media.delivery.conform;
-  const deliveryRate = conform?.frameRate ? parseRate(conform.frameRate) : picture.frameRate;
+  const deliveryRate = (conform?.frameRate && parseRational(conform.frameRate)) || picture.frameRate;
   const programmePicture: PictureFormat = { ...picture, ...(conform?.resolution ?? {}), frameRate: deliveryRate };
   const programmeSound: SoundFormat | undefined =
     sound && conform?.audio
       ? {
           sampleRate: conform.audio.sampleRate ?? sound.sampleRate,
           channels: conform.audio.channels ?? sound.channels,
-          channelLayout: conform.audio.channels ? LAYOUTS[conform.audio.channels] : sound.channelLayout,
+          channelLayout: conform.audio.channels ? CHANNEL_LAYOUTS[conform.audio.channels] : sound.channelLayout,
         }
       : sound;
   // A frame-rate conform keeps the programme's length: the delivery has as many frames as fit it.
@@ -124,13 +126,7 @@ export async function inspectMaster(
   return { path, durationSeconds: info.durationSeconds, format, chunkCount, hasAudio: Boolean(audio), info };
 }
 
-const LAYOUTS: Record<number, string> = { 1: 'mono', 2: 'stereo', 6: '5.1' };
 
-/** '25' or '24000/1001' as a fraction. */
-function parseRate(rate: string): Rational {
-  const [num, den = 1] = rate.split('/').map(Number);
-  return { num, den };
-}
 
 function pictureFormat(name: string, video: StreamInfo, media: Pick<MediaSettings, 'intermediate' | 'deinterlace'>): PictureFormat {
   const where = `${name}: video stream #${video.index}`;
@@ -168,7 +164,7 @@ function soundFormat(name: string, audio: StreamInfo): SoundFormat {
   const where = `${name}: audio stream #${audio.index}`;
   if (!audio.sampleRate || !audio.channels) throw new MediaError('MEDIA_UNREADABLE', `${where}: no sample rate or channel count could be read`);
   if (audio.channels > MAX_CHANNELS) throw new MediaError('MEDIA_UNSUPPORTED_FORMAT', `${where}: ${audio.channels} channels (at most ${MAX_CHANNELS})`);
-  return { sampleRate: audio.sampleRate, channels: audio.channels, channelLayout: audio.channelLayout ?? LAYOUTS[audio.channels] ?? `${audio.channels}c` };
+  return { sampleRate: audio.sampleRate, channels: audio.channels, channelLayout: audio.channelLayout ?? CHANNEL_LAYOUTS[audio.channels] ?? `${audio.channels}c` };
 }
 
 interface PacketScan {

@@ -1,4 +1,4 @@
-import type { Rational } from './format';
+import { parseRational, type Rational } from './format';
 import { MediaError } from './errors';
 import { runFfprobe, type ProbeInput } from './run-ffprobe';
 
@@ -22,7 +22,6 @@ export interface StreamInfo {
   avgFrameRate?: Rational;
   /** 'progressive', 'tt', 'bb', 'tb', 'bt' or absent when unknown. */
   fieldOrder?: string;
-  startSeconds?: number;
   sampleRate?: number;
   channels?: number;
   channelLayout?: string;
@@ -52,7 +51,6 @@ interface RawStream {
   r_frame_rate?: string;
   avg_frame_rate?: string;
   field_order?: string;
-  start_time?: string;
   sample_rate?: string;
   channels?: number;
   channel_layout?: string;
@@ -126,7 +124,6 @@ function toStreamInfo(raw: RawStream): StreamInfo {
     frameRateExact: type === 'video' ? parseRational(raw.r_frame_rate) : undefined,
     avgFrameRate: type === 'video' ? parseRational(raw.avg_frame_rate) : undefined,
     fieldOrder: raw.field_order,
-    startSeconds: parseNumber(raw.start_time),
     sampleRate: parseNumber(raw.sample_rate),
     channels: raw.channels,
     channelLayout: raw.channel_layout,
@@ -151,10 +148,6 @@ function parseRate(value: string | undefined): number | undefined {
   return rate ? rate.num / rate.den : undefined;
 }
 
-function parseRational(value: string | undefined): Rational | undefined {
-  const [num, den] = (value ?? '').split('/').map(Number);
-  return Number.isInteger(num) && Number.isInteger(den) && num > 0 && den > 0 ? { num, den } : undefined;
-}
 
 function dropUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
@@ -168,19 +161,12 @@ export async function pictureStreamOf(input: ProbeInput, job: string): Promise<S
   return stream as StreamInfo & { pixFmt: string };
 }
 
-/** The first sound stream of a chunk, from its header only. */
-export async function soundStreamOf(input: ProbeInput, job: string): Promise<StreamInfo & { sampleRate: number; channels: number }> {
-  const stream = await firstStream(input, 'a', job);
-  if (!stream.sampleRate || !stream.channels) throw new MediaError('MEDIA_UNREADABLE', `${job}: input sound has no sample rate or channels`);
-  return stream as StreamInfo & { sampleRate: number; channels: number };
-}
-
-async function firstStream(input: ProbeInput, kind: 'v' | 'a', job: string): Promise<StreamInfo> {
+async function firstStream(input: ProbeInput, kind: 'v', job: string): Promise<StreamInfo> {
   let json = '';
   await runFfprobe(`${job} probe`, ['-select_streams', `${kind}:0`, '-show_streams', '-of', 'json'], input, (line) => {
     json += line + '\n';
   });
   const raw = (JSON.parse(json) as { streams?: RawStream[] }).streams?.[0];
-  if (!raw) throw new MediaError('MEDIA_UNREADABLE', `${job}: input has no ${kind === 'v' ? 'picture' : 'sound'} stream`);
+  if (!raw) throw new MediaError('MEDIA_UNREADABLE', `${job}: input has no picture stream`);
   return toStreamInfo(raw);
 }
