@@ -1,6 +1,12 @@
 // The TypeScript twin of policies/reelmesh/authz/authz.rego: same checks, same order, same
 // reasons. Each check is a constant number of Map lookups, so a decision costs the same with
-// 8 rules or 10,008. Keep the two files in step; the shared decision vectors prove they are.
+// 8 rules or 10,008. Keep the two files in step; the shared decision vectors prove they are, and
+// conformance.spec.ts checks the engine against answers recorded from a real OPA.
+//
+// No input and input null are not "input_missing": OPA treats a request with no input, or with
+// input null, as having no input document at all, so the first check that fails is the source
+// principal ("source_principal_missing"). Only an input that is given but is no object (a list,
+// a string, a number, a boolean) is "input_missing".
 import { splitHandoffPath } from '@reelmesh/addressing';
 import { compilePolicy, type CompiledPolicy } from './compile';
 import type { Decision, DecisionReason, PolicyData } from './types';
@@ -15,7 +21,8 @@ export function evaluate(input: unknown, data: PolicyData | CompiledPolicy): Dec
 }
 
 function decide(input: unknown, policy: CompiledPolicy): DecisionReason {
-  if (!isObject(input)) return 'input_missing';
+  // undefined or null: no input document (see above), so the source principal check fails next.
+  if (input !== undefined && input !== null && !isObject(input)) return 'input_missing';
   const attributes = field(input, 'attributes');
   const source = principalOf(field(attributes, 'source'));
   if (source === undefined) return 'source_principal_missing';

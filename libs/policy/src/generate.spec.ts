@@ -126,7 +126,7 @@ describe('generateDecisionVectors', () => {
   });
 
   it('includes a vector with no input at all, and unique names', () => {
-    expect(vectors.find((v) => v.name === 'input missing')).toEqual({ name: 'input missing', expected: { allowed: false, reason: 'input_missing' } });
+    expect(vectors.find((v) => v.name === 'input missing')).toEqual({ name: 'input missing', expected: { allowed: false, reason: 'source_principal_missing' } });
     expect(new Set(vectors.map((v) => v.name)).size).toBe(vectors.length);
   });
 

@@ -207,9 +207,10 @@ export function generateDecisionVectors(wf: Workflow): DecisionVector[] {
     add(`spoofed identity header: ${impostor.name} claims ${first.source}`, spoofed, 'edge_forbidden');
   }
 
-  // No usable input document at all.
-  vectors.push({ name: 'input missing', expected: { allowed: false, reason: 'input_missing' } });
-  add('input null', null, 'input_missing');
+  // No input at all, or input null: OPA treats both as no input document, so the first check
+  // that fails is the source principal. An input that is given but is not an object is input_missing.
+  vectors.push({ name: 'input missing', expected: { allowed: false, reason: 'source_principal_missing' } });
+  add('input null', null, 'source_principal_missing');
   add('input a list', [good], 'input_missing');
   add('input a string', JSON.stringify(good), 'input_missing');
   add('input a number', 42, 'input_missing');

@@ -211,7 +211,7 @@ describe('decision log', () => {
     expect(allowed.duration_ms).toBeGreaterThanOrEqual(0);
     expect(JSON.stringify(log.lines)).not.toContain('top-secret');
     expect(denied).toMatchObject({ path: 'reelmesh/authz/decision', result: { allowed: false, reason: 'edge_forbidden' } });
-    expect(empty).toMatchObject({ input: null, result: false, reason: 'input_missing' });
+    expect(empty).toMatchObject({ input: null, result: false, reason: 'source_principal_missing' });
     expect(new Set(log.lines.map((line) => line.decision_id)).size).toBe(3);
   });
 });

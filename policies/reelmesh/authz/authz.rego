@@ -31,7 +31,12 @@ decision := {"allowed": allow, "reason": reason}
 # description: >-
 #   The first check that fails, in a fixed order. Each branch tests the negation of a
 #   positive fact, so an undefined fact (missing field, malformed data) denies.
+#   OPA treats a request with no input, or with input null, as having no input document,
+#   so "input_missing" is only for an input that is given but is not an object (a list,
+#   a string, a number, a boolean); with no input the first failing check is the source
+#   principal ("source_principal_missing").
 reason := "input_missing" if {
+	_input_given
 	not is_object(input)
 } else := "source_principal_missing" if {
 	not _source
@@ -52,6 +57,12 @@ reason := "input_missing" if {
 } else := "handoff_not_allowed" if {
 	not _handoff_on_edge
 } else := "allowed"
+
+# True when the request carries an input document. With no input at all `input != null` is
+# undefined, with input null it is false: either way this rule is undefined and the
+# "input_missing" branch does not apply. For an object input it is true, but is_object(input)
+# holds, so that branch cannot apply either: object inputs are decided as before.
+_input_given if input != null
 
 _source := principal if {
 	principal := input.attributes.source.principal

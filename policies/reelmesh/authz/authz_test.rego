@@ -65,6 +65,35 @@ test_owner_may_hand_off_to_vfx_1 if {
 	authz.allow with input as _owner_to_vfx_1
 }
 
+# OPA treats a request with no input, or with input null, as having no input document: the
+# first check that fails is then the source principal, not "input_missing".
+test_no_input_is_source_principal_missing if {
+	authz.decision == {"allowed": false, "reason": "source_principal_missing"}
+	not authz.allow
+}
+
+test_input_null_is_source_principal_missing if {
+	authz.decision == {"allowed": false, "reason": "source_principal_missing"} with input as null
+	not authz.allow with input as null
+}
+
+# An input that is given but is not an object is "input_missing".
+test_input_not_an_object_is_input_missing if {
+	authz.reason == "input_missing" with input as []
+	authz.reason == "input_missing" with input as [_owner_to_vfx_1]
+	authz.reason == "input_missing" with input as "x"
+	authz.reason == "input_missing" with input as ""
+	authz.reason == "input_missing" with input as 1
+	authz.reason == "input_missing" with input as 0
+	authz.reason == "input_missing" with input as true
+	authz.reason == "input_missing" with input as false
+	not authz.allow with input as [_owner_to_vfx_1]
+}
+
+test_input_empty_object_is_source_principal_missing if {
+	authz.reason == "source_principal_missing" with input as {}
+}
+
 test_no_edges_denies_everything if {
 	not authz.allow with input as _owner_to_vfx_1 with data.reelmesh.edges as {}
 	authz.reason == "edge_forbidden" with input as _owner_to_vfx_1 with data.reelmesh.edges as {}
