@@ -34,17 +34,19 @@ export function createApp(config: AgentConfig, deps: AgentDeps) {
         run.split();
       },
       assemble: {
-        gather: async ({ inputs }) => {
+        gather: async ({ inputs, attest }) => {
           if (!config.exportDir) throw new HttpError(500, 'EXPORT_DISABLED', 'no export directory configured');
           run.assembling();
           const out = join(config.exportDir, DELIVERABLE_NAME);
-          try {
-            await assemble({ pictures: inputs.picture, sounds: inputs.sound ?? [] }, out, format!);
-            run.done(out);
-          } catch (error) {
-            run.fail('ASSEMBLE_FAILED', (error as Error).message);
-            throw error;
-          }
+          const step = async (code: string, work: () => Promise<void>) =>
+            work().catch((error: Error) => {
+              run.fail(code, error.message);
+              throw error;
+            });
+          await step('ASSEMBLE_FAILED', () => assemble({ pictures: inputs.picture, sounds: inputs.sound ?? [] }, out, format!));
+          // Done only once the owner's signed attestation of the file is beside it.
+          await step('ATTEST_FAILED', () => attest(out));
+          run.done(out);
         },
       },
     },

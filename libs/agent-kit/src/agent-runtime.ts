@@ -2,7 +2,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { buildGraph, type Edge, type Step, type Workflow } from '@reelmesh/workflow';
 import { sendChunk, type ReceivedChunk } from '@reelmesh/handoff';
-import { traceJob } from '@reelmesh/media';
+import { currentTrace, traceJob } from '@reelmesh/media';
 import type { ProvenanceRecord } from '@reelmesh/provenance';
 import type { ObjectContext, ObjectStore, ObjectWriter } from '@reelmesh/storage';
 import type { AuditTrail } from './audit-trail';
@@ -28,6 +28,12 @@ export interface GatherJob {
   chunkCount: number;
   /** Inputs by artifact name, one Source per chunk in chunk order. */
   inputs: Record<string, Source[]>;
+  /**
+   * Call once the deliverable file is complete, before reporting it done: with signed provenance
+   * on, the owner's attestation (`<file>.intoto.jsonl`) is signed and written beside it, committing
+   * to the tools this gather ran so far; a no-op when provenance is off.
+   */
+  attest(file: string): Promise<void>;
 }
 
 export type ChunkHandler = (job: ChunkJob) => Promise<unknown>;
@@ -55,7 +61,8 @@ export function programmeStep<A>(handler: ProgrammeHandler<A>): { programme: Pro
 }
 
 export interface PeerResolver {
-  (agent: string): { baseUrl: string; hostHeader?: string };
+  /** headers: what the way out needs besides (the pod's token for its outbound proxy). */
+  (agent: string): { baseUrl: string; hostHeader?: string; headers?: Record<string, string> };
 }
 
 export interface AgentRuntimeOptions {
@@ -316,6 +323,7 @@ export class AgentRuntime {
     await sendChunk({
       baseUrl: peer.baseUrl,
       hostHeader: peer.hostHeader,
+      headers: peer.headers,
       manifest: {
         version: 1,
         workflowId: this.workflowId,
@@ -344,6 +352,16 @@ export class AgentRuntime {
     // Nothing is assembled unless every chunk's full chain leads back to our own originals.
     await this.options.provenance?.verifyGather(step, chunkCount);
     const handler = this.options.handlers[step.job] as { gather: GatherHandler };
-    await handler.gather({ step, chunkCount, inputs });
+    const provenance = this.options.provenance;
+    await traceJob(() =>
+      handler.gather({
+        step,
+        chunkCount,
+        inputs,
+        attest: async (file) => {
+          await provenance?.attestDeliverable(step, file, { job: step.job, ...currentTrace() });
+        },
+      }),
+    );
   }
 }

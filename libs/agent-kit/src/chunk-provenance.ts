@@ -4,7 +4,9 @@ import type { Logger } from 'pino';
 import { buildGraph, type Step, type Workflow, type WorkflowGraph } from '@reelmesh/workflow';
 import type { ReceivedChunk } from '@reelmesh/handoff';
 import { HttpError } from '@reelmesh/http-kit';
+import { ffmpegSource, ffmpegVersion } from '@reelmesh/media';
 import {
+  attestDeliverable,
   headOf,
   isProvenanceError,
   mergeRecords,
@@ -13,6 +15,8 @@ import {
   verifyChain,
   verifyHandoffProvenance,
   writeChunkProvenance,
+  type FinalRecord,
+  type PolicyInForce,
   type ProvenanceRecord,
   type Signer,
 } from '@reelmesh/provenance';
@@ -21,6 +25,8 @@ import {
 export interface ProvenanceIdentity {
   signer: () => Signer;
   caBundlePem: string;
+  /** The owner's policy in force (from the control plane), named in the deliverable's attestation. */
+  policy?: () => Promise<PolicyInForce>;
   stop?: () => void;
 }
 
@@ -42,8 +48,10 @@ export class ChunkProvenance {
   readonly #received = new Map<string, Received>();
   /** Source outputs this agent signed itself: `${step}/${artifact}` -> sha256, per chunk. */
   readonly #originals = new Map<number, Record<string, string>>();
+  /** Sink: per step, each chunk's final records (the chain heads it assembles), for the attestation. */
+  readonly #finals = new Map<string, FinalRecord[][]>();
   /** CPU time spent on provenance (benchmarks set it against the run's wall time). */
-  readonly #stats = { recordsSigned: 0, chainsVerified: 0, signMs: 0, verifyMs: 0 };
+  readonly #stats = { recordsSigned: 0, chainsVerified: 0, signMs: 0, verifyMs: 0, attestMs: 0 };
 
   constructor(
     private readonly workflow: Workflow,
@@ -118,6 +126,7 @@ export class ChunkProvenance {
   /** Sink: every chunk's full chain, back to this agent's own originals; records written beside the deliverable. */
   async verifyGather(step: Step, chunkCount: number): Promise<void> {
     const edges = this.#graph.inputsOf(step.name);
+    const finals: FinalRecord[][] = [];
     for (let chunkIndex = 0; chunkIndex < chunkCount; chunkIndex++) {
       const got = edges.map((edge) => ({ edge, got: this.#received.get(slotKey(step.name, edge.artifact, chunkIndex)) }));
       const missing = got.find((g) => !g.got);
@@ -137,9 +146,38 @@ export class ChunkProvenance {
         this.#stats.verifyMs += performance.now() - started;
         this.#stats.chainsVerified += 1;
       }
+      finals.push(got.map((g) => ({ step: g.edge.from, artifact: g.edge.artifact, digest: { sha256: g.got!.sha256 }, record: { sha256: g.got!.head } })));
       if (this.options.recordsDir) {
         await writeChunkProvenance(this.options.recordsDir, { workflowId: this.workflow.metadata.id, chunkIndex, chunkCount, records });
       }
+    }
+    this.#finals.set(step.name, finals);
+  }
+
+  /**
+   * Sink: sign the owner's in-toto Statement about the finished deliverable (its sha256, the
+   * workflow, the policy in force, every chunk's final records, the assembly's parameters and
+   * ffmpeg build) and write it beside the file. Only after verifyGather passed for `step`.
+   */
+  async attestDeliverable(step: Step, file: string, parameters: Record<string, unknown>): Promise<string> {
+    const chunks = this.#finals.get(step.name);
+    if (!chunks) throw new Error(`no verified chunks to attest for step ${step.name}`);
+    const [version, policy] = await Promise.all([ffmpegVersion(), this.identity.policy?.() ?? null]);
+    const started = performance.now();
+    try {
+      const { path, sha256 } = await attestDeliverable(this.identity.signer(), {
+        file,
+        workflow: this.workflow,
+        step: step.name,
+        chunks,
+        policy,
+        parameters,
+        ffmpeg: { version: version.raw, source: ffmpegSource() },
+      });
+      this.options.logger?.info({ deliverable: file, sha256, attestation: path, policy: policy?.revision ?? null }, 'deliverable attested');
+      return path;
+    } finally {
+      this.#stats.attestMs += performance.now() - started;
     }
   }
 }

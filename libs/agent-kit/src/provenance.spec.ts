@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -103,9 +103,11 @@ beforeEach(async () => {
         outputs.av.end(Buffer.from(`original chunk ${chunkIndex}`));
       },
       assemble: {
-        gather: async ({ inputs }) => {
+        gather: async ({ inputs, attest }) => {
           const parts: string[] = [];
           for (const open of inputs.picture) for await (const part of await open()) parts.push(String(part));
+          await writeFile(join(dir, 'out', 'deliverable.txt'), parts.join('\n'));
+          await attest(join(dir, 'out', 'deliverable.txt'));
           assembled = parts;
         },
       },
@@ -170,8 +172,11 @@ describe('signed provenance through real agents', () => {
     expect(agents.owner.runtime.status().failures).toEqual([]);
     expect(assembled).toEqual(['original chunk 0', 'original chunk 1']);
     const report = await verifyDeliverable(join(dir, 'out'), MINI, ca.bundlePem);
-    expect(report).toMatchObject({ ok: true, chunkCount: 2 });
+    expect(report).toMatchObject({ ok: true, chunkCount: 2, signer: spiffeId(MINI, 'owner'), deliverable: join(dir, 'out', 'deliverable.txt') });
     expect(report.chunks.map((c) => c.records)).toEqual([2, 2]);
+    // The owner's attestation binds the file itself: one byte more and it is refused.
+    await appendFile(join(dir, 'out', 'deliverable.txt'), 'x');
+    expect(await verifyDeliverable(join(dir, 'out', 'deliverable.txt'), MINI, ca.bundlePem)).toMatchObject({ ok: false, failure: 'size' });
     // Each record commits to its job's traced parameters (job name, tool runs, asset digests).
     const file = JSON.parse(await readFile(join(dir, 'out', 'provenance', 'chunk-00000.json'), 'utf8')) as { records: ProvenanceRecord[] };
     const digests = Object.fromEntries(

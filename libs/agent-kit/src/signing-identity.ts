@@ -27,6 +27,11 @@ export async function loadSigningIdentity(env: NodeJS.ProcessEnv, logger?: Logge
     return {
       signer: createSigner(() => source.current()),
       caBundlePem: source.current().bundlePem,
+      // The owner names the policy in force in its deliverable's attestation.
+      policy: async () => {
+        const p = await client.policy();
+        return { revision: p.bundle?.revision ?? String(p.revision), signed: p.signed, digest: { sha256: p.bundle?.sha256 ?? p.sha256 } };
+      },
       stop: () => {
         source.stop();
         client.close();

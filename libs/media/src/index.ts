@@ -59,4 +59,4 @@ export {
   type PictureQuality,
   type StreamReport,
 } from './quality-metrics';
-export { traceJob, noteAsset, noteInvocation, type JobParameters, type ToolInvocation } from './job-trace';
+export { traceJob, currentTrace, noteAsset, noteInvocation, type JobParameters, type ToolInvocation } from './job-trace';

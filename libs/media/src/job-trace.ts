@@ -30,6 +30,12 @@ export async function traceJob<T>(fn: () => Promise<T>): Promise<{ result: T; pa
   return { result, parameters };
 }
 
+/** A copy of what the current trace has collected so far (undefined outside traceJob). */
+export function currentTrace(): JobParameters | undefined {
+  const trace = storage.getStore();
+  return trace && { invocations: trace.invocations.map((i) => ({ ...i, args: [...i.args] })), assets: { ...trace.assets } };
+}
+
 /** Record one tool invocation in the current trace (no-op outside traceJob). */
 export function noteInvocation(invocation: ToolInvocation): void {
   storage.getStore()?.invocations.push(invocation);

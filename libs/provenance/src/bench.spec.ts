@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadWorkflow } from '@reelmesh/workflow';
 import { WORKFLOW_PATH } from './chain-fixture.test-util';
-import { benchProvenance } from './bench';
+import { benchDeliverableAttestation, benchProvenance } from './bench';
 
 describe('benchProvenance', () => {
   it('signs every record of a chunk and verifies its full chain (cost reported, not asserted)', async () => {
@@ -11,5 +11,12 @@ describe('benchProvenance', () => {
     // The per-chunk total is the chunk's signatures plus its chain check, nothing else.
     expect(result.totalMsPerChunk).toBeCloseTo(result.signMsPerRecord * result.recordsPerChunk + result.verifyChainMsPerChunk, 9);
     expect(result.chainBytesPerChunk).toBeGreaterThan(1000);
+  });
+
+  it('attests a synthetic deliverable and verifies it with every chunk (cost per GiB reported, not asserted)', async () => {
+    const result = await benchDeliverableAttestation({ workflow: loadWorkflow(WORKFLOW_PATH), bytes: 3 * 1024 * 1024 + 17, chunks: 2 });
+    expect(result).toMatchObject({ bytes: 3 * 1024 * 1024 + 17, chunks: 2 });
+    expect(result.signMsPerGiB).toBeCloseTo(result.signMs / ((3 * 1024 * 1024 + 17) / 2 ** 30), 6);
+    expect(result.verifyMs).toBeGreaterThan(0);
   });
 });

@@ -65,14 +65,33 @@ export {
 } from './bundle/bundle';
 export type { BundleFiles } from './bundle/tar';
 export { opaFileHash } from './bundle/opa-hash';
-export { benchProvenance, type ProvenanceBenchOptions, type ProvenanceBenchResult } from './bench';
 export {
+  benchDeliverableAttestation,
+  benchProvenance,
+  type AttestationBenchOptions,
+  type AttestationBenchResult,
+  type ProvenanceBenchOptions,
+  type ProvenanceBenchResult,
+} from './bench';
+export {
+  ATTESTATION_SUFFIX,
+  DELIVERABLE_PREDICATE_TYPE,
   PROVENANCE_DIR,
+  attestDeliverable,
+  attestationPathOf,
   chunkProvenanceFile,
+  fileDigest,
   verifyDeliverable,
+  workflowDigest,
   writeChunkProvenance,
+  type AttestDeliverableInput,
   type ChunkProvenanceFile,
   type ChunkVerdict,
+  type DeliverableFailure,
+  type DeliverablePredicate,
   type DeliverableReport,
+  type DeliverableStatement,
+  type FinalRecord,
+  type PolicyInForce,
 } from './deliverable';
 export { OWNER_BUNDLE_KEY_ID, signPolicyDirectory, type SignPolicyDirectoryOptions } from './bundle/policy-dir';

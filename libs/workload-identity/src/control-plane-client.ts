@@ -63,6 +63,14 @@ export class ControlPlaneClient {
     return this.#call('PUT', `/v1/policy-sidecars/${encodeURIComponent(agent)}`, sidecar);
   }
 
+  /**
+   * The owner's policy in force: its revision and digest (for a signed bundle, the manifest's
+   * revision and the archive's sha256). Any authenticated caller.
+   */
+  policy(): Promise<{ revision: number; signed: boolean; bundle?: { revision: string; sha256: string }; sha256: string }> {
+    return this.#call('GET', '/v1/policy');
+  }
+
   /** Admin only: enrol a workload and get its bootstrap token. */
   enroll(workload: { actor: string; agent: string }): Promise<{ token: string; spiffeId: string }> {
     return this.#call('POST', '/v1/workloads', workload);

@@ -19,7 +19,10 @@ interface Summary {
   startup: { withPolicyMs: number; withoutPolicyMs: number; overheadPct: number; p: number };
   request: { levels: Array<{ level: string; n: number; p50Ms: number; p95Ms: number; p99Ms: number }>; anova: { F: number; p: number; etaSq: number } };
   security: { ratio: number; ciLow: number; ciHigh: number };
-  provenance: { signMsPerRecord: number; verifyChainMsPerChunk: number; totalMsPerChunk: number; ratio: number; ciLow: number; ciHigh: number; inRunSharePct: number; baselineRecordsSigned: number };
+  provenance: {
+    signMsPerRecord: number; verifyChainMsPerChunk: number; totalMsPerChunk: number; ratio: number; ciLow: number; ciHigh: number; inRunSharePct: number; baselineRecordsSigned: number;
+    attestationSignMsPerGiB: number; attestationVerifyMsPerGiB: number; attestationSharePct: number;
+  };
   workflow: { wallSeconds: number; pipelineRatio: number; rssRatio: number; steps: Record<string, number>; ffmpeg: { path: string; version: string } };
   envelope: { sealMBps: number; openMBps: number; rawSealMBps: number; rawOpenMBps: number; rss: { ratio: number }; kmsCallsPerChunk: number };
   mesh: { throughputRatio: number };
@@ -62,6 +65,11 @@ describe('reelmesh bench --quick', () => {
     expect(summary.provenance.inRunSharePct).toBeGreaterThan(0);
     expect(summary.provenance.inRunSharePct).toBeLessThan(100);
     expect(summary.provenance.baselineRecordsSigned).toBe(0); // the baseline really signed nothing
+    // The deliverable's attestation: measured per GiB, set against the secure runs' wall time.
+    expect(summary.provenance.attestationSignMsPerGiB).toBeGreaterThan(0);
+    expect(summary.provenance.attestationVerifyMsPerGiB).toBeGreaterThan(0);
+    expect(summary.provenance.attestationSharePct).toBeGreaterThan(0);
+    expect(summary.provenance.attestationSharePct).toBeLessThan(100);
     expect(summary.workflow.wallSeconds).toBeGreaterThan(0);
     expect(Object.keys(summary.workflow.steps).sort()).toEqual(['color', 'hdr', 'owner', 'sound', 'vfx-1', 'vfx-2', 'vfx-3']);
     expect(summary.workflow.ffmpeg.version).not.toBe('');
@@ -70,6 +78,7 @@ describe('reelmesh bench --quick', () => {
     expect(finite(summary.mesh.throughputRatio)).toBe(true);
     expect(summary.targets.length).toBeGreaterThanOrEqual(10);
     expect(summary.targets.map((t) => t.name)).toContain('whole-workflow cost of provenance');
+    expect(summary.targets.map((t) => t.name)).toContain('deliverable attestation (owner signs, `reelmesh verify` checks)');
   });
 
   it('writes report.json with the config, the summary, the targets and the raw observations', async () => {

@@ -99,17 +99,31 @@ describe('reelmesh demo: the whole workflow on real media, every agent its own p
     expect(sounds.sort()).toEqual(expected);
   });
 
-  it('every chunk of the deliverable carries a signed provenance chain that re-checks offline', async () => {
-    const result = await reelmesh(['provenance', 'verify', out, '--ca', summary.caBundle]);
+  it('the deliverable is attested by the owner and, with every chunk\'s signed chain, re-checks offline', async () => {
+    const result = await reelmesh(['verify', join(out, 'deliverable.mp4'), '--ca', summary.caBundle]);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toContain(`provenance ok: ${summary.chunks} chunks`);
+    expect(result.stdout).toMatch(new RegExp(`deliverable ok: deliverable\\.mp4 sha256 [0-9a-f]{64} \\(\\d+ bytes\\), ${summary.chunks} chunks`));
+    // Signed by the owner's app, under the owner-signed policy bundle in force, with the ffmpeg that assembled it.
+    expect(result.stdout).toMatch(/deliverable\.mp4: attested by spiffe:\/\/[^ ]+\/sa\/owner at \S+; policy bundle revision \d+; ffmpeg \S+ \((env|path|bundled)\)/);
     expect(result.stdout.match(/: ok \(8 signed records\)/g)).toHaveLength(summary.chunks);
   });
 
-  it('`reelmesh verify --provenance` re-checks the same deliverable', async () => {
-    const result = await reelmesh(['verify', '--provenance', out, '--ca', summary.caBundle]);
-    expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toContain(`provenance ok: ${summary.chunks} chunks`);
+  it('the output folder verifies the same way, and one flipped byte in the film is refused', async () => {
+    const folder = await reelmesh(['verify', '--provenance', out, '--ca', summary.caBundle]);
+    expect(folder.code, folder.stderr).toBe(0);
+    expect(folder.stdout).toContain(`${summary.chunks} chunks`);
+    const copy = mkdtempSync(join(tmpdir(), 'reelmesh-e2e-tampered-'));
+    try {
+      await cp(out, copy, { recursive: true, filter: (src) => !src.includes('/run-') });
+      const film = await readFile(join(copy, 'deliverable.mp4'));
+      film[film.length >> 1] ^= 0x01;
+      await writeFile(join(copy, 'deliverable.mp4'), film);
+      const tampered = await reelmesh(['verify', join(copy, 'deliverable.mp4'), '--ca', summary.caBundle]);
+      expect(tampered.code).toBe(1);
+      expect(tampered.stdout).toMatch(/deliverable REFUSED \(digest\): deliverable\.mp4 has sha256 \w+…, the owner attested \w+…/);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
   });
 
   describe("the owner's audit ledger of this run", () => {

@@ -1,5 +1,16 @@
+import { createHash } from 'node:crypto';
 import { HttpError, request } from '@reelmesh/http-kit';
-import { BundleError, verifyBundle } from '@reelmesh/provenance';
+import { BundleError, canonicalJson, verifyBundle } from '@reelmesh/provenance';
+
+export interface PolicyInForce {
+  revision: number;
+  signed: boolean;
+  sha256: string;
+  /** Signed mode: the bundle manifest's revision and the archive's digest. */
+  bundle?: { revision: string; sha256: string };
+  /** Unsigned mode: the data document itself. */
+  document?: unknown;
+}
 
 /** A policy sidecar the store keeps current: its base URL and the token it accepts pushes with. */
 export interface PolicySidecarRef {
@@ -28,6 +39,8 @@ export class PolicyStore {
   /** The manifest revision of the current bundle (it only goes up). */
   private bundleRevision: string | undefined;
   private revisionNumber = 0;
+  /** sha256 of the bundle archive, or of the data document's canonical JSON. */
+  private digest: string | undefined;
   private readonly sidecars = new Map<string, PolicySidecarRef>();
 
   /**
@@ -44,9 +57,13 @@ export class PolicyStore {
     return this.revisionNumber;
   }
 
-  current(): { revision: number; document?: unknown; signed: boolean } | undefined {
-    if (this.bundle) return { revision: this.revisionNumber, signed: true };
-    return this.document === undefined ? undefined : { revision: this.revisionNumber, document: this.document, signed: false };
+  /**
+   * The policy in force: the store's revision counter, and what a deliverable's attestation names —
+   * the signed bundle's manifest revision and the archive's sha256, or the data document's digest.
+   */
+  current(): PolicyInForce | undefined {
+    if (this.bundle) return { revision: this.revisionNumber, signed: true, sha256: this.digest!, bundle: { revision: this.bundleRevision ?? '', sha256: this.digest! } };
+    return this.document === undefined ? undefined : { revision: this.revisionNumber, document: this.document, signed: false, sha256: this.digest! };
   }
 
   /** Publish a signed bundle (tar.gz). The store does not need to trust it: every sidecar verifies it. */
@@ -66,6 +83,7 @@ export class PolicyStore {
     }
     this.bundle = archive;
     this.document = undefined;
+    this.digest = createHash('sha256').update(archive).digest('hex');
     this.revisionNumber++;
     const pushed = await Promise.all([...this.sidecars.values()].map((s) => this.push(s)));
     return { revision: this.revisionNumber, pushed };
@@ -78,6 +96,7 @@ export class PolicyStore {
     }
     this.document = document;
     this.bundle = undefined;
+    this.digest = createHash('sha256').update(canonicalJson(document)).digest('hex');
     this.revisionNumber++;
     const pushed = await Promise.all([...this.sidecars.values()].map((s) => this.push(s)));
     return { revision: this.revisionNumber, pushed };

@@ -17,6 +17,8 @@ export interface BenchConfig {
   provenanceRuns: number;
   provenanceSeconds: number;
   provenanceMicroChunks: number;
+  /** Size of the synthetic deliverable whose attestation is signed and verified. */
+  attestationBytes: number;
   /** The sample timed end to end, and the short/long masters whose agent RSS is compared. */
   workflowSeconds: number;
   rssShortSeconds: number;
@@ -47,6 +49,7 @@ export function benchConfig(quick: boolean): BenchConfig {
       provenanceRuns: 1,
       provenanceSeconds: 2,
       provenanceMicroChunks: 5,
+      attestationBytes: 64 * 1024 * 1024,
       workflowSeconds: 2,
       rssShortSeconds: 2,
       rssLongSeconds: 4,
@@ -70,6 +73,7 @@ export function benchConfig(quick: boolean): BenchConfig {
     provenanceRuns: 5,
     provenanceSeconds: 20,
     provenanceMicroChunks: 100,
+    attestationBytes: 1024 * 1024 * 1024,
     workflowSeconds: 60,
     rssShortSeconds: 60,
     rssLongSeconds: 600,

@@ -2,7 +2,8 @@
 // verifying its full chain (crypto alone). Whole workflow: the same secure run with and without
 // provenance, alternated, as a ratio of wall times; and, inside each secure run, the CPU time
 // every agent spent on provenance set against the run's wall time (resolves far below 1 %).
-import { benchProvenance, type ProvenanceBenchResult } from '@reelmesh/provenance';
+import { stat } from 'node:fs/promises';
+import { benchDeliverableAttestation, benchProvenance, type AttestationBenchResult, type ProvenanceBenchResult } from '@reelmesh/provenance';
 import { loadWorkflow } from '@reelmesh/workflow';
 import type { Runs } from './masters';
 
@@ -17,15 +18,24 @@ export interface ProvenanceSuiteResult {
   inRun: Array<{ provenanceMs: number; recordsSigned: number; chainsVerified: number; shareOfWall: number }>;
   /** Records signed in the baseline runs: 0, or the baseline was not one. */
   baselineRecordsSigned: number;
+  /** The deliverable's attestation, signed and verified on a synthetic file. */
+  attestation: AttestationBenchResult;
+  /** Per secure run: its deliverable's size, and sign+verify of it at the measured per-GiB cost over the run's wall time. */
+  attestationInRun: Array<{ deliverableBytes: number; projectedMs: number; shareOfWall: number }>;
 }
 
 export async function runProvenanceSuite(
   runs: Runs,
-  opts: { runs: number; seconds: number; microChunks: number; log: (line: string) => void },
+  opts: { runs: number; seconds: number; microChunks: number; attestationBytes: number; log: (line: string) => void },
 ): Promise<ProvenanceSuiteResult> {
   const micro = await benchProvenance({ workflow: loadWorkflow(), chunks: opts.microChunks });
   opts.log(`provenance: ${micro.totalMsPerChunk.toFixed(2)} ms of crypto per chunk (${micro.recordsPerChunk} records)`);
-  const result: ProvenanceSuiteResult = { clipSeconds: opts.seconds, chunks: 0, micro, withSeconds: [], withoutSeconds: [], inRun: [], baselineRecordsSigned: 0 };
+  const attestation = await benchDeliverableAttestation({ workflow: loadWorkflow(), bytes: opts.attestationBytes });
+  const perGiB = attestation.signMsPerGiB + attestation.verifyMsPerGiB;
+  opts.log(`provenance: deliverable attestation ${perGiB.toFixed(0)} ms per GiB (sign ${attestation.signMsPerGiB.toFixed(0)}, verify ${attestation.verifyMsPerGiB.toFixed(0)})`);
+  const result: ProvenanceSuiteResult = {
+    clipSeconds: opts.seconds, chunks: 0, micro, withSeconds: [], withoutSeconds: [], inRun: [], baselineRecordsSigned: 0, attestation, attestationInRun: [],
+  };
   for (let i = 0; i < opts.runs; i++) {
     const order = i % 2 === 0 ? [true, false] : [false, true];
     for (const provenance of order) {
@@ -36,6 +46,9 @@ export async function runProvenanceSuite(
       if (provenance) {
         const p = run.provenance;
         result.inRun.push({ provenanceMs: p.signMs + p.verifyMs, recordsSigned: p.recordsSigned, chainsVerified: p.chainsVerified, shareOfWall: p.shareOfWall });
+        const deliverableBytes = (await stat(run.deliverable)).size;
+        const projectedMs = (perGiB * deliverableBytes) / 2 ** 30;
+        result.attestationInRun.push({ deliverableBytes, projectedMs, shareOfWall: projectedMs / (run.wallSeconds * 1000) });
       }
       opts.log(`provenance: ${provenance ? 'on ' : 'off'} run ${i + 1}/${opts.runs}: ${run.wallSeconds.toFixed(1)} s`);
     }

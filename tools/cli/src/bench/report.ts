@@ -102,10 +102,13 @@ function provenancePart(r: ProvenanceSuiteResult, out: BuiltReport): void {
   const ci = ratioOfMeansCi(r.withSeconds, r.withoutSeconds);
   const share = summarize(r.inRun.map((x) => x.shareOfWall * 100));
   const m = r.micro;
+  const a = r.attestation;
+  const attest = summarize(r.attestationInRun.map((x) => x.shareOfWall * 100));
   out.summary.provenance = {
     signMsPerRecord: m.signMsPerRecord, verifyChainMsPerChunk: m.verifyChainMsPerChunk, totalMsPerChunk: m.totalMsPerChunk, recordsPerChunk: m.recordsPerChunk,
     ratio: ci.ratio, ciLow: ci.ciLow, ciHigh: ci.ciHigh, inRunSharePct: share.mean, runs: r.withSeconds.length, clipSeconds: r.clipSeconds,
     baselineRecordsSigned: r.baselineRecordsSigned,
+    attestationSignMsPerGiB: a.signMsPerGiB, attestationVerifyMsPerGiB: a.verifyMsPerGiB, attestationSharePct: attest.mean,
   };
   out.targets.push({
     name: 'whole-workflow cost of provenance',
@@ -113,14 +116,25 @@ function provenancePart(r: ProvenanceSuiteResult, out: BuiltReport): void {
     ours: `${share.mean.toFixed(3)}% of wall time in-run (agents' sign+verify CPU); wall ratio with/without ${ci.ratio.toFixed(3)} (95% CI ${ci.ciLow.toFixed(3)}-${ci.ciHigh.toFixed(3)})`,
     met: share.mean <= 1,
   });
+  out.targets.push({
+    name: "deliverable attestation (owner signs, `reelmesh verify` checks)",
+    target: '<= 1% of the workflow\'s wall time',
+    ours: `${attest.mean.toFixed(4)}% of wall time (sign ${a.signMsPerGiB.toFixed(0)} + verify ${a.verifyMsPerGiB.toFixed(0)} ms per GiB, at the runs' deliverable size)`,
+    met: attest.mean <= 1,
+  });
   out.sections.push({
-    title: 'Signed provenance (issue #8)',
+    title: 'Signed provenance (issues #8, #14)',
     paragraphs: [
       `Crypto alone, ${m.chunks} chunks of the workflow: signing one record ${ms(m.signMsPerRecord)}, verifying a chunk's full chain at the owner ${ms(m.verifyChainMsPerChunk)}; everything for one chunk (${m.recordsPerChunk} records signed, full chain verified) ${ms(m.totalMsPerChunk)}; the records of one chunk take ${(m.chainBytesPerChunk / 1024).toFixed(1)} KiB.`,
+      `The deliverable's attestation (issue #14), on a synthetic ${(a.bytes / 2 ** 20).toFixed(0)} MiB deliverable of ${a.chunks} chunks: the owner hashing the file and signing its Statement ${a.signMs.toFixed(0)} ms (${a.signMsPerGiB.toFixed(0)} ms per GiB); \`reelmesh verify\` checking the Statement, the file's digest and every chunk's chain ${a.verifyMs.toFixed(0)} ms (${a.verifyMsPerGiB.toFixed(0)} ms per GiB). At the size of each secure run's deliverable that is ${attest.mean.toFixed(4)} % of the run's wall time (mean).`,
       `Whole workflow, the same secure run (mesh, sealed volumes, policy, audit ledger) on the same ${r.clipSeconds} s master (${r.chunks} chunks), with and without provenance, runs alternated: ratio of mean wall times ${ci.ratio.toFixed(3)} [95% bootstrap CI ${ci.ciLow.toFixed(3)}, ${ci.ciHigh.toFixed(3)}]. A 1 % effect is below what ${r.withSeconds.length} runs on a shared 2-core machine resolve, so the target is judged on the direct measure: inside each run with provenance, the CPU time every agent spent signing and verifying (every hop's verification included), summed, over the run's wall time: mean ${share.mean.toFixed(3)} %.`,
     ],
     tables: [
       { columns: ['run', 'with (s)', 'without (s)', 'provenance CPU (ms)', 'records signed', 'chains verified', 'share of wall'], rows: r.withSeconds.map((w, i) => [i + 1, w, r.withoutSeconds[i], r.inRun[i].provenanceMs, r.inRun[i].recordsSigned, r.inRun[i].chainsVerified, `${(r.inRun[i].shareOfWall * 100).toFixed(3)}%`]) },
+      {
+        columns: ['run', 'deliverable (MiB)', 'attestation sign+verify (ms)', 'share of wall'],
+        rows: r.attestationInRun.map((x, i) => [i + 1, (x.deliverableBytes / 2 ** 20).toFixed(2), x.projectedMs.toFixed(1), `${(x.shareOfWall * 100).toFixed(4)}%`]),
+      },
     ],
   });
 }

@@ -56,7 +56,13 @@ export async function runBench(options: RunBenchOptions): Promise<BenchOutcome> 
     }
     if (has('security')) results.security = await runSecuritySuite(runs, { runs: config.securityRuns, seconds: config.securitySeconds, log });
     if (has('provenance')) {
-      results.provenance = await runProvenanceSuite(runs, { runs: config.provenanceRuns, seconds: config.provenanceSeconds, microChunks: config.provenanceMicroChunks, log });
+      results.provenance = await runProvenanceSuite(runs, {
+        runs: config.provenanceRuns,
+        seconds: config.provenanceSeconds,
+        microChunks: config.provenanceMicroChunks,
+        attestationBytes: config.attestationBytes,
+        log,
+      });
     }
     if (has('workflow')) {
       results.workflow = await runWorkflowSuite(runs, { seconds: config.workflowSeconds, rssShortSeconds: config.rssShortSeconds, rssLongSeconds: config.rssLongSeconds, workDir, log });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { AuditLedger, LEDGER_LOG, createDevCa, createSigner, recordDigest, sha256Hex, signRecord, writeChunkProvenance, entryKey, verifyBundle } from '@reelmesh/provenance';
+import { AuditLedger, LEDGER_LOG, attestDeliverable, createDevCa, createSigner, recordDigest, sha256Hex, signRecord, writeChunkProvenance, entryKey, verifyBundle } from '@reelmesh/provenance';
 import { loadSigningIdentity } from '@reelmesh/agent-kit';
 import { startControlPlane } from '@reelmesh/mesh';
 import { FsObjectStore } from '@reelmesh/storage';
@@ -44,6 +44,17 @@ async function setup(demuxSigner: 'fx-1' | 'owner') {
     inputs: [{ step: 'split', artifact: 'av', digest: { sha256: sha256Hex('av') }, record: { sha256: recordDigest(split) } }],
   });
   await writeChunkProvenance(join(dir, 'out'), { workflowId: 'mini', chunkIndex: 0, chunkCount: 1, records: [split, demux] });
+  // The owner's attestation of the deliverable assembled from that chunk.
+  await writeFile(join(dir, 'out', 'film.mp4'), 'the assembled film');
+  await attestDeliverable(owner, {
+    file: join(dir, 'out', 'film.mp4'),
+    workflow: parseWorkflow(MINI),
+    step: 'assemble',
+    chunks: [[{ step: 'demux', artifact: 'picture', digest: { sha256: sha256Hex('picture') }, record: { sha256: recordDigest(demux) } }]],
+    policy: null,
+    parameters: { job: 'assemble' },
+    ffmpeg: { version: 'test', source: 'system' },
+  });
   await writeFile(join(dir, 'ca.pem'), ca.bundlePem);
   await writeFile(join(dir, 'workflow.yaml'), MINI);
   return { owner: () => owner, ca };
@@ -52,11 +63,22 @@ async function setup(demuxSigner: 'fx-1' | 'owner') {
 const run = (...args: string[]) => main(['node', 'reelmesh', ...args]);
 
 describe('reelmesh provenance verify / audit verify', () => {
-  it('passes an honest deliverable', async () => {
+  it('passes an honest deliverable, named as the file, the output folder or through `provenance verify`', async () => {
     await setup('fx-1');
-    const code = await run('provenance', 'verify', join(dir, 'out'), '--ca', join(dir, 'ca.pem'), '--workflow', join(dir, 'workflow.yaml'));
-    expect(out.join('')).toContain('provenance ok: 1 chunks');
-    expect(code).toBe(0);
+    const trust = ['--ca', join(dir, 'ca.pem'), '--workflow', join(dir, 'workflow.yaml')];
+    for (const args of [['verify', join(dir, 'out', 'film.mp4')], ['verify', join(dir, 'out')], ['provenance', 'verify', join(dir, 'out')], ['verify', '--provenance', join(dir, 'out')]]) {
+      out.length = 0;
+      expect(await run(...args, ...trust)).toBe(0);
+      expect(out.join('')).toContain(`deliverable ok: film.mp4 sha256 ${sha256Hex('the assembled film')} (18 bytes), 1 chunks`);
+      expect(out.join('')).toContain('film.mp4: attested by spiffe://test.local/ns/owner/sa/owner');
+    }
+  });
+
+  it('refuses a deliverable altered after the owner signed it, in one line naming what failed', async () => {
+    await setup('fx-1');
+    await writeFile(join(dir, 'out', 'film.mp4'), 'the assembled filM');
+    expect(await run('verify', join(dir, 'out', 'film.mp4'), '--ca', join(dir, 'ca.pem'), '--workflow', join(dir, 'workflow.yaml'))).toBe(1);
+    expect(out.join('')).toMatch(/deliverable REFUSED \(digest\): film\.mp4 has sha256 \w{12}…, the owner attested \w{12}…: the file was altered or swapped/);
   });
 
   it('fails with the broken link named when a record has the wrong signer', async () => {

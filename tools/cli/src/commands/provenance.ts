@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { kmsConfigFromEnv, sealedStore, type KmsConfig } from '@reelmesh/envelope';
 import { agentPrincipal, startLocalKms, workflowKeyAlias, type PrincipalMap } from '@reelmesh/kms-local';
@@ -10,7 +10,7 @@ import { REPO_ROOT } from '@reelmesh/runtime';
 import { writeFileAtomic } from '@reelmesh/storage';
 import { loadWorkflow, ownerOf } from '@reelmesh/workflow';
 
-// `reelmesh provenance verify <deliverable-dir>` and `reelmesh audit verify <run-dir>`: offline
+// `reelmesh verify <deliverable>` (also `reelmesh provenance verify`) and `reelmesh audit verify <run-dir>`: offline
 // re-checks of a finished run. The CA bundle is always given explicitly: trusting one shipped
 // inside the directory being checked would let whoever altered it vouch for itself.
 
@@ -26,16 +26,28 @@ async function loadTrust(opts: CommonOptions) {
   return { workflow, caBundle: await readFile(resolve(opts.ca), 'utf8') };
 }
 
-/** `reelmesh provenance verify <dir>`, also reachable as `reelmesh verify --provenance <dir>`. */
-export async function verifyProvenance(dir: string, opts: CommonOptions): Promise<void> {
+/**
+ * `reelmesh verify <deliverable> --ca <pem>` (also `reelmesh provenance verify`, `verify --provenance`):
+ * the deliverable file, its attestation or the output folder.
+ */
+export async function verifyProvenance(target: string, opts: CommonOptions): Promise<void> {
   const { workflow, caBundle } = await loadTrust(opts);
-  const report = await verifyDeliverable(resolve(dir), workflow, caBundle);
+  const report = await verifyDeliverable(resolve(target), workflow, caBundle);
   if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`);
   else {
+    const name = basename(report.deliverable);
+    if (report.signer) {
+      const policy = report.policy ? `policy bundle revision ${report.policy.revision}${report.policy.signed ? '' : ' (unsigned)'}` : 'policy in force not recorded';
+      process.stdout.write(`${name}: attested by ${report.signer} at ${report.producedAt}; ${policy}; ffmpeg ${report.ffmpeg?.version} (${report.ffmpeg?.source})\n`);
+    }
     for (const c of report.chunks) {
       process.stdout.write(c.ok ? `chunk ${c.chunkIndex}: ok (${c.records} signed records)\n` : `chunk ${c.chunkIndex}: REFUSED: ${c.error}\n`);
     }
-    process.stdout.write(report.ok ? `provenance ok: ${report.chunkCount} chunks\n` : 'provenance FAILED\n');
+    process.stdout.write(
+      report.ok
+        ? `deliverable ok: ${name} sha256 ${report.sha256} (${report.bytes} bytes), ${report.chunkCount} chunks\n`
+        : `deliverable REFUSED (${report.failure}): ${report.error}\n`,
+    );
   }
   if (!report.ok) process.exitCode = 1;
 }
@@ -43,8 +55,8 @@ export async function verifyProvenance(dir: string, opts: CommonOptions): Promis
 export function registerProvenance(program: Command): void {
   const provenance = program.command('provenance').description('signed provenance of every chunk');
   provenance
-    .command('verify <deliverable-dir>')
-    .description("re-check every chunk's signed chain back to the owner's original, offline")
+    .command('verify <deliverable>')
+    .description("re-check the owner's signed attestation of the deliverable (file, .intoto.jsonl or output folder) and every chunk's chain, offline")
     .option('--ca <file>', 'mesh CA bundle (PEM) the records must chain to')
     .option('--workflow <file>', 'workflow file (default: policies/workflow.yaml)')
     .option('--json', 'print the report as one JSON object')

@@ -21,19 +21,23 @@ interface VerifyOptions {
 
 export function registerVerify(program: Command): void {
   program
-    .command('verify')
-    .description('start the mesh and try every call of the access matrix through the real sidecars')
+    .command('verify [deliverable]')
+    .description(
+      'start the mesh and try every call of the access matrix through the real sidecars; or, given a deliverable (file or output folder) and --ca, verify its signed provenance offline',
+    )
     .option('--json', 'print the full report as one JSON object')
     .option('--workflow <file>', 'workflow file (default: policies/workflow.yaml)')
     .option('--policy-url <url>', 'ask this OPA-compatible server instead of the policy sidecars')
     .option('--isolation <mode>', 'none (processes on loopback) or netns (each pod in its own network namespace; Linux, root)', 'none')
     .option('--capture', 'tcpdump every pod interface during the matrix and classify the traffic (implies --isolation netns)')
     .option('--report-dir <dir>', 'where --capture writes pcaps and capture-report.{md,json}', './capture-report')
-    .option('--provenance <deliverable-dir>', "instead: re-check a finished run's signed provenance offline (needs --ca)")
-    .option('--ca <file>', 'with --provenance: the mesh CA bundle (PEM) the records must chain to')
-    .action(async (opts: VerifyOptions) => {
-      if (opts.provenance) return verifyProvenance(opts.provenance, opts);
-      if (opts.ca) throw new Error('--ca goes with --provenance <deliverable-dir>');
+    .option('--provenance <deliverable>', 'the same as `reelmesh verify <deliverable>` (needs --ca)')
+    .option('--ca <file>', 'with a deliverable: the mesh CA bundle (PEM) the attestation and records must chain to')
+    .action(async (deliverable: string | undefined, opts: VerifyOptions) => {
+      if (deliverable && opts.provenance) throw new Error('name the deliverable once (positional or --provenance)');
+      const target = deliverable ?? opts.provenance;
+      if (target) return verifyProvenance(target, opts);
+      if (opts.ca) throw new Error('--ca goes with a deliverable: reelmesh verify <deliverable> --ca <pem>');
       const isolation = opts.capture ? 'netns' : parseIsolation(opts.isolation);
       if (isolation === 'netns') assertIsolationSupport({ capture: opts.capture });
       const dir = await mkdtemp(join(tmpdir(), 'reelmesh-verify-'));
