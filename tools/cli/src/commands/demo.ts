@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { attestationPathOf } from '@reelmesh/provenance';
 import type { Command } from 'commander';
 import { assertIsolationSupport } from '@reelmesh/netns';
 import type { ProcessGroup } from '@reelmesh/runtime';
@@ -74,6 +76,9 @@ export function registerDemo(program: Command): void {
           process.stdout.write(`deliverable: ${result.deliverable}\n`);
           if (result.format) process.stdout.write(`format: ${result.format.summary}\n`);
           process.stdout.write(`${result.chunks} chunks in ${result.wallSeconds.toFixed(1)} s; data root: ${result.dataRoot}\n`);
+          if (result.caBundle && existsSync(result.caBundle) && existsSync(attestationPathOf(result.deliverable))) {
+            process.stdout.write(`attested by the owner: ${attestationPathOf(result.deliverable)}; check it with: reelmesh verify ${result.deliverable} --ca ${result.caBundle}\n`);
+          }
         }
       } finally {
         process.off('SIGINT', onSignal);
