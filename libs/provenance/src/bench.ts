@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -130,9 +130,16 @@ export async function benchDeliverableAttestation(opts: AttestationBenchOptions)
   }
 }
 
+/** A file of `size` random bytes, flushed to disk as the real deliverable is before it is attested. */
 async function writeRandomFile(path: string, size: number): Promise<void> {
   const block = randomBytes(1 << 20);
   await pipeline(async function* () {
     for (let left = size; left > 0; left -= block.length) yield left >= block.length ? block : block.subarray(0, left);
   }, createWriteStream(path));
+  const handle = await open(path, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
