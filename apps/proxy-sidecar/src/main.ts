@@ -1,6 +1,8 @@
 // The proxy sidecar of one pod: `node main.ts --agent vfx-1 --control-plane <url> --policy-url <url>
 // --app-url <url> [--inbound 127.0.0.1:0] [--outbound unix:/pod/outbound.sock] [--health <addr>]`.
-// The pod's bootstrap token comes from REELMESH_BOOTSTRAP_TOKEN (never argv: visible in ps).
+// The pod's bootstrap token comes from REELMESH_BOOTSTRAP_TOKEN (never argv: visible in ps), and the
+// pod's own secret from REELMESH_POD_TOKEN (optional): added to every request forwarded to the app,
+// required on every request to the outbound listener — the pod's plain hops stay inside the pod.
 // Ready line endpoints: inbound (https://host:port, registered with the control plane), outbound,
 // health. Access-log lines go to --access-log, else to stdout.
 import { createWriteStream } from 'node:fs';
@@ -41,6 +43,7 @@ runService('proxy-sidecar', async () => {
     appUrl: required('app-url'),
     inbound: o.inbound,
     outbound: o.outbound,
+    podToken: process.env.REELMESH_POD_TOKEN || undefined,
     health: o.health,
     accessLog,
   });

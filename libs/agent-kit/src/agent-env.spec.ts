@@ -38,7 +38,12 @@ describe('the agent environment contract', () => {
       exportDir: '/var/lib/reelmesh/export',
       kms: { region: 'eu-west-1', keyId: 'alias/x', accessKeyId: 'AK', secretAccessKey: 'SK', allowedKeyIds: ['arn:a', 'arn:b'] },
     });
+    const token = 'p'.repeat(43);
+    const pod = literalEnvironment(agentEnvironment(wf, 'fx-1', { ...platform, kms: undefined, podToken: token }));
+    expect(pod.REELMESH_POD_TOKEN).toBe(token);
+    expect(agentConfigFromEnv(pod)).toMatchObject({ agent: 'fx-1', outboundProxy: 'http://127.0.0.1:15001', podToken: token });
     const plain = literalEnvironment(agentEnvironment(wf, 'fx-1', { ...platform, kms: undefined, next: { peers: { owner: 'unix:/run/owner.sock' } } }));
+    expect(plain).not.toHaveProperty('REELMESH_POD_TOKEN');
     expect(agentConfigFromEnv(plain)).toMatchObject({ agent: 'fx-1', peers: { owner: 'unix:/run/owner.sock' } });
   });
 

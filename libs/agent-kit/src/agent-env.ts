@@ -14,6 +14,11 @@ export const AGENT_ENV = Object.freeze({
   peers: 'REELMESH_PEERS',
   /** Mesh mode: the pod's outbound proxy; every call names its destination agent as Host. */
   outboundProxy: 'REELMESH_OUTBOUND_PROXY',
+  /**
+   * The pod's own secret, shared by the app and its proxy sidecar (same name for both): the app takes
+   * no request without it (but GET /health) and sends it with every call through the outbound proxy.
+   */
+  podToken: 'REELMESH_POD_TOKEN',
   concurrency: 'REELMESH_CONCURRENCY',
   logLevel: 'LOG_LEVEL',
   exportDir: 'REELMESH_EXPORT_DIR',
@@ -43,6 +48,8 @@ export interface AgentPlatform {
   listen: string;
   /** How the agent reaches its next hops. */
   next: { outboundProxy: string } | { peers: Record<string, string> };
+  /** The pod's own secret (the local runtime gives every pod one); pods in a network namespace of their own may do without. */
+  podToken?: EnvSource;
   /** Folders for the owner's agent only: where masters are read from and the deliverable goes. */
   ownerDirs?: { ingest: string; export: string };
   /** The KMS settings (the owner's workflow key and the agent's own credentials): sealed storage. */
@@ -64,6 +71,7 @@ export function agentEnvironment(workflow: Workflow, agentName: string, platform
     [AGENT_ENV.dataDir]: platform.dataDir,
     [AGENT_ENV.listen]: platform.listen,
     ...('outboundProxy' in platform.next ? { [AGENT_ENV.outboundProxy]: platform.next.outboundProxy } : { [AGENT_ENV.peers]: JSON.stringify(platform.next.peers) }),
+    ...(platform.podToken ? { [AGENT_ENV.podToken]: platform.podToken } : {}),
     [AGENT_ENV.concurrency]: String(platform.concurrency ?? (isOwner ? 2 : 1)),
     ...(platform.logLevel ? { [AGENT_ENV.logLevel]: platform.logLevel } : {}),
     ...(isOwner && platform.ownerDirs ? { [AGENT_ENV.ingestDir]: platform.ownerDirs.ingest, [AGENT_ENV.exportDir]: platform.ownerDirs.export } : {}),

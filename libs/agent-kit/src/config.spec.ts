@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { agentConfigFromEnv, ConfigError, resolvePeer } from './config';
+import { agentConfigFromEnv, ConfigError, POD_TOKEN_HEADER, resolvePeer } from './config';
 
 describe('agent configuration', () => {
   const base = { REELMESH_AGENT: 'vfx-2', REELMESH_DATA_DIR: '/tmp/v', REELMESH_LISTEN: 'unix:/tmp/v/app.sock' };
@@ -15,6 +15,18 @@ describe('agent configuration', () => {
   it('routes every peer through the outbound proxy in mesh mode, naming the agent as Host', () => {
     const c = agentConfigFromEnv({ ...base, REELMESH_OUTBOUND_PROXY: 'http://127.0.0.1:15001' });
     expect(resolvePeer(c, 'color')).toEqual({ baseUrl: 'http://127.0.0.1:15001', hostHeader: 'color' });
+  });
+
+  it("carries the pod's token to its outbound proxy only (never to a peer's own address)", () => {
+    const token = 'k'.repeat(43);
+    const mesh = agentConfigFromEnv({ ...base, REELMESH_OUTBOUND_PROXY: 'unix:/tmp/v/outbound.sock', REELMESH_POD_TOKEN: token });
+    expect(mesh.podToken).toBe(token);
+    expect(resolvePeer(mesh, 'color')).toEqual({ baseUrl: 'unix:/tmp/v/outbound.sock', hostHeader: 'color', headers: { [POD_TOKEN_HEADER]: token } });
+    const plain = agentConfigFromEnv({ ...base, REELMESH_PEERS: '{"color":"http://127.0.0.1:4001"}', REELMESH_POD_TOKEN: token });
+    expect(resolvePeer(plain, 'color')).toEqual({ baseUrl: 'http://127.0.0.1:4001' });
+    // A token short enough to guess, or empty, is a configuration error, not an open app.
+    expect(() => agentConfigFromEnv({ ...base, REELMESH_POD_TOKEN: 'short' })).toThrow(/\/podToken must match pattern/);
+    expect(() => agentConfigFromEnv({ ...base, REELMESH_POD_TOKEN: '' })).toThrow(/\/podToken must match pattern/);
   });
 
   it('fails fast with a clear message', () => {

@@ -17,6 +17,11 @@ export interface AgentConfig {
   peers: Record<string, string>;
   /** Mesh mode: every call goes to this outbound proxy with Host = destination agent. Wins over peers. */
   outboundProxy?: string;
+  /**
+   * The pod's own secret, shared with its proxy sidecar: every request but GET /health must carry it
+   * (POD_TOKEN_HEADER), and every call through the outbound proxy does.
+   */
+  podToken?: string;
   concurrency: number;
   logLevel: string;
   /** Owner: where deliverables are exported (in clear, the user's choice). */
@@ -43,6 +48,8 @@ const schema = {
     listen: { type: 'string', minLength: 1 },
     peers: { type: 'object', additionalProperties: { type: 'string', pattern: '^(https?://|unix:/)' } },
     outboundProxy: { type: 'string', pattern: '^(http://|unix:/)' },
+    // A header value, long enough not to be guessed (the runtime's: 32 random bytes, base64url).
+    podToken: { type: 'string', pattern: '^[!-~]{32,}$' },
     concurrency: { type: 'integer', minimum: 1, maximum: 64 },
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
     exportDir: { type: 'string', minLength: 1 },
@@ -114,6 +121,7 @@ export function agentConfigFromEnv(env: NodeJS.ProcessEnv, defaults: Partial<Age
       listen: env[AGENT_ENV.listen] || undefined,
       peers: parseJson(AGENT_ENV.peers, env[AGENT_ENV.peers]),
       outboundProxy: env[AGENT_ENV.outboundProxy],
+      podToken: env[AGENT_ENV.podToken],
       concurrency: env[AGENT_ENV.concurrency] === undefined ? undefined : int(AGENT_ENV.concurrency, env[AGENT_ENV.concurrency], 1),
       logLevel: env[AGENT_ENV.logLevel],
       exportDir: env[AGENT_ENV.exportDir],
@@ -126,9 +134,18 @@ export function agentConfigFromEnv(env: NodeJS.ProcessEnv, defaults: Partial<Age
 }
 
 
-/** Where to send a request for `agent`: the outbound proxy (mesh) or the agent's own address. */
-export function resolvePeer(config: AgentConfig, agent: string): { baseUrl: string; hostHeader?: string } {
-  if (config.outboundProxy) return { baseUrl: config.outboundProxy, hostHeader: agent };
+/** The header carrying the pod's token on the hops inside a pod (app <-> its proxy sidecar). */
+export const POD_TOKEN_HEADER = 'x-reelmesh-pod-token';
+
+/**
+ * Where to send a request for `agent`: the outbound proxy (mesh), with the pod's token when the pod
+ * has one, or the agent's own address.
+ */
+export function resolvePeer(config: AgentConfig, agent: string): { baseUrl: string; hostHeader?: string; headers?: Record<string, string> } {
+  if (config.outboundProxy) {
+    const headers = config.podToken ? { headers: { [POD_TOKEN_HEADER]: config.podToken } } : {};
+    return { baseUrl: config.outboundProxy, hostHeader: agent, ...headers };
+  }
   const baseUrl = config.peers[agent];
   if (!baseUrl) throw Object.assign(new Error(`no address for agent "${agent}"`), { code: 'UNKNOWN_PEER' });
   return { baseUrl };

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -6,7 +7,7 @@ import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FsObjectStore } from '@reelmesh/storage';
 import { loadWorkflow } from '@reelmesh/workflow';
-import { validateAgentConfig } from './config';
+import { POD_TOKEN_HEADER, validateAgentConfig, type AgentConfig } from './config';
 import { createAgentApp } from './create-agent-app';
 import { createLogger } from './logger';
 
@@ -16,7 +17,7 @@ describe('createAgentApp', () => {
   const dirs: string[] = [];
   afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-  function build() {
+  function build(extra: Partial<AgentConfig> = {}) {
     const dir = mkdtempSync(join(tmpdir(), 'agent-app-'));
     dirs.push(dir);
     const lines: Array<Record<string, unknown>> = [];
@@ -26,13 +27,13 @@ describe('createAgentApp', () => {
         cb();
       },
     });
-    const config = validateAgentConfig({ agent: 'hdr', dataDir: dir, listen: '127.0.0.1:0', peers: {}, concurrency: 1, logLevel: 'info', maxChunkBytes: 1024 });
+    const config = validateAgentConfig({ agent: 'hdr', dataDir: dir, listen: '127.0.0.1:0', peers: {}, concurrency: 1, logLevel: 'info', maxChunkBytes: 1024, ...extra });
     const { app } = createAgentApp({
       config,
       deps: { workflow, store: new FsObjectStore(dir), logger: createLogger('hdr', 'info', sink) },
       handlers: { hdr10: async () => undefined },
     });
-    return { app, lines };
+    return { app, lines, dir };
   }
 
   it('reuses an incoming x-request-id in the response and the log line, and mints one otherwise', async () => {
@@ -48,6 +49,47 @@ describe('createAgentApp', () => {
     const { app, lines } = build();
     await request(app).get('/v1/status').set('authorization', 'Basic b3duZXI6c2VjcmV0');
     expect(JSON.stringify(lines)).not.toContain('b3duZXI6c2VjcmV0');
+  });
+
+  describe("with a pod token: private to its pod (only the pod's proxy has the token)", () => {
+    const podToken = randomBytes(32).toString('base64url');
+    const handoff = '/v1/handoffs/feature-film/hdr-master/picture/0';
+
+    it('refuses a handoff with a forged x-reelmesh-peer and no token, or a wrong one, before parsing or storing anything', async () => {
+      const { app, lines, dir } = build({ podToken });
+      for (const token of [undefined, randomBytes(32).toString('base64url'), podToken.slice(1), `${podToken}, ${podToken}`]) {
+        const req = request(app).post(handoff).set('x-reelmesh-peer', 'spiffe://reelmesh.local/ns/color/sa/color').attach('chunk', Buffer.from('forged bytes'), 'chunk.mkv');
+        const res = await (token === undefined ? req : req.set(POD_TOKEN_HEADER, token));
+        expect(res.status).toBe(403);
+        expect(res.body).toEqual({ error: { code: 'POD_PRIVATE', message: "this app takes requests only through its pod's proxy" } });
+      }
+      expect(readdirSync(dir)).toEqual([]);
+      const refusals = lines.filter((l) => l.msg === "refused a request that did not come through the pod's proxy");
+      expect(refusals).toHaveLength(4);
+      expect(refusals[0]).toMatchObject({ level: 40, method: 'POST', path: handoff, claimedPeer: 'spiffe://reelmesh.local/ns/color/sa/color' });
+      expect(JSON.stringify(lines)).not.toContain(podToken.slice(1));
+    });
+
+    it('answers GET /health to anyone, and nothing else without the token', async () => {
+      const { app } = build({ podToken });
+      expect((await request(app).get('/health')).status).toBe(200);
+      expect((await request(app).get('/v1/status')).body.error.code).toBe('POD_PRIVATE');
+      expect((await request(app).post('/health')).status).toBe(403);
+      expect((await request(app).get('/nowhere')).status).toBe(403);
+    });
+
+    it('takes what its proxy forwards (the right token)', async () => {
+      const { app } = build({ podToken });
+      expect((await request(app).get('/v1/status').set(POD_TOKEN_HEADER, podToken)).status).toBe(200);
+      // Past the pod check the handoff router decides (here: a body that is no handoff).
+      const res = await request(app).post(handoff).set(POD_TOKEN_HEADER, podToken).send('x');
+      expect(res.status).toBe(415);
+    });
+
+    it('without a pod token (plain mode, own network namespace) the app answers as before', async () => {
+      const { app } = build();
+      expect((await request(app).get('/v1/status')).status).toBe(200);
+    });
   });
 
   it('refuses to build an agent the workflow does not declare', () => {

@@ -1,4 +1,5 @@
-import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Router } from 'express';
 import { isEnvelopeError } from '@reelmesh/envelope';
 import { ffmpegPath, ffmpegSource } from '@reelmesh/media';
 import type { Logger } from 'pino';
@@ -9,7 +10,7 @@ import type { ObjectStore } from '@reelmesh/storage';
 import { AgentRuntime, type StepHandlers } from './agent-runtime';
 import type { AuditTrail } from './audit-trail';
 import { ChunkProvenance, type ProvenanceIdentity } from './chunk-provenance';
-import { resolvePeer, type AgentConfig } from './config';
+import { POD_TOKEN_HEADER, resolvePeer, type AgentConfig } from './config';
 import { httpLogger } from './logger';
 
 export interface AgentDeps {
@@ -36,6 +37,23 @@ const envelopeErrors: ErrorRequestHandler = (err, _req, _res, next) => {
   if (error.code === 'ENVELOPE_KMS_DENIED' || error.code === 'ENVELOPE_KEY_NOT_ALLOWED') return next(new HttpError(403, 'KMS_DENIED', error.message, expose));
   return next(new HttpError(500, 'STORAGE_INTEGRITY', `stored object failed to open: ${error.code}`, expose));
 };
+
+/**
+ * The app is private to its pod: every request must carry the pod's token, which only the pod's
+ * proxy sidecar adds (after mTLS and the policy). Anything else on the host that reaches the app's
+ * socket — another pod's app, any process of the user — is answered 403 from the headers alone:
+ * its body is never read, parsed or stored (a sender stops sending once answered, as sendChunk does).
+ */
+function podPrivate(token: string, logger: Logger): RequestHandler {
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  const expected = digest(token);
+  return (req, _res, next) => {
+    const presented = req.headers[POD_TOKEN_HEADER];
+    if (typeof presented === 'string' && timingSafeEqual(digest(presented), expected)) return next();
+    logger.warn({ method: req.method, path: req.path, claimedPeer: req.headers['x-reelmesh-peer'] }, "refused a request that did not come through the pod's proxy");
+    next(new HttpError(403, 'POD_PRIVATE', "this app takes requests only through its pod's proxy", { expose: true }));
+  };
+}
 
 export interface AgentAppOptions {
   config: AgentConfig;
@@ -77,6 +95,7 @@ export function createAgentApp({ config, deps, handlers, routes }: AgentAppOptio
   app.get('/health', (_req, res) => {
     res.json({ status: runtime.queue.isClosed ? 'draining' : 'ok', agent: config.agent });
   });
+  if (config.podToken) app.use(podPrivate(config.podToken, logger));
   app.use(httpLogger(logger));
   app.get('/v1/status', (_req, res) => {
     res.json({

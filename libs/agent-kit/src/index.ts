@@ -1,5 +1,5 @@
 export { AgentRuntime, programmeStep, type ChunkHandler, type ChunkJob, type GatherHandler, type GatherJob, type ProgrammeHandler, type Source, type StepHandlers } from './agent-runtime';
-export { agentConfigFromEnv, validateAgentConfig, resolvePeer, ConfigError, type AgentConfig } from './config';
+export { agentConfigFromEnv, validateAgentConfig, resolvePeer, POD_TOKEN_HEADER, ConfigError, type AgentConfig } from './config';
 export { createAgentApp, type AgentApp, type AgentAppOptions, type AgentDeps } from './create-agent-app';
 export { JobQueue } from './job-queue';
 export { createLogger, httpLogger } from './logger';

@@ -1,9 +1,7 @@
-import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { spiffeIdOfCertificate } from '@reelmesh/addressing';
-import { createSigner } from '@reelmesh/provenance';
-import { ControlPlaneClient, SvidSource } from '@reelmesh/workload-identity';
+import { createSigner, parseTrustBundle, splitPem } from '@reelmesh/provenance';
+import { checkSvid, ControlPlaneClient, SvidSource } from '@reelmesh/workload-identity';
 import { AGENT_ENV } from './agent-env';
 import type { ProvenanceIdentity } from './chunk-provenance';
 
@@ -41,8 +39,13 @@ export async function loadSigningIdentity(env: NodeJS.ProcessEnv, logger?: Logge
   const files = [env[AGENT_ENV.signingKey], env[AGENT_ENV.signingChain], env[AGENT_ENV.trustBundle]];
   if (files.every(Boolean)) {
     const [keyPem, chainPem, caBundlePem] = await Promise.all(files.map((path) => readFile(path!, 'utf8')));
-    const spiffeId = spiffeIdOfCertificate(new X509Certificate(chainPem));
-    if (!spiffeId) throw new Error(`${env[AGENT_ENV.signingChain]}: the signing certificate carries no single SPIFFE id`);
+    // Refused at start-up, not at the first record: the certificate must be one that may sign.
+    let spiffeId: string;
+    try {
+      ({ spiffeId } = checkSvid(splitPem(chainPem), parseTrustBundle(caBundlePem), { use: 'signing' }));
+    } catch (error) {
+      throw new Error(`${env[AGENT_ENV.signingChain]}: this certificate cannot sign provenance: ${(error as Error).message}`, { cause: error });
+    }
     return { signer: createSigner({ spiffeId, keyPem, chainPem }), caBundlePem };
   }
   return undefined;

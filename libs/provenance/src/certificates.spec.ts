@@ -14,7 +14,7 @@ beforeAll(async () => {
 const signerOf = async (uri: string) => verifyCertificateChain(splitPem((await ca.issue(uri)).chainPem), roots, new Date());
 
 describe('verifyCertificateChain reads the leaf identity by the shared SPIFFE rule', () => {
-  it('returns the SPIFFE id of an X.509-SVID', async () => {
+  it('returns the SPIFFE id of an X.509-SVID the dev CA issued (fit for signing)', async () => {
     expect((await signerOf('spiffe://reelmesh.local/ns/vfx/sa/vfx-2')).spiffeId).toBe('spiffe://reelmesh.local/ns/vfx/sa/vfx-2');
   });
 
@@ -24,7 +24,7 @@ describe('verifyCertificateChain reads the leaf identity by the shared SPIFFE ru
     'spiffe://reelmesh.local/ns/vfx/sa/vfx-2/extra',
     'spiffe://Reelmesh.local/ns/vfx/sa/vfx-2',
   ])('refuses a leaf whose one URI SAN is %s', async (uri) => {
-    await expect(signerOf(uri)).rejects.toThrow(new Error('the signing certificate carries no single SPIFFE id'));
+    await expect(signerOf(uri)).rejects.toThrow(`leaf's URI SAN ${uri} is not a SPIFFE id of the form spiffe://<trust-domain>/ns/<actor>/sa/<agent> [spiffe-id]`);
   });
 });
 

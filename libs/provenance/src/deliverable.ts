@@ -276,7 +276,7 @@ async function verifyAttestation(report: DeliverableReport, workflow: Workflow, 
 
   let signer;
   try {
-    signer = verifyCertificateChain(record.verificationMaterial.certificateChain, roots, producedAt);
+    signer = verifyCertificateChain(record.verificationMaterial.certificateChain, roots, producedAt, { trustDomain: workflow.metadata.trustDomain });
   } catch (error) {
     throw new Refused('certificate', `attestation's signing certificate rejected: ${(error as Error).message}`);
   }

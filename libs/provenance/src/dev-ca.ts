@@ -2,10 +2,12 @@ import 'reflect-metadata';
 import { randomBytes, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { readSpiffeId } from '@reelmesh/addressing';
+import { svidLeafExtensions, svidRootExtensions } from '@reelmesh/workload-identity';
 import type { SigningMaterial } from './signer';
 
 // A throwaway CA for agents running without the mesh (and for tests): it mints the same kind of
-// leaf the mesh control plane does (ECDSA P-256, one SPIFFE URI SAN), so verification is identical.
+// leaf the mesh control plane does (ECDSA P-256, the X.509-SVID profile of @reelmesh/workload-identity:
+// one SPIFFE URI SAN, digitalSignature, TLS and codeSigning key purposes), so verification is identical.
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -27,10 +29,8 @@ export async function createDevCa(name = 'ReelMesh dev CA'): Promise<DevCa> {
     notAfter: new Date(now + 365 * 86_400_000),
     keys: rootKeys,
     signingAlgorithm: ALG,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true),
-    ],
+    // A root of the SVID profile; it names no trust domain (it issues ids of any).
+    extensions: svidRootExtensions(),
   });
   const bundlePem = root.toString('pem') + '\n';
   return {
@@ -47,11 +47,7 @@ export async function createDevCa(name = 'ReelMesh dev CA'): Promise<DevCa> {
         publicKey: keys.publicKey,
         signingKey: rootKeys.privateKey,
         signingAlgorithm: ALG,
-        extensions: [
-          new x509.BasicConstraintsExtension(false, undefined, true),
-          new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-          new x509.SubjectAlternativeNameExtension([{ type: 'url', value: spiffeId }]),
-        ],
+        extensions: svidLeafExtensions(spiffeId),
       });
       const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
       const keyPem = `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').replace(/.{1,64}/g, '$&\n')}-----END PRIVATE KEY-----\n`;

@@ -131,7 +131,7 @@ export function verifyRecord(value: unknown, workflow: Workflow, roots: X509Cert
   }
   let signer;
   try {
-    signer = verifyCertificateChain(record.verificationMaterial.certificateChain, roots, producedAt);
+    signer = verifyCertificateChain(record.verificationMaterial.certificateChain, roots, producedAt, { trustDomain: workflow.metadata.trustDomain });
   } catch (error) {
     throw new ProvenanceError(`${where}: signing certificate rejected: ${(error as Error).message}`, link('certificate'));
   }

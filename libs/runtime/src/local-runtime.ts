@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { agentEnvironment, literalEnvironment, type AgentPlatform } from '@reelmesh/agent-kit';
+import { agentEnvironment, literalEnvironment, POD_TOKEN_HEADER, type AgentPlatform } from '@reelmesh/agent-kit';
 import { LEDGER_AGENT } from '@reelmesh/provenance';
 import { DEFAULT_WORKFLOW_PATH, loadWorkflow, ownerOf, type Workflow } from '@reelmesh/workflow';
 import { startSandbox, type Isolation, type PodSandbox } from './isolation';
@@ -45,6 +45,11 @@ export interface RunningAgent {
   app: string;
   /** The app's endpoint as this process reaches it: a Unix socket, or a port-forward for isolated pods. */
   url: string;
+  /**
+   * What every request of this process to the app (or through the pod's outbound listener) must
+   * carry: the pod's token in mesh mode (the app refuses anything else but GET /health); none without.
+   */
+  headers: Record<string, string>;
   pid: number;
   dataDir: string;
   logFile: string;
@@ -141,6 +146,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             dataDir,
             listen: plan.appListen,
             next: pod ? { outboundProxy: pod.outboundUrl } : { peers: appUrls },
+            podToken: pod?.podToken,
             ownerDirs: { ingest: resolve(options.ingestDir), export: resolve(options.exportDir) },
             kms: kms?.settingsFor(agent.name),
             // The app's own workload identity (its SVID from the control plane) signs provenance.
@@ -155,7 +161,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         // In the mesh the app starts together with its two sidecars: one pod, three containers.
         const pod = controlPlane ? await startPod({ ...meshOpts, cp: controlPlane, actor: agent.actor, agent: agent.name, plan, app: startApp }) : undefined;
         if (!pod) await startApp();
-        const running: RunningAgent = { agent: agent.name, app: agent.app, url: plan.appUrl, pid, dataDir, logFile, pod };
+        const headers: Record<string, string> = pod ? { [POD_TOKEN_HEADER]: pod.podToken } : {};
+        const running: RunningAgent = { agent: agent.name, app: agent.app, url: plan.appUrl, headers, pid, dataDir, logFile, pod };
         agents[agent.name] = sandbox && pod ? await hostView(sandbox, running, pod) : running;
       }),
     );

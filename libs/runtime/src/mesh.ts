@@ -2,6 +2,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } f
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { POD_PORTS } from '@reelmesh/addressing';
+import { AGENT_ENV } from '@reelmesh/agent-kit';
 import { CONTROL_PLANE } from '@reelmesh/app-control-plane';
 import { POLICY_SIDECAR } from '@reelmesh/app-policy-sidecar';
 import { PROXY_SIDECAR } from '@reelmesh/app-proxy-sidecar';
@@ -130,6 +131,13 @@ export interface MeshPod {
   decisionLog?: string;
   /** The pod's workload identity for its app: the control plane and the pod's bootstrap token. */
   identity: { controlPlane: string; bootstrapToken: string };
+  /**
+   * The pod's own secret, known to its app and its proxy only: the proxy adds it to what it forwards
+   * to the app, the app to what it sends through the outbound listener; either refuses a request
+   * without it, so a process that merely reaches the pod's sockets neither talks to the app nor
+   * sends as the pod (what it does not stop: docs/isolation.md).
+   */
+  podToken: string;
 }
 
 /** The control plane: the CA issuing SVIDs, the registry, the owner's policy store and audit ledger. */
@@ -221,6 +229,7 @@ export async function startPod(
   const decisionLog = withPolicySidecar ? join(opts.logDir, `${agent}.decisions.log`) : undefined;
   const accessLog = join(opts.logDir, `${agent}.access.log`);
   const identity = { controlPlane: opts.cp.url, bootstrapToken: token };
+  const podToken = randomBytes(32).toString('base64url');
 
   const startPolicy = async () => {
     if (!withPolicySidecar) return;
@@ -269,14 +278,15 @@ export async function startPod(
         '--outbound', plan.outboundListen,
         '--access-log', accessLog,
       ],
-      env: { REELMESH_BOOTSTRAP_TOKEN: token },
+      // Secrets by environment, never argv (visible in ps).
+      env: { REELMESH_BOOTSTRAP_TOKEN: token, [AGENT_ENV.podToken]: podToken },
       logFile: join(opts.logDir, `${agent}.proxy.log`),
       wrap: sandbox?.command(agent, 'sidecar'),
     });
     return ready.endpoints.inbound;
   };
 
-  const pod: MeshPod = { agent, spiffeId, appUrl: plan.appUrl, inboundUrl: '', inboundPort: 0, outboundUrl: plan.outboundUrl, policyUrl, accessLog, decisionLog, identity };
+  const pod: MeshPod = { agent, spiffeId, appUrl: plan.appUrl, inboundUrl: '', inboundPort: 0, outboundUrl: plan.outboundUrl, policyUrl, accessLog, decisionLog, identity, podToken };
   const [inboundUrl] = await Promise.all([startProxy(), startPolicy(), opts.app(pod)]);
   pod.inboundUrl = inboundUrl;
   pod.inboundPort = Number(new URL(inboundUrl).port);

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { generateSample } from '@reelmesh/media';
-import { ProcessGroup, startLocalRuntime, type LocalRuntime } from '@reelmesh/runtime';
+import { ProcessGroup, startLocalRuntime, type LocalRuntime, type RunningAgent } from '@reelmesh/runtime';
 import { requestJson } from '@reelmesh/http-kit';
 import { loadWorkflow, ownerOf } from '@reelmesh/workflow';
 import type { Progress } from './progress';
@@ -88,12 +88,15 @@ interface RunStatus {
   error?: { code: string; message: string };
 }
 
-/** An agent's JSON answer (its endpoint may be a Unix socket: the http-kit client reaches both). */
-async function getJson<T>(endpoint: string, path: string): Promise<T> {
+/**
+ * An agent's JSON answer (its endpoint may be a Unix socket: the http-kit client reaches both),
+ * asked with what the app requires of a caller (its pod's token).
+ */
+async function getJson<T>(agent: RunningAgent, path: string): Promise<T> {
   try {
-    return await requestJson<T>(endpoint, path);
+    return await requestJson<T>(agent.url, path, { headers: agent.headers });
   } catch (error) {
-    throw new Error(`${endpoint}${path}: ${(error as Error & { code?: string }).code ?? ''} ${(error as Error).message}`.trim());
+    throw new Error(`${agent.url}${path}: ${(error as Error & { code?: string }).code ?? ''} ${(error as Error).message}`.trim());
   }
 }
 
@@ -141,7 +144,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
   try {
     const runStarted = Date.now();
     const owner = runtime.agents[ownerOf(workflow).agent];
-    const body = await requestJson<RunStatus>(owner.url, '/v1/runs', { method: 'POST', json: { input: basename(input) } }).catch((error: Error & { code?: string }) => {
+    const body = await requestJson<RunStatus>(owner.url, '/v1/runs', { method: 'POST', headers: owner.headers, json: { input: basename(input) } }).catch((error: Error & { code?: string }) => {
       throw new Error(`owner refused the master: ${error.code}: ${error.message}`);
     });
     const chunkCount = body.chunkCount ?? 0;
@@ -151,8 +154,8 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
       if (crash) throw new Error(crash);
       if (Date.now() > deadline) throw new Error('workflow timed out');
       const [run, statuses] = await Promise.all([
-        getJson<RunStatus>(owner.url, '/v1/runs/current'),
-        Promise.all(Object.values(runtime.agents).map((a) => getJson<AgentStatus>(a.url, '/v1/status'))),
+        getJson<RunStatus>(owner, '/v1/runs/current'),
+        Promise.all(Object.values(runtime.agents).map((a) => getJson<AgentStatus>(a, '/v1/status'))),
       ]);
       for (const s of statuses) {
         for (const [step, done] of Object.entries(s.progress)) options.progress?.update(step, done, chunkCount);

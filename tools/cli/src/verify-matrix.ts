@@ -89,19 +89,20 @@ export async function verifyMatrix(runtime: LocalRuntime): Promise<VerifyReport>
   const agents = workflow.agents.map((a) => a.name);
   const jobs: Array<() => Promise<void>> = [];
   for (const source of agents) {
-    const pod = runtime.agents[source].pod;
+    // The source app's seat: its outbound sidecar, with the pod's token the sidecar requires of its app.
+    const { pod, headers } = runtime.agents[source];
     if (!pod) throw new Error('verify needs the mesh (pods with sidecars)');
     for (const destination of agents)
       for (const method of METHODS)
         for (const path of paths)
           jobs.push(async () => {
             const expected = isAllowed(matrix, source, destination, method, path) ? 'allow' : 'deny';
-            let { status, code } = await attempt(pod.outboundUrl, destination, method, path);
+            let { status, code } = await attempt(pod.outboundUrl, destination, method, path, { headers });
             // A policy sidecar slower than the proxy's timeout is a transient 503 (still a denial,
             // never forwarded): ask again, since the question here is what the policy decides.
             for (let retry = 1; retry <= 3 && code === 'POLICY_UNAVAILABLE'; retry++) {
               await new Promise((r) => setTimeout(r, 100 * retry));
-              ({ status, code } = await attempt(pod.outboundUrl, destination, method, path));
+              ({ status, code } = await attempt(pod.outboundUrl, destination, method, path, { headers }));
             }
             const actual = code && MESH_DENIALS.has(code) ? 'deny' : 'allow';
             rows.push({ source, destination, method, path, expected, actual, status, code });

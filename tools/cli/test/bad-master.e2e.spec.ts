@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestJson, ResponseError } from '@reelmesh/http-kit';
 import { ffmpegPath, ffprobePath, generateSample } from '@reelmesh/media';
-import { startLocalRuntime, type LocalRuntime } from '@reelmesh/runtime';
+import { startLocalRuntime, type LocalRuntime, type RunningAgent } from '@reelmesh/runtime';
 import { loadWorkflow, ownerOf } from '@reelmesh/workflow';
 import { listFiles } from './scan';
 
@@ -19,14 +19,14 @@ describe('a damaged master is refused before any work, and the mesh stays up for
   const dir = mkdtempSync(join(tmpdir(), 'reelmesh-bad-master-'));
   const ingest = join(dir, 'ingest');
   let runtime: LocalRuntime;
-  let owner: string;
+  let owner: RunningAgent;
 
   beforeAll(async () => {
     mkdirSync(ingest, { recursive: true });
     await generateSample({ durationSeconds: 6, outPath: join(ingest, 'good.mkv'), width: 320, height: 180 });
     await damage(join(ingest, 'good.mkv'), join(ingest, 'damaged.mkv'), 3);
     runtime = await startLocalRuntime({ dataRoot: join(dir, 'run', 'data'), stateDir: join(dir, 'run', 'state'), exportDir: join(dir, 'out'), ingestDir: ingest });
-    owner = runtime.agents[ownerOf(loadWorkflow()).agent].url;
+    owner = runtime.agents[ownerOf(loadWorkflow()).agent];
   }, 180_000);
   afterAll(async () => {
     await runtime?.stop();
@@ -34,7 +34,7 @@ describe('a damaged master is refused before any work, and the mesh stays up for
   });
 
   it('answers 422 with one line naming the stream, the reason and the time', async () => {
-    const refused = await requestJson(owner, '/v1/runs', { method: 'POST', json: { input: 'damaged.mkv' } }).then(
+    const refused = await requestJson(owner.url, '/v1/runs', { method: 'POST', headers: owner.headers, json: { input: 'damaged.mkv' } }).then(
       () => expect.fail('the damaged master was taken'),
       (err: ResponseError) => err,
     );
@@ -49,12 +49,12 @@ describe('a damaged master is refused before any work, and the mesh stays up for
   });
 
   it('takes the next master and delivers it', async () => {
-    await requestJson(owner, '/v1/runs', { method: 'POST', json: { input: 'good.mkv' } });
+    await requestJson(owner.url, '/v1/runs', { method: 'POST', headers: owner.headers, json: { input: 'good.mkv' } });
     const deadline = Date.now() + 240_000;
     let state = '';
     while (Date.now() < deadline && state !== 'done' && state !== 'failed') {
       await new Promise((r) => setTimeout(r, 500));
-      state = (await requestJson<{ state: string }>(owner, '/v1/runs/current')).state;
+      state = (await requestJson<{ state: string }>(owner.url, '/v1/runs/current', { headers: owner.headers })).state;
     }
     expect(state).toBe('done');
   }, 300_000);

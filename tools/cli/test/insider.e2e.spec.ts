@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -5,10 +6,11 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentConfigFromEnv, createStores } from '@reelmesh/agent-kit';
+import { handoffPath } from '@reelmesh/addressing';
+import { agentConfigFromEnv, createStores, POD_TOKEN_HEADER } from '@reelmesh/agent-kit';
 import { sealedStore } from '@reelmesh/envelope';
 import { HandoffError, sendChunk } from '@reelmesh/handoff';
-import { requestJson } from '@reelmesh/http-kit';
+import { request, requestJson, ResponseError } from '@reelmesh/http-kit';
 import {
   createSigner,
   LEDGER_AGENT,
@@ -25,23 +27,36 @@ import { ControlPlaneClient } from '@reelmesh/workload-identity';
 import { runWorkflow, type RunWorkflowResult } from '../src/run-workflow';
 import { ledgerAccess } from '../src/commands/provenance';
 import { lastJsonLine, reelmesh } from './helpers';
+import { listFiles } from './scan';
 
 /**
  * A compromised contractor on a real secure run: the vfx-2 pod is taken over and, using its own
  * identity (its outbound sidecar, its SVID key, its volume), tries to push forged chunks to color.
  * Color must refuse each with 422 naming the broken link, keep nothing, hand nothing to hdr, and
- * the refusals must be in the owner's audit ledger.
+ * the refusals must be in the owner's audit ledger. It also goes around the sidecars (in the local
+ * mode every pod's sockets are in its reach): straight to color's app socket, and out through
+ * color's outbound socket as color; without color's pod token both refuse it before looking at its body.
  */
 describe('insider attacks on a running mesh (a compromised vfx-2 pushing to color)', () => {
   const out = mkdtempSync(join(tmpdir(), 'reelmesh-insider-'));
   let result: RunWorkflowResult;
   const outcomes: Record<string, { error?: HandoffError; colorStored: string[]; hdrStored: string[]; colorReceived: number }> = {};
+  /** The same insider going around the sidecars: straight to color's app socket, or out through color's outbound socket. */
+  const bypass = {} as {
+    agents: LocalRuntime['agents'];
+    app: Array<HandoffError | undefined>;
+    status: ResponseError | undefined;
+    health: number;
+    outbound: Array<HandoffError | undefined>;
+    colorFiles: [string[], string[]];
+    hdrFiles: [string[], string[]];
+  };
 
   async function attacks(runtime: LocalRuntime, res: RunWorkflowResult): Promise<void> {
     const vfx2 = runtime.agents['vfx-2'];
     const storesOf = (agent: string) =>
       createStores(agentConfigFromEnv({ ...runtime.kms!.envFor(agent), REELMESH_AGENT: agent, REELMESH_DATA_DIR: runtime.agents[agent].dataDir }));
-    // What the insider holds: vfx-2's own SVID (through its pod token) and vfx-2's own volume.
+    // What the insider holds: vfx-2's own SVID (through its bootstrap token), its pod token and its own volume.
     const insider = new ControlPlaneClient({ url: vfx2.pod!.identity.controlPlane, token: vfx2.pod!.identity.bootstrapToken });
     const signer = createSigner(await insider.fetchSvid())();
     insider.close();
@@ -51,16 +66,22 @@ describe('insider attacks on a running mesh (a compromised vfx-2 pushing to colo
     const all = JSON.parse(await readFile(join(dirname(res.deliverable), 'provenance', 'chunk-00000.json'), 'utf8')).records as ProvenanceRecord[];
     const honest = all.filter((r) => ['split', 'demux', 'picture-fx'].includes(peekStatement(r)!.predicate.step));
     const of = (step: string) => honest.find((r) => peekStatement(r)!.predicate.step === step)!;
-    const colorReceived = async () => (await requestJson<{ steps: { grade: { received: number } } }>(runtime.agents.color.url, '/v1/status')).steps.grade.received;
+    const color = runtime.agents.color;
+    const colorReceived = async () => (await requestJson<{ steps: { grade: { received: number } } }>(color.url, '/v1/status', { headers: color.headers })).steps.grade.received;
     const before = await colorReceived();
 
-    const push = async (name: string, chunkIndex: number, records: ProvenanceRecord[]) => {
-      const error = await sendChunk({
-        baseUrl: vfx2.pod!.outboundUrl,
-        hostHeader: 'color',
+    /** A chunk handed over by hand (default: vfx-2's picture to color): the HandoffError it ends in (undefined if taken). */
+    const handOver = (
+      via: { baseUrl: string; hostHeader?: string; headers: Record<string, string> },
+      chunkIndex: number,
+      records: ProvenanceRecord[],
+      { step = 'grade', producer = { agent: 'vfx-2', step: 'picture-fx' } } = {},
+    ) =>
+      sendChunk({
+        ...via,
         manifest: {
-          version: 1, workflowId: 'feature-film', step: 'grade', artifact: 'picture', chunkIndex, chunkCount: 8,
-          sha256: sha256Hex(bytes), byteLength: bytes.length, media: { container: 'matroska' }, producer: { agent: 'vfx-2', step: 'picture-fx' },
+          version: 1, workflowId: 'feature-film', step, artifact: 'picture', chunkIndex, chunkCount: 8,
+          sha256: sha256Hex(bytes), byteLength: bytes.length, media: { container: 'matroska' }, producer,
           provenance: { records },
         },
         open: async () => Readable.from([bytes]),
@@ -69,6 +90,11 @@ describe('insider attacks on a running mesh (a compromised vfx-2 pushing to colo
         () => undefined,
         (e: unknown) => e as HandoffError,
       );
+    // The taken-over pod's own app seat: its token opens vfx-2's outbound sidecar.
+    const viaOwnSidecar = { baseUrl: vfx2.pod!.outboundUrl, hostHeader: 'color', headers: vfx2.headers };
+
+    const push = async (name: string, chunkIndex: number, records: ProvenanceRecord[]) => {
+      const error = await handOver(viaOwnSidecar, chunkIndex, records);
       const list = async (agent: string, prefix: string) => (await storesOf(agent).data.list(prefix)).filter((k) => /0000[2-7]/.test(k));
       outcomes[name] = {
         error,
@@ -99,6 +125,26 @@ describe('insider attacks on a running mesh (a compromised vfx-2 pushing to colo
       inputs: [], parameters: {},
     });
     await push('swapped', 5, [swapped]);
+
+    // 5. Around the sidecars. On the shared loopback every pod's Unix sockets are in reach of the
+    // insider's uid, so it skips color's proxy and policy: straight to color's app with a forged
+    // peer claim (no pod token, a made-up one, its own), and out through color's outbound socket as
+    // color to hdr (no token, its own). Each is refused on the pod token before anything is read.
+    const hdr = runtime.agents.hdr;
+    const [colorFiles, hdrFiles] = [await listFiles(color.dataDir), await listFiles(hdr.dataDir)];
+    const forgedPeer = { 'x-reelmesh-peer': 'spiffe://reelmesh.local/ns/vfx/sa/vfx-2' };
+    const tokens = [{}, { [POD_TOKEN_HEADER]: randomBytes(32).toString('base64url') }, vfx2.headers];
+    bypass.app = [];
+    for (const token of tokens) bypass.app.push(await handOver({ baseUrl: color.url, headers: { ...forgedPeer, ...token } }, 6, honest));
+    bypass.status = await requestJson(color.url, '/v1/status').then(() => undefined, (e: ResponseError) => e);
+    bypass.health = (await request(color.url, '/health')).status;
+    bypass.outbound = [];
+    for (const token of [{}, vfx2.headers]) {
+      bypass.outbound.push(await handOver({ baseUrl: color.pod!.outboundUrl, hostHeader: 'hdr', headers: token }, 6, honest, { step: 'hdr-master', producer: { agent: 'color', step: 'grade' } }));
+    }
+    bypass.colorFiles = [colorFiles, await listFiles(color.dataDir)];
+    bypass.hdrFiles = [hdrFiles, await listFiles(hdr.dataDir)];
+    bypass.agents = runtime.agents;
   }
 
   beforeAll(async () => {
@@ -139,6 +185,39 @@ describe('insider attacks on a running mesh (a compromised vfx-2 pushing to colo
 
   it('refuses bytes other than the ones the record vouches for', () => {
     expect(refused('swapped')).toContain('swapped digest on picture-fx');
+  });
+
+  it("refuses a handoff straight to color's app socket (forged peer; no pod token, a wrong one) before storing anything, and logs it", async () => {
+    expect(bypass.agents.color.url).toMatch(/\/color\/app\.sock$/);
+    for (const error of bypass.app) {
+      expect(error).toBeInstanceOf(HandoffError);
+      expect({ status: error!.status, code: error!.code }).toEqual({ status: 403, code: 'POD_PRIVATE' });
+    }
+    expect(bypass.colorFiles[1]).toEqual(bypass.colorFiles[0]);
+    const log = await readFile(bypass.agents.color.logFile, 'utf8');
+    const refusals = log.split('\n').filter((l) => l.includes("did not come through the pod's proxy")).map((l) => JSON.parse(l));
+    const path = handoffPath({ workflowId: 'feature-film', step: 'grade', artifact: 'picture', chunkIndex: 6 });
+    expect(refusals.map((r) => [r.level, r.method, r.path, r.claimedPeer])).toEqual([
+      ...bypass.app.map(() => [40, 'POST', path, 'spiffe://reelmesh.local/ns/vfx/sa/vfx-2']),
+      [40, 'GET', '/v1/status', undefined],
+    ]);
+    for (const agent of Object.values(bypass.agents)) expect(log).not.toContain(agent.headers[POD_TOKEN_HEADER]);
+  });
+
+  it("answers the insider's GET /health on color's app socket, and no /v1/status without color's pod token", () => {
+    expect(bypass.health).toBe(200);
+    expect({ status: bypass.status?.status, code: bypass.status?.code }).toEqual({ status: 403, code: 'POD_PRIVATE' });
+  });
+
+  it("refuses a handoff out through color's outbound socket without color's pod token; nothing reaches hdr", async () => {
+    for (const error of bypass.outbound) expect({ status: error?.status, code: error?.code }).toEqual({ status: 403, code: 'POD_PRIVATE' });
+    const path = handoffPath({ workflowId: 'feature-film', step: 'hdr-master', artifact: 'picture', chunkIndex: 6 });
+    const entries = async (file: string) => (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.path === path);
+    expect(await entries(bypass.agents.color.pod!.accessLog)).toEqual(
+      bypass.outbound.map(() => expect.objectContaining({ direction: 'outbound', destination: 'hdr', decision: 'deny', status: 403, reason: 'missing or wrong pod token' })),
+    );
+    expect(await entries(bypass.agents.hdr.pod!.accessLog)).toEqual([]);
+    expect(bypass.hdrFiles[1]).toEqual(bypass.hdrFiles[0]);
   });
 
   it("every refusal is in the owner's audit ledger, reported by color with the reason", async () => {

@@ -12,16 +12,19 @@ const run = promisify(execFile);
 const support = isolationSupport({ capture: true });
 if (!support.ok) console.warn(`SKIPPING isolation tests (pods in network namespaces, captures, leak attempts): ${support.reason}`);
 
-/** A process inside a pod's namespace, running as that pod's app uid: what a malicious app can do. */
+/**
+ * A process inside a pod's namespace, running as that pod's app uid with what the app holds (its
+ * pod's token, in POD_HEADERS): what a malicious app can do.
+ */
 async function asApp(runtime: LocalRuntime, pod: string, code: string): Promise<string> {
   const [cmd, ...args] = runtime.sandbox!.command(pod, 'app');
-  const { stdout } = await run(cmd, [...args, process.execPath, '-e', code]);
+  const { stdout } = await run(cmd, [...args, process.execPath, '-e', code], { env: { ...process.env, POD_HEADERS: JSON.stringify(runtime.agents[pod].headers) } });
   return stdout.trim();
 }
 
 /** fetch() may not set Host, so the probes use http.request; prints "<status> <error code>". */
 const httpProbe = (port: number, host: string, method: string, path: string) =>
-  `const r=require('http').request({host:'127.0.0.1',port:${port},method:'${method}',path:'${path}',headers:{host:'${host}'}},res=>{let b='';res.on('data',d=>b+=d);` +
+  `const r=require('http').request({host:'127.0.0.1',port:${port},method:'${method}',path:'${path}',headers:{...JSON.parse(process.env.POD_HEADERS),host:'${host}'}},res=>{let b='';res.on('data',d=>b+=d);` +
   `res.on('end',()=>{let c;try{c=JSON.parse(b).error.code}catch{c=b}console.log(res.statusCode+' '+c)})});r.on('error',e=>console.log('error '+e.code));r.end('x')`;
 
 const connectProbe = (host: string, port: number) =>
@@ -63,8 +66,10 @@ describe.skipIf(!support.ok)('isolated pods (netns)', () => {
     expect(await uidOf(owner.pid)).toBe(1338);
     const proxy = runtime.group.processes.find((p) => p.name === 'owner/proxy')!;
     expect(await uidOf(proxy.child.pid!)).toBe(1337);
-    const status = await fetch(`${owner.url}/v1/status`);
+    const status = await fetch(`${owner.url}/v1/status`, { headers: owner.headers });
     expect(status.status).toBe(200);
+    // The app is private to its pod here too: without the pod's token the port-forward gets nothing.
+    expect((await fetch(`${owner.url}/v1/status`)).status).toBe(403);
     expect(owner.netns!.address).toMatch(/^10\.213\.0\.\d+$/);
   });
 

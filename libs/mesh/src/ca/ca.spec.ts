@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCa } from './ca';
-import { SvidSource } from '@reelmesh/workload-identity';
+import { checkSvid, parseTrustBundle, splitPem, SvidSource } from '@reelmesh/workload-identity';
 
 const TD = 'reelmesh.local';
 const COLOR = `spiffe://${TD}/ns/color/sa/color`;
@@ -23,7 +23,8 @@ describe('mesh CA', () => {
 
     expect(leaf.subjectAltName).toBe(`URI:${COLOR}`);
     expect(leaf.publicKey.asymmetricKeyDetails).toMatchObject({ namedCurve: 'prime256v1' });
-    expect(leaf.keyUsage?.sort()).toEqual(['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2']);
+    // serverAuth, clientAuth, codeSigning: one SVID for the pod's TLS and its app's signing.
+    expect(leaf.keyUsage?.sort()).toEqual(['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2', '1.3.6.1.5.5.7.3.3']);
     expect(leaf.ca).toBe(false);
     expect(root.ca).toBe(true);
     expect(leaf.checkIssued(root)).toBe(true);
@@ -38,6 +39,17 @@ describe('mesh CA', () => {
     expect(createPublicKey(createPrivateKey(svid.keyPem)).export({ format: 'jwk' })).toEqual(
       leaf.publicKey.export({ format: 'jwk' }),
     );
+  });
+
+  it('mints what every verifier accepts: the X.509-SVID profile for TLS client, TLS server and signing', async () => {
+    const ca = await createCa({ trustDomain: TD });
+    const svid = await ca.issue({ spiffeId: COLOR });
+    const roots = parseTrustBundle(ca.bundlePem);
+    // The root names its trust domain, so a verifier not told it still holds leaves to it.
+    expect(roots[0].subjectAltName).toBe(`URI:spiffe://${TD}`);
+    for (const use of ['tls-client', 'tls-server', 'signing'] as const) {
+      expect(checkSvid(splitPem(svid.chainPem), roots, { use }).spiffeId).toBe(COLOR);
+    }
   });
 
   it('refuses ids outside its trust domain and malformed ids', async () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { formatSpiffeId, parseSpiffeId } from '@reelmesh/addressing';
 import { writeFileAtomic } from '@reelmesh/storage';
-import type { Svid } from '@reelmesh/workload-identity';
+import { svidLeafExtensions, svidRootExtensions, type Svid } from '@reelmesh/workload-identity';
 import { ECDSA_SHA256, generateEcKeyPair, privateKeyFromPem, privateKeyToPem } from './pem';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
@@ -64,11 +64,9 @@ export async function createCa(opts: CreateCaOptions): Promise<Ca> {
         publicKey: keys.publicKey,
         signingKey: root.key,
         signingAlgorithm: ECDSA_SHA256,
+        // The X.509-SVID profile every verifier checks: TLS client and server, and signing.
         extensions: [
-          new x509.BasicConstraintsExtension(false, undefined, true),
-          new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-          new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
-          new x509.SubjectAlternativeNameExtension([{ type: 'url', value: req.spiffeId }]),
+          ...svidLeafExtensions(req.spiffeId),
           await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
           await x509.AuthorityKeyIdentifierExtension.create(root.cert),
         ],
@@ -103,11 +101,7 @@ async function createRoot(trustDomain: string, dir?: string): Promise<Root> {
     notAfter: new Date(now + ROOT_TTL_DAYS * 86_400_000),
     keys,
     signingAlgorithm: ECDSA_SHA256,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
+    extensions: [...svidRootExtensions(trustDomain), await x509.SubjectKeyIdentifierExtension.create(keys.publicKey)],
   });
   if (dir) await saveRoot(dir, cert, keys.privateKey);
   return { cert, key: keys.privateKey };

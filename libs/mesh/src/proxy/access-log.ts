@@ -13,7 +13,7 @@ export interface AccessLogEntry {
   destination: string;
   method: string;
   path: string;
-  /** allow | deny | policy_unavailable | unknown_destination | upstream_error | bad_request */
+  /** allow | deny | policy_unavailable | unknown_destination | upstream_error | bad_request | peer_refused (a client certificate refused: no request) */
   decision: string;
   status: number;
   /** Body bytes in both directions (request + response). */

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { POD_TOKEN_HEADER } from './pod-token';
 
 /** The only identity header the app may read; set by the inbound proxy from the verified cert. */
 export const PEER_HEADER = 'x-reelmesh-peer';
@@ -37,11 +38,11 @@ export function trustedRequestHeaders(headers: IncomingHttpHeaders): Record<stri
   return out;
 }
 
-/** Headers an outbound request carries to the mesh (hop-by-hop removed). */
+/** Headers an outbound request carries to the mesh (hop-by-hop removed; the pod's token stays in the pod). */
 export function forwardableHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   for (const name in headers) {
-    if (HOP_BY_HOP.has(name)) continue;
+    if (HOP_BY_HOP.has(name) || name === POD_TOKEN_HEADER) continue;
     const value = headers[name];
     if (value !== undefined) out[name] = value;
   }

@@ -6,9 +6,10 @@ import { connectOptions } from '@reelmesh/http-kit';
 import { requestRecord, type AccessLogger } from './access-log';
 import { PEER_HEADER, trustedRequestHeaders } from './headers';
 import { buildOpaInput } from './opa-input';
+import { POD_TOKEN_HEADER } from './pod-token';
 import type { PolicyClient, PolicyDecision } from './policy-client';
 import { relay } from './relay';
-import { peerOf, pinPeerIdentity } from './tls-peer';
+import { peerOf, peerRefusalOf, pinPeerIdentity } from './tls-peer';
 
 export interface InboundOptions {
   spiffeId: string;
@@ -19,6 +20,8 @@ export interface InboundOptions {
   policy: PolicyClient | null;
   /** The app: http://127.0.0.1:<port> on the pod's loopback, or unix:<path> in the pod's folder. */
   appUrl: string;
+  /** The pod's own secret, added to every request forwarded to the app (which takes no request without it). */
+  podToken?: string;
   log: AccessLogger;
 }
 
@@ -30,7 +33,7 @@ export function tlsServerContext(svid: Svid, trustBundle: string) {
 
 /**
  * The inbound mTLS listener: verify the peer's SVID, ask the policy, forward to the app on
- * loopback with the verified identity in x-reelmesh-peer, or answer 403.
+ * loopback with the verified identity in x-reelmesh-peer (and the pod's token), or answer 403.
  */
 export function createInboundServer(opts: InboundOptions): https.Server {
   // The app on the pod's loopback or a Unix socket in the pod's folder.
@@ -51,7 +54,15 @@ export function createInboundServer(opts: InboundOptions): https.Server {
     (req, res) => void handle(req, res),
   );
   server.prependListener('secureConnection', (socket: TLSSocket) => {
-    if (!pinPeerIdentity(socket, opts.trustDomain)) socket.destroy();
+    if (pinPeerIdentity(socket, opts.trustDomain, opts.trustBundle)) return;
+    // One access-log line per refused connection, naming the certificate rule it broke.
+    const refusal = peerRefusalOf(socket);
+    log({
+      time: new Date().toISOString(), direction: 'inbound', source: '', destination: spiffeId, method: '', path: '',
+      decision: 'peer_refused', status: 0, bytes: 0, durationMs: 0,
+      reason: `client certificate refused: ${refusal?.message ?? 'not a verified mesh certificate'}`,
+    });
+    socket.destroy();
   });
   server.on('close', () => appAgent.destroy());
 
@@ -86,7 +97,9 @@ export function createInboundServer(opts: InboundOptions): https.Server {
       return entry(decision.unavailable ? 'policy_unavailable' : 'deny', status, 0, decision.reason);
     }
 
+    // After the policy decision: the policy (and its decision log) never sees the pod's token.
     (headers as Record<string, string>)[PEER_HEADER] = peer.spiffeId;
+    if (opts.podToken !== undefined) headers[POD_TOKEN_HEADER] = opts.podToken;
     const upstream = http.request({ ...app, method, path: url, headers, agent: appAgent });
     relay(
       req,

@@ -3,10 +3,13 @@ import https from 'node:https';
 import tls, { type PeerCertificate } from 'node:tls';
 import type { Svid } from '../ca/ca';
 import type { Registry } from '../control-plane/registry';
-import { spiffeIdOfCertificate } from '@reelmesh/addressing';
+import { parseSpiffeId } from '@reelmesh/addressing';
+import { parseTrustBundle, SvidProfileError, type SvidRule } from '@reelmesh/workload-identity';
 import { requestRecord, type AccessLogger } from './access-log';
 import { forwardableHeaders } from './headers';
+import { refusedOutsidePod } from './pod-token';
 import { relay, type UpstreamErrorMapper } from './relay';
+import { checkPeerSvid } from './tls-peer';
 
 export interface OutboundOptions {
   spiffeId: string;
@@ -14,6 +17,8 @@ export interface OutboundOptions {
   trustBundle: string;
   registry: Registry;
   log: AccessLogger;
+  /** The pod's own secret: only a request carrying it (the pod's app) may leave through this listener. */
+  podToken?: string;
 }
 
 export interface OutboundServer {
@@ -24,16 +29,43 @@ export interface OutboundServer {
 
 export class SpiffeIdMismatchError extends Error {
   readonly code = 'ERR_SPIFFE_ID_MISMATCH';
+
+  constructor(
+    message: string,
+    /** The X.509-SVID profile rule the server's certificate breaks, when that is why. */
+    readonly rule?: SvidRule,
+  ) {
+    super(message);
+  }
 }
 
 /**
  * The outbound listener (plain HTTP on the pod's loopback). The app names the destination agent
  * as Host; only registered agents are reachable (REGISTRY_ONLY). Each hop is TLS 1.3 with this
- * pod's SVID, and the server must present exactly the SPIFFE id the registry lists for it.
+ * pod's SVID, and the server must present an X.509-SVID fit for a TLS server with exactly the
+ * SPIFFE id the registry lists for it.
  */
 export function createOutboundServer(opts: OutboundOptions): OutboundServer {
   const { registry, log, spiffeId } = opts;
   let context = clientContext(opts.svid, opts.trustBundle);
+  const roots = parseTrustBundle(opts.trustBundle);
+  const { trustDomain } = parseSpiffeId(spiffeId);
+
+  /**
+   * Once per connection, after OpenSSL verified the chain: the server's certificate must pass the
+   * X.509-SVID profile for a TLS server (the rule it breaks goes to the access log) and carry
+   * exactly the SPIFFE id the registry lists.
+   */
+  function serverIdentityError(cert: PeerCertificate, destination: string): SpiffeIdMismatchError | undefined {
+    let presented: string;
+    try {
+      presented = checkPeerSvid(cert, 'tls-server', trustDomain, roots).spiffeId;
+    } catch (error) {
+      if (!(error instanceof SvidProfileError)) throw error;
+      return new SpiffeIdMismatchError(`server certificate refused: ${error.message}`, error.rule);
+    }
+    return presented === destination ? undefined : new SpiffeIdMismatchError(`server presented ${presented}, expected ${destination}`);
+  }
   // One keep-alive TLS pool per destination identity; replaced wholesale when the SVID rotates.
   let pools = new Map<string, https.Agent>();
 
@@ -49,10 +81,7 @@ export function createOutboundServer(opts: OutboundOptions): OutboundServer {
         // No session resumption: every new connection proves the current SVID, and a resumed
         // session must not outlive a rotated or expired certificate.
         maxCachedSessions: 0,
-        checkServerIdentity: (_host: string, cert: PeerCertificate) =>
-          spiffeIdOfCertificate(cert) === destination
-            ? undefined
-            : new SpiffeIdMismatchError(`server presented ${spiffeIdOfCertificate(cert) ?? 'no SPIFFE id'}, expected ${destination}`),
+        checkServerIdentity: (_host: string, cert: PeerCertificate) => serverIdentityError(cert, destination),
       });
       pools.set(destination, pool);
     }
@@ -69,6 +98,7 @@ export function createOutboundServer(opts: OutboundOptions): OutboundServer {
     const colon = host.lastIndexOf(':');
     const agent = colon === -1 ? host : host.slice(0, colon);
     const { method, path: url, entry, refuse } = requestRecord(log, req, res, { direction: 'outbound', source: spiffeId, destination: agent });
+    if (refusedOutsidePod(req, res, opts.podToken, entry)) return;
 
     if (url[0] !== '/') {
       refuse(400, 'BAD_REQUEST', 'request target must be origin-form');
@@ -132,7 +162,9 @@ const mapUpstreamError: UpstreamErrorMapper = (err) => {
     return { status: 502, code: 'UPSTREAM_IDENTITY_MISMATCH', message: err.message };
   }
   const code = err.code ?? '';
-  if (/CERT|SSL|TLS|SIGNATURE|ISSUER|ALERT/.test(code) || /alert|certificate/i.test(err.message)) {
+  // OpenSSL's chain verdicts (X509_V_ERR_*: PATH_LENGTH_EXCEEDED, INVALID_CA, INVALID_PURPOSE, ...)
+  // are TLS failures too, not a destination that is away: never a retryable 503.
+  if (/CERT|SSL|TLS|SIGNATURE|ISSUER|ALERT|INVALID_CA|PATH_LENGTH|PURPOSE/.test(code) || /alert|certificate/i.test(err.message)) {
     return { status: 502, code: 'UPSTREAM_TLS_FAILED', message: `mTLS to destination failed: ${err.message}` };
   }
   return { status: 503, code: 'UPSTREAM_UNAVAILABLE', message: `destination unreachable: ${code || err.message}` };

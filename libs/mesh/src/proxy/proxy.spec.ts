@@ -1,11 +1,8 @@
-import { PassThrough } from 'node:stream';
-import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCa, type Ca, type Svid } from '../ca/ca';
 import { SvidSource } from '@reelmesh/workload-identity';
 import { MemoryRegistry } from '../control-plane/registry';
-import { request, startEchoApp, startOpaShapedPolicy, type EchoApp, type FakeOpa } from '../testing/fixtures';
-import type { AccessLogEntry } from './access-log';
+import { collectAccessLog, mtlsCall, request, startEchoApp, startOpaShapedPolicy, type EchoApp, type FakeOpa, type MtlsCallOptions, type TlsClientIdentity } from '../testing/fixtures';
 import { startProxy, type RunningProxy } from './proxy';
 
 const TD = 'reelmesh.local';
@@ -21,35 +18,7 @@ const workflowPolicy = (input: { attributes: { source: { principal: string }; re
     : { allowed: false, reason: `no edge from ${input.attributes.source.principal}` };
 
 /** Calls vfx-1's inbound mTLS listener directly, as some other pod (or attacker) would. */
-function tlsCall(
-  port: number,
-  tlsOpts: { key?: string; cert?: string; ca: string },
-  opts: { method?: string; path?: string; headers?: Record<string, string>; body?: string } = {},
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: '127.0.0.1',
-        port,
-        method: opts.method ?? 'POST',
-        path: opts.path ?? HANDOFF,
-        headers: { host: 'vfx-1', ...opts.headers },
-        ...tlsOpts,
-        minVersion: 'TLSv1.3',
-        agent: false,
-        checkServerIdentity: () => undefined,
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('error', reject);
-    req.end(opts.body ?? (opts.method === 'GET' ? undefined : 'chunk'));
-  });
-}
+const tlsCall = (port: number, tlsOpts: TlsClientIdentity, opts: MtlsCallOptions = {}) => mtlsCall(port, tlsOpts, { path: HANDOFF, host: 'vfx-1', ...opts });
 
 describe('proxy sidecar pair (real TLS, real sockets)', () => {
   let ca: Ca;
@@ -60,17 +29,13 @@ describe('proxy sidecar pair (real TLS, real sockets)', () => {
   let owner: RunningProxy;
   let registry: MemoryRegistry;
   let ownerSvid: Svid;
-  const log: AccessLogEntry[] = [];
+  const { stream: accessLog, entries: log } = collectAccessLog();
 
   beforeAll(async () => {
     ca = await createCa({ trustDomain: TD });
     policy = await startOpaShapedPolicy(workflowPolicy);
     [vfxApp, ownerApp] = await Promise.all([startEchoApp(), startEchoApp()]);
     registry = new MemoryRegistry();
-    const accessLog = new PassThrough();
-    accessLog.on('data', (line: Buffer) => {
-      for (const l of line.toString().split('\n')) if (l) log.push(JSON.parse(l));
-    });
     vfx = await startProxy({
       agent: 'vfx-1',
       spiffeId: VFX1,

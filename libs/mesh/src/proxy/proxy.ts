@@ -32,6 +32,11 @@ export interface ProxyOptions {
   inbound?: string;
   /** The plain listener the app sends through (default `127.0.0.1:0`; a Unix socket in the pod's folder). */
   outbound?: string;
+  /**
+   * The pod's own secret (shared-loopback pods: every process of the user reaches the pod's sockets):
+   * added to every request forwarded to the app, and required on every request to the outbound listener.
+   */
+  podToken?: string;
   /** GET /health and /ready (default: none). */
   health?: string;
   accessLog?: Writable;
@@ -58,6 +63,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     throw new Error('startProxy: policyUrl is required (fail closed); pass insecureSkipPolicy only for benchmarks');
   }
   if (!opts.svidSource && !opts.controlPlane) throw new Error('startProxy: give svidSource or controlPlane');
+  if (opts.podToken !== undefined && opts.podToken.length < 32) throw new Error('startProxy: podToken must be at least 32 characters');
 
   const cp = opts.controlPlane ? new ControlPlaneClient(opts.controlPlane) : undefined;
   const ownsSource = !opts.svidSource;
@@ -75,8 +81,9 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
 
   const log = createAccessLogger(opts.accessLog);
   const policy = opts.policyUrl ? createPolicyClient({ url: opts.policyUrl, timeoutMs: opts.policyTimeoutMs ?? 250 }) : null;
-  const inbound = createInboundServer({ spiffeId, trustDomain, svid, trustBundle, policy, appUrl: opts.appUrl, log });
-  const outbound = createOutboundServer({ spiffeId, svid, trustBundle, registry, log });
+  const { podToken } = opts;
+  const inbound = createInboundServer({ spiffeId, trustDomain, svid, trustBundle, policy, appUrl: opts.appUrl, podToken, log });
+  const outbound = createOutboundServer({ spiffeId, svid, trustBundle, registry, podToken, log });
   const health = http.createServer((req, res) => {
     if (req.method === 'GET' && (req.url === '/health' || req.url === '/ready')) {
       const valid = svidSource.current().notAfter.getTime() > Date.now();

@@ -1,12 +1,10 @@
-import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCa } from '../ca/ca';
 import { SvidSource } from '@reelmesh/workload-identity';
 import { MemoryRegistry } from '../control-plane/registry';
-import { request, startEchoApp, startOpaShapedPolicy, type EchoApp, type FakeOpa } from '../testing/fixtures';
-import type { AccessLogEntry } from './access-log';
+import { collectAccessLog, request, startEchoApp, startOpaShapedPolicy, type EchoApp, type FakeOpa } from '../testing/fixtures';
 import { startProxy, type RunningProxy } from './proxy';
 
 const TD = 'reelmesh.local';
@@ -20,7 +18,7 @@ describe('SVID rotation under traffic', () => {
   let app: EchoApp;
   let vfx: RunningProxy;
   let owner: RunningProxy;
-  const log: AccessLogEntry[] = [];
+  const { stream: accessLog, entries: log } = collectAccessLog();
   const rotations = { owner: 0, vfx: 0 };
 
   beforeAll(async () => {
@@ -28,10 +26,6 @@ describe('SVID rotation under traffic', () => {
     policy = await startOpaShapedPolicy(() => ({ allowed: true, reason: 'ok' }), { record: false });
     app = await startEchoApp({ record: false });
     const registry = new MemoryRegistry();
-    const accessLog = new PassThrough();
-    accessLog.on('data', (b: Buffer) => {
-      for (const l of b.toString().split('\n')) if (l) log.push(JSON.parse(l));
-    });
     const [vfxSource, ownerSource] = await Promise.all([
       SvidSource.fromIssuer(ca, VFX1, TTL_SECONDS),
       SvidSource.fromIssuer(ca, OWNER, TTL_SECONDS),

@@ -1,7 +1,10 @@
 // Real servers over real sockets for the mesh's tests and benchmarks (not part of the public API).
 import { createHash } from 'node:crypto';
 import http, { type IncomingHttpHeaders } from 'node:http';
+import https from 'node:https';
+import { PassThrough } from 'node:stream';
 import { closeServer, listen, request as kitRequest } from '@reelmesh/http-kit';
+import type { AccessLogEntry } from '../proxy/access-log';
 import type { OpaInput } from '../proxy/opa-input';
 
 export interface SeenRequest {
@@ -110,4 +113,60 @@ export async function request(
     agent: opts.agent,
   });
   return { status: res.status, headers: res.headers, body: res.body.toString('utf8') };
+}
+
+/** The client side of an mTLS call: its key and chain (none: no client certificate) and the CA it trusts. */
+export interface TlsClientIdentity {
+  key?: string;
+  cert?: string;
+  ca: string;
+}
+
+export interface MtlsCallOptions {
+  method?: string;
+  path?: string;
+  host?: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+/**
+ * Calls an inbound mTLS listener on 127.0.0.1 directly, as another pod (or an attacker) would: TLS
+ * 1.3, the server's chain verified against `ca` (its name is not checked), a body unless GET.
+ * Rejects when the connection is refused or closed.
+ */
+export function mtlsCall(port: number, tlsOpts: TlsClientIdentity, opts: MtlsCallOptions = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: opts.method ?? 'POST',
+        path: opts.path ?? '/',
+        headers: { host: opts.host ?? 'localhost', ...opts.headers },
+        ...tlsOpts,
+        minVersion: 'TLSv1.3',
+        agent: false,
+        checkServerIdentity: () => undefined,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end(opts.body ?? (opts.method === 'GET' ? undefined : 'chunk'));
+  });
+}
+
+/** Where a proxy writes its access log (`accessLog: stream`), kept as parsed entries. */
+export function collectAccessLog(): { stream: PassThrough; entries: AccessLogEntry[] } {
+  const entries: AccessLogEntry[] = [];
+  const stream = new PassThrough();
+  stream.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) if (line) entries.push(JSON.parse(line));
+  });
+  return { stream, entries };
 }

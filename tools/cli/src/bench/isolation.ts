@@ -46,7 +46,9 @@ export async function benchIsolation(opts: { requests?: number; warmup?: number;
       const probe = ['--import', 'tsx', LATENCY_PROBE, '--outbound', outbound, '--host', edge.destination, '--path', path,
         '--requests', String(opts.requests ?? 2000), '--warmup', String(opts.warmup ?? 200), '--bytes', String(opts.bodyBytes ?? 1024)];
       const [cmd, ...args] = runtime.sandbox ? [...runtime.sandbox.command(owner, 'app'), process.execPath, ...probe] : [process.execPath, ...probe];
-      const { stdout } = await run(cmd, args, { cwd: REPO_ROOT, maxBuffer: 1 << 20 });
+      // The pod's token (the outbound listener takes requests only from its own app) by environment, never argv.
+      const env = { ...process.env, REELMESH_PROBE_HEADERS: JSON.stringify(runtime.agents[owner].headers) };
+      const { stdout } = await run(cmd, args, { cwd: REPO_ROOT, maxBuffer: 1 << 20, env });
       results.push({ isolation, ...JSON.parse(stdout.trim().split('\n').at(-1)!) });
     } finally {
       await runtime.stop(3_000);

@@ -1,6 +1,7 @@
 // A latency probe run where an app would run (inside a pod namespace, as the app uid):
 // `tsx latency-probe.ts --outbound <endpoint> --host <agent> --path /v1/... --requests 2000`.
 // Sends sequential POSTs of --bytes and prints one JSON line {p50Ms, p99Ms, meanMs, requests}.
+// REELMESH_PROBE_HEADERS (JSON) adds headers to every request: the app's pod token for its outbound listener.
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -19,12 +20,13 @@ const { values } = parseArgs({
 });
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 const body = Buffer.alloc(Number(values.bytes), 0x61);
+const extraHeaders = JSON.parse(process.env.REELMESH_PROBE_HEADERS || '{}') as Record<string, string>;
 
 function once(): Promise<number> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { ...connectOptions(values.outbound!), method: 'POST', path: values.path, agent, headers: { host: values.host, 'content-length': body.length } },
+      { ...connectOptions(values.outbound!), method: 'POST', path: values.path, agent, headers: { ...extraHeaders, host: values.host, 'content-length': body.length } },
       (res) => {
         res.resume();
         res.on('end', () => resolve(performance.now() - started));

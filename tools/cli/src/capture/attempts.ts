@@ -23,11 +23,11 @@ export interface Attempt extends VerifyRow {
 
 const nowUs = () => Math.floor((performance.timeOrigin + performance.now()) * 1000);
 
-function send(outbound: string, destination: string, method: string, path: string, marker: string): Promise<{ status: number; code?: string }> {
+function send(outbound: string, podHeaders: Record<string, string>, destination: string, method: string, path: string, marker: string): Promise<{ status: number; code?: string }> {
   // A body that looks like the start of a Matroska chunk, marker inside: if it ever shows up in
   // plaintext on a veth, the capture classifier finds it.
   const body = method === 'POST' || method === 'PUT' ? Buffer.concat([EBML_HEADER, MEDIA_MAGIC, Buffer.from(` ${marker} `)]) : Buffer.alloc(0);
-  return attempt(outbound, destination, method, path, { body, headers: { [MARKER_HEADER]: marker, 'content-type': 'video/x-matroska' } });
+  return attempt(outbound, destination, method, path, { body, headers: { ...podHeaders, [MARKER_HEADER]: marker, 'content-type': 'video/x-matroska' } });
 }
 
 /**
@@ -46,12 +46,12 @@ export async function runAttempts(
   for (const { source, destination } of pairs)
       for (const method of METHODS)
         for (const path of candidatePaths(workflow)) {
-          const pod = runtime.agents[source].pod;
+          const { pod, headers } = runtime.agents[source];
           if (!pod) throw new Error('capture needs the mesh (pods with sidecars)');
           const marker = `rmk${randomBytes(8).toString('hex')}`;
           const expected = isAllowed(matrix, source, destination, method, path) ? 'allow' : 'deny';
           const startUs = nowUs();
-          const { status, code } = await send(pod.outboundUrl, destination, method, path, marker);
+          const { status, code } = await send(pod.outboundUrl, headers, destination, method, path, marker);
           const endUs = nowUs();
           const actual = code && MESH_DENIALS.has(code) ? 'deny' : 'allow';
           attempts.push({ id: attempts.length, marker, source, destination, method, path, expected, actual, status, code, startUs, endUs });
