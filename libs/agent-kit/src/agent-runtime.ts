@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { buildGraph, type Edge, type Step, type Workflow } from '@reelmesh/workflow';
@@ -359,7 +360,11 @@ export class AgentRuntime {
         chunkCount,
         inputs,
         attest: async (file) => {
-          await provenance?.attestDeliverable(step, file, { job: step.job, ...currentTrace() });
+          const attested = await provenance?.attestDeliverable(step, file, { job: step.job, ...currentTrace() });
+          // The owner's ledger records which file it attested, beside every handoff of the run.
+          if (attested) {
+            this.options.audit?.record({ type: 'deliverable-attested', step: step.name, file: basename(file), sha256: attested.sha256, bytes: attested.bytes, chunks: attested.chunkCount, attestation: basename(attested.path) });
+          }
         },
       }),
     );

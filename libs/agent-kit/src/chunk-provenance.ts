@@ -159,13 +159,13 @@ export class ChunkProvenance {
    * workflow, the policy in force, every chunk's final records, the assembly's parameters and
    * ffmpeg build) and write it beside the file. Only after verifyGather passed for `step`.
    */
-  async attestDeliverable(step: Step, file: string, parameters: Record<string, unknown>): Promise<string> {
+  async attestDeliverable(step: Step, file: string, parameters: Record<string, unknown>): Promise<{ path: string; sha256: string; bytes: number; chunkCount: number }> {
     const chunks = this.#finals.get(step.name);
     if (!chunks) throw new Error(`no verified chunks to attest for step ${step.name}`);
     const [version, policy] = await Promise.all([ffmpegVersion(), this.identity.policy?.() ?? null]);
     const started = performance.now();
     try {
-      const { path, sha256 } = await attestDeliverable(this.identity.signer(), {
+      const { path, sha256, bytes } = await attestDeliverable(this.identity.signer(), {
         file,
         workflow: this.workflow,
         step: step.name,
@@ -175,7 +175,7 @@ export class ChunkProvenance {
         ffmpeg: { version: version.raw, source: ffmpegSource() },
       });
       this.options.logger?.info({ deliverable: file, sha256, attestation: path, policy: policy?.revision ?? null }, 'deliverable attested');
-      return path;
+      return { path, sha256, bytes, chunkCount: chunks.length };
     } finally {
       this.#stats.attestMs += performance.now() - started;
     }

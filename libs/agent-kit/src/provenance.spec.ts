@@ -190,10 +190,15 @@ describe('signed provenance through real agents', () => {
     // The owner's ledger has every handoff from both sides, each stamped with who reported it.
     await Promise.all(Object.values(agents).map((a) => a.runtime.drain()));
     const events = await ledgerEvents();
-    const seen = events.map((e) => `${(e.by as { agent: string }).agent} ${e.type} ${e.step}#${e.chunk}`).sort();
+    const handoffs = events.filter((e) => e.type !== 'deliverable-attested');
+    const seen = handoffs.map((e) => `${(e.by as { agent: string }).agent} ${e.type} ${e.step}#${e.chunk}`).sort();
     expect(seen).toEqual([
       'fx-1 handoff-received demux#0', 'fx-1 handoff-received demux#1', 'fx-1 handoff-sent assemble#0', 'fx-1 handoff-sent assemble#1',
       'owner handoff-received assemble#0', 'owner handoff-received assemble#1', 'owner handoff-sent demux#0', 'owner handoff-sent demux#1',
+    ]);
+    // ...and the deliverable the owner attested, by its digest.
+    expect(events.filter((e) => e.type === 'deliverable-attested')).toEqual([
+      expect.objectContaining({ step: 'assemble', file: 'deliverable.txt', sha256: report.sha256, bytes: report.bytes, chunks: 2, attestation: 'deliverable.txt.intoto.jsonl' }),
     ]);
   });
 

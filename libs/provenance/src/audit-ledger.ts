@@ -46,7 +46,8 @@ export interface AuditLedgerOptions {
 
 const MAX_EVENTS_PER_BATCH = 5_000;
 const MAX_EVENT_BYTES = 16 * 1024;
-const APP_EVENT_TYPE = /^handoff-(sent|received|refused)$/;
+/** What an app reports: its handoffs, and (the owner) the deliverable it attested. */
+const APP_EVENT_TYPE = /^(handoff-(sent|received|refused)|deliverable-attested)$/;
 
 export class AuditLedger {
   private constructor(
@@ -117,7 +118,7 @@ function toEntryEvent(by: Submitter, event: unknown, index: number): Record<stri
     }
     return { type: 'decision', by: source, decision: e };
   }
-  if (typeof e.type !== 'string' || !APP_EVENT_TYPE.test(e.type)) throw bad('type must be handoff-sent, handoff-received or handoff-refused');
+  if (typeof e.type !== 'string' || !APP_EVENT_TYPE.test(e.type)) throw bad('type must be handoff-sent, handoff-received, handoff-refused or deliverable-attested');
   if ('by' in e) throw bad('"by" is set by the ledger, not the submitter');
   return { ...e, by: source };
 }

@@ -138,6 +138,7 @@ describe('reelmesh demo: the whole workflow on real media, every agent its own p
       const handoffs = loadWorkflow().edges.length * summary.chunks;
       expect(report.events['handoff-sent']).toBe(handoffs);
       expect(report.events['handoff-received']).toBe(handoffs);
+      expect(report.events['deliverable-attested']).toBe(1);
       // Exactly the decisions the policy sidecars logged locally, no more, no less.
       const logs = (await readdir(join(runDir(), 'state', 'logs'))).filter((f) => f.endsWith('.decisions.log'));
       let decisions = 0;
