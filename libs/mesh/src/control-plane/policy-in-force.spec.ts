@@ -9,6 +9,18 @@ import { startControlPlane, type ControlPlane } from './server';
 
 const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
 
+/** The owner's pod and the admin, as clients of `cp`, for the length of `body`. */
+async function asOwnerAndAdmin(cp: ControlPlane, body: (workload: ControlPlaneClient, admin: ControlPlaneClient) => Promise<void>): Promise<void> {
+  const workload = new ControlPlaneClient({ url: cp.url, token: cp.enroll({ actor: 'owner', agent: 'owner' }).token });
+  const admin = new ControlPlaneClient({ url: cp.url, token: cp.adminToken });
+  try {
+    await body(workload, admin);
+  } finally {
+    workload.close();
+    admin.close();
+  }
+}
+
 describe('the policy in force, as a workload reads it', () => {
   const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   let signed: ControlPlane;
@@ -22,10 +34,8 @@ describe('the policy in force, as a workload reads it', () => {
     plain.close();
   });
 
-  it("is the owner-signed bundle's manifest revision and the archive's sha256", async () => {
-    const workload = new ControlPlaneClient({ url: signed.url, token: signed.enroll({ actor: 'owner', agent: 'owner' }).token });
-    const admin = new ControlPlaneClient({ url: signed.url, token: signed.adminToken });
-    try {
+  it("is the owner-signed bundle's manifest revision and the archive's sha256", () =>
+    asOwnerAndAdmin(signed, async (workload, admin) => {
       await expect(workload.policy()).rejects.toMatchObject({ status: 404 });
       for (const revision of ['41', '42']) {
         const files = buildPolicyBundle({ data: { reelmesh: { workflow: { id: 'mini' } } }, rego: {}, revision });
@@ -33,24 +43,14 @@ describe('the policy in force, as a workload reads it', () => {
         await admin.publishBundle(archive);
         expect(await workload.policy()).toMatchObject({ signed: true, bundle: { revision, sha256: sha256(archive) }, sha256: sha256(archive) });
       }
-    } finally {
-      workload.close();
-      admin.close();
-    }
-  });
+    }));
 
-  it('is the data document digest in unsigned mode', async () => {
-    const workload = new ControlPlaneClient({ url: plain.url, token: plain.enroll({ actor: 'owner', agent: 'owner' }).token });
-    const admin = new ControlPlaneClient({ url: plain.url, token: plain.adminToken });
-    try {
+  it('is the data document digest in unsigned mode', () =>
+    asOwnerAndAdmin(plain, async (workload, admin) => {
       const document = { workflow: { id: 'mini' }, principals: {} };
       await admin.publishPolicy(document);
       const policy = await workload.policy();
       expect(policy).toMatchObject({ signed: false, revision: 1, sha256: sha256(canonicalJson(document)) });
       expect(policy.bundle).toBeUndefined();
-    } finally {
-      workload.close();
-      admin.close();
-    }
-  });
+    }));
 });

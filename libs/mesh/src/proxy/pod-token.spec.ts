@@ -10,15 +10,11 @@ import { connectOptions } from '@reelmesh/http-kit';
 import { SvidSource } from '@reelmesh/workload-identity';
 import { createCa, type Ca } from '../ca/ca';
 import { MemoryRegistry } from '../control-plane/registry';
-import { collectAccessLog, mtlsCall, request, startEchoApp, startOpaShapedPolicy, type EchoApp, type FakeOpa } from '../testing/fixtures';
+import { collectAccessLog, mtlsCall, request, startEchoApp, startOpaShapedPolicy, type EchoApp, type FakeOpa, TD, OWNER, VFX1, HANDOFF, ownerToVfx1Only } from '../testing/fixtures';
 import { forwardableHeaders } from './headers';
 import { POD_TOKEN_HEADER } from './pod-token';
 import { startProxy, type RunningProxy } from './proxy';
 
-const TD = 'reelmesh.local';
-const OWNER = `spiffe://${TD}/ns/owner/sa/owner`;
-const VFX1 = `spiffe://${TD}/ns/vfx/sa/vfx-1`;
-const HANDOFF = '/v1/handoffs/wf-1/demux/av/0';
 const token = () => randomBytes(32).toString('base64url');
 
 /** The pod's token on the hops inside a pod: added towards the app, required from the app, never leaving the pod. */
@@ -36,9 +32,7 @@ describe('pod token (proxy pair with a pod token each, real TLS, real sockets)',
 
   beforeAll(async () => {
     ca = await createCa({ trustDomain: TD });
-    policy = await startOpaShapedPolicy((input) =>
-      input.attributes.source.principal === OWNER ? { allowed: true, reason: 'edge owner->vfx-1' } : { allowed: false, reason: 'not an edge' },
-    );
+    policy = await startOpaShapedPolicy(ownerToVfx1Only);
     [vfxApp, ownerApp] = await Promise.all([startEchoApp(), startEchoApp()]);
     const registry = new MemoryRegistry();
     // The owner's app reaches its outbound listener on a Unix socket in the pod's folder, as in the local runtime.

@@ -2,14 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCa, type Ca, type Svid } from '../ca/ca';
 import { SvidSource } from '@reelmesh/workload-identity';
 import { MemoryRegistry } from '../control-plane/registry';
-import { collectAccessLog, mtlsCall, request, startEchoApp, startOpaShapedPolicy, type EchoApp, type FakeOpa, type MtlsCallOptions, type TlsClientIdentity } from '../testing/fixtures';
+import { collectAccessLog, mtlsCall, request, startEchoApp, startOpaShapedPolicy, type EchoApp, type FakeOpa, type MtlsCallOptions, type TlsClientIdentity, TD, OWNER, VFX1, HANDOFF } from '../testing/fixtures';
 import { startProxy, type RunningProxy } from './proxy';
 
-const TD = 'reelmesh.local';
-const OWNER = `spiffe://${TD}/ns/owner/sa/owner`;
-const VFX1 = `spiffe://${TD}/ns/vfx/sa/vfx-1`;
 const SOUND = `spiffe://${TD}/ns/sound/sa/sound`;
-const HANDOFF = '/v1/handoffs/wf-1/demux/av/0';
 
 // Policy: only owner may POST a handoff to vfx-1.
 const workflowPolicy = (input: { attributes: { source: { principal: string }; request: { http: { method: string } } }; parsed_path: string[] }) =>

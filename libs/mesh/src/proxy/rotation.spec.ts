@@ -4,12 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCa } from '../ca/ca';
 import { SvidSource } from '@reelmesh/workload-identity';
 import { MemoryRegistry } from '../control-plane/registry';
-import { collectAccessLog, request, startEchoApp, startOpaShapedPolicy, type EchoApp, type FakeOpa } from '../testing/fixtures';
+import { collectAccessLog, request, startEchoApp, startOpaShapedPolicy, type EchoApp, type FakeOpa, TD, OWNER, VFX1 } from '../testing/fixtures';
 import { startProxy, type RunningProxy } from './proxy';
 
-const TD = 'reelmesh.local';
-const OWNER = `spiffe://${TD}/ns/owner/sa/owner`;
-const VFX1 = `spiffe://${TD}/ns/vfx/sa/vfx-1`;
 const TTL_SECONDS = 4;
 const RUN_MS = 6500;
 

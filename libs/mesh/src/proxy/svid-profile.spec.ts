@@ -12,14 +12,10 @@ import { SvidSource, type Svid } from '@reelmesh/workload-identity';
 import { mintSvidVariants, testCaFromPem, type SvidVariant } from '@reelmesh/workload-identity/testing';
 import { createCa, type Ca } from '../ca/ca';
 import { MemoryRegistry } from '../control-plane/registry';
-import { collectAccessLog, mtlsCall, request, startEchoApp, startOpaShapedPolicy, type EchoApp, type FakeOpa } from '../testing/fixtures';
+import { collectAccessLog, mtlsCall, request, startEchoApp, startOpaShapedPolicy, type EchoApp, type FakeOpa, TD, OWNER, VFX1, HANDOFF, ownerToVfx1Only } from '../testing/fixtures';
 import { startProxy, type RunningProxy } from './proxy';
 import { peerOf, peerRefusalOf, pinPeerIdentity } from './tls-peer';
 
-const TD = 'reelmesh.local';
-const OWNER = `spiffe://${TD}/ns/owner/sa/owner`;
-const VFX1 = `spiffe://${TD}/ns/vfx/sa/vfx-1`;
-const HANDOFF = '/v1/handoffs/wf-1/demux/av/0';
 /** Rules OpenSSL never checks: a refusal for them can only be ours. */
 const OURS_ALONE = ['uri-san-count', 'spiffe-id', 'trust-domain'];
 
@@ -48,9 +44,7 @@ describe('certificate rules at the proxies (the mesh CA root signs every bad lea
       root.issue({ spiffeId: OWNER }),
       root.issue({ spiffeId: VFX1 }),
     ]);
-    policy = await startOpaShapedPolicy((input) =>
-      input.attributes.source.principal === OWNER ? { allowed: true, reason: 'edge owner->vfx-1' } : { allowed: false, reason: 'not an edge' },
-    );
+    policy = await startOpaShapedPolicy(ownerToVfx1Only);
     vfxApp = await startEchoApp();
     registry = new MemoryRegistry();
     const pod = async (agent: string, spiffeId: string) =>

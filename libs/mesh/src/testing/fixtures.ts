@@ -50,6 +50,16 @@ export async function startEchoApp(opts: { record?: boolean; hash?: boolean } = 
 
 export type PolicyBehaviour = 'hang' | 'http500' | 'malformed' | ((input: OpaInput) => { allowed: boolean; reason: string });
 
+/** The proxy specs' two pods: the owner and vfx-1, in one trust domain, and a handoff path between them. */
+export const TD = 'reelmesh.local';
+export const OWNER = `spiffe://${TD}/ns/owner/sa/owner`;
+export const VFX1 = `spiffe://${TD}/ns/vfx/sa/vfx-1`;
+export const HANDOFF = '/v1/handoffs/wf-1/demux/av/0';
+
+/** A policy with the one edge owner -> vfx-1: allows whatever the owner sends, denies everyone else. */
+export const ownerToVfx1Only: PolicyBehaviour = (input) =>
+  input.attributes.source.principal === OWNER ? { allowed: true, reason: 'edge owner->vfx-1' } : { allowed: false, reason: 'not an edge' };
+
 export interface FakeOpa {
   url: string;
   inputs: OpaInput[];
