@@ -5,6 +5,10 @@
 # OWNER_CERTS: keep the owner's bundle key across deploys (default .reelmesh/certs).
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
+# The agents' OPA and istio-proxy are native sidecars (init containers with restartPolicy Always):
+# Kubernetes >= 1.29, where they are on by default. Older API servers would drop the field.
+minor="$(kubectl version -o json | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>console.log(parseInt(JSON.parse(s).serverVersion.minor,10)))")"
+[ "$minor" -ge 29 ] || { echo "kind: Kubernetes >= 1.29 is required (native sidecars); the cluster runs 1.$minor" >&2; exit 1; }
 creds="${OWNER_CERTS:-.reelmesh/certs}"
 node tools/cli/bin/reelmesh.mjs certs --out "$creds" >/dev/null
 for ns in reelmesh-kms $(node -e "const y=require('yaml');const w=y.parse(require('fs').readFileSync('policies/workflow.yaml','utf8'));console.log(w.actors.map(a=>a.name).join(' '))"); do

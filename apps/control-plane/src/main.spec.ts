@@ -1,4 +1,4 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,5 +52,17 @@ describe('the control plane as a process', () => {
     expect(run.code).toBe(1);
     expect(run.errorLine).toMatchObject({ service: 'control-plane', code: 'CONFIG_INVALID', message: '--audit-dir needs --audit-workflow and --audit-owner-actor' });
     expect(run.stdout).toBe('');
+  });
+
+  it('refuses to start on a corrupt state file in --dir with one error line naming it, and leaves the file', async () => {
+    const caDir = join(dir, 'corrupt');
+    await mkdir(caDir, { mode: 0o700 });
+    const state = join(caDir, 'control-plane-state.json');
+    await writeFile(state, 'not json', { mode: 0o600 });
+    const run = await runProgramToExit(CONTROL_PLANE.main, ['--dir', caDir], { REELMESH_CP_ADMIN_TOKEN: 'admin-secret-for-test' });
+    expect(run.code).toBe(1);
+    expect(run.errorLine).toMatchObject({ service: 'control-plane', code: 'STATE_CORRUPT', message: expect.stringContaining(`control plane state ${state} is corrupt`) });
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(await readFile(state, 'utf8')).toBe('not json');
   });
 });

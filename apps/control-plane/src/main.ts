@@ -4,6 +4,9 @@
 // The admin token comes from REELMESH_CP_ADMIN_TOKEN; if unset, a random one is generated and put
 // in the ready line's details (only the parent reads stdout). With --audit-dir the ledger is sealed
 // at rest under the owner's workflow key when REELMESH_KMS_* are set (the ledger's own principal).
+// With --dir, everything else it knows (enrolments, registry, policy sidecars, the policy in force)
+// is kept there too, so started again on the same --dir after a crash it carries on; a state file
+// it cannot read stops it with one error line (STATE_CORRUPT) naming the file.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { kmsConfigFromEnv, sealedStore } from '@reelmesh/envelope';

@@ -28,8 +28,8 @@ export class Run {
     return ['splitting', 'processing', 'assembling'].includes(this.status.state);
   }
 
-  start(input: string, chunkCount: number, format?: FormatReport): void {
-    this.status = { ...this.status, state: 'splitting', input, chunkCount, format, chunksSplit: 0, startedAt: new Date().toISOString() };
+  start(input: string, chunkCount: number, format?: FormatReport, startedAt = new Date().toISOString()): void {
+    this.status = { ...this.status, state: 'splitting', input, chunkCount, format, chunksSplit: 0, startedAt };
   }
 
   split(): void {

@@ -2,9 +2,10 @@
 // on the endpoint it names (TCP or a Unix socket), and on SIGTERM stops, delivers the decisions
 // still queued for the ledger and flushes its decision log.
 import { createServer, type Server } from 'node:http';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -32,22 +33,58 @@ function tempDir(): string {
   return dir;
 }
 
+interface FakeLedger {
+  url: string;
+  events: Array<Record<string, unknown>>;
+  tokens: string[];
+  /** While true, every upload is answered 503 (the ledger is out): the sidecar keeps its queue. */
+  down: boolean;
+  /** Resolves once the uploads received satisfy `done` (checked at every upload). */
+  until(done: (events: Array<Record<string, unknown>>) => boolean): Promise<void>;
+}
+
 /** A stand-in for the owner's audit ledger: records the gzipped JSON batches the decision log uploads. */
-async function fakeLedger(): Promise<{ url: string; events: Array<Record<string, unknown>>; tokens: string[] }> {
-  const events: Array<Record<string, unknown>> = [];
-  const tokens: string[] = [];
+async function fakeLedger(): Promise<FakeLedger> {
+  const waiting: Array<{ done: (events: Array<Record<string, unknown>>) => boolean; resolve: () => void }> = [];
+  const ledger: FakeLedger = {
+    url: '',
+    events: [],
+    tokens: [],
+    down: false,
+    until: (done) => (done(ledger.events) ? Promise.resolve() : new Promise((resolve) => waiting.push({ done, resolve }))),
+  };
   const server: Server = createServer((req, res) => {
     const parts: Buffer[] = [];
     req.on('data', (part: Buffer) => parts.push(part));
     req.on('end', () => {
-      tokens.push(req.headers.authorization ?? '');
-      events.push(...(JSON.parse(gunzipSync(Buffer.concat(parts)).toString('utf8')) as Array<Record<string, unknown>>));
+      if (ledger.down) return void res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":{"code":"AUDIT_UNAVAILABLE","message":"down"}}');
+      ledger.tokens.push(req.headers.authorization ?? '');
+      ledger.events.push(...(JSON.parse(gunzipSync(Buffer.concat(parts)).toString('utf8')) as Array<Record<string, unknown>>));
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      for (const w of waiting.filter((w) => w.done(ledger.events))) {
+        waiting.splice(waiting.indexOf(w), 1);
+        w.resolve();
+      }
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   cleanups.push(() => server.close());
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/audit/logs`, events, tokens };
+  ledger.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/audit/logs`;
+  return ledger;
+}
+
+/** The decision ids in a decision log file, in order; a line that is not JSON is kept as null. */
+function loggedIds(file: string): Array<string | null> {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      try {
+        return (JSON.parse(line) as DecisionLogEntry).decision_id;
+      } catch {
+        return null;
+      }
+    });
 }
 
 describe('policy-sidecar process', () => {
@@ -91,6 +128,41 @@ describe('policy-sidecar process', () => {
     expect(existsSync(socket)).toBe(false);
     // Without --decision-log, decisions are logged on stdout after the ready line.
     expect(running.lines.map((text) => (JSON.parse(text) as DecisionLogEntry).reason)).toEqual(['policy_not_loaded', 'allowed']);
+  });
+
+  it('started again after kill -9 with the same flags, re-sends the decisions of its log to the ledger (line by line)', async () => {
+    const logFile = join(tempDir(), 'decisions.jsonl');
+    const ledger = await fakeLedger();
+    const args = ['--listen', '127.0.0.1:0', '--decision-log', logFile, '--audit-url', ledger.url];
+    const env = { ...NO_TOKENS, REELMESH_AUDIT_TOKEN: 'pod-token' };
+    const decide = async (api: string) => (await requestJson<{ decision_id: string }>(api, DECIDE, { json: { input: allowedInput } })).decision_id;
+    const ids = (events: Array<Record<string, unknown>>) => events.map((e) => e.decision_id);
+
+    running = await startProgram(POLICY_SIDECAR.main, args, env);
+    const shipped = await decide(running.ready.endpoints.api);
+    await ledger.until((events) => ids(events).includes(shipped));
+    // The ledger goes out: these two are written to the log but stay in the sidecar's memory only.
+    ledger.down = true;
+    const unshipped = [await decide(running.ready.endpoints.api), await decide(running.ready.endpoints.api)];
+    // Written to the file (the write stream's turn may come after the answer): wait for the lines.
+    while (loggedIds(logFile).length < 3) await sleep(10);
+    // A crash in the middle of a line leaves half of one behind.
+    appendFileSync(logFile, '{"decision_id":"cut-sh');
+    running.child.kill('SIGKILL');
+    expect(await running.stop()).toBe('SIGKILL');
+    expect(ids(ledger.events)).toEqual([shipped]);
+
+    ledger.down = false;
+    running = await startProgram(POLICY_SIDECAR.main, args, env);
+    const after = await decide(running.ready.endpoints.api);
+    await ledger.until((events) => [...unshipped, after].every((id) => ids(events).includes(id)));
+    // Everything the log held is sent again (the ledger keeps each decision_id once); the cut line is skipped.
+    expect(ids(ledger.events).filter((id) => id === shipped)).toHaveLength(2);
+    expect(ids(ledger.events)).not.toContain('cut-sh');
+    expect(await running.stop()).toBe(0);
+    expect(running.stderr()).toContain('"event":"decision_log_line_skipped","line":4');
+    // The first decision of the new run is on a line of its own, after the cut one.
+    expect(loggedIds(logFile)).toEqual([shipped, ...unshipped, null, after]);
   });
 
   it.each([

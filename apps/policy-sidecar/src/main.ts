@@ -7,7 +7,9 @@
 // REELMESH_AUDIT_TOKEN is the pod's token for --audit-url.
 // Prints the one ready line, {"event":"ready","service":"policy-sidecar","pid":...,"endpoints":{"api":...}};
 // decision log lines go to stdout too unless --decision-log. With --audit-url every decision is
-// shipped to the owner's audit ledger; while it stays unreachable, decisions fail closed.
+// shipped to the owner's audit ledger; while it stays unreachable, decisions fail closed. Started
+// again after a crash with the same flags, it re-sends the decisions of its --decision-log file to
+// --audit-url (the ledger keeps each decision_id once); see reship.ts.
 // Signed-policy mode loads only bundles the owner signed; a refused one keeps the last good policy.
 import { createWriteStream, openSync, readFileSync, type WriteStream } from 'node:fs';
 import { ConfigError, runService } from '@reelmesh/http-kit';
@@ -15,12 +17,17 @@ import { generatePolicyData, loadPolicyData, startPolicySidecar } from '@reelmes
 import { AuditShipper } from '@reelmesh/provenance';
 import { loadWorkflow } from '@reelmesh/workflow';
 import { parseConfig } from './config';
+import { previousLog, reshipDecisionLog } from './reship';
 
 runService('policy-sidecar', async () => {
   const config = parseConfig(process.argv.slice(2), process.env);
   const signed = config.bundleKey !== undefined;
   const data = config.waitForPush || signed ? undefined : config.workflow ? generatePolicyData(loadWorkflow(config.workflow)) : loadPolicyData(config.data);
+  // What previous runs left in the log, measured before this run appends to it.
+  const previous = config.decisionLog && config.auditUrl ? previousLog(config.decisionLog) : undefined;
   const decisionLog = config.decisionLog ? openLog(config.decisionLog) : undefined;
+  // A line cut short by a kill -9 stays on its own line: the first decision of this run is not glued to it.
+  if (previous?.cutShort) decisionLog?.write('\n');
   const audit = config.auditUrl
     ? new AuditShipper({
         url: config.auditUrl,
@@ -44,9 +51,24 @@ runService('policy-sidecar', async () => {
   if (sidecar.startupBundleError) {
     process.stderr.write(`${JSON.stringify({ event: 'bundle_refused', message: sidecar.startupBundleError, effect: 'deny all' })}\n`);
   }
+  // In the background: the sidecar decides (and ships new decisions) while the backlog streams out.
+  const stopResending = new AbortController();
+  const resending =
+    previous && audit
+      ? reshipDecisionLog(config.decisionLog!, previous, audit, {
+          signal: stopResending.signal,
+          onSkipped: (line) => process.stderr.write(`${JSON.stringify({ event: 'decision_log_line_skipped', line, message: 'not a decision (cut short by a crash?)' })}\n`),
+        }).then(
+          (counts) => process.stderr.write(`${JSON.stringify({ event: 'decision_log_resent', ...counts })}\n`),
+          (error: Error) => process.stderr.write(`${JSON.stringify({ event: 'decision_log_resend_failed', message: error.message })}\n`),
+        )
+      : undefined;
   return {
     endpoints: { api: sidecar.url },
     async stop() {
+      // The file stays: whatever was not re-sent now is re-sent at the next start.
+      stopResending.abort();
+      await resending;
       await sidecar.stop();
       // Deliver the decisions still queued for the ledger.
       await audit?.close();

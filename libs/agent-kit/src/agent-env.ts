@@ -35,6 +35,12 @@ export const AGENT_ENV = Object.freeze({
   /** The owner's audit ledger (default: the control plane's, with the pod's token). */
   auditUrl: 'REELMESH_AUDIT_URL',
   auditToken: 'REELMESH_AUDIT_TOKEN',
+  /** How long an outage (KMS, ledger, a peer, a full disk) is waited out before work fails (ms; default 300000). */
+  outageDeadlineMs: 'REELMESH_OUTAGE_DEADLINE_MS',
+  /** The owner's watchdog: chunks missing at the sink are re-dispatched after this long without progress (ms; default 120000, 0 = off). */
+  redispatchAfterMs: 'REELMESH_REDISPATCH_AFTER_MS',
+  /** How long a SIGTERM'd agent may drain (finish jobs in flight and hand them on) before it exits anyway (ms; default 120000). */
+  drainDeadlineMs: 'REELMESH_DRAIN_DEADLINE_MS',
 });
 
 /** A value the deployment target supplies: a literal, or a reference it resolves (a Kubernetes Secret or ConfigMap key, Compose's env_file). */
@@ -59,6 +65,8 @@ export interface AgentPlatform {
   /** Jobs run at once (default: 2 for the owner, which splits and assembles; 1 for contractors). */
   concurrency?: number;
   logLevel?: string;
+  /** How long the agent may drain on SIGTERM (ms): under the platform's termination grace. */
+  drainDeadlineMs?: number;
 }
 
 /** The environment of one agent of the workflow on one platform, as ordered name -> value pairs. */
@@ -74,6 +82,7 @@ export function agentEnvironment(workflow: Workflow, agentName: string, platform
     ...(platform.podToken ? { [AGENT_ENV.podToken]: platform.podToken } : {}),
     [AGENT_ENV.concurrency]: String(platform.concurrency ?? (isOwner ? 2 : 1)),
     ...(platform.logLevel ? { [AGENT_ENV.logLevel]: platform.logLevel } : {}),
+    ...(platform.drainDeadlineMs ? { [AGENT_ENV.drainDeadlineMs]: String(platform.drainDeadlineMs) } : {}),
     ...(isOwner && platform.ownerDirs ? { [AGENT_ENV.ingestDir]: platform.ownerDirs.ingest, [AGENT_ENV.exportDir]: platform.ownerDirs.export } : {}),
   };
   Object.assign(env, kmsEnvironment(platform.kms ?? {}));

@@ -2,13 +2,14 @@ import { basename } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { buildGraph, type Edge, type Step, type Workflow } from '@reelmesh/workflow';
-import { sendChunk, type ReceivedChunk } from '@reelmesh/handoff';
+import { sendChunk, SlotIndex, slotOfRecordKey, type ChunkSlot, type ReceivedChunk } from '@reelmesh/handoff';
 import { currentTrace, traceJob } from '@reelmesh/media';
-import type { ProvenanceRecord } from '@reelmesh/provenance';
 import type { ObjectContext, ObjectStore, ObjectWriter } from '@reelmesh/storage';
 import type { AuditTrail } from './audit-trail';
 import type { ChunkProvenance } from './chunk-provenance';
 import { JobQueue } from './job-queue';
+import { JobStateStore, refusal, ResumeError, type OutputsRecord, type StoredOutput } from './job-state';
+import { DEFAULT_OUTAGE_DEADLINE_MS, waitOutOutages } from './outage';
 import { StepStats } from './step-stats';
 
 /** A re-openable input: a job may read an input more than once (e.g. two-pass loudness). */
@@ -80,9 +81,31 @@ export interface AgentRuntimeOptions {
   provenance?: ChunkProvenance;
   /** Tamper-evident log of every handoff sent, received or refused. */
   audit?: AuditTrail;
+  /** How long an outage (KMS, ledger, a peer, a full disk) is waited out before the work fails (ms, default 300 s). */
+  outageDeadlineMs?: number;
+  /**
+   * The sink's watchdog: when no chunk has come in for this long, the chunks still missing are
+   * re-dispatched from the source step's stored outputs (ms, default 120 s; 0 turns it off).
+   */
+  redispatchAfterMs?: number;
+}
+
+/** What resume() found in the volume and took up again. */
+export interface ResumeSummary {
+  /** Chunks received before the restart (slot records found). */
+  chunksFound: number;
+  /** Step chunks whose outputs every next hop had acknowledged: not run again. */
+  done: number;
+  /** Step chunks whose outputs were stored but not acknowledged: re-sent, never re-made. */
+  resent: number;
+  /** Step chunks whose inputs were all in but whose job had not finished: run again. */
+  rescheduled: number;
+  /** The sink had already assembled the deliverable. */
+  gathered: boolean;
 }
 
 const pad = (n: number) => String(n).padStart(5, '0');
+const chunkId = (step: string, chunkIndex: number) => `${step}#${chunkIndex}`;
 
 /**
  * Drives one agent: collects received chunks per step, runs a step's job once all its inputs
@@ -101,10 +124,28 @@ export class AgentRuntime {
   /** Programme steps: the folded analyses and which chunks they cover. */
   private readonly programmes = new Map<string, { analysed: Set<number>; summary?: unknown; rendering: boolean }>();
   private readonly failures: Array<{ step: string; chunkIndex?: number; message: string; at: string }> = [];
+  private readonly slots: SlotIndex;
+  private readonly jobState: JobStateStore;
+  /** Step chunks whose outputs every next hop acknowledged (from this run or found at resume). */
+  private readonly acknowledged = new Set<string>();
+  /** Outputs stored before a restart and not known to be acknowledged: re-sent, never re-made. */
+  private readonly unsent = new Map<string, OutputsRecord>();
+  /** Deliveries in progress: a nudge never starts a second one of the same chunk. */
+  private readonly delivering = new Set<string>();
+  /** A sink that had gathered before a restart: its chunk count (progress reports it). */
+  private readonly gatheredBefore = new Map<string, number>();
+  private readonly sinkStep: Step | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
+  private state: 'starting' | 'resuming' | 'ready' = 'starting';
+  private resumeSummary: ResumeSummary | undefined;
+  private redispatched = 0;
 
   constructor(private readonly options: AgentRuntimeOptions) {
     this.graph = buildGraph(options.workflow);
     this.queue = new JobQueue(options.concurrency);
+    this.slots = new SlotIndex(options.store);
+    this.jobState = new JobStateStore(options.store, options.workflow.metadata.id);
+    this.sinkStep = this.graph.stepsOf(options.agent).find((s) => s.sink);
     for (const step of this.graph.stepsOf(options.agent)) {
       const handler = options.handlers[step.job];
       if (!handler) throw new Error(`agent ${options.agent} has no handler for job "${step.job}" (step ${step.name})`);
@@ -126,6 +167,11 @@ export class AgentRuntime {
     return this.graph.inputsOf(step).some((e: Edge) => e.artifact === artifact);
   }
 
+  /** Ready once resume() has taken up what the volume holds (GET /ready; new chunks wait until then). */
+  get ready(): boolean {
+    return this.state === 'ready';
+  }
+
   /** A chunk arrived through the handoff router (already verified and stored). */
   onReceived(chunk: ReceivedChunk): void {
     const step = this.graph.step(chunk.step);
@@ -138,8 +184,35 @@ export class AgentRuntime {
       this.options.audit?.record({ type: 'handoff-refused', ...handoff, reason: (error as Error).message });
       throw error;
     }
-    this.options.audit?.record({ type: 'handoff-received', ...handoff });
+    this.options.audit?.record(receivedEvent(chunk));
     this.stats.received(step.name);
+    this.take(step, chunk);
+  }
+
+  /**
+   * A chunk this agent already holds was sent again (a restarted sender, or the owner
+   * re-dispatching a chunk missing at the sink). Taken as a nudge: a job that failed is run again;
+   * outputs already acknowledged are re-sent, so the nudge travels down to the hop that needs it.
+   */
+  onDuplicate(slot: ChunkSlot): void {
+    const step = this.graph.step(slot.step);
+    if (!step || step.sink || !this.ready) return;
+    const id = chunkId(step.name, slot.chunkIndex);
+    if (this.acknowledged.has(id)) {
+      void this.redeliver(step, slot.chunkIndex).catch((error: Error) => this.options.logger.warn({ err: error, step: step.name, chunk: slot.chunkIndex }, 're-send on nudge failed'));
+      return;
+    }
+    const inputs = this.arrived.get(step.name)?.get(slot.chunkIndex);
+    if (!inputs || this.scheduled.has(id) || this.programmeHandler(step)) return;
+    const count = [...inputs.values()][0]?.chunkCount ?? 0;
+    if (this.once(step.name, slot.chunkIndex)) {
+      this.options.logger.info({ step: step.name, chunk: slot.chunkIndex }, 'nudged: running the chunk again');
+      void this.schedule(step.name, slot.chunkIndex, () => this.runChunk(step, slot.chunkIndex, count, inputs)).catch(() => undefined);
+    }
+  }
+
+  /** File a verified chunk under its step and start whatever now has all its inputs. */
+  private take(step: Step, chunk: ReceivedChunk): void {
     const byChunk = this.arrived.get(step.name) ?? new Map<number, Map<string, ReceivedChunk>>();
     this.arrived.set(step.name, byChunk);
     const slot = byChunk.get(chunk.chunkIndex) ?? new Map<string, ReceivedChunk>();
@@ -152,7 +225,8 @@ export class AgentRuntime {
         [...byChunk.values()].every((s) => needed.every((a: string) => s.has(a)));
       if (complete && !this.gathered.has(step.name)) {
         this.gathered.add(step.name);
-        void this.schedule(step.name, undefined, () => this.runGather(step, chunk.chunkCount, byChunk)).catch(() => undefined);
+        this.stopWatchdog();
+        void this.schedule(step.name, undefined, () => this.runGather(step, chunk.chunkCount, byChunk)).catch(() => this.gathered.delete(step.name));
       }
     } else if (needed.every((a: string) => slot.has(a)) && this.once(step.name, chunk.chunkIndex)) {
       // A failure is recorded in status().failures; the agent itself stays up.
@@ -161,12 +235,157 @@ export class AgentRuntime {
     }
   }
 
+  /**
+   * Take up what the volume holds after a (re)start: every received chunk (its slot record and
+   * manifest, its provenance chain verified again), every job's outputs record and every
+   * acknowledgement. Finished work is counted, not redone; stored outputs are re-sent; jobs whose
+   * inputs are in run again. Every receipt and send is reported to the ledger again under its
+   * stable id (the ledger keeps one of each), so an event lost with the process is not lost.
+   * Anything that does not read back is a ResumeError naming the object: nothing is deleted.
+   */
+  async resume(): Promise<ResumeSummary> {
+    this.state = 'resuming';
+    // The KMS may be restarting too: reading the volume back waits that out like any other work.
+    const summary = await waitOutOutages('taking up the volume', () => this.takeUpVolume(), this.outagePolicy(), this.options.logger);
+    this.resumeSummary = summary;
+    this.state = 'ready';
+    for (const take of this.pendingTakes.splice(0)) take();
+    if (summary.chunksFound + summary.done > 0) this.options.logger.info({ resume: summary }, 'resumed from the volume');
+    return summary;
+  }
+
+  /** Chunks found at resume, taken up once it is complete. */
+  private readonly pendingTakes: Array<() => void> = [];
+
+  /** One pass over the volume (repeatable: it only adds what it finds). */
+  private async takeUpVolume(): Promise<ResumeSummary> {
+    const summary: ResumeSummary = { chunksFound: 0, done: 0, resent: 0, rescheduled: 0, gathered: false };
+    const taken: Array<() => void> = [];
+    const restored = new Map<string, number>();
+    for (const step of this.graph.stepsOf(this.options.agent)) {
+      const context = this.context(step.name);
+      const jobs = await this.jobState.load(step.name, context);
+      for (const chunkIndex of jobs.sent) this.acknowledged.add(chunkId(step.name, chunkIndex));
+      for (const [chunkIndex, record] of jobs.outputs) {
+        if (jobs.sent.has(chunkIndex)) {
+          for (const edge of this.graph.outputsOf(step.name)) this.options.audit?.record(this.sentEvent(step, edge, chunkIndex, record.outputs[edge.artifact]));
+        } else this.unsent.set(chunkId(step.name, chunkIndex), record);
+      }
+      if (jobs.gathered) {
+        this.gathered.add(step.name);
+        this.gatheredBefore.set(step.name, jobs.gathered.chunkCount);
+        summary.gathered = true;
+      }
+      const chunks = await this.storedChunks(step);
+      summary.chunksFound += chunks.length;
+      for (const chunk of chunks) this.options.audit?.record(receivedEvent(chunk));
+      const acked = new Set([...jobs.sent]);
+      summary.done += acked.size;
+      restored.set(step.name, acked.size);
+      if (step.source || (step.sink && jobs.gathered)) continue;
+      // A programme step needs every chunk's analysis for any render: all of them, unless all are done.
+      const programme = Boolean(this.programmeHandler(step));
+      const pending = chunks.filter((c) => !acked.has(c.chunkIndex));
+      const takeUp = programme && pending.length > 0 ? chunks : pending;
+      for (const chunk of takeUp) {
+        try {
+          this.options.provenance?.accept(chunk);
+        } catch (error) {
+          throw new ResumeError(chunk.key, `its provenance no longer verifies: ${(error as Error).message}`, { cause: error });
+        }
+        taken.push(() => this.take(step, chunk));
+      }
+      if (!step.sink) {
+        const open = new Set(pending.map((c) => c.chunkIndex));
+        for (const chunkIndex of open) if (!this.unsent.has(chunkId(step.name, chunkIndex))) summary.rescheduled += 1;
+      }
+    }
+    summary.resent = this.unsent.size;
+    for (const [step, n] of restored) this.stats.restore(step, n);
+    this.pendingTakes.splice(0, this.pendingTakes.length, ...taken);
+    return summary;
+  }
+
+  /** The chunks a step received before this process started, from its slot records. */
+  private async storedChunks(step: Step): Promise<ReceivedChunk[]> {
+    const context = this.context(step.name);
+    const chunks: ReceivedChunk[] = [];
+    for (const key of await this.slots.list(this.workflowId, step.name)) {
+      const slot = slotOfRecordKey(key);
+      if (!slot || slot.workflowId !== this.workflowId || slot.step !== step.name) throw new ResumeError(key, 'not a slot record of this step');
+      const record = await this.slots.readKey(key, context).catch((error: unknown) => {
+        throw refusal(key, error);
+      });
+      if (!record.manifest) throw new ResumeError(key, 'it keeps no manifest (written by an older version): run the workflow afresh');
+      if (!(await this.options.store.exists(record.key))) throw new ResumeError(key, `the chunk it names (${record.key}) is missing from the volume`);
+      chunks.push({ ...slot, chunkCount: record.chunkCount, key: record.key, sha256: record.sha256, byteLength: record.byteLength, manifest: record.manifest });
+    }
+    return chunks;
+  }
+
   /** Start a source step's job for one chunk (the owner's split). */
   produce(stepName: string, chunkIndex: number, chunkCount: number): Promise<void> {
     const step = this.graph.step(stepName);
     if (!step || step.agent !== this.options.agent || !step.source) throw new Error(`${stepName} is not a source step of ${this.options.agent}`);
-    if (!this.once(step.name, chunkIndex)) return Promise.resolve();
+    this.startWatchdog(step, chunkCount);
+    // Split (and acknowledged) before a restart: counted at resume, never split again.
+    if (this.acknowledged.has(chunkId(step.name, chunkIndex)) || !this.once(step.name, chunkIndex)) return Promise.resolve();
     return this.schedule(step.name, chunkIndex, () => this.runChunk(step, chunkIndex, chunkCount, new Map()));
+  }
+
+  /** Chunks of `step` whose outputs this agent has made (acknowledged, or stored and being re-sent). */
+  outputsMade(step: string): number {
+    let n = 0;
+    for (const id of [...this.acknowledged, ...this.unsent.keys()]) if (id.startsWith(`${step}#`)) n++;
+    return n;
+  }
+
+  /** Has the sink `step` assembled the deliverable (in this process or before a restart)? */
+  hasGathered(step: string): boolean {
+    return this.gatheredBefore.has(step);
+  }
+
+  /**
+   * The owner's watchdog: while the sink is missing chunks and none has come in for
+   * redispatchAfterMs, re-send the source's stored outputs of the missing ones. Each hop that
+   * holds a chunk already answers `duplicate` and passes the nudge on (onDuplicate); a hop that
+   * lost it (a new volume) takes it as new.
+   */
+  private startWatchdog(source: Step, chunkCount: number): void {
+    const every = this.options.redispatchAfterMs ?? 120_000;
+    const sink = this.sinkStep;
+    if (this.watchdog || !sink || every <= 0 || this.gathered.has(sink.name)) return;
+    let last = -1;
+    this.watchdog = setInterval(() => {
+      const have = this.chunksDone()[sink.name] ?? 0;
+      if (have === last) void this.redispatch(source, sink, chunkCount);
+      last = have;
+    }, every);
+    this.watchdog.unref();
+  }
+
+  private stopWatchdog(): void {
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = undefined;
+  }
+
+  private async redispatch(source: Step, sink: Step, chunkCount: number): Promise<void> {
+    const needed = this.graph.inputsOf(sink.name).map((e: Edge) => e.artifact);
+    const byChunk = this.arrived.get(sink.name);
+    const missing = Array.from({ length: chunkCount }, (_, i) => i).filter((i) => !needed.every((a: string) => byChunk?.get(i)?.has(a)));
+    const sendable = missing.filter((i) => this.acknowledged.has(chunkId(source.name, i)));
+    if (sendable.length === 0) return;
+    this.options.logger.warn({ missing, redispatching: sendable }, 'chunks missing at the sink: re-dispatching them');
+    for (const chunkIndex of sendable) {
+      this.redispatched += 1;
+      await this.redeliver(source, chunkIndex).catch((error: Error) => this.options.logger.warn({ err: error, chunk: chunkIndex }, 're-dispatch failed'));
+    }
+  }
+
+  /** Re-send a chunk's acknowledged outputs from the volume (receivers answer duplicate). */
+  private async redeliver(step: Step, chunkIndex: number): Promise<void> {
+    const record = await this.jobState.readOutputs(step.name, chunkIndex, this.context(step.name));
+    if (record) await this.deliver(step, record);
   }
 
   private programmeHandler(step: Step): ProgrammeHandler<unknown> | undefined {
@@ -189,6 +408,8 @@ export class AgentRuntime {
     state.rendering = true;
     const byChunk = this.arrived.get(step.name)!;
     for (let i = 0; i < chunkCount; i++) {
+      // Rendered and acknowledged before a restart: its analysis only fed the summary.
+      if (this.acknowledged.has(chunkId(step.name, i))) continue;
       const inputsOf = byChunk.get(i)!;
       void this.schedule(step.name, i, () => this.runChunk(step, i, chunkCount, inputsOf, state.summary)).catch(() => undefined);
     }
@@ -206,6 +427,11 @@ export class AgentRuntime {
     const out: Record<string, number> = {};
     for (const step of this.graph.stepsOf(this.options.agent)) {
       if (!step.sink) continue;
+      const before = this.gatheredBefore.get(step.name);
+      if (before !== undefined) {
+        out[step.name] = before;
+        continue;
+      }
       const needed = this.graph.inputsOf(step.name).map((e: Edge) => e.artifact);
       const byChunk = this.arrived.get(step.name);
       out[step.name] = byChunk ? [...byChunk.values()].filter((s) => needed.every((a: string) => s.has(a))).length : 0;
@@ -226,11 +452,16 @@ export class AgentRuntime {
       queued: this.queue.pending,
       steps: this.stats.snapshot(),
       failures: this.failures.slice(-20),
+      ready: this.ready,
+      /** What this process took up from its volume at start (absent before resume). */
+      resume: this.resumeSummary,
+      redispatched: this.redispatched,
     };
   }
 
   /** Stop taking chunks and wait for every job in flight (and its handoffs) to finish. */
   async drain(): Promise<void> {
+    this.stopWatchdog();
     this.queue.close();
     await this.queue.drain();
     await this.options.audit?.close();
@@ -251,6 +482,8 @@ export class AgentRuntime {
         }
       })
       .catch((error: Error) => {
+        // A nudge (onDuplicate, the owner's re-dispatch) may run the chunk again later.
+        if (chunkIndex !== undefined) this.scheduled.delete(chunkId(step, chunkIndex));
         this.failures.push({ step, chunkIndex, message: error.message, at: new Date().toISOString() });
         log.error({ err: error }, 'step failed');
         throw error;
@@ -265,15 +498,28 @@ export class AgentRuntime {
     return () => this.options.store.createReadStream(chunk.key, this.context(chunk.step));
   }
 
+  private outagePolicy() {
+    return { deadlineMs: this.options.outageDeadlineMs ?? DEFAULT_OUTAGE_DEADLINE_MS };
+  }
+
+  /** One step, one chunk: outputs made once (and recorded before anything leaves), then delivered. */
   private async runChunk(step: Step, chunkIndex: number, chunkCount: number, inputs: Map<string, ReceivedChunk>, programme?: unknown): Promise<void> {
+    const id = chunkId(step.name, chunkIndex);
+    if (this.acknowledged.has(id)) return;
+    const stored = this.unsent.get(id);
+    const record = stored ?? (await waitOutOutages(`${step.name} chunk ${chunkIndex}`, () => this.makeOutputs(step, chunkIndex, chunkCount, inputs, programme), this.outagePolicy(), this.options.logger));
+    await this.deliver(step, record);
+  }
+
+  /** Run the job, commit its outputs, sign them, and record them in the volume (not yet sent). */
+  private async makeOutputs(step: Step, chunkIndex: number, chunkCount: number, inputs: Map<string, ReceivedChunk>, programme?: unknown): Promise<OutputsRecord> {
     const outEdges = this.graph.outputsOf(step.name) as Edge[];
     const artifacts = [...new Set(outEdges.map((e) => e.artifact))];
     const writers = new Map<string, ObjectWriter>();
     try {
       for (const artifact of artifacts) {
-        const recipients = outEdges.filter((e) => e.artifact === artifact).map((e) => this.graph.step(e.to)!.agent);
         const key = `${this.workflowId}/${step.name}/out/${artifact}/${pad(chunkIndex)}.mkv`;
-        writers.set(artifact, await this.options.store.createWriter(key, this.context(step.name, recipients)));
+        writers.set(artifact, await this.options.store.createWriter(key, this.context(step.name, this.recipientsOf(step, artifact))));
       }
       const programmeHandler = this.programmeHandler(step);
       const handler: ChunkHandler = programmeHandler ? (job) => programmeHandler.render(job, programme) : (this.options.handlers[step.job] as ChunkHandler);
@@ -288,39 +534,69 @@ export class AgentRuntime {
           outputs: Object.fromEntries([...writers].map(([artifact, w]) => [artifact, w.stream])),
         }),
       );
-      const committed = new Map<string, Awaited<ReturnType<ObjectWriter['commit']>>>();
-      for (const [artifact, writer] of writers) committed.set(artifact, await writer.commit());
+      const outputs: Record<string, StoredOutput> = {};
+      for (const [artifact, writer] of writers) {
+        const object = await writer.commit();
+        outputs[artifact] = { key: object.key, sha256: object.sha256, byteLength: object.byteLength };
+      }
       const jobParameters = { job: step.job, ...parameters };
-      const chains = new Map(
-        [...committed].map(([artifact, object]) => [
-          artifact,
-          this.options.provenance?.sign(step, artifact, { chunkIndex, chunkCount, sha256: object.sha256, parameters: jobParameters }),
-        ]),
-      );
-      await Promise.all(
-        outEdges.map((edge) => {
-          const object = committed.get(edge.artifact)!;
-          return this.handOff(step, edge, chunkIndex, chunkCount, object, chains.get(edge.artifact));
-        }),
-      );
-      this.options.provenance?.forget(step, chunkIndex);
+      for (const [artifact, output] of Object.entries(outputs)) {
+        const records = this.options.provenance?.sign(step, artifact, { chunkIndex, chunkCount, sha256: output.sha256, parameters: jobParameters });
+        if (records) output.records = records;
+      }
+      const record: OutputsRecord = { version: 1, step: step.name, chunkIndex, chunkCount, outputs, committedAt: new Date().toISOString() };
+      // Recorded before the first byte leaves: from here on these bytes are re-sent, never re-made.
+      await this.jobState.writeOutputs(record, this.context(step.name));
+      return record;
     } catch (error) {
       await Promise.all([...writers.values()].map((w) => w.abort(error)));
       throw error;
     }
   }
 
-  private async handOff(
-    step: Step,
-    edge: Edge,
-    chunkIndex: number,
-    chunkCount: number,
-    object: { key: string; sha256: string; byteLength: number },
-    records?: ProvenanceRecord[],
-  ): Promise<void> {
+  /** Hand a chunk's outputs to every next hop, waiting out outages; then record the acknowledgement. */
+  private async deliver(step: Step, record: OutputsRecord): Promise<void> {
+    const id = chunkId(step.name, record.chunkIndex);
+    if (this.delivering.has(id)) return;
+    this.delivering.add(id);
+    try {
+      const outEdges = this.graph.outputsOf(step.name) as Edge[];
+      await Promise.all(
+        outEdges.map((edge) => {
+          const output = record.outputs[edge.artifact];
+          if (!output) throw new ResumeError(`job-state of ${step.name} chunk ${record.chunkIndex}`, `no output ${edge.artifact} for ${edge.to}`);
+          return waitOutOutages(
+            `handoff of ${step.name} chunk ${record.chunkIndex} to ${edge.to}`,
+            () => this.handOff(step, edge, record.chunkIndex, record.chunkCount, output),
+            this.outagePolicy(),
+            this.options.logger,
+          );
+        }),
+      );
+      const sent = { version: 1 as const, step: step.name, chunkIndex: record.chunkIndex, to: outEdges.map((e) => e.to), sentAt: new Date().toISOString() };
+      await waitOutOutages(`acknowledgement of ${step.name} chunk ${record.chunkIndex}`, () => this.jobState.writeSent(sent, this.context(step.name)), this.outagePolicy(), this.options.logger);
+      this.acknowledged.add(id);
+      this.unsent.delete(id);
+      this.options.provenance?.forget(step, record.chunkIndex);
+    } finally {
+      this.delivering.delete(id);
+    }
+  }
+
+  /** Agents the output `artifact` of `step` goes to (they may open it: the sealed store's recipients). */
+  private recipientsOf(step: Step, artifact: string): string[] {
+    return this.graph.outputsOf(step.name).filter((e: Edge) => e.artifact === artifact).map((e: Edge) => this.graph.step(e.to)!.agent);
+  }
+
+  private sentEvent(step: Step, edge: Edge, chunkIndex: number, output: { sha256: string }) {
+    const to = this.graph.step(edge.to)!.agent;
+    return { type: 'handoff-sent', id: `sent/${step.name}/${edge.to}/${edge.artifact}/${chunkIndex}/${output.sha256}`, to, step: edge.to, artifact: edge.artifact, chunk: chunkIndex, sha256: output.sha256 };
+  }
+
+  private async handOff(step: Step, edge: Edge, chunkIndex: number, chunkCount: number, output: StoredOutput): Promise<void> {
     const destination = this.graph.step(edge.to)!.agent;
     const peer = this.options.resolvePeer(destination);
-    const recipients = this.graph.outputsOf(step.name).filter((e: Edge) => e.artifact === edge.artifact).map((e: Edge) => this.graph.step(e.to)!.agent);
+    const recipients = this.recipientsOf(step, edge.artifact);
     await sendChunk({
       baseUrl: peer.baseUrl,
       hostHeader: peer.hostHeader,
@@ -332,16 +608,16 @@ export class AgentRuntime {
         artifact: edge.artifact,
         chunkIndex,
         chunkCount,
-        sha256: object.sha256,
-        byteLength: object.byteLength,
+        sha256: output.sha256,
+        byteLength: output.byteLength,
         media: { container: 'matroska' },
         producer: { agent: this.options.agent, step: step.name },
-        ...(records ? { provenance: { records } } : {}),
+        ...(output.records ? { provenance: { records: output.records } } : {}),
       },
-      open: () => this.options.store.createReadStream(object.key, this.context(step.name, recipients)),
+      open: () => this.options.store.createReadStream(output.key, this.context(step.name, recipients)),
       retry: this.options.retry,
     });
-    this.options.audit?.record({ type: 'handoff-sent', to: destination, step: edge.to, artifact: edge.artifact, chunk: chunkIndex, sha256: object.sha256 });
+    this.options.audit?.record(this.sentEvent(step, edge, chunkIndex, output));
   }
 
   private async runGather(step: Step, chunkCount: number, byChunk: Map<number, Map<string, ReceivedChunk>>): Promise<void> {
@@ -354,7 +630,7 @@ export class AgentRuntime {
     await this.options.provenance?.verifyGather(step, chunkCount);
     const handler = this.options.handlers[step.job] as { gather: GatherHandler };
     const provenance = this.options.provenance;
-    await traceJob(() =>
+    const gather = () => traceJob(() =>
       handler.gather({
         step,
         chunkCount,
@@ -363,10 +639,36 @@ export class AgentRuntime {
           const attested = await provenance?.attestDeliverable(step, file, { job: step.job, ...currentTrace() });
           // The owner's ledger records which file it attested, beside every handoff of the run.
           if (attested) {
-            this.options.audit?.record({ type: 'deliverable-attested', step: step.name, file: basename(file), sha256: attested.sha256, bytes: attested.bytes, chunks: attested.chunkCount, attestation: basename(attested.path) });
+            this.options.audit?.record({
+              type: 'deliverable-attested',
+              id: `attested/${step.name}/${attested.sha256}`,
+              step: step.name,
+              file: basename(file),
+              sha256: attested.sha256,
+              bytes: attested.bytes,
+              chunks: attested.chunkCount,
+              attestation: basename(attested.path),
+            });
           }
         },
       }),
     );
+    await waitOutOutages(`${step.name} (gather)`, gather, this.outagePolicy(), this.options.logger);
+    // Recorded last: a restart before this assembles again (the same chunks, the same file).
+    await this.jobState.writeGathered({ version: 1, step: step.name, chunkCount, gatheredAt: new Date().toISOString() }, this.context(step.name));
+    this.gatheredBefore.set(step.name, chunkCount);
   }
+}
+
+/** The ledger's record of a receipt, under an id stable across restarts (the ledger keeps one). */
+function receivedEvent(chunk: ReceivedChunk) {
+  return {
+    type: 'handoff-received',
+    id: `received/${chunk.step}/${chunk.artifact}/${chunk.chunkIndex}/${chunk.sha256}`,
+    step: chunk.step,
+    artifact: chunk.artifact,
+    chunk: chunk.chunkIndex,
+    sha256: chunk.sha256,
+    from: chunk.manifest.producer.agent,
+  };
 }

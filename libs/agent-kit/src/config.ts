@@ -34,6 +34,10 @@ export interface AgentConfig {
   maxChunkBytes: number;
   /** Sealed storage: when set, every stored byte is envelope-encrypted under KMS data keys. */
   kms?: KmsConfig;
+  /** How long an outage is waited out before the work fails (ms). */
+  outageDeadlineMs?: number;
+  /** The owner's re-dispatch of chunks missing at the sink, after this long without progress (ms; 0 = off). */
+  redispatchAfterMs?: number;
 }
 
 
@@ -56,6 +60,8 @@ const schema = {
     ingestDir: { type: 'string', minLength: 1 },
     lutPath: { type: 'string', minLength: 1 },
     maxChunkBytes: { type: 'integer', minimum: 1 },
+    outageDeadlineMs: { type: 'integer', minimum: 0 },
+    redispatchAfterMs: { type: 'integer', minimum: 0 },
     kms: {
       type: 'object',
       required: ['region', 'accessKeyId', 'secretAccessKey', 'keyId', 'allowedKeyIds'],
@@ -129,6 +135,8 @@ export function agentConfigFromEnv(env: NodeJS.ProcessEnv, defaults: Partial<Age
       lutPath: env[AGENT_ENV.lutPath],
       maxChunkBytes: env[AGENT_ENV.maxChunkBytes] === undefined ? undefined : int(AGENT_ENV.maxChunkBytes, env[AGENT_ENV.maxChunkBytes], 0),
       kms: kmsConfigFromEnv(env),
+      outageDeadlineMs: env[AGENT_ENV.outageDeadlineMs] ? int(AGENT_ENV.outageDeadlineMs, env[AGENT_ENV.outageDeadlineMs], 0) : undefined,
+      redispatchAfterMs: env[AGENT_ENV.redispatchAfterMs] ? int(AGENT_ENV.redispatchAfterMs, env[AGENT_ENV.redispatchAfterMs], 0) : undefined,
     }),
   });
 }

@@ -7,11 +7,12 @@ import type { Workflow } from '@reelmesh/workflow';
 import { createHandoffRouter } from '@reelmesh/handoff';
 import { HttpError, jsonErrorHandler } from '@reelmesh/http-kit';
 import type { ObjectStore } from '@reelmesh/storage';
-import { AgentRuntime, type StepHandlers } from './agent-runtime';
+import { AgentRuntime, type ResumeSummary, type StepHandlers } from './agent-runtime';
 import type { AuditTrail } from './audit-trail';
 import { ChunkProvenance, type ProvenanceIdentity } from './chunk-provenance';
 import { POD_TOKEN_HEADER, resolvePeer, type AgentConfig } from './config';
 import { httpLogger } from './logger';
+import { DEFAULT_OUTAGE_DEADLINE_MS, waitOutOutages } from './outage';
 
 export interface AgentDeps {
   workflow: Workflow;
@@ -61,15 +62,22 @@ export interface AgentAppOptions {
   handlers: StepHandlers;
   /** Extra routes of this app (e.g. the owner's run API), mounted before the handoff router. */
   routes?: (runtime: AgentRuntime) => Router;
+  /** After the runtime took up its volume: the app's own state (the owner's run) taken up too. */
+  resume?: (runtime: AgentRuntime, summary: ResumeSummary) => Promise<void>;
 }
 
 export interface AgentApp {
   app: Express;
   runtime: AgentRuntime;
+  /**
+   * Settles once the agent has taken up what its volume holds (see AgentRuntime.resume); rejects
+   * with the object that does not read back. Until then POSTs wait, and GET /ready answers 503.
+   */
+  started: Promise<ResumeSummary>;
 }
 
 /** The common shape of every ReelMesh agent service: health, status, handoffs, JSON errors. */
-export function createAgentApp({ config, deps, handlers, routes }: AgentAppOptions): AgentApp {
+export function createAgentApp({ config, deps, handlers, routes, resume }: AgentAppOptions): AgentApp {
   const { workflow, store, logger } = deps;
   if (!workflow.agents.some((a) => a.name === config.agent)) {
     throw new Error(`agent "${config.agent}" is not declared in workflow ${workflow.metadata.id}`);
@@ -87,13 +95,30 @@ export function createAgentApp({ config, deps, handlers, routes }: AgentAppOptio
     provenance,
     // Every handoff sent, received or refused goes to the owner's audit ledger.
     audit: deps.audit,
+    outageDeadlineMs: config.outageDeadlineMs,
+    redispatchAfterMs: config.redispatchAfterMs,
+  });
+  // Take up whatever the volume holds from before a restart (nothing, on a fresh volume).
+  const started = runtime.resume().then(async (summary) => {
+    if (resume) await waitOutOutages('taking up the run', () => resume(runtime, summary), { deadlineMs: config.outageDeadlineMs ?? DEFAULT_OUTAGE_DEADLINE_MS }, logger);
+    return summary;
+  });
+  let startFailure: Error | undefined;
+  started.catch((error: Error) => {
+    startFailure = error;
+    logger.error({ err: error }, 'cannot resume from the volume');
   });
 
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  // Liveness: the process answers. Readiness: it has taken up its volume and is not draining.
   app.get('/health', (_req, res) => {
     res.json({ status: runtime.queue.isClosed ? 'draining' : 'ok', agent: config.agent });
+  });
+  app.get('/ready', (_req, res) => {
+    const reason = startFailure ? `cannot resume: ${startFailure.message}` : runtime.queue.isClosed ? 'draining' : runtime.ready ? undefined : 'resuming from the volume';
+    res.status(reason ? 503 : 200).json(reason ? { ready: false, agent: config.agent, reason } : { ready: true, agent: config.agent });
   });
   if (config.podToken) app.use(podPrivate(config.podToken, logger));
   app.use(httpLogger(logger));
@@ -107,6 +132,14 @@ export function createAgentApp({ config, deps, handlers, routes }: AgentAppOptio
       maxRssBytes: process.resourceUsage().maxRSS * 1024,
       ffmpeg: { path: ffmpegPath(), source: ffmpegSource() },
     });
+  });
+  // Nothing is taken in before the volume has been taken up (a resumed chunk must not race a new copy).
+  app.use((req, _res, next) => {
+    if (req.method !== 'POST' || runtime.ready) return next();
+    started.then(
+      () => next(),
+      (error: Error) => next(new HttpError(503, 'RESUME_FAILED', `this agent cannot resume from its volume: ${error.message}`, { expose: true })),
+    );
   });
   // While draining, refuse new chunks before anything is stored, so the sender retries elsewhere/later.
   app.use((req, _res, next) => {
@@ -125,11 +158,12 @@ export function createAgentApp({ config, deps, handlers, routes }: AgentAppOptio
       accepts: (step: string, artifact: string) => runtime.accepts(step, artifact),
       limits: { fileSize: config.maxChunkBytes },
       onReceived: (chunk) => runtime.onReceived(chunk),
+      onDuplicate: (slot) => runtime.onDuplicate(slot),
       logger,
     }),
   );
   app.use((req, _res, next) => next(new HttpError(404, 'NOT_FOUND', `no route for ${req.method} ${req.path}`)));
   app.use(envelopeErrors);
   app.use(jsonErrorHandler(logger));
-  return { app, runtime };
+  return { app, runtime, started };
 }

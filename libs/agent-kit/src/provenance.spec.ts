@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -258,3 +259,113 @@ describe('signed provenance through real agents', () => {
     expect(demuxRuns).toBe(0);
   });
 });
+
+/** A crash of one agent, in process: it stops answering and its runtime is abandoned mid-work. */
+function crash(agent: Agent): void {
+  agent.server.close();
+  agent.server.closeAllConnections();
+}
+
+/** The same agent's server (a stopped owner) listening again on its old port. */
+async function reopen(agent: Agent): Promise<void> {
+  const port = Number(new URL(agent.url).port);
+  await new Promise<void>((resolve) => agent.server.listen(port, '127.0.0.1', resolve));
+}
+
+describe('a restarted agent takes up its volume: nothing lost, nothing made twice, every event once', () => {
+  const demux = (gate?: Promise<void>) => async ({ inputs, outputs }: { inputs: Record<string, () => Promise<NodeJS.ReadableStream>>; outputs: Record<string, NodeJS.WritableStream> }) => {
+    demuxRuns++;
+    await gate;
+    await pipeline((await inputs.av()) as Readable, outputs.picture);
+  };
+
+  it('outputs stored but never acknowledged are re-sent from the volume, not made again', async () => {
+    // fx-1 makes its outputs while the owner is down, and dies before the owner is back.
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    crash(agents['fx-1']);
+    agents['fx-1'] = await start(MINI, 'fx-1', { demux: demux(gate) as never });
+    await Promise.all([0, 1].map((i) => agents.owner.runtime.produce('split', i, 2)));
+    await until(() => demuxRuns === 2);
+    crash(agents.owner);
+    open();
+    await until(() => agents['fx-1'].runtime.status().steps.demux.failed === 0 && existsSyncAll(agents['fx-1'].store, 2));
+    crash(agents['fx-1']);
+    await reopen(agents.owner);
+
+    const restarted = await start(MINI, 'fx-1', { demux: demux() as never });
+    agents['fx-1'] = restarted;
+    const summary = restarted.runtime.status().resume ?? (await until(() => restarted.runtime.status().resume !== undefined), restarted.runtime.status().resume);
+    expect(summary).toMatchObject({ chunksFound: 2, done: 0, resent: 2, rescheduled: 0 });
+    await until(() => assembled !== undefined || agents.owner.runtime.status().failures.length > 0);
+    expect(agents.owner.runtime.status().failures).toEqual([]);
+    expect(assembled).toEqual(['original chunk 0', 'original chunk 1']);
+    expect(demuxRuns).toBe(2); // made once per chunk, by the first process only
+    expect((await verifyDeliverable(join(dir, 'out'), MINI, ca.bundlePem)).ok).toBe(true);
+
+    // Both processes reported the receipts; the ledger holds each once.
+    await Promise.all(Object.values(agents).map((a) => a.runtime.drain()));
+    const seen = (await ledgerEvents()).filter((e) => e.type !== 'deliverable-attested').map((e) => `${(e.by as { agent: string }).agent} ${e.type} ${e.step}#${e.chunk}`).sort();
+    expect(seen).toEqual([
+      'fx-1 handoff-received demux#0', 'fx-1 handoff-received demux#1', 'fx-1 handoff-sent assemble#0', 'fx-1 handoff-sent assemble#1',
+      'owner handoff-received assemble#0', 'owner handoff-received assemble#1', 'owner handoff-sent demux#0', 'owner handoff-sent demux#1',
+    ]);
+  });
+
+  it('a job that had not finished runs again; one that was acknowledged is counted, not redone', async () => {
+    // Chunk 0 goes through; chunk 1's job hangs when fx-1 dies.
+    let calls = 0;
+    const hangSecond = async (job: Parameters<ReturnType<typeof demux>>[0]) => {
+      calls++;
+      if (calls === 2) return new Promise<void>(() => undefined);
+      return demux()(job);
+    };
+    crash(agents['fx-1']);
+    agents['fx-1'] = await start(MINI, 'fx-1', { demux: hangSecond as never });
+    await agents.owner.runtime.produce('split', 0, 2);
+    await until(() => agents['fx-1'].runtime.status().progress.demux === 1);
+    await agents.owner.runtime.produce('split', 1, 2);
+    await until(() => calls === 2);
+    crash(agents['fx-1']);
+
+    const restarted = await start(MINI, 'fx-1', { demux: demux() as never });
+    agents['fx-1'] = restarted;
+    await until(() => assembled !== undefined || agents.owner.runtime.status().failures.length > 0);
+    expect(assembled).toEqual(['original chunk 0', 'original chunk 1']);
+    expect(restarted.runtime.status().resume).toMatchObject({ chunksFound: 2, done: 1, resent: 0, rescheduled: 1 });
+    expect(restarted.runtime.status().progress.demux).toBe(2);
+    expect(demuxRuns).toBe(2); // chunk 0 once (first process), chunk 1 once (the second: the first never finished it)
+  });
+
+  it('refuses to resume from a slot record that does not read back, naming it, and deletes nothing', async () => {
+    await Promise.all([0, 1].map((i) => agents.owner.runtime.produce('split', i, 2)));
+    await until(() => assembled !== undefined);
+    crash(agents['fx-1']);
+    const key = 'handoff-slots/mini/demux/av/00001.json';
+    await writeFile(join(dir, 'fx-1', key), '{"version":1,"sha256":"not a digest"}');
+    const restarted = await start(MINI, 'fx-1', { demux: demux() as never });
+    agents['fx-1'] = restarted;
+    const ready = await until200(`${restarted.url}/ready`);
+    expect(ready).toMatchObject({ status: 503, body: { ready: false, reason: expect.stringContaining(`cannot resume from ${key}`) } });
+    expect(await readFile(join(dir, 'fx-1', key), 'utf8')).toContain('not a digest');
+    const refused = await attack(Buffer.from('original chunk 0'), [forgedSplit('owner', Buffer.from('original chunk 0'))]);
+    // New chunks are refused 503 (retry later), naming why: nothing is taken in over a broken volume.
+    expect(refused).toMatchObject({ status: 503, message: expect.stringContaining(`RESUME_FAILED: this agent cannot resume from its volume: cannot resume from ${key}`) });
+  });
+});
+
+function existsSyncAll(store: FsObjectStore, n: number): boolean {
+  return [0, 1].slice(0, n).every((i) => existsSync(join(store.root, `job-state/mini/demux/0000${i}.outputs.json`)));
+}
+
+/** GET a URL once the server answers at all (its status and JSON body). */
+async function until200(url: string): Promise<{ status: number; body: unknown }> {
+  for (;;) {
+    const res = await fetch(url).catch(() => undefined);
+    if (res) {
+      const body = (await res.json()) as { reason?: string };
+      if (res.status === 200 || body.reason?.startsWith('cannot resume')) return { status: res.status, body };
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

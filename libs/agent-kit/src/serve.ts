@@ -22,6 +22,7 @@ export interface ServeOptions {
  * or the parent's death stop accepting work and finish in-flight chunks first.
  */
 export function serveAgent({ defaults, createApp }: ServeOptions): void {
+  const drain = Number(process.env[AGENT_ENV.drainDeadlineMs] ?? '');
   runService(process.env[AGENT_ENV.agent] ?? defaults?.agent ?? 'agent', async () => {
     const config = agentConfigFromEnv(process.env, defaults);
     const logger = createLogger(config.agent, config.logLevel);
@@ -32,7 +33,7 @@ export function serveAgent({ defaults, createApp }: ServeOptions): void {
     if (!provenance) logger.warn('no signing identity: provenance is OFF (benchmark baselines only)');
     const audit = auditTrailFromEnv(process.env, logger);
     if (provenance && !audit) logger.warn(`no audit ledger configured: handoffs are not audited (set ${AGENT_ENV.auditUrl})`);
-    const { app, runtime } = createApp(config, { workflow, store: stores.data, assets: stores.assets, logger, kmsStats: stores.kmsStats, provenance, audit });
+    const { app, runtime, started } = createApp(config, { workflow, store: stores.data, assets: stores.assets, logger, kmsStats: stores.kmsStats, provenance, audit });
 
     // Which ffmpeg the jobs run (a current one from PATH, or the bundled build), logged once.
     await ffmpegVersion().then(
@@ -43,6 +44,9 @@ export function serveAgent({ defaults, createApp }: ServeOptions): void {
     const server = http.createServer(app);
     const url = await listen(server, config.listen);
     logger.info({ url }, 'listening');
+    // Ready (the line the runtime waits for) once the volume is taken up; a volume that does not
+    // read back ends the process with the object named (the supervisor shows it).
+    await started;
     return {
       endpoints: { api: url },
       details: { agent: config.agent },
@@ -58,7 +62,7 @@ export function serveAgent({ defaults, createApp }: ServeOptions): void {
         logger.flush?.();
       },
     };
-  });
+  }, Number.isInteger(drain) && drain > 0 ? { stopTimeoutMs: drain } : {});
 }
 
 /**

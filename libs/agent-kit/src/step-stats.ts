@@ -1,6 +1,8 @@
 /** Per-step counters and wall-clock spans, for /v1/status and the CLI's progress and timings. */
 export interface StepSnapshot {
   received: number;
+  /** Chunks finished before this process started (found in the volume; counted in completed too). */
+  restored: number;
   started: number;
   completed: number;
   failed: number;
@@ -14,7 +16,7 @@ export class StepStats {
   private readonly steps = new Map<string, StepSnapshot>();
 
   declare(step: string): void {
-    if (!this.steps.has(step)) this.steps.set(step, { received: 0, started: 0, completed: 0, failed: 0, busyMs: 0 });
+    if (!this.steps.has(step)) this.steps.set(step, { received: 0, restored: 0, started: 0, completed: 0, failed: 0, busyMs: 0 });
   }
 
   private get(step: string): StepSnapshot {
@@ -24,6 +26,14 @@ export class StepStats {
 
   received(step: string): void {
     this.get(step).received++;
+  }
+
+  /** `n` chunks of `step` were finished before a restart: they count as received and completed. */
+  restore(step: string, n: number): void {
+    const s = this.get(step);
+    s.restored += n;
+    s.received += n;
+    s.completed += n;
   }
 
   start(step: string): number {

@@ -1,6 +1,6 @@
 // docker-compose.yml validates (docker compose / docker-compose config when a binary exists, always
-// against the Compose JSON schema) and has the pod shape: Envoy owns each pod's network namespace,
-// the app and OPA join it, only Envoy is on the network.
+// against the Compose JSON schema) and has the pod shape: a pause container holds each pod's network
+// namespace, Envoy, OPA and the app join it, only the pod sandbox is on the network.
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -77,12 +77,13 @@ describe('docker-compose.yml', () => {
     expect(run.status).toBe(0);
   });
 
-  it('gives every agent a pod: Envoy on the network, app and OPA in its network namespace', () => {
+  it('gives every agent a pod: its sandbox on the network, Envoy, app and OPA in its network namespace', () => {
     for (const agent of wf.agents) {
       const pod = compose.services[agent.name];
-      expect(pod.image).toMatch(/^envoyproxy\/envoy:v\d+\.\d+\.\d+\$\{ENVOY_DIGEST:-\}$/);
+      expect(pod.image).toMatch(/^registry\.k8s\.io\/pause:\d+\.\d+\$\{PAUSE_DIGEST:-\}$/);
       expect(pod.networks).toEqual(['mesh']);
-      for (const member of [`${agent.name}-app`, `${agent.name}-opa`]) {
+      expect(compose.services[`${agent.name}-envoy`].image).toMatch(/^envoyproxy\/envoy:v\d+\.\d+\.\d+\$\{ENVOY_DIGEST:-\}$/);
+      for (const member of [`${agent.name}-envoy`, `${agent.name}-app`, `${agent.name}-opa`]) {
         const service = compose.services[member];
         expect(service.network_mode, member).toBe(`service:${agent.name}`);
         expect(service.networks, member).toBeUndefined();
@@ -97,8 +98,8 @@ describe('docker-compose.yml', () => {
       expect(opa.command.join(' ')).not.toMatch(/data\.json|\.rego/);
       expect(opa.volumes).toContain('./.reelmesh/certs/policy:/policy:ro');
     }
-    // Pods plus the KMS, nothing else.
-    expect(Object.keys(compose.services).length).toBe(wf.agents.length * 3 + 1);
+    // Pods (sandbox, Envoy, OPA, app) plus the KMS, nothing else.
+    expect(Object.keys(compose.services).length).toBe(wf.agents.length * 4 + 1);
   });
 
   it('runs every container read-only with no capabilities', () => {

@@ -14,6 +14,8 @@ export const REELMESH_VERSION = '0.1.0';
  * fixes a bundle-signature side-step (GHSA-g2pf-6v5v-qcc8); we also always pass an explicit key id. */
 export const OPA_ENVOY_IMAGE: ImageRef = { name: 'openpolicyagent/opa', tag: '1.21.3-envoy' };
 export const ENVOY_IMAGE: ImageRef = { name: 'envoyproxy/envoy', tag: 'v1.34.1' };
+/** Compose only: holds each pod's network namespace, as the pod sandbox does in Kubernetes. */
+export const PAUSE_IMAGE: ImageRef = { name: 'registry.k8s.io/pause', tag: '3.10' };
 /** Base of every ReelMesh image (Debian bookworm, Node 20). */
 export const NODE_IMAGE: ImageRef = { name: 'node', tag: '20.19.2-bookworm-slim' };
 

@@ -10,6 +10,7 @@ import { IstioOperator } from '@kubernetes-models/istio/install.istio.io/v1alpha
 import { spiffeId } from '@reelmesh/workflow';
 import { POLICY_BUNDLE_CONFIGMAP, POLICY_KEY_CONFIGMAP } from './k8s/agent-manifests';
 import { kubectlMissing, kustomize, parseYamlDocs, REPO_ROOT, workflow, type K8sObject } from './test-support';
+import { LONGEST_JOB_SECONDS } from './settings';
 
 const OWNER_PUBLISHED = [POLICY_BUNDLE_CONFIGMAP, POLICY_KEY_CONFIGMAP];
 
@@ -101,7 +102,7 @@ describe.skipIf(Boolean(missing))('rendered manifests', () => {
       const template = (deployment.spec as { template: { metadata: { annotations: Record<string, string> }; spec: PodSpec } }).template;
       const pod = template.spec;
       expect(template.metadata.annotations['proxy.istio.io/config']).toBe('{"holdApplicationUntilProxyStarts": true}');
-      expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(120);
+      expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(LONGEST_JOB_SECONDS);
       expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
       for (const container of [...(pod.initContainers ?? []), ...pod.containers]) {
         const where = `${deployment.metadata.name}/${container.name}`;
@@ -127,7 +128,9 @@ describe.skipIf(Boolean(missing))('rendered manifests', () => {
         }
       }
       if (ns !== 'reelmesh-kms') {
-        const opa = pod.containers.find((c) => c.name === 'opa-envoy')!;
+        // A native sidecar: an init container that keeps running (restartPolicy Always).
+        const opa = (pod.initContainers ?? []).find((c) => c.name === 'opa-envoy')!;
+        expect(opa.restartPolicy).toBe('Always');
         expect(opa.image).toMatch(/^openpolicyagent\/opa:\d+\.\d+\.\d+-envoy/);
         expect(opa.readinessProbe?.httpGet?.path).toBe('/health?plugins');
         // Only the owner's signed bundle: OPA verifies it (ES256, key id owner) before loading it.
@@ -162,6 +165,7 @@ interface Container {
   resources?: { limits?: { memory?: string } };
   securityContext?: unknown;
   readinessProbe?: { httpGet?: { path: string } };
+  restartPolicy?: string;
 }
 interface PodSpec {
   terminationGracePeriodSeconds: number;

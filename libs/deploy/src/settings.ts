@@ -34,8 +34,32 @@ export const OPA_UID = 1111;
 /** Envoy's own image user. */
 export const ENVOY_UID = 101;
 
-/** Long enough to finish an ffmpeg chunk job before SIGKILL (serveAgent drains for up to 120 s). */
-export const TERMINATION_GRACE_SECONDS = 150;
+/**
+ * THE setting the shutdown timings derive from: the longest one chunk job is expected to run, in
+ * seconds. Sized for a 60 s chunk of 1080p HEVC Main 10 (x265) on the app container's 2-CPU limit,
+ * which takes minutes on a small node; the workflow's chunks (`media.chunkSeconds`) are much
+ * shorter, and may not exceed JOB_BOUND_CHUNK_SECONDS without this bound being revisited (spec).
+ */
+export const LONGEST_JOB_SECONDS = 300;
+/** The chunk length LONGEST_JOB_SECONDS was sized for. */
+export const JOB_BOUND_CHUNK_SECONDS = 60;
+/**
+ * How long an agent may drain on SIGTERM: the job in flight, then sealing and handing on its
+ * outputs (one handoff per next hop, with retries). The app's own stop deadline must be this.
+ */
+export const APP_DRAIN_SECONDS = LONGEST_JOB_SECONDS + 30;
+/**
+ * SIGTERM to SIGKILL, Kubernetes `terminationGracePeriodSeconds` and Compose `stop_grace_period`:
+ * the drain plus time to exit (flush logs, then the native sidecars stop after the app).
+ */
+export const TERMINATION_GRACE_SECONDS = APP_DRAIN_SECONDS + 30;
+
+/** Every agent app answers these without the pod token: liveness and readiness. */
+export const LIVENESS_PATH = '/health';
+/** 200 once the app has re-read its sealed volume and resumed its work, 503 before and while draining. */
+export const READINESS_PATH = '/ready';
+/** How long an agent may take from start until it answers LIVENESS_PATH (before liveness applies). */
+export const APP_STARTUP_SECONDS = 120;
 
 /** The local KMS (dev/kind): its own namespace, so the Sidecar egress lists it as `reelmesh-kms/*`. */
 export const KMS_NAMESPACE = 'reelmesh-kms';

@@ -39,14 +39,14 @@ describe('Istio ALLOW policies', () => {
     expect(actual).toHaveLength(expected.length);
   });
 
-  it('every agent also sends everything but /health to the in-pod OPA', () => {
+  it('every agent also sends everything but its probes (/health, /ready) to the in-pod OPA', () => {
     for (const agent of wf.agents) {
       const [policy] = readDocs(`istio/${agent.actor}/authorization-policy-${agent.name}-ext-authz.yaml`);
       expect(policy.spec).toMatchObject({
         action: 'CUSTOM',
         provider: { name: 'reelmesh-opa' },
         selector: { matchLabels: { app: agent.name } },
-        rules: [{ to: [{ operation: { notPaths: ['/health'] } }] }],
+        rules: [{ to: [{ operation: { notPaths: ['/health', '/ready'] } }] }],
       });
     }
   });

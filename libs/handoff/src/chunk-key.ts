@@ -22,6 +22,17 @@ export function slotRecordKey(slot: ChunkSlot): string {
   return safeKey(`handoff-slots/${slot.workflowId}/${slot.step}/${slot.artifact}/${padChunkIndex(slot.chunkIndex)}.json`);
 }
 
+/** Where the slot records of one receiving step live (a listing prefix). */
+export function slotRecordPrefix(workflowId: string, step: string): string {
+  return safeKey(`handoff-slots/${workflowId}/${step}`);
+}
+
+/** The slot a record key names (the inverse of slotRecordKey); undefined for any other key. */
+export function slotOfRecordKey(key: string): ChunkSlot | undefined {
+  const m = /^handoff-slots\/([^/]+)\/([^/]+)\/([^/]+)\/(\d{5})\.json$/.exec(key);
+  return m ? { workflowId: m[1], step: m[2], artifact: m[3], chunkIndex: Number(m[4]) } : undefined;
+}
+
 function assertChunkIndex(chunkIndex: number): void {
   if (!Number.isSafeInteger(chunkIndex) || chunkIndex < 0 || chunkIndex >= MAX_CHUNKS) {
     throw new RangeError(`chunk index ${chunkIndex} is not an integer in [0, ${MAX_CHUNKS})`);

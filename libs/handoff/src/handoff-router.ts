@@ -4,7 +4,7 @@ import multer from 'multer';
 import type { Logger } from 'pino';
 import type { ObjectStore } from '@reelmesh/storage';
 import { ChunkStorageEngine } from './chunk-storage-engine';
-import { chunkKey, MAX_CHUNKS, parseSlotTarget } from './chunk-key';
+import { chunkKey, MAX_CHUNKS, parseSlotTarget, type ChunkSlot } from './chunk-key';
 import { HttpError } from '@reelmesh/http-kit';
 import { KeyedMutex } from './keyed-mutex';
 import { fromMulterError } from './multer-errors';
@@ -35,6 +35,12 @@ export interface HandoffRouterOptions {
   limits?: Partial<HandoffLimits>;
   /** Called once per NEW chunk after it is committed; a throw undoes the store and fails the request. */
   onReceived(chunk: ReceivedChunk): void | Promise<void>;
+  /**
+   * Called after a chunk this agent already holds was sent again and answered `duplicate`: a
+   * sender that restarted, or the owner re-dispatching a chunk missing downstream (the agent may
+   * take it as a nudge to resume or re-send that chunk's work).
+   */
+  onDuplicate?(chunk: ChunkSlot): void;
   logger?: Logger;
 }
 
@@ -111,6 +117,7 @@ export function createHandoffRouter(options: HandoffRouterOptions): Router {
       if (outcome.kind === 'duplicate') {
         log?.info({ sha256: outcome.record.sha256 }, 'duplicate chunk ignored');
         res.status(200).json({ status: 'duplicate', key: outcome.record.key, sha256: outcome.record.sha256, byteLength: outcome.record.byteLength });
+        options.onDuplicate?.(state.slot);
         return;
       }
       state.committing = true;
@@ -126,6 +133,7 @@ export function createHandoffRouter(options: HandoffRouterOptions): Router {
         chunkCount: manifest.chunkCount,
         producer: manifest.producer,
         storedAt: new Date().toISOString(),
+        manifest,
       }).catch(async (error: unknown) => {
         await options.store.remove(state.key);
         throw error;

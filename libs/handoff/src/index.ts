@@ -10,8 +10,8 @@ export {
   type MediaInfo,
   type StreamInfo,
 } from './manifest';
-export { chunkKey, slotRecordKey, padChunkIndex, MAX_CHUNKS, type ChunkSlot } from './chunk-key';
-export type { SlotRecord } from './slot-index';
+export { chunkKey, slotRecordKey, slotRecordPrefix, slotOfRecordKey, padChunkIndex, MAX_CHUNKS, type ChunkSlot } from './chunk-key';
+export { SlotIndex, type SlotRecord } from './slot-index';
 export { sendChunk, type SendChunkOptions, type SendChunkResult } from './send-chunk';
 export { HandoffError } from './handoff-error';
 export { DEFAULT_RETRY, backoffDelay, type RetryPolicy } from './backoff';

@@ -1,5 +1,6 @@
 import type { ObjectContext, ObjectStore } from '@reelmesh/storage';
-import { slotRecordKey, type ChunkSlot } from './chunk-key';
+import { slotRecordKey, slotRecordPrefix, type ChunkSlot } from './chunk-key';
+import type { HandoffManifest } from './manifest';
 
 /** What the durable index remembers about a filled slot. */
 export interface SlotRecord {
@@ -10,9 +11,15 @@ export interface SlotRecord {
   chunkCount: number;
   producer: { agent: string; step: string };
   storedAt: string;
+  /**
+   * The manifest the chunk came with (its provenance chain included): what an agent that restarts
+   * needs to take the chunk up again — re-verify its chain and sign its outputs onto it.
+   */
+  manifest?: HandoffManifest;
 }
 
-const MAX_RECORD_BYTES = 64 * 1024;
+/** A record holds one manifest (at most 64 KiB, the handoff's field limit) besides its own fields. */
+const MAX_RECORD_BYTES = 256 * 1024;
 
 /**
  * One small JSON object per filled slot, kept in the same store as the chunks (so a sealed
@@ -25,6 +32,16 @@ export class SlotIndex {
   async read(slot: ChunkSlot, context: ObjectContext): Promise<SlotRecord | undefined> {
     const key = slotRecordKey(slot);
     if (!(await this.store.exists(key))) return undefined;
+    return this.readKey(key, context);
+  }
+
+  /** Keys of every filled slot of one receiving step (sorted: artifact, then chunk index). */
+  list(workflowId: string, step: string): Promise<string[]> {
+    return this.store.list(slotRecordPrefix(workflowId, step));
+  }
+
+  /** One record by its key; a record that does not parse is an error naming the key. */
+  async readKey(key: string, context: ObjectContext): Promise<SlotRecord> {
     const stream = await this.store.createReadStream(key, context);
     const parts: Buffer[] = [];
     let size = 0;
@@ -36,8 +53,13 @@ export class SlotIndex {
       }
       parts.push(part);
     }
-    const record = JSON.parse(Buffer.concat(parts).toString('utf8')) as SlotRecord;
-    if (record.version !== 1 || !/^[0-9a-f]{64}$/.test(record.sha256)) throw new Error(`slot record ${key} is malformed`);
+    let record: SlotRecord;
+    try {
+      record = JSON.parse(Buffer.concat(parts).toString('utf8')) as SlotRecord;
+    } catch (error) {
+      throw new Error(`slot record ${key} is not JSON: ${(error as Error).message}`);
+    }
+    if (record?.version !== 1 || !/^[0-9a-f]{64}$/.test(record.sha256)) throw new Error(`slot record ${key} is malformed`);
     return record;
   }
 

@@ -4,6 +4,7 @@ export { createCa, DEFAULT_SVID_TTL_SECONDS, type Ca, type CreateCaOptions, type
 export { MemoryRegistry, type Registry, type RegistryEntry } from './control-plane/registry';
 export { ControlPlaneRegistry } from './control-plane/cached-registry';
 export { startControlPlane, type ControlPlane, type ControlPlaneOptions, type Workload } from './control-plane/server';
+export { STATE_FILE, StateFileError } from './control-plane/state';
 export { startProxy, type ProxyOptions, type RunningProxy } from './proxy/proxy';
 export { PEER_HEADER } from './proxy/headers';
 export { buildOpaInput, type OpaInput } from './proxy/opa-input';

@@ -88,6 +88,56 @@ describe('AuditLedger', () => {
   });
 });
 
+describe('AuditLedger: an event re-sent after a crash is kept once', () => {
+  const received = (chunk: number) => ({ id: `received/grade/picture/${chunk}/${'ab'.repeat(32)}`, type: 'handoff-received', chunk });
+  const COLOR: Submitter = { spiffeId: 'spiffe://reelmesh.local/ns/color/sa/color', agent: 'color', component: 'app' };
+
+  it('appends an (submitter, component, id) once, within a batch and across batches; events without id always', async () => {
+    expect(await ledger.ingest(VFX, [received(0), received(1)])).toMatchObject({ accepted: 2, duplicates: 0, size: 2 });
+    expect(await ledger.ingest(VFX, [received(1), received(2), received(2), { type: 'handoff-sent', chunk: 9 }, { type: 'handoff-sent', chunk: 9 }])).toMatchObject({
+      accepted: 3,
+      duplicates: 2,
+      size: 5,
+    });
+    // The same id from another pod, or from the same pod's policy sidecar as a decision id, is another event.
+    expect(await ledger.ingest(COLOR, [received(0)])).toMatchObject({ accepted: 1, duplicates: 0 });
+    expect(await ledger.ingest(VFX_POLICY, [{ ...decision(1), decision_id: received(0).id }, decision(1)])).toMatchObject({ accepted: 2, duplicates: 0 });
+    expect(await ledger.ingest(VFX_POLICY, [decision(1)])).toMatchObject({ accepted: 0, duplicates: 1, size: 8 });
+    // Concurrent re-sends (a shipper's retry racing its first attempt) still append once.
+    const racing = await Promise.all([ledger.ingest(VFX, [received(3)]), ledger.ingest(VFX, [received(3)])]);
+    expect(racing.map((r) => r.duplicates).sort()).toEqual([0, 1]);
+    await ledger.checkpoint();
+    expect((await entries()).map((e) => e.event.chunk ?? (e.event.decision as { decision_id: string }).decision_id)).toEqual([0, 1, 2, 9, 9, 0, received(0).id, 'd-1', 3]);
+    expect(await verify()).toMatchObject({ ok: true, entries: 9 });
+  });
+
+  it('still knows every id after the ledger is closed and opened again on the same store', async () => {
+    await ledger.ingest(VFX, [received(0), received(1)]);
+    await ledger.ingest(VFX_POLICY, [decision(1)]);
+    // Covered by a checkpoint or not: open rebuilds the ids from every entry.
+    await ledger.checkpoint();
+    await ledger.ingest(VFX, [received(2)]);
+    const reopened = await AuditLedger.open({ store, workflowId: WF, signer: createSigner(await ca.issue(LEDGER_ID)), checkpointEvery: 8 });
+    expect(await reopened.ingest(VFX, [received(0), received(1), received(2), received(3)])).toMatchObject({ accepted: 1, duplicates: 3, size: 5 });
+    expect(await reopened.ingest(VFX_POLICY, [decision(1), decision(2)])).toMatchObject({ accepted: 1, duplicates: 1, size: 6 });
+    await reopened.checkpoint();
+    expect(await verify()).toMatchObject({ ok: true, entries: 6, checkpoints: 2, uncheckpointed: 0 });
+  });
+
+  it('refuses an id that is not a string of 1 to 256 characters, appending nothing of the batch', async () => {
+    for (const id of ['', 'x'.repeat(257), 7, null]) {
+      await expect(ledger.ingest(VFX, [received(0), { type: 'handoff-sent', id }])).rejects.toMatchObject({
+        status: 400,
+        code: 'BAD_EVENT',
+        message: 'event 1: id must be a string of 1 to 256 characters',
+      });
+    }
+    await expect(ledger.ingest(VFX_POLICY, [{ ...decision(1), decision_id: '' }])).rejects.toMatchObject({ message: 'event 0: decision_id must be 1 to 256 characters' });
+    expect(await ledger.ingest(VFX, [{ type: 'handoff-sent', id: 'x'.repeat(256) }])).toMatchObject({ accepted: 1 });
+    expect(ledger.size).toBe(1);
+  });
+});
+
 describe('AuditShipper -> ledger over HTTP', () => {
   let server: Server;
   let url: string;

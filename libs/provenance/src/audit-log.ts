@@ -69,6 +69,11 @@ export interface AuditLogOptions {
   signer?: () => Signer;
   checkpointEvery?: number;
   now?: () => Date;
+  /**
+   * Called at open with every stored entry, in order (the ledger rebuilds its set of event ids
+   * from it). Without it, open reads only the entries no checkpoint covers yet.
+   */
+  replay?: (entry: AuditEntry) => void;
 }
 
 export class AuditLog {
@@ -98,12 +103,15 @@ export class AuditLog {
       .map(seqOfKey)
       .filter((n): n is number => n !== undefined)
       .sort((a, b) => a - b);
-    for (const seq of seqs.filter((s) => s > coveredTo)) {
-      const entry = (await readJsonObject(opts.store, entryKey(opts.name, seq), ctx)) as AuditEntry;
-      log.#pending.push(entryDigest(entry));
+    const read = async (seq: number) => (await readJsonObject(opts.store, entryKey(opts.name, seq), ctx)) as AuditEntry;
+    let last: AuditEntry | undefined;
+    for (const seq of opts.replay ? seqs : seqs.filter((s) => s > coveredTo)) {
+      last = await read(seq);
+      opts.replay?.(last);
+      if (seq > coveredTo) log.#pending.push(entryDigest(last));
     }
     if (seqs.length > 0) {
-      const last = (await readJsonObject(opts.store, entryKey(opts.name, seqs[seqs.length - 1]), ctx)) as AuditEntry;
+      if (last?.seq !== seqs[seqs.length - 1]) last = await read(seqs[seqs.length - 1]);
       log.#seq = last.seq + 1;
       log.#head = last.hash;
     }

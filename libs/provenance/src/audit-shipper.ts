@@ -43,6 +43,8 @@ export class AuditShipper {
   #closed = false;
   /** After a refused batch, its events are resent one by one, so only the bad ones are dropped. */
   #isolate = 0;
+  /** Producers of a backlog waiting for the queue to drain (see roomForBacklog). */
+  #waiters: Array<() => void> = [];
   readonly #stats: ShipperStats = { delivered: 0, queued: 0, failures: 0, overflowed: 0, rejected: 0 };
 
   constructor(options: AuditShipperOptions) {
@@ -66,6 +68,20 @@ export class AuditShipper {
     return true;
   }
 
+  /**
+   * Resolves once the queue is at most half full (or the shipper is closing). A producer with a
+   * backlog — a policy sidecar re-sending its decision log after a restart — records only after
+   * this, so the live events never find the queue full (and fail closed) because of the backlog.
+   */
+  roomForBacklog(): Promise<void> {
+    if (this.#closed || this.#queue.length < this.#opts.maxQueued / 2) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  #wakeBacklog(): void {
+    if (this.#closed || this.#queue.length < this.#opts.maxQueued / 2) for (const wake of this.#waiters.splice(0)) wake();
+  }
+
   stats(): ShipperStats {
     return { ...this.#stats, queued: this.#queue.length };
   }
@@ -73,6 +89,7 @@ export class AuditShipper {
   /** Deliver everything queued (retrying) for up to `timeoutMs`; resolves with what is left. */
   async close(timeoutMs = 10_000): Promise<ShipperStats> {
     this.#closed = true;
+    this.#wakeBacklog();
     if (this.#timer) clearTimeout(this.#timer);
     const deadline = Date.now() + timeoutMs;
     while ((this.#queue.length > 0 || this.#sending) && Date.now() < deadline) {
@@ -125,6 +142,7 @@ export class AuditShipper {
       )
       .finally(() => {
         this.#sending = undefined;
+        this.#wakeBacklog();
         if (this.#queue.length > 0) this.#flushSoon(this.#queue.length >= this.#opts.maxBatch ? 0 : this.#opts.flushIntervalMs);
       });
     return this.#sending;

@@ -95,3 +95,4 @@ export {
   type PolicyInForce,
 } from './deliverable';
 export { OWNER_BUNDLE_KEY_ID, signPolicyDirectory, type SignPolicyDirectoryOptions } from './bundle/policy-dir';
+export { readJsonObject, writeJsonObject } from './object-io';

@@ -38,6 +38,9 @@ interface KeysDetail {
  * The local KMS as its own process (the cluster uses AWS KMS): keys provisioned from the workflow,
  * one credential per agent (and per platform workload), key state sealed under a 0600 master
  * secret. It binds port 0 and reports its endpoint; everything that seals is configured after.
+ * On a resumed run's state folder the key store (and its master secret) is reused as it is: keys
+ * keep their ARNs and provisioning only refreshes their policies. Credentials are new on every
+ * start (policies name principals, never access keys), so the old principals file is replaced.
  */
 export async function startKms(opts: {
   group: ProcessGroup;
@@ -71,6 +74,8 @@ export async function startKms(opts: {
     // Stopped after the pods (and the ledger) have sealed their last objects.
     stopPhase: 2,
     wrap: opts.sandbox?.command('platform', 'root'),
+    // Restarted with the same key store and principals, on the port every agent was given.
+    restartSpec: (first) => ({ env: { REELMESH_KMS_PORT: new URL(first.endpoints.api).port } }),
   });
   const endpoint = ready.endpoints.api;
   const region = String(ready.details?.region ?? KMS_REGION);
@@ -97,6 +102,7 @@ export async function startKms(opts: {
     endpoint,
     settingsFor,
     envFor: (agent) => kmsEnvironment(settingsFor(agent)),
-    platformEnv: (agent) => kmsEnvironment(credentials(agent)),
+    // The ledger reads back what it sealed when it reopens (a restarted control plane): it trusts the workflow key.
+    platformEnv: (agent) => kmsEnvironment({ ...credentials(agent), allowedKeyIds: keys.workflowKey.arn }),
   };
 }

@@ -7,7 +7,7 @@ import { DEFAULT_WORKFLOW_PATH, loadWorkflow, ownerOf, type Workflow } from '@re
 import { startSandbox, type Isolation, type PodSandbox } from './isolation';
 import { startKms, type RunningKms } from './kms';
 import { planPod, startControlPlaneProcess, startPod, type ControlPlane, type MeshOptions, type MeshPod } from './mesh';
-import { ProcessGroup } from './process-group';
+import { ProcessGroup, type ManagedProcess } from './process-group';
 import { agentProgram, REPO_ROOT } from './repo';
 
 export interface LocalRuntimeOptions {
@@ -50,7 +50,8 @@ export interface RunningAgent {
    * carry: the pod's token in mesh mode (the app refuses anything else but GET /health); none without.
    */
   headers: Record<string, string>;
-  pid: number;
+  /** The app's pid now (a getter: a restarted app has a new one). */
+  readonly pid: number;
   dataDir: string;
   logFile: string;
   /** The pod's sidecars, in mesh mode. (Isolated: pod.outboundUrl is a host port-forward.) */
@@ -62,6 +63,10 @@ export interface RunningAgent {
 export interface LocalRuntime {
   workflow: Workflow;
   agents: Record<string, RunningAgent>;
+  /**
+   * Every process of the run, supervised: listen for 'restarting', 'restarted' and 'crashloop'
+   * (a process the group gave up on: the run cannot go on), read restarts() for the counts.
+   */
   group: ProcessGroup;
   kms?: RunningKms;
   controlPlane?: ControlPlane;
@@ -139,7 +144,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           if (agent.name === owner.agent) await sandbox.giveDir(resolve(options.exportDir), 'app');
         }
         const plan = planPod(agent.name, sandbox ? { sandbox } : { socketDir });
-        let pid = 0;
+        let app: ManagedProcess | undefined;
         const startApp = async (pod?: MeshPod) => {
           const platform: AgentPlatform = {
             workflowPath,
@@ -155,15 +160,21 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             logLevel: options.logLevel ?? 'info',
           };
           const env = { ...options.env, ...literalEnvironment(agentEnvironment(workflow, agent.name, platform)) };
-          const { process } = await group.spawn({ name: agent.name, entry: agentProgram(agent.app).main, env, logFile, wrap: sandbox?.command(agent.name, 'app') });
-          pid = process.child.pid!;
+          // A restart keeps this environment: the same pod token, bootstrap token and volume.
+          ({ process: app } = await group.spawn({ name: agent.name, entry: agentProgram(agent.app).main, env, logFile, wrap: sandbox?.command(agent.name, 'app') }));
         };
         // In the mesh the app starts together with its two sidecars: one pod, three containers.
         const pod = controlPlane ? await startPod({ ...meshOpts, cp: controlPlane, actor: agent.actor, agent: agent.name, plan, app: startApp }) : undefined;
         if (!pod) await startApp();
         const headers: Record<string, string> = pod ? { [POD_TOKEN_HEADER]: pod.podToken } : {};
-        const running: RunningAgent = { agent: agent.name, app: agent.app, url: plan.appUrl, headers, pid, dataDir, logFile, pod };
-        agents[agent.name] = sandbox && pod ? await hostView(sandbox, running, pod) : running;
+        const view = sandbox && pod ? await hostView(sandbox, agent.name, pod) : { url: plan.appUrl, pod };
+        agents[agent.name] = {
+          agent: agent.name, app: agent.app, headers, dataDir, logFile, ...view,
+          // The app's current incarnation: a restart changes it.
+          get pid() {
+            return app!.child.pid ?? 0;
+          },
+        };
       }),
     );
   } catch (error) {
@@ -174,10 +185,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 }
 
 /** An isolated pod as this process sees it: its app and outbound listener through port-forwards. */
-async function hostView(sandbox: PodSandbox, agent: RunningAgent, pod: MeshPod): Promise<RunningAgent> {
+async function hostView(sandbox: PodSandbox, agent: string, pod: MeshPod): Promise<Pick<RunningAgent, 'url' | 'pod' | 'netns'>> {
   const appPort = Number(new URL(pod.appUrl).port);
   const outboundPort = Number(new URL(pod.outboundUrl).port);
-  const [appUrl, outboundUrl] = await sandbox.forward(agent.agent, [appPort, outboundPort]);
-  const netns = { ns: sandbox.network.pods[agent.agent].ns, address: sandbox.podAddress(agent.agent), appPort, inboundPort: pod.inboundPort, outboundPort };
-  return { ...agent, url: appUrl, pod: { ...pod, outboundUrl }, netns };
+  const [appUrl, outboundUrl] = await sandbox.forward(agent, [appPort, outboundPort]);
+  const netns = { ns: sandbox.network.pods[agent].ns, address: sandbox.podAddress(agent), appPort, inboundPort: pod.inboundPort, outboundPort };
+  return { url: appUrl, pod: { ...pod, outboundUrl }, netns };
 }

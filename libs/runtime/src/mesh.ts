@@ -10,7 +10,7 @@ import { OWNER_BUNDLE_KEY_ID, signPolicyDirectory } from '@reelmesh/provenance';
 import { writeFileAtomic } from '@reelmesh/storage';
 import { ControlPlaneClient } from '@reelmesh/workload-identity';
 import type { Workflow } from '@reelmesh/workflow';
-import type { ProcessGroup } from './process-group';
+import { bindAgain, type ProcessGroup } from './process-group';
 import { REPO_ROOT } from './repo';
 
 /** The owner's policy folder (Rego + generated data), signed into the bundle the sidecars load. */
@@ -36,7 +36,7 @@ export interface MeshOptions {
    * signed by the owner's key and never go back to an older revision. False: plain data pushes.
    */
   signedPolicy?: boolean;
-  /** The owner's own bundle-signing key (EC P-256, PKCS#8 PEM); default: a fresh one per run. */
+  /** The owner's own bundle-signing key (EC P-256, PKCS#8 PEM); default: one made for the run, kept in stateDir. */
   policyKeyPem?: string;
   /** Isolated pods (netns mode): where each process runs and which addresses it binds. */
   sandbox?: MeshSandbox;
@@ -151,18 +151,42 @@ export async function startControlPlaneProcess(opts: MeshOptions): Promise<Contr
   // Signed policy (the default): the owner's bundle key exists before the control plane starts,
   // so its policy store takes only bundles signed with it. Only the public half leaves this process.
   const signed = !opts.withoutPolicy && !opts.policyUrl && opts.signedPolicy !== false;
-  const ownerKey = !signed ? undefined : opts.policyKeyPem ? keyPairOf(opts.policyKeyPem) : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const ownerKey = !signed ? undefined : keyPairOf(opts.policyKeyPem ?? (await runSigningKey(opts)));
   // Public: every sidecar (in netns mode running as its own uid) must read it.
   if (ownerKey) await writeFileAtomic(ownerBundleKey(opts), ownerKey.publicKey.export({ type: 'spki', format: 'pem' }), { mode: 0o644 });
+  const args = [
+    '--listen', `${sandbox?.platformAddress ?? '127.0.0.1'}:0`,
+    '--trust-domain', opts.workflow.metadata.trustDomain, '--dir', caDir, '--svid-ttl', String(opts.svidTtlSeconds ?? 3600),
+    ...(ownerKey ? ['--bundle-key', ownerBundleKey(opts), '--bundle-key-id', OWNER_BUNDLE_KEY_ID] : []),
+    ...(opts.audit ? ['--audit-dir', opts.audit.dir, '--audit-workflow', opts.workflow.metadata.id, '--audit-owner-actor', opts.audit.ownerActor] : []),
+  ];
+  // The owner's handle, made once: isolated, pods use the bridge address and this process a port-forward.
+  let admin: ControlPlaneClient | undefined;
+  const connect = async (url: string) => {
+    const adminUrl = sandbox ? (await sandbox.forward('platform', [new URL(url).host]))[0] : url;
+    // Apps fetch their own SVID (to sign provenance) from the control plane: let app uids reach it.
+    if (sandbox) await sandbox.allowAppEgress(sandbox.platformAddress, Number(new URL(url).port));
+    const client = new ControlPlaneClient({ url: adminUrl, token: adminToken });
+    opts.group.onStopped(async () => client.close());
+    return client;
+  };
+  const publish = async (client: ControlPlaneClient) => {
+    if (opts.withoutPolicy || opts.policyUrl) return;
+    if (!ownerKey) return void (await client.publishPolicy(JSON.parse(await readFile(opts.policyData ?? POLICY_DATA, 'utf8'))));
+    // The owner signs the policy with its own key; the store and every sidecar verify it.
+    const { archive } = signPolicyDirectory({
+      policyDir: POLICY_DIR,
+      dataFile: opts.policyData,
+      privateKey: ownerKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      keyId: OWNER_BUNDLE_KEY_ID,
+      revision: Date.now(),
+    });
+    await client.publishBundle(archive);
+  };
   const { ready } = await opts.group.spawn({
     name: 'control-plane',
     entry: CONTROL_PLANE.main,
-    args: [
-      '--listen', `${sandbox?.platformAddress ?? '127.0.0.1'}:0`,
-      '--trust-domain', opts.workflow.metadata.trustDomain, '--dir', caDir, '--svid-ttl', String(opts.svidTtlSeconds ?? 3600),
-      ...(ownerKey ? ['--bundle-key', ownerBundleKey(opts), '--bundle-key-id', OWNER_BUNDLE_KEY_ID] : []),
-      ...(opts.audit ? ['--audit-dir', opts.audit.dir, '--audit-workflow', opts.workflow.metadata.id, '--audit-owner-actor', opts.audit.ownerActor] : []),
-    ],
+    args,
     env: {
       REELMESH_CP_ADMIN_TOKEN: adminToken,
       ...(opts.audit ? (opts.audit.env ?? { REELMESH_AUDIT_PLAINTEXT: '1' }) : {}),
@@ -171,35 +195,46 @@ export async function startControlPlaneProcess(opts: MeshOptions): Promise<Contr
     // Stopped after the pods: their last audit events still reach the ledger.
     stopPhase: 1,
     wrap: sandbox?.command('platform', 'root'),
+    // Restarted with the same --dir and admin token, on the port every pod was given.
+    restartSpec: (first) => ({ args: bindAgain(args, '--listen', first.endpoints.api) }),
+    // Every incarnation gets the owner's policy: restarted policy sidecars register with it and
+    // must find one, whether or not the store kept it.
+    afterReady: async (started) => publish((admin ??= await connect(started.endpoints.api))),
   });
   const url = ready.endpoints.api;
-  // Isolated: pods use the bridge address; this process goes through a port-forward.
-  const adminUrl = sandbox ? (await sandbox.forward('platform', [new URL(url).host]))[0] : url;
-  // Apps fetch their own SVID (to sign provenance) from the control plane: let app uids reach it.
-  if (sandbox) await sandbox.allowAppEgress(sandbox.platformAddress, Number(new URL(url).port));
-  const admin = new ControlPlaneClient({ url: adminUrl, token: adminToken });
-  opts.group.onStopped(async () => admin.close());
-  if (!opts.withoutPolicy && !opts.policyUrl) {
-    if (!ownerKey) {
-      await admin.publishPolicy(JSON.parse(await readFile(opts.policyData ?? POLICY_DATA, 'utf8')));
-    } else {
-      // The owner signs the policy with its own key; the store and every sidecar verify it.
-      const { archive } = signPolicyDirectory({
-        policyDir: POLICY_DIR,
-        dataFile: opts.policyData,
-        privateKey: ownerKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-        keyId: OWNER_BUNDLE_KEY_ID,
-        revision: Date.now(),
-      });
-      await admin.publishBundle(archive);
+  return { url, admin: admin!, adminToken };
+}
+
+/** Retry `work` while what it calls refuses connections, for up to `deadlineMs`. */
+async function whileUnreachable<T>(work: () => Promise<T>, deadlineMs = 60_000): Promise<T> {
+  const until = Date.now() + deadlineMs;
+  for (let delay = 250; ; delay = Math.min(delay * 2, 4_000)) {
+    try {
+      return await work();
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code;
+      if (!['ECONNREFUSED', 'ECONNRESET', 'ENOENT'].includes(code ?? '') || Date.now() + delay > until) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
-  return { url, admin, adminToken };
 }
 
 function keyPairOf(privatePem: string) {
   const privateKey = createPrivateKey(privatePem);
   return { privateKey, publicKey: createPublicKey(privateKey) };
+}
+
+/**
+ * The owner's bundle-signing key of this run, made on its first start and kept (0600) in the mesh
+ * state folder, beside the CA: a resumed run signs with the key its control plane already trusts.
+ */
+async function runSigningKey(opts: Pick<MeshOptions, 'stateDir'>): Promise<string> {
+  const file = join(opts.stateDir, 'owner-bundle-key.pem');
+  const kept = await readFile(file, 'utf8').catch(() => undefined);
+  if (kept) return kept;
+  const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  await writeFileAtomic(file, pem, { mode: 0o600 });
+  return pem;
 }
 
 /** Where the owner's bundle-signing public key is kept for the policy sidecars. */
@@ -249,9 +284,15 @@ export async function startPod(
       env: { POLICY_UPDATE_TOKEN: updateToken, ...(opts.audit ? { REELMESH_AUDIT_TOKEN: token } : {}) },
       logFile: join(opts.logDir, `${agent}.policy.log`),
       wrap: sandbox?.command(agent, 'sidecar'),
+      // The pod registers its own policy sidecar, at start and after every restart (a restarted one
+      // holds no policy); the store pushes the current policy right away and says whether the
+      // sidecar took it: no polling.
+      // A restart may come while the control plane is itself restarting: wait for it (bounded)
+      // rather than count its absence as this sidecar's crash.
+      afterReady: (_ready, { restarts }) => (restarts === 0 ? registerPolicySidecar(updateToken) : whileUnreachable(() => registerPolicySidecar(updateToken))),
     });
-    // The pod registers its own policy sidecar; the store pushes the current policy right away and
-    // says whether the sidecar took it: no polling.
+  };
+  const registerPolicySidecar = async (updateToken: string) => {
     const pod = new ControlPlaneClient({ url: opts.cp.admin.url, token });
     try {
       const { pushed } = await pod.registerPolicySidecar(agent, { url: policyUrl!, token: updateToken });
@@ -264,24 +305,27 @@ export async function startPod(
 
   const startProxy = async () => {
     await sandbox?.handOver(accessLog, 'sidecar');
+    const args = [
+      '--agent', agent,
+      '--spiffe-id', spiffeId,
+      '--control-plane', opts.cp.url,
+      ...(policyUrl ? ['--policy-url', policyUrl] : ['--insecure-skip-policy']),
+      '--policy-timeout-ms', String(opts.policyTimeoutMs ?? 250),
+      '--app-url', plan.appUrl,
+      '--inbound', plan.inboundListen,
+      '--outbound', plan.outboundListen,
+      '--access-log', accessLog,
+    ];
     const { ready } = await opts.group.spawn({
       name: `${agent}/proxy`,
       entry: PROXY_SIDECAR.main,
-      args: [
-        '--agent', agent,
-        '--spiffe-id', spiffeId,
-        '--control-plane', opts.cp.url,
-        ...(policyUrl ? ['--policy-url', policyUrl] : ['--insecure-skip-policy']),
-        '--policy-timeout-ms', String(opts.policyTimeoutMs ?? 250),
-        '--app-url', plan.appUrl,
-        '--inbound', plan.inboundListen,
-        '--outbound', plan.outboundListen,
-        '--access-log', accessLog,
-      ],
+      args,
       // Secrets by environment, never argv (visible in ps).
       env: { REELMESH_BOOTSTRAP_TOKEN: token, [AGENT_ENV.podToken]: podToken },
       logFile: join(opts.logDir, `${agent}.proxy.log`),
       wrap: sandbox?.command(agent, 'sidecar'),
+      // Other pods reach it at the address it registered: a restart binds the same one.
+      restartSpec: (first) => ({ args: bindAgain(args, '--inbound', first.endpoints.inbound) }),
     });
     return ready.endpoints.inbound;
   };

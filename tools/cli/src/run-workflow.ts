@@ -1,10 +1,15 @@
+import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import { basename, dirname, join, resolve } from 'node:path';
 import { generateSample } from '@reelmesh/media';
 import { ProcessGroup, startLocalRuntime, type LocalRuntime, type RunningAgent } from '@reelmesh/runtime';
 import { requestJson } from '@reelmesh/http-kit';
+import { workflowDigest } from '@reelmesh/provenance';
 import { loadWorkflow, ownerOf } from '@reelmesh/workflow';
+import { startChaos, type ChaosOptions, type ChaosReport } from './chaos';
 import type { Progress } from './progress';
+import { readRunManifest, writeRunManifest, type RunManifest } from './run-folder';
 
 /** The generated sample's own format (default 1280x720, 25 fps, stereo). */
 export interface SampleFormat {
@@ -36,6 +41,15 @@ export interface RunWorkflowOptions {
   provenance?: boolean;
   /** Called with the finished run while every process is still up (tests inspect the live system). */
   beforeStop?: (runtime: LocalRuntime, result: RunWorkflowResult) => Promise<void>;
+  /** kill -9 a random process of the mesh every so often through the run (it must survive). */
+  chaos?: ChaosOptions;
+  /**
+   * Continue the run in this folder (its run.json, volumes and platform state) instead of starting
+   * one: the agents take up their volumes; nothing finished is done again.
+   */
+  resume?: string;
+  /** Extra environment for every agent (e.g. a short outage deadline). */
+  agentEnv?: Record<string, string>;
 }
 
 export interface RunWorkflowResult {
@@ -67,10 +81,19 @@ export interface RunWorkflowResult {
   kmsCallsPerChunk: number;
   /** CPU time all agents spent signing and verifying provenance (ms), and its share of the run's wall time. */
   provenance: { recordsSigned: number; chainsVerified: number; signMs: number; verifyMs: number; shareOfWall: number };
+  /** The run's folder (`reelmesh demo --resume <it>` continues it). */
+  runDir: string;
+  /** Process -> times the runtime restarted it during this run (only those restarted). */
+  restarts: Record<string, number>;
+  /** What the agents took up from their volumes, over every (re)start in this run folder; chunks the owner re-dispatched. */
+  resumed: { done: number; resent: number; rescheduled: number; redispatched: number };
+  /** With chaos: every kill made during the run. */
+  chaos?: ChaosReport;
 }
 
 interface AgentStatus {
   agent: string;
+  redispatched?: number;
   progress: Record<string, number>;
   steps: Record<string, { received: number; completed: number; failed: number; busyMs: number; firstStartedAt?: number; lastFinishedAt?: number }>;
   failures: Array<{ step: string; chunkIndex?: number; message: string }>;
@@ -102,68 +125,112 @@ async function getJson<T>(agent: RunningAgent, path: string): Promise<T> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Run the whole workflow once on this machine: start every agent, feed the master, wait for the deliverable. */
+/**
+ * Run the whole workflow once on this machine: start every agent, feed the master, wait for the
+ * deliverable. Every process is supervised (restarted with backoff when it dies); the run fails
+ * only when one keeps crashing, a step fails for good, or the deadline passes — and then it can be
+ * continued with `resume: <run folder>`.
+ */
 export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkflowResult> {
   const workflow = loadWorkflow(options.workflowPath);
-  const outDir = resolve(options.outDir);
-  await mkdir(outDir, { recursive: true });
-  let input: string;
-  if (options.input) {
-    input = resolve(options.input);
-    const info = await stat(input).catch(() => undefined);
-    if (!info?.isFile()) throw new Error(`input ${input} is not a readable file`);
+  let manifest: RunManifest;
+  let runDir: string;
+  if (options.resume) {
+    runDir = resolve(options.resume);
+    manifest = await readRunManifest(runDir, workflow);
+    const info = await stat(manifest.input).catch(() => undefined);
+    if (!info?.isFile()) throw new Error(`the run's master ${manifest.input} is gone; it cannot be resumed`);
+    options.progress?.line(`resuming the run in ${runDir}`);
   } else {
-    input = join(outDir, 'sample-master.mkv');
-    options.progress?.line(`generating a ${options.durationSeconds} s sample master`);
-    await generateSample({ durationSeconds: options.durationSeconds, outPath: input, ...options.sample });
+    const outDir = resolve(options.outDir);
+    await mkdir(outDir, { recursive: true });
+    let input: string;
+    if (options.input) {
+      input = resolve(options.input);
+      const info = await stat(input).catch(() => undefined);
+      if (!info?.isFile()) throw new Error(`input ${input} is not a readable file`);
+    } else {
+      input = join(outDir, 'sample-master.mkv');
+      options.progress?.line(`generating a ${options.durationSeconds} s sample master`);
+      await generateSample({ durationSeconds: options.durationSeconds, outPath: input, ...options.sample });
+    }
+    runDir = options.dataRoot ? resolve(options.dataRoot, '..') : await mkdtemp(join(outDir, 'run-'));
+    manifest = {
+      version: 1,
+      workflowId: workflow.metadata.id,
+      workflowDigest: workflowDigest(workflow),
+      ...(options.workflowPath ? { workflowPath: resolve(options.workflowPath) } : {}),
+      input,
+      outDir,
+      dataRoot: options.dataRoot ? resolve(options.dataRoot) : join(runDir, 'data'),
+      stateDir: join(runDir, 'state'),
+      security: { mesh: options.mesh !== false, encryption: options.encryption !== false, provenance: options.provenance !== false, isolation: options.isolation ?? 'none' },
+      createdAt: new Date().toISOString(),
+    };
+    await mkdir(runDir, { recursive: true });
+    await writeRunManifest(runDir, manifest);
+    options.progress?.line(`run folder: ${runDir}`);
   }
-  const runDir = options.dataRoot ? resolve(options.dataRoot, '..') : await mkdtemp(join(outDir, 'run-'));
-  const dataRoot = options.dataRoot ? resolve(options.dataRoot) : join(runDir, 'data');
-  const stateDir = join(runDir, 'state');
+  const { input, outDir, dataRoot, stateDir, security } = manifest;
   const started = Date.now();
   const group = new ProcessGroup();
   options.onGroup?.(group);
-  const runtimeStarting = Date.now();
-  const runtime = await startLocalRuntime({
-    group,
-    workflowPath: options.workflowPath,
-    dataRoot,
-    stateDir,
-    encryption: options.encryption,
-    mesh: options.mesh,
-    isolation: options.isolation,
-    ...(options.provenance === false ? { env: { REELMESH_PROVENANCE: 'off' } } : {}),
-    exportDir: outDir,
-    ingestDir: dirname(input),
-  });
-  const crashed = Promise.race(
-    runtime.group.processes.map((p) => p.exited.then((code) => `${p.name} exited unexpectedly (${code}); see ${p.logFile}`)),
-  );
   let crash: string | undefined;
-  void crashed.then((why) => (crash = why));
+  // A process that dies is restarted (progress says so); one that keeps crashing ends the run.
+  group.on('restarting', (e) => options.progress?.line(`${e.name} exited (${e.exit}): restarting it in ${(e.delayMs / 1000).toFixed(1)} s (restart ${e.restarts})`));
+  group.on('crashloop', (e) => (crash ??= e.message));
+  const runtimeStarting = Date.now();
+  let runtime: LocalRuntime;
+  try {
+    runtime = await startLocalRuntime({
+      group,
+      workflowPath: manifest.workflowPath ?? options.workflowPath,
+      dataRoot,
+      stateDir,
+      encryption: security.encryption,
+      mesh: security.mesh,
+      isolation: security.isolation,
+      env: { ...options.agentEnv, ...(security.provenance ? {} : { REELMESH_PROVENANCE: 'off' }) },
+      exportDir: outDir,
+      ingestDir: dirname(input),
+    });
+  } catch (error) {
+    throw resumable(error as Error, runDir);
+  }
+  const chaos = options.chaos && startChaos(runtime, { ...options.chaos, onKill: (k) => { options.chaos?.onKill?.(k); options.progress?.line(`chaos: kill -9 ${k.name} (pid ${k.pid})`); } });
   try {
     const runStarted = Date.now();
     const owner = runtime.agents[ownerOf(workflow).agent];
-    const body = await requestJson<RunStatus>(owner.url, '/v1/runs', { method: 'POST', headers: owner.headers, json: { input: basename(input) } }).catch((error: Error & { code?: string }) => {
-      throw new Error(`owner refused the master: ${error.code}: ${error.message}`);
-    });
+    // A resumed owner has taken its run up from its volume by the time it is ready; a fresh one (or
+    // one that died before it recorded the run) is handed the master.
+    const current = await getJson<RunStatus>(owner, '/v1/runs/current');
+    const body =
+      current.state !== 'idle'
+        ? current
+        : await requestJson<RunStatus>(owner.url, '/v1/runs', { method: 'POST', headers: owner.headers, json: { input: basename(input) } }).catch((error: Error & { code?: string }) => {
+            throw new Error(`owner refused the master: ${error.code}: ${error.message}`);
+          });
     const chunkCount = body.chunkCount ?? 0;
     if (body.format) options.progress?.line(`format: ${body.format.summary}`);
     const deadline = started + (options.timeoutMs ?? 30 * 60_000);
+    // While a process is being restarted its agent does not answer: the last answer stands in.
+    const last = new Map<string, AgentStatus>();
+    let lastRun: RunStatus = body;
     for (;;) {
       if (crash) throw new Error(crash);
       if (Date.now() > deadline) throw new Error('workflow timed out');
       const [run, statuses] = await Promise.all([
-        getJson<RunStatus>(owner, '/v1/runs/current'),
-        Promise.all(Object.values(runtime.agents).map((a) => getJson<AgentStatus>(a, '/v1/status'))),
-      ]);
+        getJson<RunStatus>(owner, '/v1/runs/current').catch(() => lastRun),
+        Promise.all(Object.values(runtime.agents).map((a) => getJson<AgentStatus>(a, '/v1/status').then((s) => (last.set(a.agent, s), s), () => last.get(a.agent)))),
+      ]).then(([r, s]) => [r, s.filter((x): x is AgentStatus => x !== undefined)] as const);
+      lastRun = run;
       for (const s of statuses) {
         for (const [step, done] of Object.entries(s.progress)) options.progress?.update(step, done, chunkCount);
         const failure = s.failures[0];
         if (failure) throw new Error(`${s.agent} failed step ${failure.step}${failure.chunkIndex === undefined ? '' : ` chunk ${failure.chunkIndex}`}: ${failure.message}`);
       }
       if (run.state === 'failed') throw new Error(`run failed: ${run.error?.code}: ${run.error?.message}`);
-      if (run.state === 'done' && run.deliverable) {
+      if (run.state === 'done' && run.deliverable && statuses.length === Object.keys(runtime.agents).length) {
         const steps: Record<string, number> = {};
         const busySeconds: Record<string, number> = {};
         for (const s of statuses) {
@@ -202,15 +269,45 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
             verifyMs: sum('verifyMs'),
             shareOfWall: (sum('signMs') + sum('verifyMs')) / (wallSeconds * 1000),
           },
+          runDir,
+          ...(chaos ? { chaos: chaos.stop() } : {}),
+          restarts: Object.fromEntries(Object.entries(runtime.group.restarts()).filter(([, n]) => n > 0)),
+          resumed: { ...(await resumesLogged(Object.values(runtime.agents).map((a) => a.logFile))), redispatched: statuses.reduce((n, s) => n + (s.redispatched ?? 0), 0) },
         };
         await options.beforeStop?.(runtime, result);
         return result;
       }
       await sleep(200);
     }
+  } catch (error) {
+    throw resumable(error as Error, runDir);
   } finally {
+    chaos?.stop();
     await runtime.stop();
     options.progress?.stop();
     if (options.clean) await rm(options.dataRoot ? dataRoot : runDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * What the agents took up from their volumes, summed over every start of every agent in this run
+ * folder (each logs 'resumed from the volume' with its summary): step chunks found done, outputs
+ * re-sent, jobs run again.
+ */
+async function resumesLogged(logFiles: string[]): Promise<{ done: number; resent: number; rescheduled: number }> {
+  const total = { done: 0, resent: 0, rescheduled: 0 };
+  for (const file of logFiles) {
+    const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+    for await (const line of lines) {
+      if (!line.includes('resumed from the volume')) continue;
+      const resume = (JSON.parse(line) as { resume?: Partial<typeof total> }).resume;
+      for (const k of Object.keys(total) as Array<keyof typeof total>) total[k] += resume?.[k] ?? 0;
+    }
+  }
+  return total;
+}
+
+/** A failed run says how to continue it: its volumes and state are kept. */
+function resumable(error: Error, runDir: string): Error {
+  return Object.assign(new Error(`${error.message}\nthe run is kept in ${runDir}; continue it with: reelmesh demo --resume ${runDir}`, { cause: error }), { runDir });
 }

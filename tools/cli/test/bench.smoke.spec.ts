@@ -1,4 +1,5 @@
-// Smoke test of `reelmesh bench --quick`: the real CLI runs every suite but `quality` and writes a
+// Smoke test of `reelmesh bench --quick`: the real CLI runs every suite but `quality` and `chaos`
+// (the chaos run itself is tools/cli/test/crash.e2e.spec.ts; here its report part) and writes a
 // well-formed report. It checks shape, never timings (figures on a shared CI box mean nothing).
 // The quality suite runs the secure workflow and two single-process renders once per ffmpeg build
 // (several minutes even quick), so here only its pure parts run: the data-root classification, the
@@ -38,7 +39,7 @@ describe('reelmesh bench --quick', () => {
 
   beforeAll(async () => {
     out = await mkdtemp(join(tmpdir(), 'reelmesh-bench-smoke-'));
-    result = await reelmesh(['bench', '--quick', '--json', '--only', SUITES.filter((s) => s !== 'quality').join(','), '--out', out]);
+    result = await reelmesh(['bench', '--quick', '--json', '--only', SUITES.filter((s) => s !== 'quality' && s !== 'chaos').join(','), '--out', out]);
     if (result.code !== 0) throw new Error(`bench exited ${result.code}:\n${result.stderr}`);
     summary = lastJsonLine<Summary>(result.stdout);
   }, 600_000); // the quick bench itself takes ~2 min alone; CI runs it beside other test files on 2 cores
@@ -224,5 +225,26 @@ describe('the quality suite, without running it (too long for CI)', () => {
     expect(md).toContain('## Film quality');
     expect(md).toContain('bundled / system: 1.50');
     expect(md).toMatch(/\| system \| deliverable \(mesh\) \| 44\.900 \|/);
+  });
+});
+
+describe('the chaos suite, without running it (its run is the crash e2e test)', () => {
+  it('is a suite of its own, a 60 s film in full, and reports kills, re-processing and the wall ratio', async () => {
+    expect(parseSuites('chaos')).toEqual(['chaos']);
+    expect(benchConfig(false).chaosSeconds).toBe(60);
+    const byKind = { app: 3, proxy: 2, policy: 2, 'control-plane': 1, kms: 1 };
+    const kills = Object.entries(byKind).flatMap(([kind, n]) => Array.from({ length: n }, (_, i) => ({ at: i * 8, name: kind === 'app' ? 'color' : kind, kind: kind as 'app', pid: 100 + i })));
+    const built = await buildReport({
+      chaos: { clipSeconds: 60, chunks: 30, everySeconds: 8, undisturbedSeconds: 300, chaosSeconds: 345, chaos: { kills, byKind }, restarts: { color: 3, kms: 1 }, reprocessed: 4, resent: 2, foundDone: 40, redispatched: 0 },
+    });
+    expect(built.summary.chaos).toMatchObject({ kills: 9, restarts: 4, wallRatio: 1.15, reprocessed: 4, resent: 2 });
+    const target = built.targets.find((t) => t.name.includes('chaos'))!;
+    expect(target.met).toBe(true);
+    expect(target.ours).toContain('9 kills survived');
+    const missed = await buildReport({
+      chaos: { clipSeconds: 60, chunks: 30, everySeconds: 8, undisturbedSeconds: 300, chaosSeconds: 300, chaos: { kills: [], byKind: { ...byKind, kms: 0 } }, restarts: {}, reprocessed: 0, resent: 0, foundDone: 0, redispatched: 0 },
+    });
+    expect(missed.targets.find((t) => t.name.includes('chaos'))!.met).toBe(false);
+    expect(renderMarkdown({ title: 't', preamble: [], targets: built.targets, sections: built.sections })).toContain('Crash survival under chaos');
   });
 });

@@ -15,13 +15,16 @@ export interface CliResult {
 }
 
 /** Run the real CLI as a process. */
-export function reelmesh(args: string[], opts: { onSpawn?: (pid: number) => void; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export function reelmesh(args: string[], opts: { onSpawn?: (pid: number) => void; onStderr?: (chunk: string) => void; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return new Promise((resolvePromise) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      opts.onStderr?.(String(d));
+    });
     opts.onSpawn?.(child.pid!);
     child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
   });

@@ -3,7 +3,7 @@
 // and forwards to the app on loopback; outbound 127.0.0.1:15001 routes by Host to the agent's next
 // hops only (anything else: 404, registry-only) and originates mTLS, checking the callee's SPIFFE id.
 import { spiffeId } from '@reelmesh/workflow';
-import { APP_PORT, EXT_AUTHZ_TIMEOUT, OPA_GRPC_PORT } from '../settings';
+import { APP_PORT, EXT_AUTHZ_TIMEOUT, LIVENESS_PATH, OPA_GRPC_PORT, READINESS_PATH } from '../settings';
 import type { AgentPlacement, Topology } from '../topology';
 import { POD_PORTS, spiffeTrustDomainPrefix } from '@reelmesh/addressing';
 
@@ -56,13 +56,14 @@ function inboundListener(topology: Topology, agent: AgentPlacement): object {
               name: 'app',
               domains: ['*'],
               routes: [
-                {
-                  match: { path: '/health' },
+                // The probes skip OPA, as under Istio (AuthorizationPolicy notPaths).
+                ...[LIVENESS_PATH, READINESS_PATH].map((path) => ({
+                  match: { path },
                   route: { cluster: 'app' },
                   typed_per_filter_config: {
                     'envoy.filters.http.ext_authz': { '@type': type('envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute'), disabled: true },
                   },
-                },
+                })),
                 // Chunk uploads stream for as long as they take: no route timeout.
                 { match: { prefix: '/' }, route: { cluster: 'app', timeout: '0s' } },
               ],

@@ -3,7 +3,8 @@
 // a version >= 5 on PATH: faster, 10-bit filter paths), the Nx build output (an esbuild bundle)
 // copied in, a non-root user and a health check.
 import { imageString, NODE_IMAGE } from '../images';
-import { APP_PORT, APP_UID, DATA_DIR, IMAGE_WORKDIR, KMS_NAME, KMS_PORT } from '../settings';
+import { nodeHttpProbe, nodeTcpProbe } from '../probes';
+import { APP_PORT, APP_UID, DATA_DIR, IMAGE_WORKDIR, KMS_NAME, KMS_PORT, LIVENESS_PATH } from '../settings';
 import { textFile } from '../render-yaml';
 
 export const bundlePath = (program: string) => `dist/apps/${program}/main.mjs`;
@@ -12,10 +13,10 @@ export const bundlePath = (program: string) => `dist/apps/${program}/main.mjs`;
 export function dockerfile(program: string, assets: readonly string[] = []): string {
   const isKms = program === KMS_NAME;
   const port = isKms ? KMS_PORT : APP_PORT;
-  // The KMS answers only signed POSTs: a TCP connect is its health; agents have GET /health.
-  const probe = isKms
-    ? `require('net').connect(${port},'127.0.0.1').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))`
-    : `fetch('http://127.0.0.1:${port}/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`;
+  // The KMS answers only signed POSTs: a TCP connect is its health. Agents: liveness (GET /health),
+  // not readiness: an orchestrator that restarts unhealthy containers must not kill one that is
+  // still resuming (Compose asks /ready itself for its start order).
+  const probe = isKms ? nodeTcpProbe(port) : nodeHttpProbe(port, LIVENESS_PATH);
   const dataDir = isKms ? '/var/lib/kms' : DATA_DIR;
   const ffmpeg = isKms
     ? ''

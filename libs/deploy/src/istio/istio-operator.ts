@@ -33,6 +33,9 @@ export function istioOperator(topology: Topology): object {
           },
         ],
       },
+      // istio-proxy as a Kubernetes native sidecar (Kubernetes >= 1.29) in every pod: it starts
+      // before and stops after the app, so a draining agent can still hand its outputs on.
+      values: { pilot: { env: { ENABLE_NATIVE_SIDECARS: 'true' } } },
     },
   };
 }

@@ -8,7 +8,9 @@ import {
   EXT_AUTHZ_PROVIDER,
   KMS_NAME,
   KMS_NAMESPACE,
+  LIVENESS_PATH,
   OPA_GRPC_PORT,
+  READINESS_PATH,
   serviceHost,
 } from '../settings';
 import { istioPrincipal, type AgentPlacement, type Topology } from '../topology';
@@ -42,7 +44,7 @@ export function opaServiceEntry(): object {
   };
 }
 
-/** Every request except /health goes to the pod's OPA first (the workflow Rego decides). */
+/** Every request except the probes (/health, /ready) goes to the pod's OPA first (the workflow Rego decides). */
 export function extAuthzPolicy(agent: AgentPlacement): object {
   return {
     apiVersion: 'security.istio.io/v1beta1',
@@ -52,7 +54,7 @@ export function extAuthzPolicy(agent: AgentPlacement): object {
       selector: { matchLabels: { app: agent.name } },
       action: 'CUSTOM',
       provider: { name: EXT_AUTHZ_PROVIDER },
-      rules: [{ to: [{ operation: { notPaths: ['/health'] } }] }],
+      rules: [{ to: [{ operation: { notPaths: [LIVENESS_PATH, READINESS_PATH] } }] }],
     },
   };
 }

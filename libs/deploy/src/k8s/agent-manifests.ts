@@ -1,6 +1,9 @@
 // One agent = ServiceAccount + Deployment (app + OPA-Envoy sidecar) + Service + sealed volume claim.
 // One name everywhere: the agent name is the Deployment, Service, ServiceAccount, `app` label and
 // the SPIFFE id's `sa`, so the Istio principal of the pod is exactly the workflow's principal.
+// A replaced pod resumes from the same claim (strategy Recreate: one writer per volume); readiness
+// (/ready) keeps traffic away until it has, liveness (/health) restarts a wedged one, and the grace
+// period covers the job in flight (settings.ts: LONGEST_JOB_SECONDS).
 import { agentEnvironment, type EnvSource } from '@reelmesh/agent-kit';
 import { imageString, OPA_ENVOY_IMAGE, reelmeshImage } from '../images';
 import { opaSignedBundleArgs } from '../opa-config';
@@ -12,9 +15,13 @@ import {
   OPA_GRPC_PORT,
   OPA_API_PORT,
   OPA_UID,
+  APP_STARTUP_SECONDS,
+  LIVENESS_PATH,
+  READINESS_PATH,
   TERMINATION_GRACE_SECONDS,
   WORKFLOW_IN_IMAGE,
   serviceHost,
+  APP_DRAIN_SECONDS,
 } from '../settings';
 import type { AgentPlacement, Topology } from '../topology';
 import { containerSecurity, labelsOf, podSecurity } from './security';
@@ -33,6 +40,8 @@ export const OPA_CONFIG_CONFIGMAP = 'opa-config';
 export const KMS_CONFIGMAP = 'kms-config';
 /** Per-agent KMS credentials: created at deploy time (tools/kind), never committed. */
 export const kmsSecretName = (agent: string) => `${agent}-kms-credentials`;
+/** The agent's sealed volume: a claim that outlives every pod of the Deployment. */
+export const sealedClaimName = (agent: string) => `${agent}-sealed`;
 
 export function agentManifests(topology: Topology, agent: AgentPlacement): object[] {
   const labels = labelsOf(agent.name, 'agent');
@@ -52,7 +61,7 @@ export function agentManifests(topology: Topology, agent: AgentPlacement): objec
     {
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
-      metadata: { name: `${agent.name}-sealed`, labels },
+      metadata: { name: sealedClaimName(agent.name), labels },
       spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Gi' } } },
     },
     deployment(topology, agent),
@@ -76,6 +85,10 @@ function deployment(topology: Topology, agent: AgentPlacement): object {
           annotations: {
             // The app's first handoff must not race the Envoy sidecar.
             'proxy.istio.io/config': '{"holdApplicationUntilProxyStarts": true}',
+            // istio-proxy as a Kubernetes native sidecar (an init container that keeps running):
+            // it is stopped only after the app has exited, so a draining app can still hand its
+            // last outputs on (a regular istio-proxy quits 5 s after SIGTERM).
+            'sidecar.istio.io/nativeSidecar': 'true',
           },
         },
         spec: {
@@ -83,9 +96,11 @@ function deployment(topology: Topology, agent: AgentPlacement): object {
           automountServiceAccountToken: false,
           terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
           securityContext: podSecurity(APP_UID),
-          containers: [appContainer(topology, agent), opaContainer()],
+          // OPA is a native sidecar too: up before the app starts, stopped after it exits.
+          initContainers: [opaContainer()],
+          containers: [appContainer(topology, agent)],
           volumes: [
-            { name: 'sealed', persistentVolumeClaim: { claimName: `${agent.name}-sealed` } },
+            { name: 'sealed', persistentVolumeClaim: { claimName: sealedClaimName(agent.name) } },
             { name: 'tmp', emptyDir: { sizeLimit: '1Gi' } },
             { name: 'policy-bundle', configMap: { name: POLICY_BUNDLE_CONFIGMAP } },
             { name: 'policy-key', configMap: { name: POLICY_KEY_CONFIGMAP } },
@@ -109,6 +124,8 @@ function appContainer(topology: Topology, agent: AgentPlacement): object {
     listen: `0.0.0.0:${APP_PORT}`,
     // Next hops only; Envoy intercepts and originates mTLS.
     next: { peers },
+    // Drains within the pod's termination grace (a job in flight finishes and is handed on).
+    drainDeadlineMs: APP_DRAIN_SECONDS * 1000,
     ownerDirs: { ingest: `${DATA_DIR}/ingest`, export: `${DATA_DIR}/export` },
     kms: {
       endpoint: { from: 'config', name: KMS_CONFIGMAP, key: 'endpoint' },
@@ -124,8 +141,7 @@ function appContainer(topology: Topology, agent: AgentPlacement): object {
     imagePullPolicy: 'IfNotPresent',
     ports: [{ name: 'http-handoff', containerPort: APP_PORT, protocol: 'TCP' }],
     env: [...Object.entries(env).map(([name, value]) => k8sEnv(name, value)), { name: 'TMPDIR', value: '/tmp' }],
-    readinessProbe: { httpGet: { path: '/health', port: 'http-handoff' }, periodSeconds: 5, failureThreshold: 3 },
-    livenessProbe: { httpGet: { path: '/health', port: 'http-handoff' }, periodSeconds: 20, failureThreshold: 6 },
+    ...appProbes(),
     resources: { requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '2', memory: '2Gi' } },
     securityContext: containerSecurity(APP_UID),
     volumeMounts: [
@@ -142,7 +158,32 @@ function k8sEnv(name: string, value: EnvSource): object {
   return { name, valueFrom: value.from === 'secret' ? { secretKeyRef: ref } : { configMapKeyRef: ref } };
 }
 
-/** opa-envoy-plugin: Envoy's ext_authz asks it on :9191; it loads only the owner's signed bundle. */
+/**
+ * The app's probes (Istio rewrites them to its agent, so they need no mTLS and skip OPA):
+ * - startup: the process answers /health at all within APP_STARTUP_SECONDS; until then the
+ *   other probes wait, so a slow start is not taken for a wedge;
+ * - readiness: /ready is 200 only once the app has re-read its sealed volume and resumed its work,
+ *   and 503 again while it drains: a pod that is alive but resuming or draining gets no chunks;
+ * - liveness: /health answers while the event loop runs (ffmpeg runs in child processes, so a long
+ *   job does not block it); a minute without an answer means wedged, and the kubelet restarts it.
+ */
+function appProbes(): object {
+  const period = 5;
+  return {
+    startupProbe: {
+      httpGet: { path: LIVENESS_PATH, port: 'http-handoff' },
+      periodSeconds: period,
+      timeoutSeconds: 3,
+      failureThreshold: Math.ceil(APP_STARTUP_SECONDS / period),
+    },
+    readinessProbe: { httpGet: { path: READINESS_PATH, port: 'http-handoff' }, periodSeconds: period, timeoutSeconds: 3, failureThreshold: 2 },
+    livenessProbe: { httpGet: { path: LIVENESS_PATH, port: 'http-handoff' }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
+  };
+}
+
+/** opa-envoy-plugin: Envoy's ext_authz asks it on :9191; it loads only the owner's signed bundle.
+ * A native sidecar (restartPolicy Always): it outlives the draining app, so a late request is
+ * answered by the app's 503 (retry later), not a fail-closed 403 from a missing OPA. */
 function opaContainer(): object {
   return {
     name: 'opa-envoy',
@@ -160,9 +201,12 @@ function opaContainer(): object {
       { name: 'grpc-ext-authz', containerPort: OPA_GRPC_PORT, protocol: 'TCP' },
       { name: 'http-opa-diag', containerPort: OPA_DIAGNOSTIC_PORT, protocol: 'TCP' },
     ],
-    // Ready only once the policy is loaded and the ext_authz plugin is up.
+    restartPolicy: 'Always',
+    // Ready only once the policy is loaded and the ext_authz plugin is up (the signed bundle comes
+    // from --bundle, not the bundle plugin: OPA does not start without it). The app starts after.
+    startupProbe: { httpGet: { path: '/health?plugins', port: OPA_DIAGNOSTIC_PORT }, periodSeconds: 2, failureThreshold: 30 },
     readinessProbe: { httpGet: { path: '/health?plugins', port: OPA_DIAGNOSTIC_PORT }, periodSeconds: 5 },
-    livenessProbe: { httpGet: { path: '/health', port: OPA_DIAGNOSTIC_PORT }, periodSeconds: 20 },
+    livenessProbe: { httpGet: { path: '/health', port: OPA_DIAGNOSTIC_PORT }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 3 },
     resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
     securityContext: containerSecurity(OPA_UID),
     volumeMounts: [

@@ -19,6 +19,16 @@ export interface PolicySidecarRef {
   token: string;
 }
 
+/** The policy in force as the control plane's state file keeps it (see state.ts). */
+export interface SavedPolicy {
+  revision: number;
+  /** Signed mode: the archive, base64, and its manifest revision. */
+  bundle?: string;
+  bundleRevision?: string;
+  /** Unsigned mode: the data document. */
+  document?: unknown;
+}
+
 export interface PushResult {
   agent: string;
   ok: boolean;
@@ -51,7 +61,44 @@ export class PolicyStore {
   constructor(
     private readonly pushTimeoutMs = 2_000,
     private readonly bundleKey?: { publicKeyPem: string; keyId?: string },
+    /**
+     * Called after every change and awaited before any push: a policy a sidecar holds, or a sidecar
+     * the store will push to, is never one a restart of the control plane forgets.
+     */
+    private readonly persist: () => Promise<void> = async () => undefined,
   ) {}
+
+  /** What survives a restart: the policy in force and every registered sidecar (with its token). */
+  saved(): { policy?: SavedPolicy; sidecars: PolicySidecarRef[] } {
+    const sidecars = [...this.sidecars.values()].map((s) => ({ ...s }));
+    if (this.bundle) return { sidecars, policy: { revision: this.revisionNumber, bundle: this.bundle.toString('base64'), bundleRevision: this.bundleRevision } };
+    return { sidecars, policy: this.document === undefined ? undefined : { revision: this.revisionNumber, document: this.document } };
+  }
+
+  /**
+   * Take back what `saved()` gave (on start). A saved bundle is verified again with the current key:
+   * a state file cannot smuggle in a policy the owner did not sign, nor unsigned data into a store
+   * in signed mode. Throws on either; the caller refuses to start.
+   */
+  restore(saved: { policy?: SavedPolicy; sidecars: PolicySidecarRef[] }): void {
+    const { policy } = saved;
+    if (policy?.bundle !== undefined) {
+      const archive = Buffer.from(policy.bundle, 'base64');
+      if (this.bundleKey) {
+        const verified = verifyBundle(archive, this.bundleKey.publicKeyPem, { keyId: this.bundleKey.keyId });
+        if (verified.revision !== policy.bundleRevision) throw new Error(`the saved bundle is revision ${verified.revision}, the state says ${String(policy.bundleRevision)}`);
+      }
+      this.bundle = archive;
+      this.bundleRevision = policy.bundleRevision;
+      this.digest = createHash('sha256').update(archive).digest('hex');
+    } else if (policy) {
+      if (this.bundleKey) throw new Error('it holds unsigned policy data, and this store takes only signed bundles');
+      this.document = policy.document;
+      this.digest = createHash('sha256').update(canonicalJson(policy.document)).digest('hex');
+    }
+    this.revisionNumber = policy?.revision ?? 0;
+    for (const ref of saved.sidecars) this.sidecars.set(ref.agent, { ...ref });
+  }
 
   get revision(): number {
     return this.revisionNumber;
@@ -84,9 +131,7 @@ export class PolicyStore {
     this.bundle = archive;
     this.document = undefined;
     this.digest = createHash('sha256').update(archive).digest('hex');
-    this.revisionNumber++;
-    const pushed = await Promise.all([...this.sidecars.values()].map((s) => this.push(s)));
-    return { revision: this.revisionNumber, pushed };
+    return this.changed();
   }
 
   async publish(document: unknown): Promise<{ revision: number; pushed: PushResult[] }> {
@@ -97,14 +142,26 @@ export class PolicyStore {
     this.document = document;
     this.bundle = undefined;
     this.digest = createHash('sha256').update(canonicalJson(document)).digest('hex');
-    this.revisionNumber++;
-    const pushed = await Promise.all([...this.sidecars.values()].map((s) => this.push(s)));
-    return { revision: this.revisionNumber, pushed };
+    return this.changed();
   }
 
+  /**
+   * Register (or re-register: a restarted sidecar comes back empty, maybe with a new token) a
+   * sidecar; the current policy is pushed to it at once with the token given now.
+   */
   async addSidecar(ref: PolicySidecarRef): Promise<PushResult | undefined> {
-    this.sidecars.set(ref.agent, ref);
+    this.sidecars.set(ref.agent, { ...ref });
+    await this.persist();
     return this.document === undefined && !this.bundle ? undefined : this.push(ref);
+  }
+
+  /** A new policy is in force: a new revision, kept, then pushed to every sidecar. */
+  private async changed(): Promise<{ revision: number; pushed: PushResult[] }> {
+    this.revisionNumber++;
+    const revision = this.revisionNumber;
+    await this.persist();
+    const pushed = await Promise.all([...this.sidecars.values()].map((s) => this.push(s)));
+    return { revision, pushed };
   }
 
   listSidecars(): Array<{ agent: string; url: string }> {

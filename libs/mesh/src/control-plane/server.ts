@@ -9,12 +9,17 @@ import { createCa, DEFAULT_SVID_TTL_SECONDS, type Ca } from '../ca/ca';
 import { PolicyStore } from './policy-store';
 import { MemoryRegistry, type RegistryEntry } from './registry';
 import { dispatch, type Caller, type Route, type Workload } from './routes';
+import { StateFile, StateFileError, type ControlPlaneState } from './state';
 
 export type { Workload } from './routes';
 
 export interface ControlPlaneOptions {
   trustDomain: string;
-  /** Persist the CA root here. */
+  /**
+   * Persist the CA root here, and the rest of the state (enrolments as token hashes, the
+   * registry, the policy sidecars with their update tokens, the policy in force) in
+   * `control-plane-state.json` (0600): a control plane started again on the same dir carries on.
+   */
   dir?: string;
   /** Where to listen: `127.0.0.1:0` (default; any free port) or `unix:/path` (mode 0600). */
   listen?: string;
@@ -60,22 +65,55 @@ const POD_URL = /^(http:\/\/(127\.0\.0\.1|localhost|\[::1\]|10\.[0-9.]+)(:\d+)?\
  */
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const ca = opts.ca ?? (await createCa({ trustDomain: opts.trustDomain, dir: opts.dir }));
-  const registry = new MemoryRegistry();
-  const policies = new PolicyStore(undefined, opts.policyBundleKey);
+  const stateFile = opts.dir === undefined ? undefined : new StateFile(opts.dir);
+  const saved = await stateFile?.load(ca.trustDomain);
+  const registry = new MemoryRegistry(saved?.registry);
+  // Every change is written before it is answered (or pushed), so what a pod was told survives.
+  const persist = () => stateFile?.save(snapshot) ?? Promise.resolve();
+  const policies = new PolicyStore(undefined, opts.policyBundleKey, persist);
   const maxTtl = opts.svidTtlSeconds ?? DEFAULT_SVID_TTL_SECONDS;
   const adminToken = opts.adminToken ?? randomBytes(32).toString('base64url');
   const adminHash = sha256(adminToken);
   const workloadsByTokenHash = new Map<string, Workload>();
   const enrolled = new Map<string, Workload>();
+  if (saved) {
+    for (const { tokenSha256, ...workload } of saved.enrolments) bindToken(tokenSha256, workload);
+    try {
+      policies.restore(saved);
+    } catch (error) {
+      throw new StateFileError(`control plane state ${stateFile!.path} cannot be restored (${(error as Error).message}); it was left as it is: repair or remove it`);
+    }
+  }
   const audit = opts.audit && (await openLedger(ca, opts.audit));
   const ledger = audit?.ledger;
 
-  function enroll(w: { actor: string; agent: string }): { token: string; spiffeId: string } {
+  function bindToken(tokenSha256: string, workload: Workload): void {
+    workloadsByTokenHash.set(tokenSha256, workload);
+    enrolled.set(workload.agent, workload);
+  }
+
+  function snapshot(): ControlPlaneState {
+    return {
+      version: 1,
+      trustDomain: ca.trustDomain,
+      enrolments: [...workloadsByTokenHash].map(([tokenSha256, workload]) => ({ tokenSha256, ...workload })),
+      registry: registry.list(),
+      ...policies.saved(),
+    };
+  }
+
+  /** Enrols and starts writing the state; `persisted` settles once the token's hash is on disk. */
+  function enrollAndPersist(w: { actor: string; agent: string }): { token: string; spiffeId: string; persisted: Promise<void> } {
     const spiffeId = formatSpiffeId({ trustDomain: ca.trustDomain, actor: w.actor, agent: w.agent });
     const token = randomBytes(32).toString('base64url');
-    const workload = { actor: w.actor, agent: w.agent, spiffeId };
-    workloadsByTokenHash.set(sha256(token).toString('hex'), workload);
-    enrolled.set(w.agent, workload);
+    bindToken(sha256(token).toString('hex'), { actor: w.actor, agent: w.agent, spiffeId });
+    return { token, spiffeId, persisted: persist() };
+  }
+
+  function enroll(w: { actor: string; agent: string }): { token: string; spiffeId: string } {
+    const { token, spiffeId, persisted } = enrollAndPersist(w);
+    // In-process callers get the token at once; close() waits for the write.
+    persisted.catch(() => undefined);
     return { token, spiffeId };
   }
 
@@ -133,11 +171,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       async handle({ req, res }) {
         const { actor, agent } = await json(req);
         if (typeof actor !== 'string' || typeof agent !== 'string') throw new HttpError(400, 'BAD_REQUEST', 'actor and agent are required strings');
+        let enrolment: ReturnType<typeof enrollAndPersist>;
         try {
-          sendJson(res, 201, enroll({ actor, agent }));
+          enrolment = enrollAndPersist({ actor, agent });
         } catch (error) {
           throw new HttpError(400, 'BAD_REQUEST', (error as Error).message);
         }
+        await enrolment.persisted;
+        sendJson(res, 201, { token: enrolment.token, spiffeId: enrolment.spiffeId });
       },
     },
     { method: 'GET', path: '/v1/registry', access: 'authenticated', handle: ({ res }) => sendJson(res, 200, { entries: registry.list() }) },
@@ -162,6 +203,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         if (typeof host !== 'string' || !Number.isInteger(port) || (port as number) <= 0) throw new HttpError(400, 'BAD_REQUEST', 'host (string) and port (integer) are required');
         const entry: RegistryEntry = { agent: param, spiffeId: workload.spiffeId, host, port: port as number };
         registry.register(entry);
+        await persist();
         sendJson(res, 200, entry);
       },
     },
@@ -230,6 +272,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     enroll,
     close: async () => {
       await closeServer(server, 0);
+      await stateFile?.settled();
       // Sign a last checkpoint over everything the ledger took.
       await ledger?.checkpoint();
       audit?.identity.stop();

@@ -94,8 +94,13 @@ function parseDecision(body: string): PolicyDecision {
     return unavailable('policy response has no boolean result.allowed');
   }
   const reason = typeof result.reason === 'string' ? result.reason : result.allowed ? 'allowed' : 'denied by policy';
-  return { allowed: result.allowed, reason, unavailable: false };
+  // A policy sidecar that holds no policy yet (just started or restarted, the owner's push on its
+  // way) denies everything: still closed, but transient (503), so the sender retries.
+  return { allowed: result.allowed, reason, unavailable: !result.allowed && reason === POLICY_NOT_LOADED };
 }
+
+/** What a policy sidecar without a policy answers (libs/policy server). */
+const POLICY_NOT_LOADED = 'policy_not_loaded';
 
 function unavailable(reason: string): PolicyDecision {
   return { allowed: false, reason, unavailable: true };

@@ -189,6 +189,7 @@ describe('proxy sidecar pair (real TLS, real sockets)', () => {
     ['hanging', 'hang' as const],
     ['answering HTTP 500', 'http500' as const],
     ['answering a malformed result', 'malformed' as const],
+    ['holding no policy yet (restarted)', () => ({ allowed: false, reason: 'policy_not_loaded' })],
   ])('fails closed with 503 POLICY_UNAVAILABLE (retryable, never forwarded) when the policy sidecar is %s', async (_name, behaviour) => {
     policy.setBehaviour(behaviour);
     try {

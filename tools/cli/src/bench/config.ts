@@ -1,6 +1,6 @@
 // How many observations each suite takes: `--quick` (smoke, CI) or the full study (by hand).
 
-export const SUITES = ['startup', 'request', 'security', 'provenance', 'workflow', 'envelope', 'mesh', 'quality'] as const;
+export const SUITES = ['startup', 'request', 'security', 'provenance', 'workflow', 'envelope', 'mesh', 'quality', 'chaos'] as const;
 export type SuiteName = (typeof SUITES)[number];
 
 export interface BenchConfig {
@@ -32,6 +32,9 @@ export interface BenchConfig {
   policyIterations: number;
   /** The master the film-quality suite runs through the mesh and renders in one process, per ffmpeg build. */
   qualitySeconds: number;
+  /** The film run undisturbed and under chaos, and the seconds between two kills. */
+  chaosSeconds: number;
+  chaosEverySeconds: number;
 }
 
 const MiB = 1024 * 1024;
@@ -61,6 +64,8 @@ export function benchConfig(quick: boolean): BenchConfig {
       meshThroughputBytes: 32 * MiB,
       policyIterations: 50,
       qualitySeconds: 8,
+      chaosSeconds: 8,
+      chaosEverySeconds: 5,
     };
   }
   return {
@@ -85,6 +90,8 @@ export function benchConfig(quick: boolean): BenchConfig {
     meshThroughputBytes: 256 * MiB,
     policyIterations: 1000,
     qualitySeconds: 60,
+    chaosSeconds: 60,
+    chaosEverySeconds: 8,
   };
 }
 

@@ -7,6 +7,7 @@ import type { EnvelopeResult } from './envelope';
 import type { MeshMicroResult } from './mesh-micro';
 import { POLICY_SIZE_LEVELS, REQUEST_LEVELS, type RequestResult } from './request';
 import type { ProvenanceSuiteResult } from './provenance';
+import type { ChaosSuiteResult } from './chaos';
 import { AAC_FRAME_SAMPLES, LOUDNESS_TOLERANCE_LU, PSNR_GAP_TARGET_DB, extraSamples, perMinuteOfFilm, psnrYGapDb, qualityVerdicts, type BuildQuality, type QualityResult } from './quality';
 import type { SecurityResult } from './security';
 import type { StartupResult } from './startup';
@@ -17,6 +18,7 @@ export interface SuiteResults {
   request?: RequestResult;
   security?: SecurityResult;
   provenance?: ProvenanceSuiteResult;
+  chaos?: ChaosSuiteResult;
   workflow?: WorkflowResult;
   envelope?: EnvelopeResult;
   mesh?: MeshMicroResult;
@@ -95,6 +97,29 @@ function securityPart(r: SecurityResult, out: BuiltReport): void {
     ],
     tables: [{ columns: ['run', 'on (s)', 'off (s)'], rows: r.secureSeconds.map((on, i) => [i + 1, on, r.openSeconds[i]]) }],
     plots: ['security.svg'],
+  });
+}
+
+function chaosPart(r: ChaosSuiteResult, out: BuiltReport): void {
+  const extra = r.chaosSeconds / r.undisturbedSeconds;
+  const restarts = Object.values(r.restarts).reduce((a, b) => a + b, 0);
+  const kinds = Object.entries(r.chaos.byKind).map(([k, n]) => `${k} ${n}`).join(', ');
+  out.summary.chaos = {
+    clipSeconds: r.clipSeconds, chunks: r.chunks, everySeconds: r.everySeconds, kills: r.chaos.kills.length, byKind: r.chaos.byKind, restarts,
+    undisturbedSeconds: r.undisturbedSeconds, chaosSeconds: r.chaosSeconds, wallRatio: extra, reprocessed: r.reprocessed, resent: r.resent, redispatched: r.redispatched,
+  };
+  out.targets.push({
+    name: 'a run survives kill -9 of any process (chaos)',
+    target: 'deliverable complete, every kind of process killed at least once',
+    ours: `${r.chaos.kills.length} kills survived (${kinds}); ${r.reprocessed} step chunks re-processed, ${r.resent} re-sent; wall ${extra.toFixed(2)}x the undisturbed run`,
+    met: Object.values(r.chaos.byKind).every((n) => n > 0),
+  });
+  out.sections.push({
+    title: 'Crash survival under chaos (issue #15)',
+    paragraphs: [
+      `The same secure run of the same ${r.clipSeconds} s master (${r.chunks} chunks), undisturbed and then with one running process of the mesh killed -9 every ${r.everySeconds} s (every kind first, then any; a process is left alone 30 s after it was killed), in this run: ${r.undisturbedSeconds.toFixed(1)} s undisturbed, ${r.chaosSeconds.toFixed(1)} s under chaos, ${extra.toFixed(2)}x. ${r.chaos.kills.length} kills (${kinds}) caused ${restarts} restarts (a process that needs another one that is down fails its start and is restarted too). After restarts the agents found ${r.foundDone} step chunks already done, re-sent ${r.resent} stored outputs and ran ${r.reprocessed} step chunks again; the owner re-dispatched ${r.redispatched}.`,
+    ],
+    tables: [{ columns: ['at (s)', 'killed', 'kind'], rows: r.chaos.kills.map((k) => [k.at.toFixed(1), k.name, k.kind]) }],
   });
 }
 
@@ -298,5 +323,6 @@ export async function buildReport(results: SuiteResults): Promise<BuiltReport> {
   if (results.envelope) envelopePart(results.envelope, out, results.workflow?.kmsCallsPerChunk ?? results.security?.kmsCallsPerChunk);
   if (results.mesh) meshPart(results.mesh, out);
   if (results.quality) qualityPart(results.quality, out);
+  if (results.chaos) chaosPart(results.chaos, out);
   return out;
 }

@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { renderMarkdown } from '@reelmesh/bench';
 import { benchConfig, type SuiteName } from './config';
+import { runChaosSuite } from './chaos';
 import { runEnvelopeSuite } from './envelope';
 import { Runs } from './masters';
 import { runMeshMicroSuite } from './mesh-micro';
@@ -72,6 +73,7 @@ export async function runBench(options: RunBenchOptions): Promise<BenchOutcome> 
     }
     if (has('mesh')) results.mesh = await runMeshMicroSuite({ requests: config.meshRequests, throughputBytes: config.meshThroughputBytes, policyIterations: config.policyIterations, log });
     if (has('quality')) results.quality = await runQualitySuite(runs, { seconds: config.qualitySeconds, workDir, log });
+    if (has('chaos')) results.chaos = await runChaosSuite(runs, { seconds: config.chaosSeconds, everySeconds: config.chaosEverySeconds, workDir, log });
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }

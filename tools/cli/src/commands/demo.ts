@@ -21,6 +21,9 @@ interface DemoOptions {
   sampleSize: string;
   sampleRate: string;
   sampleChannels: string;
+  resume?: string;
+  chaosEvery?: string;
+  chaosSeed?: string;
 }
 
 export function registerDemo(program: Command): void {
@@ -40,6 +43,9 @@ export function registerDemo(program: Command): void {
     .option('--no-encryption', 'store plaintext volumes (baseline only)')
     .option('--json', 'print a JSON summary as the last line of stdout')
     .option('--isolation <mode>', 'none (processes on loopback) or netns (each pod in its own network namespace; Linux, root)', 'none')
+    .option('--chaos-every <seconds>', 'kill -9 a random process of the mesh this often through the run (every kind at least once); the run must survive')
+    .option('--chaos-seed <n>', 'seed of the chaos victims (replay a run)')
+    .option('--resume <run-dir>', 'continue a run that stopped (the CLI died, a deadline passed) from its folder: nothing finished is done again')
     .action(async (opts: DemoOptions) => {
       if (opts.isolation !== 'none' && opts.isolation !== 'netns') throw new Error(`--isolation must be none or netns, got ${JSON.stringify(opts.isolation)}`);
       if (opts.isolation === 'netns') assertIsolationSupport();
@@ -48,6 +54,10 @@ export function registerDemo(program: Command): void {
         throw new Error(`--duration must be a number of seconds between 0 and 21600, got ${JSON.stringify(opts.duration)}`);
       }
       const sample = parseSampleOptions(opts);
+      const chaosEvery = opts.chaosEvery === undefined ? undefined : Number(opts.chaosEvery);
+      if (chaosEvery !== undefined && !(chaosEvery >= 0.5 && chaosEvery <= 3600)) throw new Error(`--chaos-every must be a number of seconds between 0.5 and 3600, got ${JSON.stringify(opts.chaosEvery)}`);
+      const chaosSeed = opts.chaosSeed === undefined ? undefined : Number(opts.chaosSeed);
+      if (chaosSeed !== undefined && !Number.isSafeInteger(chaosSeed)) throw new Error(`--chaos-seed must be an integer, got ${JSON.stringify(opts.chaosSeed)}`);
       let group: ProcessGroup | undefined;
       const onSignal = () => {
         process.stderr.write('\nstopping every agent...\n');
@@ -70,12 +80,18 @@ export function registerDemo(program: Command): void {
           encryption: opts.encryption,
           progress,
           onGroup: (g) => (group = g),
+          resume: opts.resume,
+          ...(chaosEvery ? { chaos: { everyMs: chaosEvery * 1000, seed: chaosSeed } } : {}),
         });
         if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
         else {
           process.stdout.write(`deliverable: ${result.deliverable}\n`);
           if (result.format) process.stdout.write(`format: ${result.format.summary}\n`);
           process.stdout.write(`${result.chunks} chunks in ${result.wallSeconds.toFixed(1)} s; data root: ${result.dataRoot}\n`);
+          const restarted = Object.entries(result.restarts);
+          if (restarted.length > 0) process.stdout.write(`survived: ${restarted.map(([name, n]) => `${name} restarted ${n}x`).join(', ')}\n`);
+          if (result.chaos) process.stdout.write(`chaos: ${result.chaos.kills.length} processes killed (${Object.entries(result.chaos.byKind).map(([k, n]) => `${k} ${n}`).join(', ')}), all survived\n`);
+          if (opts.resume) process.stdout.write(`resumed: ${result.resumed.done} step chunks already done, ${result.resumed.resent} re-sent, ${result.resumed.rescheduled} run again\n`);
           if (result.caBundle && existsSync(result.caBundle) && existsSync(attestationPathOf(result.deliverable))) {
             process.stdout.write(`attested by the owner: ${attestationPathOf(result.deliverable)}; check it with: reelmesh verify ${result.deliverable} --ca ${result.caBundle}\n`);
           }

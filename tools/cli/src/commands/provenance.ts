@@ -5,10 +5,10 @@ import type { Command } from 'commander';
 import { kmsConfigFromEnv, sealedStore, type KmsConfig } from '@reelmesh/envelope';
 import { agentPrincipal, startLocalKms, workflowKeyAlias, type PrincipalMap } from '@reelmesh/kms-local';
 import { formatSpiffeId } from '@reelmesh/addressing';
-import { LEDGER_AGENT, LEDGER_LOG, OWNER_BUNDLE_KEY_ID, signPolicyDirectory, verifyAuditLog, verifyDeliverable } from '@reelmesh/provenance';
+import { LEDGER_AGENT, LEDGER_LOG, OWNER_BUNDLE_KEY_ID, signPolicyDirectory, verifyAuditLog, verifyDeliverable, type AuditEntry } from '@reelmesh/provenance';
 import { REPO_ROOT } from '@reelmesh/runtime';
 import { writeFileAtomic } from '@reelmesh/storage';
-import { loadWorkflow, ownerOf } from '@reelmesh/workflow';
+import { loadWorkflow, ownerOf, type Workflow } from '@reelmesh/workflow';
 
 // `reelmesh verify <deliverable>` (also `reelmesh provenance verify`) and `reelmesh audit verify <run-dir>`: offline
 // re-checks of a finished run. The CA bundle is always given explicitly: trusting one shipped
@@ -93,35 +93,52 @@ export function registerProvenance(program: Command): void {
     .option('--json', 'print the report as one JSON object')
     .action(async (dir: string, opts: CommonOptions & { ledger?: string; kmsState?: string }) => {
       const { workflow, caBundle } = await loadTrust(opts);
-      const runDir = resolve(dir);
-      const ledgerDir = resolve(opts.ledger ?? join(runDir, 'state', 'audit'));
-      if (!existsSync(join(ledgerDir, 'audit', LEDGER_LOG))) throw new Error(`no audit ledger in ${ledgerDir} (pass the run folder, or --ledger <dir>)`);
-      const owner = ownerOf(workflow).actor;
-      const access = await ledgerAccess(process.env, opts.kmsState ?? join(runDir, 'state', 'kms'), owner);
-      try {
-        const events: Record<string, number> = {};
-        const report = await verifyAuditLog({
-          store: sealedStore(ledgerDir, access.kms).store,
-          name: LEDGER_LOG,
-          workflowId: workflow.metadata.id,
-          agent: LEDGER_AGENT,
-          caBundle,
-          // Only the owner's ledger identity signs checkpoints.
-          checkpointSigner: formatSpiffeId({ trustDomain: workflow.metadata.trustDomain, actor: owner, agent: LEDGER_AGENT }),
-          onEntry: (entry) => void (events[String(entry.event.type)] = (events[String(entry.event.type)] ?? 0) + 1),
-        });
-        if (opts.json) process.stdout.write(`${JSON.stringify({ ...report, events })}\n`);
-        else if (report.ok) {
-          const kinds = Object.entries(events).map(([type, n]) => `${n} ${type}`).join(', ');
-          process.stdout.write(`audit log ok: ${report.entries} entries (${kinds}), ${report.checkpoints} signed checkpoints, ${report.uncheckpointed} after the last checkpoint\n`);
-        } else {
-          process.stdout.write(`audit log FAILED at ${report.problem!.kind.startsWith('checkpoint') ? 'checkpoint' : 'entry'} ${report.problem!.seq}: ${report.problem!.message}\n`);
-        }
-        if (!report.ok) process.exitCode = 1;
-      } finally {
-        await access.stop();
+      const events: Record<string, number> = {};
+      const report = await verifyRunLedger(dir, {
+        workflow,
+        caBundle,
+        ledgerDir: opts.ledger,
+        kmsState: opts.kmsState,
+        onEntry: (entry) => void (events[String(entry.event.type)] = (events[String(entry.event.type)] ?? 0) + 1),
+      });
+      if (opts.json) process.stdout.write(`${JSON.stringify({ ...report, events })}\n`);
+      else if (report.ok) {
+        const kinds = Object.entries(events).map(([type, n]) => `${n} ${type}`).join(', ');
+        process.stdout.write(`audit log ok: ${report.entries} entries (${kinds}), ${report.checkpoints} signed checkpoints, ${report.uncheckpointed} after the last checkpoint\n`);
+      } else {
+        process.stdout.write(`audit log FAILED at ${report.problem!.kind.startsWith('checkpoint') ? 'checkpoint' : 'entry'} ${report.problem!.seq}: ${report.problem!.message}\n`);
       }
+      if (!report.ok) process.exitCode = 1;
     });
+}
+
+/**
+ * Check a run's ledger (its hash chain and the owner-signed checkpoints), opening it sealed with the
+ * run's local KMS (or REELMESH_KMS_*); `onEntry` sees every entry in order.
+ */
+export async function verifyRunLedger(
+  dir: string,
+  opts: { workflow: Workflow; caBundle: string; ledgerDir?: string; kmsState?: string; onEntry?: (entry: AuditEntry) => void },
+) {
+  const runDir = resolve(dir);
+  const ledgerDir = resolve(opts.ledgerDir ?? join(runDir, 'state', 'audit'));
+  if (!existsSync(join(ledgerDir, 'audit', LEDGER_LOG))) throw new Error(`no audit ledger in ${ledgerDir} (pass the run folder, or --ledger <dir>)`);
+  const owner = ownerOf(opts.workflow).actor;
+  const access = await ledgerAccess(process.env, opts.kmsState ?? join(runDir, 'state', 'kms'), owner);
+  try {
+    return await verifyAuditLog({
+      store: sealedStore(ledgerDir, access.kms).store,
+      name: LEDGER_LOG,
+      workflowId: opts.workflow.metadata.id,
+      agent: LEDGER_AGENT,
+      caBundle: opts.caBundle,
+      // Only the owner's ledger identity signs checkpoints.
+      checkpointSigner: formatSpiffeId({ trustDomain: opts.workflow.metadata.trustDomain, actor: owner, agent: LEDGER_AGENT }),
+      onEntry: opts.onEntry,
+    });
+  } finally {
+    await access.stop();
+  }
 }
 
 /**
