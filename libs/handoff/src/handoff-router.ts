@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { ObjectStore } from '@reelmesh/storage';
 import { ChunkStorageEngine } from './chunk-storage-engine';
 import { chunkKey, MAX_CHUNKS, parseSlotTarget, type ChunkSlot } from './chunk-key';
-import { HttpError } from '@reelmesh/http-kit';
+import { HttpError, toHttpError } from '@reelmesh/http-kit';
 import { KeyedMutex } from './keyed-mutex';
 import { fromMulterError } from './multer-errors';
 import type { ReceivedChunk } from './received-chunk';
@@ -144,7 +144,8 @@ export function createHandoffRouter(options: HandoffRouterOptions): Router {
         // Undo, so the sender's retry is treated as new and the chunk is not silently dropped.
         await index.remove(state.slot);
         await options.store.remove(state.key);
-        throw error instanceof HttpError ? error : new HttpError(500, 'INTERNAL', 'internal error', { expose: false, cause: error });
+        // One rule for what an error answers (a full volume is 507, the sender retries).
+        throw toHttpError(error);
       }
       log?.info({ key: state.key, sha256: chunk.sha256, byteLength: chunk.byteLength }, 'chunk stored');
       res.status(201).json({ status: 'stored', key: state.key, sha256: chunk.sha256, byteLength: chunk.byteLength });

@@ -22,10 +22,13 @@ const CLIENT_GONE = new Set(['Request aborted', 'Request closed']);
 
 /**
  * Whatever multer (or busboy under it) reports, as an HttpError. Our engine already throws
- * HttpErrors; a plain Error from the middleware is a multipart syntax problem of the client.
+ * HttpErrors; a file-system error (ENOSPC, ...) is ours, mapped by the one rule of toHttpError
+ * (a full volume is 507); any other plain Error from the middleware is a multipart syntax problem
+ * of the client.
  */
 export function fromMulterError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
+  if (error instanceof Error && 'syscall' in error) return toHttpError(error);
   if (error instanceof MulterError) {
     const make = MULTER_CODES[error.code];
     return make ? make(error.field) : new HttpError(400, 'MALFORMED_MULTIPART', error.message);

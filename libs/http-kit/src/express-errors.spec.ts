@@ -33,6 +33,16 @@ describe('jsonErrorHandler', () => {
     expect(typeof res.body.error.message).toBe('string');
   });
 
+  it('answers a full volume (ENOSPC, EDQUOT) with 507 INSUFFICIENT_STORAGE, naming the object but no path', async () => {
+    const full = Object.assign(new Error("ENOSPC: no space left on device, write '/var/lib/reelmesh/vfx-1/x'"), { code: 'ENOSPC', syscall: 'write' });
+    const res = await request(appThrowing(Object.assign(full, { objectKey: 'wf/demux/av/00003.mkv', volume: 'vfx-1' }))).get('/boom').expect(507);
+    expect(res.body).toEqual({
+      error: { code: 'INSUFFICIENT_STORAGE', message: 'the volume of vfx-1 is full (ENOSPC: no space left): cannot store wf/demux/av/00003.mkv; retry once space is freed' },
+    });
+    const quota = await request(appThrowing(Object.assign(new Error('EDQUOT /srv'), { code: 'EDQUOT', objectKey: '/srv/abs' }))).get('/boom').expect(507);
+    expect(quota.body.error).toEqual({ code: 'INSUFFICIENT_STORAGE', message: 'the volume is full (EDQUOT: disk quota exceeded); retry once space is freed' });
+  });
+
   it('handles thrown non-errors', async () => {
     const res = await request(appThrowing('just a string')).get('/boom').expect(500);
     expect(res.body.error.code).toBe('INTERNAL');

@@ -44,13 +44,40 @@ const STATUS_CODES: Record<number, string> = {
   507: 'INSUFFICIENT_STORAGE',
 };
 
+/** What a full volume reports: no space left on the device, or the quota of its owner used up. */
+const STORAGE_FULL: Record<string, string> = { ENOSPC: 'no space left', EDQUOT: 'disk quota exceeded' };
+
+/** Is this a full volume (ENOSPC, EDQUOT)? The one test, wherever an error may mean "disk full". */
+export function isStorageFull(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && Object.hasOwn(STORAGE_FULL, code);
+}
+
+/** Object keys and volume names are safe to show; anything else (paths, internals) is left out. */
+const SHOWABLE = /^[A-Za-z0-9_][A-Za-z0-9._/-]{0,511}$/;
+
+/**
+ * 507 INSUFFICIENT_STORAGE for a full volume. The message names the volume and the object when the
+ * store said which (`volume`, `objectKey`: see @reelmesh/storage), never a file path.
+ */
+function storageFull(error: { code?: unknown; volume?: unknown; objectKey?: unknown }): HttpError {
+  const show = (value: unknown) => (typeof value === 'string' && SHOWABLE.test(value) ? value : undefined);
+  const volume = show(error.volume);
+  const key = show(error.objectKey);
+  const code = String(error.code);
+  const message = `${volume ? `the volume of ${volume}` : 'the volume'} is full (${code}: ${STORAGE_FULL[code]})${key ? `: cannot store ${key}` : ''}; retry once space is freed`;
+  return new HttpError(507, 'INSUFFICIENT_STORAGE', message, { expose: true, cause: error });
+}
+
 /**
  * Normalise anything thrown into an HttpError. Errors that carry their own `status` (Express,
- * body parsers, other libraries' errors such as a policy store's) keep it and their code; anything
- * else is an internal error whose message must not leak.
+ * body parsers, other libraries' errors such as a policy store's) keep it and their code; a full
+ * volume (ENOSPC, EDQUOT) is 507 INSUFFICIENT_STORAGE, which senders retry; anything else is an
+ * internal error whose message must not leak.
  */
 export function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
+  if (isStorageFull(error)) return storageFull(error as { code: string });
   const e = error as { status?: unknown; statusCode?: unknown; expose?: unknown; code?: unknown; message?: unknown } | null;
   const status = Number(e?.status ?? e?.statusCode);
   if (Number.isInteger(status) && status >= 400 && status <= 599) {

@@ -1,7 +1,7 @@
 // @reelmesh/http-kit: what every ReelMesh HTTP service shares — one error type and JSON error
 // answer, capped body readers, listen/close on TCP port 0 or a Unix socket, a client for both,
 // and the one ready/error line every process announces itself with.
-export { HttpError, toHttpError, errorBody, type ErrorBody, type HttpErrorOptions } from './http-error';
+export { HttpError, toHttpError, isStorageFull, errorBody, type ErrorBody, type HttpErrorOptions } from './http-error';
 export { sendJson, sendError } from './respond';
 export { readBody, readJsonBody, type BodyLimit } from './body';
 export { jsonErrorHandler } from './express-errors';

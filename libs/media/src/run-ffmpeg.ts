@@ -49,6 +49,10 @@ export async function runFfmpeg(job: FfmpegJob): Promise<string> {
   }
   command.addOption('-hide_banner', '-nostdin', '-nostats', '-loglevel', job.logLevel ?? 'error');
   command.addOption('-threads', String(ffmpegThreads()));
+  // Same input and parameters, same bytes (a job re-run after a crash must not conflict with the
+  // copy already handed on): the muxer writes no random segment/track UIDs, no muxing date and no
+  // library version. Muxing only; codecs and their settings are untouched (docs/media.md, "Determinism").
+  command.addOption('-fflags', '+bitexact');
   if (job.output) command.output(job.output, { end: false });
   // What exactly runs goes into the job's provenance (tool, version, full argument list).
   const args = (command as unknown as { _getArguments(): string[] })._getArguments();

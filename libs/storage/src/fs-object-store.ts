@@ -30,6 +30,17 @@ export interface FsObjectStoreOptions {
 }
 
 /**
+ * Name the object and the volume (the storing agent's) on a file-system error of a write, keeping
+ * the error itself (its `code`, e.g. ENOSPC, is what the HTTP layer maps: 507 for a full volume).
+ */
+function locateError(error: unknown, key: string, context: ObjectContext): unknown {
+  if (error instanceof Error && typeof (error as { code?: unknown }).code === 'string' && !('objectKey' in error)) {
+    Object.assign(error, { objectKey: key, volume: context.agent });
+  }
+  return error;
+}
+
+/**
  * Plain files under `root`, written atomically (see atomic-file.ts): a hidden partial file beside
  * the target is published on commit and deleted on abort, so a failed write leaves nothing behind.
  */
@@ -45,7 +56,10 @@ export class FsObjectStore implements ObjectStore {
 
   async createWriter(key: string, context: ObjectContext): Promise<ObjectWriter> {
     const target = this.pathOf(key);
-    await mkdir(dirname(target), { recursive: true });
+    const located = (error: unknown) => locateError(error, key, context);
+    await mkdir(dirname(target), { recursive: true }).catch((error: unknown) => {
+      throw located(error);
+    });
     const partial = partialPathOf(target);
     const input = new PassThrough({ highWaterMark: 256 * 1024 });
     const counter = new DigestCounter();
@@ -53,6 +67,9 @@ export class FsObjectStore implements ObjectStore {
     // The encoder first: if it cannot start (say KMS is down), no file is ever created.
     if (this.options.encode) stages.push(await this.options.encode(key, context));
     const file = createWriteStream(partial, { flags: 'wx', mode: 0o600 });
+    // Say which object failed before the error travels on (the pipeline hands this very error to
+    // the writer's stream, so whoever pipes into it sees ENOSPC with the key and volume).
+    file.once('error', located);
     const done = pipeline(input, ...(stages as [Transform]), file);
     done.catch(() => undefined); // observed in commit/abort
     let settled = false;
@@ -78,7 +95,7 @@ export class FsObjectStore implements ObjectStore {
         settled = true;
         await publishFile(partial, target).catch(async (error: unknown) => {
           await rm(partial, { force: true });
-          throw error;
+          throw located(error);
         });
         return { key, sha256: counter.digest(), byteLength: counter.byteLength };
       },

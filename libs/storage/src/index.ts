@@ -10,3 +10,4 @@ export {
   PARTIAL_PREFIX,
   type AtomicWriteOptions,
 } from './atomic-file';
+export { mountSmallVolume, type SmallVolume, type SmallVolumeResult } from './small-volume';

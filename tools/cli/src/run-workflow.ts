@@ -208,7 +208,8 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
       current.state !== 'idle'
         ? current
         : await requestJson<RunStatus>(owner.url, '/v1/runs', { method: 'POST', headers: owner.headers, json: { input: basename(input) } }).catch((error: Error & { code?: string }) => {
-            throw new Error(`owner refused the master: ${error.code}: ${error.message}`);
+            // Bad input, not an interruption: nothing to continue.
+            throw Object.assign(new Error(`owner refused the master: ${error.code}: ${error.message}`), { final: true });
           });
     const chunkCount = body.chunkCount ?? 0;
     if (body.format) options.progress?.line(`format: ${body.format.summary}`);
@@ -309,5 +310,6 @@ async function resumesLogged(logFiles: string[]): Promise<{ done: number; resent
 
 /** A failed run says how to continue it: its volumes and state are kept. */
 function resumable(error: Error, runDir: string): Error {
-  return Object.assign(new Error(`${error.message}\nthe run is kept in ${runDir}; continue it with: reelmesh demo --resume ${runDir}`, { cause: error }), { runDir });
+  if ((error as { final?: boolean }).final) return error;
+  return Object.assign(new Error(`${error.message} (the run is kept: continue it with reelmesh demo --resume ${runDir})`, { cause: error }), { runDir });
 }
