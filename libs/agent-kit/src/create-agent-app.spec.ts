@@ -28,12 +28,12 @@ describe('createAgentApp', () => {
       },
     });
     const config = validateAgentConfig({ agent: 'hdr', dataDir: dir, listen: '127.0.0.1:0', peers: {}, concurrency: 1, logLevel: 'info', maxChunkBytes: 1024, ...extra });
-    const { app } = createAgentApp({
+    const { app, started } = createAgentApp({
       config,
       deps: { workflow, store: new FsObjectStore(dir), logger: createLogger('hdr', 'info', sink) },
       handlers: { hdr10: async () => undefined },
     });
-    return { app, lines, dir };
+    return { app, lines, dir, started };
   }
 
   it('reuses an incoming x-request-id in the response and the log line, and mints one otherwise', async () => {
@@ -70,9 +70,12 @@ describe('createAgentApp', () => {
       expect(JSON.stringify(lines)).not.toContain(podToken.slice(1));
     });
 
-    it('answers GET /health to anyone, and nothing else without the token', async () => {
-      const { app } = build({ podToken });
+    it('answers GET /health and GET /ready (probes) to anyone, and nothing else without the token', async () => {
+      const { app, started } = build({ podToken });
       expect((await request(app).get('/health')).status).toBe(200);
+      // Ready once the (here empty) volume has been taken up.
+      await started;
+      expect((await request(app).get('/ready')).body).toEqual({ ready: true, agent: expect.any(String) });
       expect((await request(app).get('/v1/status')).body.error.code).toBe('POD_PRIVATE');
       expect((await request(app).post('/health')).status).toBe(403);
       expect((await request(app).get('/nowhere')).status).toBe(403);

@@ -49,13 +49,18 @@ export function registerUp(program: Command): void {
         const pods = Object.values(runtime.agents).map((a) => ({ agent: a.agent, url: a.url, outboundUrl: a.pod?.outboundUrl, inboundUrl: a.pod?.inboundUrl, netns: a.netns }));
         process.stdout.write(`${JSON.stringify({ event: 'up', dir, isolation, pods })}\n`);
       } else process.stdout.write(`${describe(runtime)}\n\nup (${isolation}); logs in ${join(dir, 'state', 'logs')}; Ctrl-C stops everything\n`);
-      await new Promise<void>((resolveStop) => {
-        const stop = () => {
+      // Supervised like pods on a node: a process that dies is restarted (said here); one that keeps
+      // crashing brings everything down with its reason.
+      runtime.group.on('restarting', (e) => process.stderr.write(`${e.name} exited (${e.exit}): restarting it in ${(e.delayMs / 1000).toFixed(1)} s (restart ${e.restarts})\n`));
+      const crashed = await new Promise<string | undefined>((resolveStop) => {
+        const stop = (why?: string) => {
           process.stderr.write('stopping every pod...\n');
-          void runtime.stop(5_000).then(() => resolveStop());
+          void runtime.stop(5_000).then(() => resolveStop(why));
         };
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
+        process.once('SIGINT', () => stop());
+        process.once('SIGTERM', () => stop());
+        runtime.group.once('crashloop', (e) => stop(e.message));
       });
+      if (crashed) throw new Error(crashed);
     });
 }
