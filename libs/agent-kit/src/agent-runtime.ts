@@ -139,6 +139,7 @@ export class AgentRuntime {
   private state: 'starting' | 'resuming' | 'ready' = 'starting';
   private resumeSummary: ResumeSummary | undefined;
   private redispatched = 0;
+  private readonly draining = new AbortController();
 
   constructor(private readonly options: AgentRuntimeOptions) {
     this.graph = buildGraph(options.workflow);
@@ -462,6 +463,9 @@ export class AgentRuntime {
   /** Stop taking chunks and wait for every job in flight (and its handoffs) to finish. */
   async drain(): Promise<void> {
     this.stopWatchdog();
+    // Jobs in flight finish (their outputs get recorded); outages are no longer waited out: what
+    // could not be handed on is in the volume, and the next start re-sends it.
+    this.draining.abort();
     this.queue.close();
     await this.queue.drain();
     await this.options.audit?.close();
@@ -499,7 +503,7 @@ export class AgentRuntime {
   }
 
   private outagePolicy() {
-    return { deadlineMs: this.options.outageDeadlineMs ?? DEFAULT_OUTAGE_DEADLINE_MS };
+    return { deadlineMs: this.options.outageDeadlineMs ?? DEFAULT_OUTAGE_DEADLINE_MS, signal: this.draining.signal };
   }
 
   /** One step, one chunk: outputs made once (and recorded before anything leaves), then delivered. */

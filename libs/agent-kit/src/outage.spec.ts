@@ -50,4 +50,17 @@ describe('outages are waited out, verdicts are not', () => {
     expect(error.code).toBe('OUTAGE_DEADLINE');
     expect(error.message).toMatch(/^handoff of grade chunk 3 to hdr: still failing after \d+ s of retries \(deadline 0 s, REELMESH_OUTAGE_DEADLINE_MS\): connect ECONNREFUSED/);
   });
+
+  it('stops waiting when the agent drains: the outage is thrown at once (the volume keeps the work)', async () => {
+    const draining = new AbortController();
+    let calls = 0;
+    const waiting = waitOutOutages('handoff', async () => {
+      calls++;
+      throw enospc();
+    }, { deadlineMs: 60_000, baseDelayMs: 10_000, signal: draining.signal });
+    await new Promise((r) => setTimeout(r, 20));
+    draining.abort();
+    await expect(waiting).rejects.toMatchObject({ code: 'ENOSPC' });
+    expect(calls).toBe(1);
+  });
 });

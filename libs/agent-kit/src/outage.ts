@@ -38,6 +38,11 @@ export interface OutagePolicy {
   /** First pause; doubled after each failure up to maxDelayMs. */
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /**
+   * Aborted when the agent drains: an outage is no longer waited out (the work is recorded in the
+   * volume and taken up by the next start); the last error is thrown at once.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -53,6 +58,7 @@ export async function waitOutOutages<T>(what: string, work: () => Promise<T>, po
       return await work();
     } catch (error) {
       if (!isOutage(error)) throw error;
+      if (policy.signal?.aborted) throw error;
       const waited = Date.now() - since;
       if (waited + delay > policy.deadlineMs) {
         throw Object.assign(new Error(`${what}: still failing after ${Math.round(waited / 1000)} s of retries (deadline ${Math.round(policy.deadlineMs / 1000)} s, REELMESH_OUTAGE_DEADLINE_MS): ${(error as Error).message}`, { cause: error }), {
@@ -60,7 +66,9 @@ export async function waitOutOutages<T>(what: string, work: () => Promise<T>, po
         });
       }
       logger?.warn({ err: error, attempt, retryInMs: delay }, `${what}: outage, waiting it out`);
-      await sleep(delay);
+      await sleep(delay, undefined, { signal: policy.signal }).catch(() => {
+        throw error;
+      });
       delay = Math.min(policy.maxDelayMs ?? 10_000, delay * 2);
     }
   }

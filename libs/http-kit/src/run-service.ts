@@ -24,12 +24,16 @@ export function runService(service: string, start: () => Promise<StartedService>
     if (!running || stopping) return;
     stopping = true;
     setTimeout(() => fail({ code: 'STOP_TIMEOUT', message: `did not stop within ${stopTimeoutMs} ms` }), stopTimeoutMs).unref();
-    running.stop(reason).then(() => process.exit(0), fail);
+    running.stop(reason).then(() => exit(0), fail);
   };
   const fail = (error: unknown) => {
     process.stderr.write(`${errorLine(service, error)}\n`);
-    process.exit(1);
+    exit(1);
   };
+  // Orphaned (the parent that read our stdout is gone), exit handlers that flush a logger to stdout
+  // can wait on that dead stream for ever: the work is done, so leave without them.
+  const exit = (code: number) => (orphaned ? process.kill(process.pid, 'SIGKILL') : process.exit(code));
+  let orphaned = false;
   // Handlers go in first: a signal that arrives while starting (or right after the ready line)
   // must stop the service gracefully, not kill it with the default action.
   process.once('SIGTERM', () => stop('SIGTERM'));
@@ -39,7 +43,10 @@ export function runService(service: string, start: () => Promise<StartedService>
   // itself must not keep a finished service alive.
   if (process.channel) {
     process.channel.unref();
-    process.once('disconnect', () => stop('parent gone'));
+    process.once('disconnect', () => {
+      orphaned = true;
+      stop('parent gone');
+    });
   }
 
   start().then((started) => {
