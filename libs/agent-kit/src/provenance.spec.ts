@@ -63,11 +63,13 @@ async function start(
   name: string,
   handlers: Parameters<typeof createAgentApp>[0]['handlers'],
   audit = new AuditTrail({ url: ledgerUrl, token: name, flushIntervalMs: 5 }),
+  extra: Partial<AgentConfig> = {},
 ): Promise<Agent> {
   const store = new FsObjectStore(join(dir, name));
   const config: AgentConfig = validateAgentConfig({
     agent: name, dataDir: join(dir, name), listen: '127.0.0.1:0', peers, concurrency: 2, logLevel: 'silent', maxChunkBytes: 1 << 20,
     ...(name === 'owner' ? { exportDir: join(dir, 'out') } : {}),
+    ...extra,
   });
   const { app, runtime } = createAgentApp({ config, deps: { workflow, store, logger: pino({ level: 'silent' }), provenance: identities[name], audit }, handlers });
   const server = await new Promise<Server>((resolve) => {
@@ -335,6 +337,37 @@ describe('a restarted agent takes up its volume: nothing lost, nothing made twic
     expect(restarted.runtime.status().resume).toMatchObject({ chunksFound: 2, done: 1, resent: 0, rescheduled: 1 });
     expect(restarted.runtime.status().progress.demux).toBe(2);
     expect(demuxRuns).toBe(2); // chunk 0 once (first process), chunk 1 once (the second: the first never finished it)
+  });
+
+  it('the owner re-dispatches a chunk missing at the sink; the hop that failed it runs it again', async () => {
+    // fx-1 fails chunk 1 for good the first time (a verdict, not an outage): nothing retries it by itself.
+    let failedOnce = false;
+    const flaky = async (job: Parameters<ReturnType<typeof demux>>[0] & { chunkIndex: number }) => {
+      if (job.chunkIndex === 1 && !failedOnce) {
+        failedOnce = true;
+        throw new Error('one bad run');
+      }
+      return demux()(job);
+    };
+    crash(agents['fx-1']);
+    crash(agents.owner);
+    agents['fx-1'] = await start(MINI, 'fx-1', { demux: flaky as never });
+    agents.owner = await start(MINI, 'owner', {
+      split: async ({ chunkIndex, outputs }) => void outputs.av.end(Buffer.from(`original chunk ${chunkIndex}`)),
+      assemble: {
+        gather: async ({ inputs }) => {
+          const parts: string[] = [];
+          for (const open of inputs.picture) for await (const part of await open()) parts.push(String(part));
+          assembled = parts;
+        },
+      },
+    }, undefined, { redispatchAfterMs: 300 });
+    await Promise.all([0, 1].map((i) => agents.owner.runtime.produce('split', i, 2)));
+    await until(() => assembled !== undefined);
+    expect(assembled).toEqual(['original chunk 0', 'original chunk 1']);
+    expect(failedOnce).toBe(true);
+    expect(agents.owner.runtime.status().redispatched).toBeGreaterThanOrEqual(1);
+    expect(agents['fx-1'].runtime.status().failures).toEqual([expect.objectContaining({ step: 'demux', chunkIndex: 1, message: 'one bad run' })]);
   });
 
   it('refuses to resume from a slot record that does not read back, naming it, and deletes nothing', async () => {
