@@ -13,7 +13,11 @@ import { parseYamlDocs, REPO_ROOT, workflow } from './test-support';
 
 const wf = workflow();
 const text = readFileSync(`${REPO_ROOT}docker-compose.yml`, 'utf8');
-const compose = parseYamlDocs(text)[0] as unknown as { services: Record<string, Service>; volumes: Record<string, unknown> };
+const compose = parseYamlDocs(text)[0] as unknown as {
+  services: Record<string, Service>;
+  volumes: Record<string, unknown>;
+  networks: Record<string, { internal?: boolean }>;
+};
 const validate = new Ajv2019({ strict: false, allErrors: true }).compile(
   withoutIds(((composeSchema as unknown as { default?: object }).default ?? composeSchema) as Record<string, unknown>),
 );
@@ -43,6 +47,7 @@ interface Service {
   cap_drop?: string[];
   environment?: Record<string, string>;
   volumes?: string[];
+  ports?: unknown[];
 }
 
 function composeBinary(): string[] | undefined {
@@ -106,6 +111,43 @@ describe('docker-compose.yml', () => {
     for (const [name, service] of Object.entries(compose.services)) {
       expect(service.read_only, name).toBe(true);
       expect(service.cap_drop, name).toEqual(['ALL']);
+    }
+  });
+
+  it('keeps the mesh network internal: no container can reach outside it, and everything a pod talks to is on it', () => {
+    expect(Object.keys(compose.networks).length).toBeGreaterThan(0);
+    for (const [name, network] of Object.entries(compose.networks)) expect(network.internal, name).toBe(true);
+    for (const [name, service] of Object.entries(compose.services)) {
+      // On the internal network (pod sandboxes, the KMS) or inside a pod's namespace; nothing published.
+      if (service.network_mode === undefined) expect(service.networks?.every((n) => compose.networks[n]?.internal), name).toBe(true);
+      else expect(compose.services[service.network_mode.replace(/^service:/, '')], name).toBeDefined();
+      expect(service.ports, name).toBeUndefined();
+    }
+    // The one service apps call besides their next hops (through Envoy) is the KMS: on that network.
+    for (const agent of wf.agents) {
+      const endpoint = new URL(compose.services[`${agent.name}-app`].environment!.REELMESH_KMS_ENDPOINT);
+      expect(compose.services[endpoint.hostname]?.networks, agent.name).toEqual(Object.keys(compose.networks));
+    }
+  });
+
+  it("serves each pod's OPA on the pod's loopback only, where its Envoy asks it", () => {
+    const opa = parseYamlDocs(readFileSync(`${REPO_ROOT}docker/opa/config.yaml`, 'utf8'))[0] as unknown as {
+      plugins: { envoy_ext_authz_grpc: { addr: string } };
+    };
+    expect(opa.plugins.envoy_ext_authz_grpc.addr).toBe('127.0.0.1:9191');
+    const [host, port] = opa.plugins.envoy_ext_authz_grpc.addr.split(':');
+    for (const agent of wf.agents) {
+      // Envoy and OPA share the pod's network namespace (the pause container's), so loopback reaches it.
+      expect(compose.services[`${agent.name}-opa`].network_mode).toBe(compose.services[`${agent.name}-envoy`].network_mode);
+      const envoy = parseYamlDocs(readFileSync(`${REPO_ROOT}docker/envoy/${agent.name}.yaml`, 'utf8'))[0] as unknown as {
+        static_resources: { clusters: Array<{ name: string; load_assignment: { endpoints: Array<{ lb_endpoints: Array<{ endpoint: { address: { socket_address: { address: string; port_value: number } } } }> }> } }> };
+      };
+      const text = JSON.stringify(envoy);
+      const clusterName = /"envoy_grpc":\{"cluster_name":"([^"]+)"\}/.exec(text)?.[1];
+      const cluster = envoy.static_resources.clusters.find((c) => c.name === clusterName);
+      expect(cluster, agent.name).toBeDefined();
+      const addresses = cluster!.load_assignment.endpoints.flatMap((e) => e.lb_endpoints.map((l) => l.endpoint.address.socket_address));
+      expect(addresses, agent.name).toEqual([{ address: host, port_value: Number(port) }]);
     }
   });
 });

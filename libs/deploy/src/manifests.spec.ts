@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConfigMap, Namespace, PersistentVolumeClaim, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { Deployment } from 'kubernetes-models/apps/v1';
-import { AuthorizationPolicy, PeerAuthentication } from '@kubernetes-models/istio/security.istio.io/v1beta1';
+import { AuthorizationPolicy } from '@kubernetes-models/istio/security.istio.io/v1';
+import { PeerAuthenticationV1 } from './test-support';
 import { ServiceEntry, Sidecar } from '@kubernetes-models/istio/networking.istio.io/v1beta1';
 import { IstioOperator } from '@kubernetes-models/istio/install.istio.io/v1alpha1';
 import { spiffeId } from '@reelmesh/workflow';
@@ -23,8 +24,8 @@ const MODELS: Record<string, Model> = {
   'v1/ConfigMap': ConfigMap,
   'v1/PersistentVolumeClaim': PersistentVolumeClaim,
   'apps/v1/Deployment': Deployment,
-  'security.istio.io/v1beta1/AuthorizationPolicy': AuthorizationPolicy,
-  'security.istio.io/v1beta1/PeerAuthentication': PeerAuthentication,
+  'security.istio.io/v1/AuthorizationPolicy': AuthorizationPolicy,
+  'security.istio.io/v1/PeerAuthentication': PeerAuthenticationV1,
   'networking.istio.io/v1beta1/Sidecar': Sidecar,
   'networking.istio.io/v1beta1/ServiceEntry': ServiceEntry,
 };
@@ -146,13 +147,13 @@ describe.skipIf(Boolean(missing))('rendered manifests', () => {
     }
   });
 
-  it('the OPA sidecar config asks envoy_ext_authz_grpc on :9191 for reelmesh/authz/allow and logs decisions', () => {
+  it('the OPA sidecar config asks envoy_ext_authz_grpc on the pod loopback 127.0.0.1:9191 for reelmesh/authz/allow and logs decisions', () => {
     const cm = rendered.get('k8s/base')!.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('opa-config'))!;
     const config = parseYamlDocs((cm as unknown as { data: Record<string, string> }).data['config.yaml'])[0] as unknown as {
       plugins: { envoy_ext_authz_grpc: { addr: string; path: string } };
       decision_logs: { console: boolean };
     };
-    expect(config.plugins.envoy_ext_authz_grpc).toMatchObject({ addr: ':9191', path: 'reelmesh/authz/allow' });
+    expect(config.plugins.envoy_ext_authz_grpc).toMatchObject({ addr: '127.0.0.1:9191', path: 'reelmesh/authz/allow' });
     expect(config.decision_logs.console).toBe(true);
   });
 });

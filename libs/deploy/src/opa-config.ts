@@ -7,7 +7,9 @@ export function opaConfig(): object {
   return {
     plugins: {
       envoy_ext_authz_grpc: {
-        addr: `:${OPA_GRPC_PORT}`,
+        // The pod's loopback only: its own Envoy (Compose) or istio-proxy (the ServiceEntry
+        // opa-ext-authz.local -> 127.0.0.1) asks it; no other pod can query this OPA.
+        addr: `127.0.0.1:${OPA_GRPC_PORT}`,
         path: OPA_DECISION_PATH,
         'enable-reflection': false,
       },
@@ -15,6 +17,12 @@ export function opaConfig(): object {
     decision_logs: { console: true },
   };
 }
+
+/**
+ * The start of every OPA sidecar's command line (Compose and Kubernetes): the server, and no call
+ * home (OPA otherwise asks telemetry.openpolicyagent.org for the latest version at start-up).
+ */
+export const OPA_RUN = ['run', '--server', '--skip-version-check'];
 
 /** The owner's bundle-signing key id: the JWT's keyid must be this (explicit, as OPA >= 1.21.3 advises). */
 

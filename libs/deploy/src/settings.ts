@@ -20,6 +20,12 @@ export const EXT_AUTHZ_PROVIDER = 'reelmesh-opa';
 /** Host of the ServiceEntry that resolves to the pod's own OPA on 127.0.0.1. */
 export const EXT_AUTHZ_HOST = 'opa-ext-authz.local';
 export const EXT_AUTHZ_TIMEOUT = '2s';
+/**
+ * The oldest Istio the generated files work with: security.istio.io/v1 (AuthorizationPolicy,
+ * PeerAuthentication) is served from 1.22. The IstioOperator pins no version (no `tag`): istioctl
+ * installs its own, so tools/kind/install-istio.sh checks istioctl against this.
+ */
+export const ISTIO_MIN_VERSION = '1.22';
 
 /** The sealed volume of every agent. */
 export const DATA_DIR = '/var/lib/reelmesh';

@@ -1,6 +1,7 @@
 // Shared by the specs: the repo, the committed workflow, rendered kustomizations as objects.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { parseAllDocuments } from 'yaml';
+import { PeerAuthentication as PeerAuthenticationV1beta1 } from '@kubernetes-models/istio/security.istio.io/v1beta1';
 import { loadWorkflow, REPO_ROOT } from '@reelmesh/workflow';
 
 export { REPO_ROOT } from '@reelmesh/workflow';
@@ -34,4 +35,16 @@ export function parseYamlDocs(text: string): K8sObject[] {
       return doc.toJS() as K8sObject | null;
     })
     .filter((doc): doc is K8sObject => doc !== null);
+}
+
+/**
+ * PeerAuthentication is security.istio.io/v1 since Istio 1.22 with the v1beta1 spec unchanged, but
+ * @kubernetes-models/istio (2.3.0) ships no v1 schema for it: validate the spec with the v1beta1 one.
+ */
+export class PeerAuthenticationV1 {
+  constructor(private readonly data: K8sObject) {}
+  validate(): void {
+    if (this.data.apiVersion !== 'security.istio.io/v1') throw new Error(`expected security.istio.io/v1, got ${this.data.apiVersion}`);
+    new PeerAuthenticationV1beta1({ ...this.data, apiVersion: 'security.istio.io/v1beta1' } as never).validate();
+  }
 }

@@ -25,13 +25,15 @@ import {
   APP_DRAIN_SECONDS,
 } from '../settings';
 import type { AgentPlacement, Topology } from '../topology';
-import { opaSignedBundleArgs } from '../opa-config';
+import { OPA_RUN, opaSignedBundleArgs } from '../opa-config';
 import { CERTS_IN_CONTAINER, ENVOY_ADMIN_PORT, ENVOY_OUTBOUND_PORT } from './envoy-config';
 
 /** Where `reelmesh certs` writes (gitignored .reelmesh/), relative to the repository root. */
 export const COMPOSE_CERTS_DIR = '.reelmesh/certs';
 export const envoyConfigPath = (agent: string) => `docker/envoy/${agent}.yaml`;
 export const OPA_CONFIG_PATH = 'docker/opa/config.yaml';
+/** The one Compose network: the pods' sandboxes and the KMS. */
+export const MESH_NETWORK = 'mesh';
 /** Key files are private to the user who ran `reelmesh certs`; containers that read them run as that user. */
 const HOST_USER = '${REELMESH_UID:-1000}:${REELMESH_GID:-1000}';
 
@@ -58,7 +60,9 @@ export function composeFile(topology: Topology): object {
     services[names.app] = appService(topology.workflow, agent);
     volumes[`${agent.name}-sealed`] = {};
   }
-  return { services, volumes, networks: { mesh: {} } };
+  // internal: no route out of the mesh network. Every peer is on it (the pods, the KMS); an app that
+  // tried to reach anything else directly, bypassing its Envoy, has nowhere to go.
+  return { services, volumes, networks: { [MESH_NETWORK]: { internal: true } } };
 }
 
 function kmsService(): object {
@@ -76,7 +80,7 @@ function kmsService(): object {
     },
     volumes: [`${KMS_NAME}-state:/var/lib/kms`, `./${COMPOSE_CERTS_DIR}/kms:/run/kms:ro`],
     tmpfs: ['/tmp'],
-    networks: ['mesh'],
+    networks: [MESH_NETWORK],
     // The KMS answers only signed POSTs: it is healthy when it accepts connections.
     healthcheck: { test: ['CMD', 'node', '-e', nodeTcpProbe(KMS_PORT)], interval: '5s', timeout: '3s', retries: 3, start_period: '30s' },
     restart: RESTART,
@@ -92,7 +96,7 @@ function podService(): object {
   return {
     image: composeImageString(PAUSE_IMAGE, 'PAUSE_DIGEST'),
     user: '65535:65535',
-    networks: ['mesh'],
+    networks: [MESH_NETWORK],
     restart: RESTART,
     ...hardened,
   };
@@ -136,8 +140,7 @@ function opaService(agent: AgentPlacement): object {
     network_mode: `service:${names.pod}`,
     depends_on: [names.pod],
     command: [
-      'run',
-      '--server',
+      ...OPA_RUN,
       '--config-file=/config/config.yaml',
       `--addr=localhost:${OPA_API_PORT}`,
       `--diagnostic-addr=127.0.0.1:${OPA_DIAGNOSTIC_PORT}`,

@@ -13,6 +13,8 @@ export const ENVOY_ADMIN_PORT = 9901;
 export const CERTS_IN_CONTAINER = '/certs';
 
 const TLS = 'envoy.transport_sockets.tls';
+/** Every pod-to-pod handshake is TLS 1.3, on the inbound and the outbound side alike. */
+export const TLS_VERSION = 'TLSv1_3';
 const type = (name: string) => `type.googleapis.com/${name}`;
 
 export function envoyConfig(topology: Topology, agent: AgentPlacement): object {
@@ -126,8 +128,9 @@ function extAuthzFilter(): object {
     typed_config: {
       '@type': type('envoy.extensions.filters.http.ext_authz.v3.ExtAuthz'),
       transport_api_version: 'V3',
-      // OPA down -> 403, never a pass.
+      // OPA down or slow -> 503 (senders retry, as with the local proxy), never a pass.
       failure_mode_allow: false,
+      status_on_error: { code: 'ServiceUnavailable' },
       include_peer_certificate: true,
       grpc_service: { envoy_grpc: { cluster_name: 'opa' }, timeout: EXT_AUTHZ_TIMEOUT },
     },
@@ -160,7 +163,8 @@ function mtlsCluster(topology: Topology, agent: AgentPlacement, hop: string): ob
 
 function commonTls(agent: AgentPlacement): object {
   return {
-    tls_params: { tls_minimum_protocol_version: 'TLSv1_3' },
+    // Both ends: Envoy's client default maximum is TLS 1.2, so a minimum of 1.3 alone fails every handshake.
+    tls_params: { tls_minimum_protocol_version: TLS_VERSION, tls_maximum_protocol_version: TLS_VERSION },
     tls_certificates: [
       {
         certificate_chain: { filename: `${CERTS_IN_CONTAINER}/${agent.name}/cert.pem` },

@@ -7,6 +7,7 @@ import type { Topology } from '../topology';
 import { istioOperator } from './istio-operator';
 import {
   agentSidecar,
+  allowNothingPolicy,
   allowPolicy,
   extAuthzPolicy,
   kmsAllowPolicy,
@@ -33,11 +34,15 @@ export function istioFiles(topology: Topology): DeployFile[] {
     'service-entry-opa-ext-authz-local.yaml': opaServiceEntry(),
   });
   folder('kms', {
+    [`authorization-policy-${KMS_NAMESPACE}-allow-nothing.yaml`]: allowNothingPolicy(KMS_NAMESPACE),
     [`authorization-policy-${KMS_NAME}-allow.yaml`]: kmsAllowPolicy(topology),
     [`sidecar-${KMS_NAMESPACE}-default.yaml`]: namespaceSidecar(KMS_NAMESPACE),
   });
   for (const ns of topology.namespaces) {
-    const resources: Record<string, object> = { [`sidecar-${ns.name}-default.yaml`]: namespaceSidecar(ns.name) };
+    const resources: Record<string, object> = {
+      [`authorization-policy-${ns.name}-allow-nothing.yaml`]: allowNothingPolicy(ns.name),
+      [`sidecar-${ns.name}-default.yaml`]: namespaceSidecar(ns.name),
+    };
     for (const agent of ns.agents) {
       resources[`authorization-policy-${agent.name}-ext-authz.yaml`] = extAuthzPolicy(agent);
       resources[`authorization-policy-${agent.name}-allow.yaml`] = allowPolicy(agent);

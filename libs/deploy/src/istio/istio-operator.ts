@@ -26,13 +26,17 @@ export function istioOperator(topology: Topology): object {
               service: EXT_AUTHZ_HOST,
               port: OPA_GRPC_PORT,
               timeout: EXT_AUTHZ_TIMEOUT,
-              // OPA down or slow -> deny (403), never allow.
+              // OPA down or slow -> 503, never allow: senders retry it (a 403 would be final),
+              // as they do the local proxy's 503 and Compose's Envoy (status_on_error).
               failOpen: false,
-              statusOnError: '403',
+              statusOnError: '503',
             },
           },
         ],
       },
+      // Istio's CNI plugin sets up each pod's traffic redirection instead of the istio-init
+      // container, whose NET_ADMIN and NET_RAW the namespaces' Pod Security level (baseline) refuses.
+      components: { cni: { enabled: true } },
       // istio-proxy as a Kubernetes native sidecar (Kubernetes >= 1.29) in every pod: it starts
       // before and stops after the app, so a draining agent can still hand its outputs on.
       values: { pilot: { env: { ENABLE_NATIVE_SIDECARS: 'true' } } },

@@ -16,10 +16,22 @@ import {
 import { istioPrincipal, type AgentPlacement, type Topology } from '../topology';
 
 export const ISTIO_SYSTEM = 'istio-system';
+/** GA (v1) since Istio 1.22, the oldest Istio these files support (docs/deploy.md). */
+export const ISTIO_SECURITY_API = 'security.istio.io/v1';
+export const ALLOW_NOTHING = 'allow-nothing';
+
+/**
+ * Namespace-wide allow-nothing: an ALLOW policy without a selector or rules applies to every
+ * workload of the namespace and matches no request, so whatever no other ALLOW policy names is
+ * denied — also a workload added later without its own `<agent>-allow`.
+ */
+export function allowNothingPolicy(namespace: string): object {
+  return { apiVersion: ISTIO_SECURITY_API, kind: 'AuthorizationPolicy', metadata: { name: ALLOW_NOTHING, namespace }, spec: {} };
+}
 
 export function peerAuthenticationMeshStrict(): object {
   return {
-    apiVersion: 'security.istio.io/v1beta1',
+    apiVersion: ISTIO_SECURITY_API,
     kind: 'PeerAuthentication',
     // In the root namespace: applies to the whole mesh.
     metadata: { name: 'default', namespace: ISTIO_SYSTEM },
@@ -47,7 +59,7 @@ export function opaServiceEntry(): object {
 /** Every request except the probes (/health, /ready) goes to the pod's OPA first (the workflow Rego decides). */
 export function extAuthzPolicy(agent: AgentPlacement): object {
   return {
-    apiVersion: 'security.istio.io/v1beta1',
+    apiVersion: ISTIO_SECURITY_API,
     kind: 'AuthorizationPolicy',
     metadata: { name: `${agent.name}-ext-authz`, namespace: agent.namespace },
     spec: {
@@ -65,7 +77,7 @@ export function extAuthzPolicy(agent: AgentPlacement): object {
  */
 export function allowPolicy(agent: AgentPlacement): object {
   return {
-    apiVersion: 'security.istio.io/v1beta1',
+    apiVersion: ISTIO_SECURITY_API,
     kind: 'AuthorizationPolicy',
     metadata: { name: `${agent.name}-allow`, namespace: agent.namespace },
     spec: {
@@ -82,7 +94,7 @@ export function allowPolicy(agent: AgentPlacement): object {
 /** Only agents of the workflow may call the local KMS (each still signs with its own key). */
 export function kmsAllowPolicy(topology: Topology): object {
   return {
-    apiVersion: 'security.istio.io/v1beta1',
+    apiVersion: ISTIO_SECURITY_API,
     kind: 'AuthorizationPolicy',
     metadata: { name: `${KMS_NAME}-allow`, namespace: KMS_NAMESPACE },
     spec: {

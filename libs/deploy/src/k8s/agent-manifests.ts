@@ -6,7 +6,7 @@
 // period covers the job in flight (settings.ts: LONGEST_JOB_SECONDS).
 import { agentEnvironment, type EnvSource } from '@reelmesh/agent-kit';
 import { imageString, OPA_ENVOY_IMAGE, reelmeshImage } from '../images';
-import { opaSignedBundleArgs } from '../opa-config';
+import { OPA_RUN, opaSignedBundleArgs } from '../opa-config';
 import {
   APP_PORT,
   APP_UID,
@@ -190,8 +190,7 @@ function opaContainer(): object {
     image: imageString(OPA_ENVOY_IMAGE),
     imagePullPolicy: 'IfNotPresent',
     args: [
-      'run',
-      '--server',
+      ...OPA_RUN,
       '--config-file=/config/config.yaml',
       `--addr=localhost:${OPA_API_PORT}`,
       `--diagnostic-addr=0.0.0.0:${OPA_DIAGNOSTIC_PORT}`,

@@ -7,6 +7,20 @@ import { containerSecurity, labelsOf, podSecurity } from './security';
 /** Secret holding `principals.json` ({accessKeyId: {secretAccessKey, principal}}): made at deploy time. */
 export const KMS_PRINCIPALS_SECRET = 'kms-local-principals';
 
+/**
+ * Pod Security Admission: enforce `baseline`, which our pods and the injected istio-proxy meet once
+ * Istio's CNI plugin replaces the istio-init container (NET_ADMIN and NET_RAW are outside baseline;
+ * the IstioOperator enables the CNI). `restricted` is warned and audited, not enforced: our own
+ * containers meet it, the injected sidecars are not verified against it (docs/deploy.md).
+ */
+export const POD_SECURITY_ENFORCE = 'baseline';
+export const POD_SECURITY_LABELS = {
+  'pod-security.kubernetes.io/enforce': POD_SECURITY_ENFORCE,
+  'pod-security.kubernetes.io/enforce-version': 'latest',
+  'pod-security.kubernetes.io/warn': 'restricted',
+  'pod-security.kubernetes.io/audit': 'restricted',
+};
+
 export function kmsNamespace(): object {
   return namespace(KMS_NAMESPACE);
 }
@@ -15,7 +29,7 @@ export function namespace(name: string): object {
   return {
     apiVersion: 'v1',
     kind: 'Namespace',
-    metadata: { name, labels: { 'istio-injection': 'enabled', 'app.kubernetes.io/part-of': 'reelmesh' } },
+    metadata: { name, labels: { 'istio-injection': 'enabled', 'app.kubernetes.io/part-of': 'reelmesh', ...POD_SECURITY_LABELS } },
   };
 }
 
