@@ -27,6 +27,7 @@ export {
   DECISION_PATHS,
   MAX_DATA_BYTES,
   MAX_INPUT_BYTES,
+  POLICY_NOT_LOADED,
   startPolicySidecar,
   type PolicySidecar,
   type PolicySidecarOptions,

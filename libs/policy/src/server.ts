@@ -11,6 +11,9 @@ import { createDecisionLogger, summarizeInput, type DecisionSink } from './decis
 import { evaluate } from './evaluate';
 import type { PolicyData } from './types';
 
+/** What a sidecar that holds no policy yet answers (deny, closed; proxies answer it 503: retry later). */
+export const POLICY_NOT_LOADED = 'policy_not_loaded' as const;
+
 /** Inputs are a few KiB; anything near this is not an Envoy check request. */
 export const MAX_INPUT_BYTES = 1024 * 1024;
 /** A data document with +10,000 bench rules is ~2 MiB. */
@@ -154,7 +157,7 @@ export async function startPolicySidecar(options: PolicySidecarOptions = {}): Pr
       throw new HttpError(503, 'AUDIT_UNAVAILABLE', 'the decision log cannot reach the audit ledger; failing closed', { expose: true });
     }
     const current = policy;
-    const decision = current ? evaluate(input, current) : { allowed: false, reason: 'policy_not_loaded' as const };
+    const decision = current ? evaluate(input, current) : { allowed: false, reason: POLICY_NOT_LOADED };
     const result = resultFor(documentPath, decision);
     const decisionId = log({
       path: documentPath,

@@ -1,3 +1,4 @@
+import { seededRandom } from '@reelmesh/bench';
 import type { LocalRuntime } from '@reelmesh/runtime';
 
 /** The kinds of process a mesh runs: every pod's three, and the platform's two. */
@@ -34,18 +35,6 @@ export function kindOf(name: string): ChaosKind | undefined {
   return name.includes('/') ? undefined : 'app';
 }
 
-/** mulberry32: a small seeded generator, so the same seed kills the same sequence. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * The chaos monkey of `reelmesh demo --chaos` and `reelmesh bench --only chaos`: every `everyMs`
  * it kill -9s one running process of the mesh — first one of each kind (in a random order), then
@@ -54,7 +43,7 @@ function random(seed: number): () => number {
  * restarts what it kills.
  */
 export function startChaos(runtime: LocalRuntime, options: ChaosOptions): { stop(): ChaosReport } {
-  const rand = random(options.seed ?? Date.now());
+  const rand = seededRandom(options.seed ?? Date.now());
   const started = Date.now();
   const kills: ChaosKill[] = [];
   const unhit = [...CHAOS_KINDS].sort(() => rand() - 0.5);

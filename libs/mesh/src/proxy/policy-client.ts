@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { POLICY_NOT_LOADED } from '@reelmesh/policy';
 import { connectOptions, connectTarget } from '@reelmesh/http-kit';
 import type { OpaInput } from './opa-input';
 
@@ -98,9 +99,6 @@ function parseDecision(body: string): PolicyDecision {
   // way) denies everything: still closed, but transient (503), so the sender retries.
   return { allowed: result.allowed, reason, unavailable: !result.allowed && reason === POLICY_NOT_LOADED };
 }
-
-/** What a policy sidecar without a policy answers (libs/policy server). */
-const POLICY_NOT_LOADED = 'policy_not_loaded';
 
 function unavailable(reason: string): PolicyDecision {
   return { allowed: false, reason, unavailable: true };
