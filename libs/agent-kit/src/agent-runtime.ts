@@ -244,10 +244,12 @@ export class AgentRuntime {
    * stable id (the ledger keeps one of each), so an event lost with the process is not lost.
    * Anything that does not read back is a ResumeError naming the object: nothing is deleted.
    */
-  async resume(): Promise<ResumeSummary> {
+  async resume(appState?: (summary: ResumeSummary) => Promise<void>): Promise<ResumeSummary> {
     this.state = 'resuming';
     // The KMS may be restarting too: reading the volume back waits that out like any other work.
     const summary = await waitOutOutages('taking up the volume', () => this.takeUpVolume(), this.outagePolicy(), this.options.logger);
+    // The app's own state (the owner's run: its master's format) before any job of it can start.
+    await appState?.(summary);
     this.resumeSummary = summary;
     this.state = 'ready';
     for (const take of this.pendingTakes.splice(0)) take();

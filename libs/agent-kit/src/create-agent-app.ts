@@ -99,10 +99,9 @@ export function createAgentApp({ config, deps, handlers, routes, resume }: Agent
     redispatchAfterMs: config.redispatchAfterMs,
   });
   // Take up whatever the volume holds from before a restart (nothing, on a fresh volume).
-  const started = runtime.resume().then(async (summary) => {
-    if (resume) await waitOutOutages('taking up the run', () => resume(runtime, summary), { deadlineMs: config.outageDeadlineMs ?? DEFAULT_OUTAGE_DEADLINE_MS }, logger);
-    return summary;
-  });
+  const started = runtime.resume(
+    resume && ((summary) => waitOutOutages('taking up the run', () => resume(runtime, summary), { deadlineMs: config.outageDeadlineMs ?? DEFAULT_OUTAGE_DEADLINE_MS }, logger)),
+  );
   let startFailure: Error | undefined;
   started.catch((error: Error) => {
     startFailure = error;
