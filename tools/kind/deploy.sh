@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Deploy the kind overlay: per-agent KMS credentials and the KMS principals as Secrets (never in
-# git), the owner's signed policy bundle and its public key as ConfigMaps in every actor namespace
-# (OPA loads nothing else), then k8s/overlays/kind (namespaces, agents, local KMS, Istio policies).
-# OWNER_CERTS: keep the owner's bundle key across deploys (default .reelmesh/certs).
+# Deploy the kind overlay (namespaces, agents, the owner's control plane, the local KMS, Istio
+# policies), then publish what git never holds from the `reelmesh certs` folder with the generated
+# k8s/published/kind kustomization: the owner's signed policy bundle and its public key
+# (ConfigMaps in every actor namespace), the control plane's CA and every workload's local-KMS
+# credentials (Secrets), the KMS principals (docs/deploy.md#what-the-cluster-needs-at-deploy-time).
+# OWNER_CERTS: keep the CA and the owner's bundle key across deploys (default .reelmesh/certs).
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 # The agents' OPA and istio-proxy are native sidecars (init containers with restartPolicy Always):
@@ -11,19 +13,10 @@ minor="$(kubectl version -o json | node -e "let s='';process.stdin.on('data',d=>
 [ "$minor" -ge 29 ] || { echo "kind: Kubernetes >= 1.29 is required (native sidecars); the cluster runs 1.$minor" >&2; exit 1; }
 creds="${OWNER_CERTS:-.reelmesh/certs}"
 node tools/cli/bin/reelmesh.mjs certs --out "$creds" >/dev/null
-for ns in reelmesh-kms $(node -e "const y=require('yaml');const w=y.parse(require('fs').readFileSync('policies/workflow.yaml','utf8'));console.log(w.actors.map(a=>a.name).join(' '))"); do
-  kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f -
-done
-kubectl -n reelmesh-kms create secret generic kms-local-principals --from-file=principals.json="$creds/kms/principals.json" --dry-run=client -o yaml | kubectl apply -f -
-node -e "const y=require('yaml');const w=y.parse(require('fs').readFileSync('policies/workflow.yaml','utf8'));for(const a of w.agents)console.log(a.name+' '+a.actor)" | while read -r agent actor; do
-  set -a; source "$creds/$agent/kms.env"; set +a
-  kubectl -n "$actor" create secret generic "$agent-kms-credentials" \
-    --from-literal=accessKeyId="$REELMESH_KMS_ACCESS_KEY_ID" --from-literal=secretAccessKey="$REELMESH_KMS_SECRET_ACCESS_KEY" \
-    --dry-run=client -o yaml | kubectl apply -f -
-done
-for ns in $(node -e "const y=require('yaml');const w=y.parse(require('fs').readFileSync('policies/workflow.yaml','utf8'));console.log(w.actors.map(a=>a.name).join(' '))"); do
-  kubectl -n "$ns" create configmap reelmesh-policy-bundle --from-file=reelmesh.tar.gz="$creds/policy/reelmesh.tar.gz" --dry-run=client -o yaml | kubectl apply -f -
-  kubectl -n "$ns" create configmap reelmesh-owner-bundle-key --from-file=owner-bundle.pub.pem="$creds/policy/owner-bundle.pub.pem" --dry-run=client -o yaml | kubectl apply -f -
-done
+# Namespaces and workloads first: pods wait (ContainerCreating) until the published objects exist.
 kubectl apply -k k8s/overlays/kind
-for ns in reelmesh-kms owner vfx color hdr sound; do kubectl -n "$ns" wait --for=condition=Available deploy --all --timeout=300s; done
+cp k8s/published/kind/kustomization.yaml "$creds/kustomization.yaml"
+kubectl apply -k "$creds"
+for ns in $(kubectl get namespaces -l app.kubernetes.io/part-of=reelmesh -o jsonpath='{.items[*].metadata.name}'); do
+  kubectl -n "$ns" wait --for=condition=Available deploy --all --timeout=300s
+done

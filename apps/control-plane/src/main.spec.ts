@@ -3,6 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runProgramToExit, startProgram } from '@reelmesh/http-kit/testing';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { createCa } from '@reelmesh/mesh';
+import { signPolicyDirectory } from '@reelmesh/provenance';
+import { REPO_ROOT } from '@reelmesh/policy';
 import { ControlPlaneClient } from '@reelmesh/workload-identity';
 import { CONTROL_PLANE } from './index';
 
@@ -64,5 +68,45 @@ describe('the control plane as a process', () => {
     expect(run.errorLine).toMatchObject({ service: 'control-plane', code: 'STATE_CORRUPT', message: expect.stringContaining(`control plane state ${state} is corrupt`) });
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(await readFile(state, 'utf8')).toBe('not json');
+  });
+
+  it('issues from an existing CA (--ca-cert/--ca-key), knows callers by mesh identity, and holds --bundle as the policy in force', async () => {
+    const caDir = join(dir, 'certs-ca');
+    const ca = await createCa({ trustDomain: TD, dir: caDir });
+    const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const bundleKey = join(dir, 'owner-bundle.pub.pem');
+    await writeFile(bundleKey, keys.publicKey.export({ type: 'spki', format: 'pem' }));
+    const bundle = join(dir, 'reelmesh.tar.gz');
+    await writeFile(bundle, signPolicyDirectory({ policyDir: join(REPO_ROOT, 'policies/reelmesh'), privateKey: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), revision: 7 }).archive);
+    const args = ['--mesh-identity', '--ca-cert', join(caDir, 'ca-cert.pem'), '--ca-key', join(caDir, 'ca-key.pem'), '--bundle-key', bundleKey, '--bundle', bundle];
+    const cp = await startProgram(CONTROL_PLANE.main, args, { REELMESH_CP_ADMIN_TOKEN: 'admin-secret-for-test' });
+    try {
+      const url = cp.ready.endpoints.api;
+      const post = (path: string, headers: Record<string, string>) => fetch(`${url}${path}`, { method: 'POST', headers });
+      const svid = await post('/v1/svid', { 'x-forwarded-client-cert': `By=spiffe://${TD}/ns/owner/sa/control-plane;URI=spiffe://${TD}/ns/hdr/sa/hdr` });
+      expect(svid.status).toBe(200);
+      const { spiffeId, certPem } = (await svid.json()) as { spiffeId: string; certPem: string };
+      expect(spiffeId).toBe(`spiffe://${TD}/ns/hdr/sa/hdr`);
+      expect(new X509Certificate(certPem).verify(new X509Certificate(ca.bundlePem).publicKey)).toBe(true);
+      expect((await post('/v1/svid', {})).status).toBe(401);
+      const policy = await fetch(`${url}/v1/policy`, { headers: { 'x-forwarded-client-cert': `URI=spiffe://${TD}/ns/owner/sa/owner` } });
+      expect(await policy.json()).toMatchObject({ signed: true, bundle: { revision: '7' } });
+    } finally {
+      expect(await cp.stop()).toBe(0);
+    }
+  });
+
+  it('refuses a CA key that is not the certificate\'s, and half a CA, with one error line', async () => {
+    const a = join(dir, 'ca-a');
+    const b = join(dir, 'ca-b');
+    await createCa({ trustDomain: TD, dir: a });
+    await createCa({ trustDomain: TD, dir: b });
+    const mismatch = await runProgramToExit(CONTROL_PLANE.main, ['--ca-cert', join(a, 'ca-cert.pem'), '--ca-key', join(b, 'ca-key.pem')]);
+    expect(mismatch.code).toBe(1);
+    expect(mismatch.errorLine).toMatchObject({ code: 'CONFIG_INVALID', message: `--ca-key ${join(b, 'ca-key.pem')} is not the key of --ca-cert ${join(a, 'ca-cert.pem')}` });
+    const otherDomain = await runProgramToExit(CONTROL_PLANE.main, ['--trust-domain', 'other.local', '--ca-cert', join(a, 'ca-cert.pem'), '--ca-key', join(a, 'ca-key.pem')]);
+    expect(otherDomain.errorLine).toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('is not the CA of trust domain other.local') });
+    const half = await runProgramToExit(CONTROL_PLANE.main, ['--ca-cert', join(a, 'ca-cert.pem')]);
+    expect(half.errorLine).toMatchObject({ code: 'CONFIG_INVALID', message: '--ca-cert and --ca-key go together' });
   });
 });

@@ -20,3 +20,5 @@ export {
 } from './handoff-address';
 export { formatSpiffeId, spiffeTrustDomainPrefix, parseSpiffeId, readSpiffeId, isSpiffeId, spiffeIdOfCertificate, type WorkloadId } from './spiffe';
 export { POD_PORTS } from './pod-ports';
+export { POLICY_STATUS } from './policy-status';
+export { normalizeRequestPath, PATH_NOT_NORMALIZABLE, type RequestPathResult } from './request-path';

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { MINI } from '@reelmesh/workflow/testing';
-import { parseWorkflow } from '@reelmesh/workflow';
-import { agentEnvironment, literalEnvironment, type AgentPlatform } from './agent-env';
+import { ownerOf, parseWorkflow } from '@reelmesh/workflow';
+import { agentEnvironment, agentKmsKeys, literalEnvironment, type AgentPlatform } from './agent-env';
 import { agentConfigFromEnv } from './config';
+import { auditTrailFromEnv } from './serve';
 
 const wf = parseWorkflow(MINI);
 const platform: AgentPlatform = {
@@ -50,5 +51,47 @@ describe('the agent environment contract', () => {
   it('refuses an agent the workflow does not declare, and references where values are needed', () => {
     expect(() => agentEnvironment(wf, 'nobody', platform)).toThrow(/unknown agent "nobody"/);
     expect(() => literalEnvironment(agentEnvironment(wf, 'owner', platform))).toThrow(/REELMESH_KMS_ACCESS_KEY_ID refers to secret creds\/id/);
+  });
+
+  it('gives the control plane without a bootstrap token where the control plane knows pods by mesh identity, and the audit address', async () => {
+    const audit = { url: 'http://127.0.0.1:15002/v1/audit/events' };
+    const mesh = agentEnvironment(wf, 'fx-1', { ...platform, kms: undefined, identity: { controlPlane: 'http://127.0.0.1:15002' }, audit });
+    expect(mesh).toMatchObject({ REELMESH_CONTROL_PLANE: 'http://127.0.0.1:15002', REELMESH_AUDIT_URL: audit.url });
+    expect(mesh).not.toHaveProperty('REELMESH_BOOTSTRAP_TOKEN');
+    expect(mesh).not.toHaveProperty('REELMESH_AUDIT_TOKEN');
+    const tokens = agentEnvironment(wf, 'fx-1', { ...platform, identity: { controlPlane: 'http://cp', bootstrapToken: { from: 'secret', name: 'fx-1', key: 'token' } }, audit: { ...audit, token: 'a'.repeat(43) } });
+    expect(tokens).toMatchObject({ REELMESH_BOOTSTRAP_TOKEN: { from: 'secret', name: 'fx-1', key: 'token' }, REELMESH_AUDIT_TOKEN: 'a'.repeat(43) });
+    // Read back by the agent: it ships its audit events to that address (no token: as its mesh identity).
+    const trail = auditTrailFromEnv(literalEnvironment(mesh));
+    expect(trail).toBeDefined();
+    await trail!.close();
+    expect(auditTrailFromEnv(literalEnvironment(agentEnvironment(wf, 'fx-1', { ...platform, kms: undefined })))).toBeUndefined();
+  });
+
+  it("names an agent's KMS keys from the workflow: the workflow key for all, an asset key for contractor actors only", () => {
+    const refs = { workflowKey: 'alias/reelmesh/wf', assetKey: (actor: string) => `alias/reelmesh/${actor}/assets` };
+    const ownerActor = ownerOf(wf).actor;
+    for (const agent of wf.agents) {
+      const keys = agentKmsKeys(wf, agent.name, refs);
+      if (agent.actor === ownerActor) {
+        expect(keys).toEqual({ keyId: refs.workflowKey, allowedKeyIds: [refs.workflowKey] });
+      } else {
+        const asset = refs.assetKey(agent.actor);
+        expect(keys).toEqual({ keyId: refs.workflowKey, allowedKeyIds: [refs.workflowKey, asset], assetKeyId: asset });
+      }
+    }
+    expect(() => agentKmsKeys(wf, 'nobody', refs)).toThrow(/unknown agent "nobody"/);
+    // As the environment carries them, read back by the agent (no access keys: the SDK's default chain).
+    const contractor = wf.agents.find((a) => a.actor !== ownerActor)!;
+    const { keyId, allowedKeyIds, assetKeyId } = agentKmsKeys(wf, contractor.name, refs);
+    const env = literalEnvironment(agentEnvironment(wf, contractor.name, { ...platform, kms: { region: 'eu-west-1', keyId, allowedKeyIds: allowedKeyIds.join(','), assetKeyId } }));
+    expect(agentConfigFromEnv(env).kms).toEqual({ region: 'eu-west-1', keyId, allowedKeyIds, assetKeyId });
+  });
+
+  it('refuses an access key id without its secret (and the reverse)', () => {
+    const half = literalEnvironment(agentEnvironment(wf, 'owner', { ...platform, kms: { region: 'r', keyId: 'k', allowedKeyIds: 'k', accessKeyId: 'AK' } }));
+    expect(() => agentConfigFromEnv(half)).toThrow(/secretAccessKey/);
+    const otherHalf = literalEnvironment(agentEnvironment(wf, 'owner', { ...platform, kms: { region: 'r', keyId: 'k', allowedKeyIds: 'k', secretAccessKey: 'SK' } }));
+    expect(() => agentConfigFromEnv(otherHalf)).toThrow(/accessKeyId/);
   });
 });

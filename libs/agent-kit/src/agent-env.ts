@@ -25,14 +25,21 @@ export const AGENT_ENV = Object.freeze({
   ingestDir: 'REELMESH_INGEST_DIR',
   lutPath: 'REELMESH_LUT',
   maxChunkBytes: 'REELMESH_MAX_CHUNK_BYTES',
-  /** The pod's workload identity from the control plane (signing key renewed at half-life). */
+  /**
+   * The pod's workload identity from the control plane (signing key renewed at half-life): with the
+   * pod's bootstrap token (local mesh), or without one where the control plane knows the pod by its
+   * mesh identity (Compose, Istio).
+   */
   controlPlane: 'REELMESH_CONTROL_PLANE',
   bootstrapToken: 'REELMESH_BOOTSTRAP_TOKEN',
   /** Or from files (dev CA, Compose). */
   signingKey: 'REELMESH_SIGNING_KEY',
   signingChain: 'REELMESH_SIGNING_CHAIN',
   trustBundle: 'REELMESH_TRUST_BUNDLE',
-  /** The owner's audit ledger (default: the control plane's, with the pod's token). */
+  /**
+   * The owner's audit ledger: its events endpoint, or the control plane's address alone (then
+   * /v1/audit/events). Default: the control plane's, with the pod's token, or by mesh identity without one.
+   */
   auditUrl: 'REELMESH_AUDIT_URL',
   auditToken: 'REELMESH_AUDIT_TOKEN',
   /** How long an outage (KMS, ledger, a peer, a full disk) is waited out before work fails (ms; default 300000). */
@@ -60,8 +67,10 @@ export interface AgentPlatform {
   ownerDirs?: { ingest: string; export: string };
   /** The KMS settings (the owner's workflow key and the agent's own credentials): sealed storage. */
   kms?: Partial<Record<keyof KmsConfig, EnvSource>>;
-  /** The workload identity that signs provenance. */
-  identity?: { controlPlane: string; bootstrapToken: EnvSource } | { signingKey: string; signingChain: string; trustBundle: string };
+  /** The workload identity that signs provenance: from the control plane (no token: by mesh identity), or files. */
+  identity?: { controlPlane: string; bootstrapToken?: EnvSource } | { signingKey: string; signingChain: string; trustBundle: string };
+  /** The owner's audit ledger; no token: the ledger knows the pod by its mesh identity. */
+  audit?: { url: string; token?: EnvSource };
   /** Jobs run at once (default: 2 for the owner, which splits and assembles; 1 for contractors). */
   concurrency?: number;
   logLevel?: string;
@@ -89,13 +98,45 @@ export function agentEnvironment(workflow: Workflow, agentName: string, platform
   const identity = platform.identity;
   if (identity && 'controlPlane' in identity) {
     env[AGENT_ENV.controlPlane] = identity.controlPlane;
-    env[AGENT_ENV.bootstrapToken] = identity.bootstrapToken;
+    if (identity.bootstrapToken !== undefined) env[AGENT_ENV.bootstrapToken] = identity.bootstrapToken;
   } else if (identity) {
     env[AGENT_ENV.signingKey] = identity.signingKey;
     env[AGENT_ENV.signingChain] = identity.signingChain;
     env[AGENT_ENV.trustBundle] = identity.trustBundle;
   }
+  if (platform.audit) {
+    env[AGENT_ENV.auditUrl] = platform.audit.url;
+    if (platform.audit.token !== undefined) env[AGENT_ENV.auditToken] = platform.audit.token;
+  }
   return env;
+}
+
+/** How a target names the KMS keys: ARNs (local KMS), aliases (`alias/...`, kms-local in Compose/kind) or key ARNs (another account). */
+export interface KmsKeyRefs {
+  workflowKey: string;
+  assetKey(actor: string): string;
+}
+
+/** An agent's KMS keys; the lists as the environment carries them are comma-joined. */
+export interface AgentKmsKeys {
+  /** The owner's workflow key: everything handed on is sealed under it. */
+  keyId: string;
+  /** Keys the agent trusts in envelope headers (aliases are resolved to key ARNs by the provider). */
+  allowedKeyIds: string[];
+  /** The agent's actor's private-asset key (its LUT, presets): sealed where only that actor can open it. */
+  assetKeyId?: string;
+}
+
+/**
+ * Which KMS keys an agent uses, for every target: the owner's workflow key, and its actor's
+ * private-asset key if the actor is a contractor (the KMS provisions one per contractor actor and
+ * none for the owner, whose data is the workflow's).
+ */
+export function agentKmsKeys(workflow: Workflow, agentName: string, refs: KmsKeyRefs): AgentKmsKeys {
+  const agent = workflow.agents.find((a) => a.name === agentName);
+  if (!agent) throw new Error(`unknown agent "${agentName}" in workflow "${workflow.metadata.id}"`);
+  const asset = agent.actor === ownerOf(workflow).actor ? undefined : refs.assetKey(agent.actor);
+  return { keyId: refs.workflowKey, allowedKeyIds: [refs.workflowKey, ...(asset ? [asset] : [])], ...(asset ? { assetKeyId: asset } : {}) };
 }
 
 /** The same environment with every value a literal (the local runtime has no Secrets to refer to). */

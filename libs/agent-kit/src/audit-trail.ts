@@ -11,7 +11,8 @@ export class AuditTrail {
   readonly #shipper: AuditShipper;
 
   constructor(
-    private readonly options: { url: string; token: string; maxQueued?: number; flushIntervalMs?: number; closeTimeoutMs?: number },
+    /** No token: the ledger knows the pod by its mesh identity. */
+    private readonly options: { url: string; token?: string; maxQueued?: number; flushIntervalMs?: number; closeTimeoutMs?: number },
     private readonly logger?: Logger,
   ) {
     this.#shipper = new AuditShipper({

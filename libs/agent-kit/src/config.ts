@@ -64,7 +64,10 @@ const schema = {
     redispatchAfterMs: { type: 'integer', minimum: 0 },
     kms: {
       type: 'object',
-      required: ['region', 'accessKeyId', 'secretAccessKey', 'keyId', 'allowedKeyIds'],
+      // Access keys are optional (together): without them the AWS SDK's default credential chain
+      // is used (IRSA on EKS, an instance role, AWS_* variables).
+      required: ['region', 'keyId', 'allowedKeyIds'],
+      dependencies: { accessKeyId: ['secretAccessKey'], secretAccessKey: ['accessKeyId'] },
       additionalProperties: false,
       properties: {
         endpoint: { type: 'string', pattern: '^https?://' },

@@ -10,6 +10,6 @@ export type { KmsConfig } from '@reelmesh/envelope';
 export { ChunkProvenance, type ProvenanceIdentity } from './chunk-provenance';
 export { loadSigningIdentity } from './signing-identity';
 export { AuditTrail } from './audit-trail';
-export { AGENT_ENV, agentEnvironment, literalEnvironment, type AgentPlatform, type EnvSource } from './agent-env';
+export { AGENT_ENV, agentEnvironment, agentKmsKeys, literalEnvironment, type AgentKmsKeys, type AgentPlatform, type EnvSource, type KmsKeyRefs } from './agent-env';
 export { isOutage, waitOutOutages, DEFAULT_OUTAGE_DEADLINE_MS, type OutagePolicy } from './outage';
 export { refusal, ResumeError } from './job-state';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EnvelopeError } from '@reelmesh/envelope';
 import { HandoffError } from '@reelmesh/handoff';
-import { HttpError } from '@reelmesh/http-kit';
+import { HttpError, ResponseError } from '@reelmesh/http-kit';
 import { isOutage, waitOutOutages } from './outage';
 
 const enospc = () => Object.assign(new Error('write failed'), { code: 'ENOSPC' });
@@ -22,6 +22,10 @@ describe('outages are waited out, verdicts are not', () => {
     expect(isOutage(new HandoffError('SLOT_CONFLICT', 'SLOT_CONFLICT', 409, 1))).toBe(false);
     expect(isOutage(new HttpError(507, 'INSUFFICIENT_STORAGE', 'full'))).toBe(true);
     expect(isOutage(new HttpError(422, 'PROVENANCE_INVALID', 'bad chain'))).toBe(false);
+    // The same answers as a client reads them from a peer (an owner whose KMS is restarting).
+    expect(isOutage(new ResponseError(503, 'KMS_UNAVAILABLE', 'storage is sealed and KMS is unreachable'))).toBe(true);
+    expect(isOutage(new ResponseError(507, 'INSUFFICIENT_STORAGE', 'full'))).toBe(true);
+    expect(isOutage(new ResponseError(400, 'INPUT_INVALID', 'not media'))).toBe(false);
     expect(isOutage(new Error('ffmpeg exited with code 1'))).toBe(false);
   });
 

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { isEnvelopeError } from '@reelmesh/envelope';
 import { HandoffError } from '@reelmesh/handoff';
-import { HttpError } from '@reelmesh/http-kit';
+import { HttpError, ResponseError } from '@reelmesh/http-kit';
 
 /** How long an outage is waited out by default before the work fails (REELMESH_OUTAGE_DEADLINE_MS). */
 export const DEFAULT_OUTAGE_DEADLINE_MS = 300_000;
@@ -26,7 +26,8 @@ export function isOutage(error: unknown): boolean {
       if (e.code !== 'NETWORK_ERROR') return false;
       continue;
     }
-    if (e instanceof HttpError) return e.status === 503 || e.status === 507;
+    // Thrown here (HttpError) or answered by a peer (ResponseError): unavailable or out of space for now.
+    if (e instanceof HttpError || e instanceof ResponseError) return e.status === 503 || e.status === 507;
     if (typeof e.code === 'string' && PASSING.has(e.code)) return true;
   }
   return false;

@@ -67,12 +67,25 @@ export function serveAgent({ defaults, createApp }: ServeOptions): void {
 
 /**
  * The owner's audit ledger: REELMESH_AUDIT_URL (+ REELMESH_AUDIT_TOKEN), or in the mesh the
- * control plane's ledger with the pod's own bootstrap token.
+ * control plane's ledger with the pod's own bootstrap token. Without a token (Compose, Istio) the
+ * ledger knows the pod by its mesh identity.
  */
 export function auditTrailFromEnv(env: NodeJS.ProcessEnv, logger?: Logger): AuditTrail | undefined {
-  const token = env[AGENT_ENV.auditToken] ?? env[AGENT_ENV.bootstrapToken];
+  const token = env[AGENT_ENV.auditToken] || env[AGENT_ENV.bootstrapToken] || undefined;
   const controlPlane = env[AGENT_ENV.controlPlane];
-  const url = env[AGENT_ENV.auditUrl] ?? (controlPlane ? `${controlPlane.replace(/\/+$/, '')}/v1/audit/events` : undefined);
-  if (!url || !token) return undefined;
-  return new AuditTrail({ url, token }, logger);
+  const url = env[AGENT_ENV.auditUrl] || (controlPlane ? `${controlPlane.replace(/\/+$/, '')}${AUDIT_EVENTS_PATH}` : undefined);
+  if (!url) return undefined;
+  return new AuditTrail({ url: ledgerEventsUrl(url), token }, logger);
+}
+
+/** Where the control plane's ledger takes an app's events. */
+const AUDIT_EVENTS_PATH = '/v1/audit/events';
+
+/** REELMESH_AUDIT_URL is the events endpoint, or the ledger's (control plane's) address alone: then its events path. */
+function ledgerEventsUrl(url: string): string {
+  if (!/^https?:\/\//.test(url)) return url;
+  const parsed = new URL(url);
+  if (parsed.pathname !== '/') return url;
+  parsed.pathname = AUDIT_EVENTS_PATH;
+  return parsed.toString();
 }

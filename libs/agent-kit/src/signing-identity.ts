@@ -7,16 +7,17 @@ import type { ProvenanceIdentity } from './chunk-provenance';
 
 /**
  * Where the agent's signing identity comes from, read once at start-up:
- * - mesh: the control plane and the pod's bootstrap token: the app holds its own SVID (the same
- *   identity as its proxy), renewed at half-life by the one SvidSource;
+ * - mesh: the control plane, with the pod's bootstrap token (local mesh) or none (Compose, Istio:
+ *   the control plane knows the pod by the identity its sidecar verified): the app holds its own
+ *   SVID (the same identity as its proxy), renewed at half-life by the one SvidSource;
  * - files (dev CA, Compose): a signing key, its certificate chain and the trust bundle;
  * - neither: no provenance (security-off baseline only).
  */
 export async function loadSigningIdentity(env: NodeJS.ProcessEnv, logger?: Logger): Promise<ProvenanceIdentity | undefined> {
   const controlPlane = env[AGENT_ENV.controlPlane];
   const token = env[AGENT_ENV.bootstrapToken];
-  if (controlPlane && token) {
-    const client = new ControlPlaneClient({ url: controlPlane, token });
+  if (controlPlane) {
+    const client = new ControlPlaneClient({ url: controlPlane, token: token || undefined });
     const source = await SvidSource.fromControlPlane(client).catch((error: Error & { status?: number; code?: string }) => {
       client.close();
       throw new Error(`control plane refused the SVID request: HTTP ${error.status ?? '-'} ${error.code ?? ''}: ${error.message}`, { cause: error });

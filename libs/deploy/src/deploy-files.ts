@@ -4,15 +4,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { writeAtomically } from '@reelmesh/policy';
 import { accessMatrix, loadWorkflow, type Workflow } from '@reelmesh/workflow';
-import { composeFile, envoyConfigPath, OPA_CONFIG_PATH } from './compose/compose-file';
-import { envoyConfig } from './compose/envoy-config';
+import { COMPOSE_CONTROL_PLANE_URL, composeFile, envoyConfigPath, OPA_CONFIG_PATH } from './compose/compose-file';
+import { controlPlaneEnvoyConfig, envoyConfig, sdsFiles } from './compose/envoy-config';
 import { dockerfile, dockerignore } from './docker/dockerfile';
 import type { DeployFile } from './generated-file';
 import { istioFiles } from './istio/istio-files';
 import { k8sFiles } from './k8s/k8s-files';
 import { opaConfig } from './opa-config';
 import { yamlFile } from './render-yaml';
-import { GENERATED_HEADER, KMS_NAME } from './settings';
+import { CONTROL_PLANE_NAME, GENERATED_HEADER, KMS_NAME } from './settings';
 import { topologyOf } from './topology';
 
 export const ACCESS_MATRIX_FILE = 'policies/generated/access-matrix.json';
@@ -26,10 +26,13 @@ export function renderDeployFiles(wf: Workflow): DeployFile[] {
     ...k8sFiles(topology),
     ...istioFiles(topology),
     { path: COMPOSE_FILE, content: yamlFile([composeFile(topology)], 'Run `reelmesh certs` first; see docs/deploy.md.') },
-    { path: OPA_CONFIG_PATH, content: yamlFile([opaConfig()]) },
+    // Every pod's OPA ships its decision log to the control plane through its Envoy's egress listener.
+    { path: OPA_CONFIG_PATH, content: yamlFile([opaConfig({ ledgerUrl: COMPOSE_CONTROL_PLANE_URL })]) },
+    { path: envoyConfigPath(CONTROL_PLANE_NAME), content: yamlFile([controlPlaneEnvoyConfig(topology)]) },
+    ...sdsFiles().map((file) => ({ path: file.path, content: yamlFile([file.doc]) })),
   ];
   for (const agent of topology.agents) files.push({ path: envoyConfigPath(agent.name), content: yamlFile([envoyConfig(topology, agent)]) });
-  for (const program of [...topology.apps, KMS_NAME]) {
+  for (const program of [...topology.apps, KMS_NAME, CONTROL_PLANE_NAME]) {
     const assets = assetsOf(wf, program);
     files.push({ path: `docker/${program}.Dockerfile`, content: dockerfile(program, assets) });
     files.push({ path: `docker/${program}.Dockerfile.dockerignore`, content: dockerignore(program, assets) });

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { AuthorizationPolicy } from '@kubernetes-models/istio/security.istio.io/v1';
 import { parseYamlDocs, PeerAuthenticationV1, REPO_ROOT, workflow, type K8sObject } from './test-support';
 import { topologyOf } from './topology';
+import { ownerOf } from '@reelmesh/workflow';
 import { ISTIO_MIN_VERSION, KMS_NAMESPACE } from './settings';
 
 const wf = workflow();
@@ -23,6 +24,7 @@ function yamlFilesUnder(dir: string): string[] {
 interface Container {
   name: string;
   args?: string[];
+  volumeMounts?: Array<{ name: string; readOnly?: boolean }>;
   command?: string[];
   securityContext?: Record<string, unknown> & { capabilities?: { add?: string[]; drop?: string[] } };
 }
@@ -82,7 +84,8 @@ describe('Istio security APIs', () => {
     expect(allowNothing.length, ns).toBe(1);
     // ...beside one ALLOW per workload, with a selector, so the allow-nothing never is the only one.
     const perWorkload = policies.filter((o) => (o.spec as { action?: string; selector?: unknown }).action === 'ALLOW');
-    const agentsHere = ns === KMS_NAMESPACE ? 1 : topology.namespaces.find((n) => n.name === ns)!.agents.length;
+    // One per agent; the KMS's; and in the owner's namespace the control plane's.
+    const agentsHere = ns === KMS_NAMESPACE ? 1 : topology.namespaces.find((n) => n.name === ns)!.agents.length + (ns === ownerOf(wf).actor ? 1 : 0);
     expect(perWorkload.length, ns).toBe(agentsHere);
     for (const policy of perWorkload) expect((policy.spec as { selector?: unknown }).selector, policy.metadata.name).toBeDefined();
   });
@@ -108,7 +111,8 @@ describe('Pod Security Admission', () => {
 
   it('every generated pod meets baseline (and, our own containers, restricted: the warn/audit level)', () => {
     const pods = deployments();
-    expect(pods.length).toBe(wf.agents.length + 1);
+    // Every agent, the local KMS and the owner's control plane.
+    expect(pods.length).toBe(wf.agents.length + 2);
     for (const { name, pod } of pods) {
       expect(pod.hostNetwork ?? false, name).toBe(false);
       expect(pod.hostPID ?? false, name).toBe(false);
@@ -127,5 +131,24 @@ describe('Pod Security Admission', () => {
         expect(sc.runAsNonRoot, id).toBe(true);
       }
     }
+  });
+});
+
+describe('volume ownership', () => {
+  it('every pod that writes a claim gets it group-owned (fsGroup), so it can write whatever uid it runs as', () => {
+    const writers = deployments().filter(({ pod }) => {
+      const claims = new Set((pod.volumes ?? []).filter((v) => v.persistentVolumeClaim).map((v) => v.name));
+      return [...(pod.initContainers ?? []), ...pod.containers].some((c) => (c.volumeMounts ?? []).some((m) => claims.has(m.name) && !m.readOnly));
+    });
+    // Every agent, the local KMS and the control plane keep state on a claim.
+    expect(writers.map((w) => w.name).sort()).toEqual([...wf.agents.map((a) => a.name), 'control-plane', 'kms-local'].sort());
+    for (const { name, pod } of writers) expect(pod.securityContext?.fsGroup, name).toEqual(expect.any(Number));
+  });
+
+  it("kms-local's private copy of its principals file is made by the uid that reads it (the file is 0600)", () => {
+    const { pod } = deployments().find((d) => d.name === 'kms-local')!;
+    const copier = (pod.initContainers ?? []).find((c) => (c.command ?? []).join(' ').includes('install -m 0600'))!;
+    expect(copier).toBeDefined();
+    expect(copier.securityContext?.runAsUser).toBe(pod.containers[0].securityContext?.runAsUser);
   });
 });

@@ -11,7 +11,8 @@ import { IstioOperator } from '@kubernetes-models/istio/install.istio.io/v1alpha
 import { spiffeId } from '@reelmesh/workflow';
 import { POLICY_BUNDLE_CONFIGMAP, POLICY_KEY_CONFIGMAP } from './k8s/agent-manifests';
 import { kubectlMissing, kustomize, parseYamlDocs, REPO_ROOT, workflow, type K8sObject } from './test-support';
-import { LONGEST_JOB_SECONDS } from './settings';
+import { CONTROL_PLANE_NAME, LONGEST_JOB_SECONDS, PATH_NORMALIZATION } from './settings';
+import { ownerOf } from '@reelmesh/workflow';
 
 const OWNER_PUBLISHED = [POLICY_BUNDLE_CONFIGMAP, POLICY_KEY_CONFIGMAP];
 
@@ -84,11 +85,12 @@ describe.skipIf(Boolean(missing))('rendered manifests', () => {
     }
   });
 
-  it('each multi-cluster overlay holds exactly its own actor and points at AWS KMS', () => {
+  it('each multi-cluster overlay holds exactly its own actor (and the owner its control plane) and points at AWS KMS', () => {
     for (const actor of actors) {
       const objects = rendered.get(`k8s/overlays/multi-cluster/${actor}`)!;
       const deployments = objects.filter((o) => o.kind === 'Deployment').map((o) => o.metadata.name).sort();
-      expect(deployments).toEqual(wf.agents.filter((agent) => agent.actor === actor).map((agent) => agent.name).sort());
+      const own = wf.agents.filter((agent) => agent.actor === actor).map((agent) => agent.name);
+      expect(deployments).toEqual([...own, ...(actor === ownerOf(wf).actor ? [CONTROL_PLANE_NAME] : [])].sort());
       const kms = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('kms-config'))!;
       expect((kms as unknown as { data: Record<string, string> }).data.endpoint).toMatch(/^https:\/\/kms\.[a-z0-9-]+\.amazonaws\.com$/);
       expect(objects.some((o) => o.kind === 'ServiceEntry' && o.metadata.name === 'aws-kms')).toBe(true);
@@ -118,8 +120,11 @@ describe.skipIf(Boolean(missing))('rendered manifests', () => {
         expect(container.image, where).toMatch(/^[a-z0-9./-]+:[0-9A-Za-z][\w.-]*(@sha256:[0-9a-f]{64})?$/);
         expect(container.image, where).not.toMatch(/:latest\b/);
         for (const env of container.env ?? []) {
-          const ref = env.valueFrom?.configMapKeyRef?.name;
-          if (ref) expect(configMaps.has(`${ns}/${ref}`), `${where} env ${env.name} -> ${ref}`).toBe(true);
+          const ref = env.valueFrom?.configMapKeyRef;
+          if (!ref) continue;
+          expect(configMaps.has(`${ns}/${ref.name}`), `${where} env ${env.name} -> ${ref.name}`).toBe(true);
+          const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.namespace === ns && o.metadata.name === ref.name) as unknown as { data: Record<string, string> };
+          expect(cm.data[ref.key], `${where} env ${env.name} -> ${ref.name}/${ref.key}`).toBeDefined();
         }
       }
       for (const volume of pod.volumes ?? []) {
@@ -128,7 +133,7 @@ describe.skipIf(Boolean(missing))('rendered manifests', () => {
           expect(configMaps.has(`${ns}/${volume.configMap.name}`), volume.configMap.name).toBe(true);
         }
       }
-      if (ns !== 'reelmesh-kms') {
+      if (wf.agents.some((agent) => agent.name === deployment.metadata.name && agent.actor === ns)) {
         // A native sidecar: an init container that keeps running (restartPolicy Always).
         const opa = (pod.initContainers ?? []).find((c) => c.name === 'opa-envoy')!;
         expect(opa.restartPolicy).toBe('Always');
@@ -147,14 +152,20 @@ describe.skipIf(Boolean(missing))('rendered manifests', () => {
     }
   });
 
-  it('the OPA sidecar config asks envoy_ext_authz_grpc on the pod loopback 127.0.0.1:9191 for reelmesh/authz/allow and logs decisions', () => {
-    const cm = rendered.get('k8s/base')!.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('opa-config'))!;
-    const config = parseYamlDocs((cm as unknown as { data: Record<string, string> }).data['config.yaml'])[0] as unknown as {
-      plugins: { envoy_ext_authz_grpc: { addr: string; path: string } };
-      decision_logs: { console: boolean };
-    };
-    expect(config.plugins.envoy_ext_authz_grpc).toMatchObject({ addr: '127.0.0.1:9191', path: 'reelmesh/authz/allow' });
-    expect(config.decision_logs.console).toBe(true);
+  it("the OPA sidecar config asks envoy_ext_authz_grpc on the pod loopback 127.0.0.1:9191 and ships masked decision logs to the owner's control plane", () => {
+    const cms = rendered.get('k8s/overlays/kind')!.filter((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('opa-config'));
+    expect(new Set(cms.map((cm) => cm.metadata.namespace))).toEqual(new Set(actors));
+    for (const cm of cms) {
+      const config = parseYamlDocs((cm as unknown as { data: Record<string, string> }).data['config.yaml'])[0] as unknown as {
+        services: Record<string, { url: string }>;
+        plugins: { envoy_ext_authz_grpc: { addr: string; path: string } };
+        decision_logs: { service: string; mask_decision?: string };
+      };
+      expect(config.plugins.envoy_ext_authz_grpc).toMatchObject({ addr: '127.0.0.1:9191', path: 'reelmesh/authz/allow' });
+      // The control plane's Service in the owner's namespace (istio-proxy originates mTLS to it).
+      expect(config.services[config.decision_logs.service].url).toBe(`http://${CONTROL_PLANE_NAME}.${ownerOf(wf).actor}.svc.cluster.local:8090`);
+      expect(config.decision_logs.mask_decision).toBeDefined();
+    }
   });
 });
 
@@ -162,7 +173,7 @@ interface Container {
   name: string;
   image: string;
   args?: string[];
-  env?: Array<{ name: string; valueFrom?: { configMapKeyRef?: { name: string } } }>;
+  env?: Array<{ name: string; valueFrom?: { configMapKeyRef?: { name: string; key: string } } }>;
   resources?: { limits?: { memory?: string } };
   securityContext?: unknown;
   readinessProbe?: { httpGet?: { path: string } };
@@ -184,6 +195,12 @@ describe('mesh install config', () => {
     const mesh = (operator.spec as { meshConfig: { trustDomain: string } }).meshConfig;
     expect(mesh.trustDomain).toBe(wf.metadata.trustDomain);
     expect(spiffeId(wf, 'owner')).toBe(`spiffe://${mesh.trustDomain}/ns/owner/sa/owner`);
+  });
+
+  it('normalises paths before policy: DECODE_AND_MERGE_SLASHES, the semantics of Compose and the local proxy', () => {
+    const mesh = (operator.spec as { meshConfig: { pathNormalization?: { normalization?: string } } }).meshConfig;
+    expect(mesh.pathNormalization).toEqual({ normalization: 'DECODE_AND_MERGE_SLASHES' });
+    expect(PATH_NORMALIZATION).toBe('DECODE_AND_MERGE_SLASHES');
   });
 
   it('declares the in-pod OPA provider: gRPC on 9191 with a timeout, failing closed', () => {

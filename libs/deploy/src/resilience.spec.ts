@@ -146,8 +146,18 @@ interface ComposeService {
 describe('docker-compose.yml', () => {
   const compose = parseYamlDocs(read('docker-compose.yml'))[0] as unknown as { services: Record<string, ComposeService> };
 
-  it('restarts every container that dies', () => {
-    for (const [name, service] of Object.entries(compose.services)) expect(service.restart, name).toMatch(/^(unless-stopped|always|on-failure)$/);
+  it('restarts every container that dies (but one-shot jobs others wait to complete)', () => {
+    const oneShot = new Set(
+      Object.values(compose.services).flatMap((service) =>
+        Array.isArray(service.depends_on) || !service.depends_on
+          ? []
+          : Object.entries(service.depends_on).filter(([, dep]) => dep.condition === 'service_completed_successfully').map(([dep]) => dep),
+      ),
+    );
+    for (const [name, service] of Object.entries(compose.services)) {
+      if (oneShot.has(name)) expect(service.restart ?? 'no', name).toBe('no');
+      else expect(service.restart, name).toMatch(/^(unless-stopped|always|on-failure)$/);
+    }
   });
 
   it.each(wf.agents.map((agent) => agent.name))('%s-app: healthy once resumed (/ready), drains for the Kubernetes grace, starts after its proxy and the KMS', (name) => {

@@ -81,3 +81,23 @@ export function serviceHost(agent: string, namespace: string): string {
 }
 
 export const LOCAL_KMS_ENDPOINT = `http://${serviceHost(KMS_NAME, KMS_NAMESPACE)}:${KMS_PORT}`;
+
+/**
+ * The owner's control plane in Compose and Kubernetes: the audit ledger (apps' audit events and
+ * every OPA sidecar's decision log) and the issuer of the apps' provenance-signing identities. It
+ * knows its callers by their mesh identity (the client certificate its own sidecar verified),
+ * as the local control plane knows them by their bootstrap or pod token. In Kubernetes it runs in
+ * the owner's namespace.
+ */
+export const CONTROL_PLANE_NAME = 'control-plane';
+/** The control plane's HTTP port inside its pod (behind its sidecar). */
+export const CONTROL_PLANE_PORT = 8090;
+/** Compose: each pod's Envoy listens here on the pod's loopback and carries calls to the control plane over mTLS. */
+export const CONTROL_PLANE_EGRESS_PORT = 15002;
+/**
+ * How request paths are normalised before policy (Istio meshConfig.pathNormalization, Envoy's
+ * normalize_path + merge_slashes + path_with_escaped_slashes_action UNESCAPE_AND_FORWARD, and the
+ * local proxy): percent-encoded slashes and backslashes decoded, RFC 3986 dot segments removed,
+ * slashes merged; the normalised path is what the policy sees and what the app gets.
+ */
+export const PATH_NORMALIZATION = 'DECODE_AND_MERGE_SLASHES';

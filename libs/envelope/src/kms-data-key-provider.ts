@@ -1,4 +1,4 @@
-import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { DecryptCommand, DescribeKeyCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import type { DataKey, DataKeyProvider, UnwrapRequest } from './data-key-provider';
 import type { EncryptionContext } from './encryption-context';
 import { EnvelopeError } from './envelope-error';
@@ -8,15 +8,17 @@ export interface KmsDataKeyProviderOptions {
   /** Omit for AWS KMS; set for LocalStack or the local KMS (e.g. http://127.0.0.1:4599). */
   endpoint?: string;
   region: string;
-  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  /** The KMS key data keys are generated under (id, ARN or alias). */
+  /** Static credentials; absent: the SDK's default credential provider chain (env, IRSA web identity, instance role). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** The KMS key data keys are generated under (id, key ARN, alias or alias ARN). */
   keyId: string;
   /**
-   * Key ARNs (or bare key ids) a header may name for unwrap; `keyId` is always included. Headers
-   * hold the ARN KMS returned, so when `keyId` is an alias, list the key's ARN here (ARNs from
-   * this provider's own GenerateDataKey calls are added automatically). Anything else fails
-   * closed with ENVELOPE_KEY_NOT_ALLOWED, so a forged header cannot point at another key the
-   * reader happens to be able to use.
+   * Keys a header may name for unwrap (key ARNs, bare key ids, aliases or alias ARNs); `keyId` is
+   * always included. Headers hold the key ARN KMS returned: aliases are resolved to it with
+   * DescribeKey, once, the first time a header names a key not yet known (ARNs from this
+   * provider's own GenerateDataKey calls are added as they come). Anything else fails closed with
+   * ENVELOPE_KEY_NOT_ALLOWED, so a forged header cannot point at another key the reader happens
+   * to be able to use.
    */
   allowedKeyIds?: string[];
   /** SDK attempts per call (default 3). */
@@ -51,17 +53,23 @@ export class KmsDataKeyProvider implements DataKeyProvider {
   readonly stats: KmsCallStats = { generateDataKey: 0, decrypt: 0, failures: 0 };
   private readonly client: KMSClient;
   private readonly allowed: Set<string>;
+  /** Allowed aliases not yet resolved to their key ARN. */
+  private aliases: string[];
+  private resolving: Promise<void> | undefined;
 
   constructor(private readonly options: KmsDataKeyProviderOptions) {
     if (!options.keyId) throw new EnvelopeError('ENVELOPE_BAD_OPTIONS', 'KmsDataKeyProvider needs a keyId');
     this.client = new KMSClient({
       region: options.region,
       endpoint: options.endpoint,
-      credentials: options.credentials,
+      // Left out when absent, so the SDK falls back to its default provider chain.
+      ...(options.credentials ? { credentials: options.credentials } : {}),
       maxAttempts: options.maxAttempts ?? 3,
       requestHandler: { requestTimeout: options.requestTimeoutMs ?? 10_000, connectionTimeout: options.requestTimeoutMs ?? 10_000 },
     });
-    this.allowed = new Set([options.keyId, ...(options.allowedKeyIds ?? [])]);
+    const ids = [...new Set([options.keyId, ...(options.allowedKeyIds ?? [])])];
+    this.aliases = ids.filter(isAlias);
+    this.allowed = new Set(ids.filter((id) => !isAlias(id)));
   }
 
   async generate(context: EncryptionContext): Promise<DataKey> {
@@ -76,6 +84,7 @@ export class KmsDataKeyProvider implements DataKeyProvider {
   }
 
   async unwrap(request: UnwrapRequest): Promise<Buffer> {
+    if (!this.isAllowed(request.keyId) && this.aliases.length > 0) await this.resolveAliases();
     if (!this.isAllowed(request.keyId)) {
       throw new EnvelopeError('ENVELOPE_KEY_NOT_ALLOWED', `header names KMS key ${JSON.stringify(request.keyId)}, which this reader does not trust`);
     }
@@ -89,6 +98,22 @@ export class KmsDataKeyProvider implements DataKeyProvider {
   /** Releases the SDK's sockets. */
   destroy(): void {
     this.client.destroy();
+  }
+
+  /** DescribeKey on every allowed alias (one round at a time); a failed round is retried by the next unwrap. */
+  private resolveAliases(): Promise<void> {
+    this.resolving ??= (async () => {
+      for (const alias of [...this.aliases]) {
+        const out = await this.send('DescribeKey', () => this.client.send(new DescribeKeyCommand({ KeyId: alias })));
+        const arn = out.KeyMetadata?.Arn;
+        if (!arn) throw new EnvelopeError('ENVELOPE_KMS_UNAVAILABLE', `KMS DescribeKey returned no ARN for ${alias}`);
+        this.allowed.add(arn);
+        this.aliases = this.aliases.filter((a) => a !== alias);
+      }
+    })().finally(() => {
+      this.resolving = undefined;
+    });
+    return this.resolving;
   }
 
   private isAllowed(keyId: string): boolean {
@@ -109,6 +134,11 @@ export class KmsDataKeyProvider implements DataKeyProvider {
       throw new EnvelopeError('ENVELOPE_KMS_UNAVAILABLE', `KMS ${operation} failed: ${name}: ${message}`, { cause: error });
     }
   }
+}
+
+/** An alias name (alias/...) or alias ARN (arn:aws:kms:<region>:<account>:alias/...). */
+function isAlias(id: string): boolean {
+  return id.startsWith('alias/') || /^arn:[^:]+:kms:[^:]*:[^:]*:alias\//.test(id);
 }
 
 /** Copies the SDK's plaintext into a Buffer we own and wipes the SDK's array. */

@@ -7,11 +7,12 @@ import { SealedObjectStore } from './sealed-object-store';
 export interface KmsConfig {
   endpoint?: string;
   region: string;
-  accessKeyId: string;
-  secretAccessKey: string;
-  /** The owner's workflow key (alias or ARN) that seals workflow data. */
+  /** Static credentials (the local KMS's per-agent principal); absent: the AWS SDK's default credential chain (IRSA, instance role). */
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  /** The owner's workflow key (alias, key ARN, or key id) that seals workflow data. */
   keyId: string;
-  /** Key ARNs this workload trusts in envelope headers (besides those it generated with). */
+  /** Keys this workload trusts in envelope headers (ARNs, key ids or aliases; aliases are resolved with DescribeKey). */
   allowedKeyIds: string[];
   /** The workload's own actor's private-asset key (LUT, presets), if it has assets. */
   assetKeyId?: string;
@@ -37,7 +38,7 @@ export function kmsEnvironment<T>(settings: Partial<Record<keyof KmsConfig, T>>)
   return env;
 }
 
-/** REELMESH_KMS_KEY_ID switches sealed storage on; the rest of REELMESH_KMS_* must then be set. */
+/** REELMESH_KMS_KEY_ID switches sealed storage on; the region must then be set (access keys are optional). */
 export function kmsConfigFromEnv(env: NodeJS.ProcessEnv): KmsConfig | undefined {
   if (!env[KMS_ENV.keyId]) return undefined;
   const kms: Record<string, unknown> = {
@@ -63,7 +64,7 @@ export function sealedStore(root: string, kms: KmsConfig | undefined, keyId = km
   const inner = new KmsDataKeyProvider({
     endpoint: kms.endpoint,
     region: kms.region,
-    credentials: { accessKeyId: kms.accessKeyId, secretAccessKey: kms.secretAccessKey },
+    credentials: kms.accessKeyId && kms.secretAccessKey ? { accessKeyId: kms.accessKeyId, secretAccessKey: kms.secretAccessKey } : undefined,
     keyId,
     allowedKeyIds: kms.allowedKeyIds,
   });

@@ -25,7 +25,7 @@ describe('envelope over the local KMS (real SDK, SigV4, key policy)', () => {
   let kms: LocalKms;
   const providers: KmsDataKeyProvider[] = [];
 
-  const providerFor = (accessKeyId: keyof typeof principals, options: { allowedKeyIds?: string[] } = {}) => {
+  const providerFor = (accessKeyId: keyof typeof principals, options: { allowedKeyIds?: string[]; keyId?: string } = {}) => {
     const provider = new KmsDataKeyProvider({
       endpoint: kms.endpoint,
       region: kms.region,
@@ -84,9 +84,15 @@ describe('envelope over the local KMS (real SDK, SigV4, key policy)', () => {
 
   it('refuses headers naming a key the reader does not trust, before calling KMS', async () => {
     const sealed = await seal(randomBytes(10), { provider: providerFor('AKIDVFX1') });
-    const reader = providerFor('AKIDVFX1'); // trusts the alias only; the header holds the ARN
+    // A reader of another key, which it names by ARN (nothing to resolve): the header's key is not one it trusts.
+    const other = await kms.admin.createKey({ description: 'another key', policy: { version: 1, statements: [{ principals: ['agent/*'], actions: ['GenerateDataKey', 'Decrypt'] }] } });
+    const reader = providerFor('AKIDVFX1', { keyId: other.arn });
     await expectEnvelopeError(open(sealed, { provider: reader }), 'ENVELOPE_KEY_NOT_ALLOWED');
     expect(reader.stats.decrypt).toBe(0);
+    // An alias it trusts but may not DescribeKey (this key's policy grants no DescribeKey) fails closed too.
+    const aliasReader = providerFor('AKIDVFX1', { keyId: other.arn, allowedKeyIds: [ALIAS] });
+    await expectEnvelopeError(open(sealed, { provider: aliasReader }), 'ENVELOPE_KMS_DENIED');
+    expect(aliasReader.stats.decrypt).toBe(0);
   });
 
   it('a cache turns many objects into one GenerateDataKey and repeated reads into one Decrypt', async () => {

@@ -176,9 +176,10 @@ function toEntryEvent(by: Submitter, event: unknown, index: number): { event: Re
   const e = event as Record<string, unknown>;
   const source = { spiffeId: by.spiffeId, agent: by.agent, component: by.component };
   if (by.component === 'policy') {
-    // An OPA decision-log event: decision_id, timestamp, path, input (summary), result.
-    if (typeof e.decision_id !== 'string' || typeof e.timestamp !== 'string' || typeof e.path !== 'string' || !('result' in e)) {
-      throw bad('a decision needs decision_id, timestamp, path and result');
+    // An OPA decision-log event: decision_id, timestamp, path, input (summary), and result, or
+    // error where evaluation failed (OPA then omits result): a refused batch is one OPA re-sends forever.
+    if (typeof e.decision_id !== 'string' || typeof e.timestamp !== 'string' || typeof e.path !== 'string' || !('result' in e || 'error' in e)) {
+      throw bad('a decision needs decision_id, timestamp, path and result (or error)');
     }
     // The decision id is the decision's identity in the ledger (a re-sent decision is kept once).
     if (!isId(e.decision_id)) throw bad(`decision_id must be 1 to ${MAX_ID_LENGTH} characters`);

@@ -9,8 +9,8 @@ import { gzipSync } from 'node:zlib';
 export interface AuditShipperOptions {
   /** The ledger endpoint, e.g. `<control plane>/v1/audit/events` or `.../v1/audit/logs`. */
   url: string;
-  /** The workload's bearer token (the pod's bootstrap token). */
-  token: string;
+  /** The workload's bearer token (the pod's bootstrap token); none where the ledger knows the caller by its mesh identity. */
+  token?: string;
   flushIntervalMs?: number;
   maxBatch?: number;
   /** Events queued before accepting() turns false (fail closed). */
@@ -35,7 +35,7 @@ class RejectedBatch extends Error {}
 const HARD_CAP_FACTOR = 2;
 
 export class AuditShipper {
-  readonly #opts: Required<Omit<AuditShipperOptions, 'onError'>> & Pick<AuditShipperOptions, 'onError'>;
+  readonly #opts: Required<Omit<AuditShipperOptions, 'onError' | 'token'>> & Pick<AuditShipperOptions, 'onError' | 'token'>;
   #queue: unknown[] = [];
   #sending: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -151,7 +151,7 @@ export class AuditShipper {
   async #post(batch: unknown[]): Promise<void> {
     const res = await fetch(this.#opts.url, {
       method: 'POST',
-      headers: { authorization: `Bearer ${this.#opts.token}`, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      headers: { ...(this.#opts.token ? { authorization: `Bearer ${this.#opts.token}` } : {}), 'content-type': 'application/json', 'content-encoding': 'gzip' },
       body: gzipSync(JSON.stringify(batch)),
       signal: AbortSignal.timeout(this.#opts.requestTimeoutMs),
     });

@@ -1,5 +1,6 @@
 export { parseIsolation, runFolders, startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions, type RunningAgent } from './local-runtime';
 export type { Isolation, PodSandbox } from './isolation';
+export { localAgentPlatform, type LocalAgentPlatformInput } from './agent-platform';
 export { POLICY_DATA, POLICY_DIR, planPod, startControlPlaneProcess, startPod, type ControlPlane, type MeshOptions, type MeshSandbox, type MeshPod, type PodPlan } from './mesh';
 export {
   bindAgain,

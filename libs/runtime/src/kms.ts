@@ -1,8 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { agentKmsKeys } from '@reelmesh/agent-kit';
 import { KMS_LOCAL } from '@reelmesh/app-kms-local';
 import { kmsEnvironment, type KmsConfig } from '@reelmesh/envelope';
-import { assetKeyAlias, generateAgentCredentials, workflowKeyAlias } from '@reelmesh/kms-local';
+import { generateAgentCredentials, workflowKeyAlias } from '@reelmesh/kms-local';
 import { writeFileAtomic } from '@reelmesh/storage';
 import type { Workflow } from '@reelmesh/workflow';
 import type { MeshSandbox } from './mesh';
@@ -82,21 +83,23 @@ export async function startKms(opts: {
   const keys = ready.details?.keys as KeysDetail;
   // Apps seal their volumes with KMS data keys: the one hole in their egress lock.
   if (opts.sandbox) await opts.sandbox.allowAppEgress(opts.sandbox.platformAddress, Number(new URL(endpoint).port));
-  const actorOf = new Map(opts.workflow.agents.map((a) => [a.name, a.actor]));
   const credentials = (agent: string) => {
     const cred = byAgent[agent];
     if (!cred) throw new Error(`no KMS credential for ${agent}`);
     return { endpoint, region, accessKeyId: cred.accessKeyId, secretAccessKey: cred.secretAccessKey, keyId: workflowKeyAlias(opts.ownerActor) };
   };
+  // Which keys an agent uses is agentKmsKeys' rule (every target); here they are named by ARN.
+  const refs = {
+    workflowKey: keys.workflowKey.arn,
+    assetKey: (actor: string) => {
+      const key = keys.assetKeys[actor];
+      if (!key) throw new Error(`the local KMS provisioned no asset key for actor ${actor}`);
+      return key.arn;
+    },
+  };
   const settingsFor = (agent: string): KmsSettings => {
-    const actor = actorOf.get(agent)!;
-    const asset = keys.assetKeys[actor];
-    return {
-      ...credentials(agent),
-      // Keys this agent trusts in envelope headers: the owner's workflow key and its actor's asset key.
-      allowedKeyIds: [keys.workflowKey.arn, ...(asset ? [asset.arn] : [])].join(','),
-      ...(asset ? { assetKeyId: assetKeyAlias(actor) } : {}),
-    };
+    const { keyId, allowedKeyIds, assetKeyId } = agentKmsKeys(opts.workflow, agent, refs);
+    return { ...credentials(agent), keyId, allowedKeyIds: allowedKeyIds.join(','), ...(assetKeyId ? { assetKeyId } : {}) };
   };
   return {
     endpoint,

@@ -1,7 +1,8 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { agentEnvironment, literalEnvironment, POD_TOKEN_HEADER, type AgentPlatform } from '@reelmesh/agent-kit';
+import { agentEnvironment, literalEnvironment, POD_TOKEN_HEADER } from '@reelmesh/agent-kit';
+import { localAgentPlatform } from './agent-platform';
 import { LEDGER_AGENT } from '@reelmesh/provenance';
 import { DEFAULT_WORKFLOW_PATH, loadWorkflow, ownerOf, type Workflow } from '@reelmesh/workflow';
 import { startSandbox, type Isolation, type PodSandbox } from './isolation';
@@ -146,19 +147,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         const plan = planPod(agent.name, sandbox ? { sandbox } : { socketDir });
         let app: ManagedProcess | undefined;
         const startApp = async (pod?: MeshPod) => {
-          const platform: AgentPlatform = {
+          const platform = localAgentPlatform({
             workflowPath,
             dataDir,
             listen: plan.appListen,
-            next: pod ? { outboundProxy: pod.outboundUrl } : { peers: appUrls },
-            podToken: pod?.podToken,
-            ownerDirs: { ingest: resolve(options.ingestDir), export: resolve(options.exportDir) },
+            pod,
+            peers: appUrls,
+            ingestDir: resolve(options.ingestDir),
+            exportDir: resolve(options.exportDir),
             kms: kms?.settingsFor(agent.name),
-            // The app's own workload identity (its SVID from the control plane) signs provenance.
-            identity: pod?.identity,
             concurrency: options.concurrency?.[agent.name],
-            logLevel: options.logLevel ?? 'info',
-          };
+            logLevel: options.logLevel,
+          });
           const env = { ...options.env, ...literalEnvironment(agentEnvironment(workflow, agent.name, platform)) };
           // A restart keeps this environment: the same pod token, bootstrap token and volume.
           ({ process: app } = await group.spawn({ name: agent.name, entry: agentProgram(agent.app).main, env, logFile, wrap: sandbox?.command(agent.name, 'app') }));

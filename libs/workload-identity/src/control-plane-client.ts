@@ -13,8 +13,11 @@ export interface RegistryEntry {
 export interface ControlPlaneClientOptions {
   /** `http://127.0.0.1:<port>` or `unix:/path/to/cp.sock`. */
   url: string;
-  /** The pod's bootstrap token, or the owner's admin token. */
-  token: string;
+  /**
+   * The pod's bootstrap token, or the owner's admin token. None where the control plane knows the
+   * caller by its mesh identity (Compose, Istio: its sidecar verified the client certificate).
+   */
+  token?: string;
   timeoutMs?: number;
 }
 
@@ -95,7 +98,7 @@ export class ControlPlaneClient {
       method,
       json,
       body,
-      headers: { authorization: `Bearer ${this.options.token}`, ...(body ? { 'content-type': 'application/gzip' } : {}) },
+      headers: { ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}), ...(body ? { 'content-type': 'application/gzip' } : {}) },
       agent: this.#agent,
       timeoutMs: this.options.timeoutMs ?? 15_000,
     });

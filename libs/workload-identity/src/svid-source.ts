@@ -55,7 +55,7 @@ export class SvidSource extends EventEmitter<{ rotated: [Svid]; error: [Error] }
     return SvidSource.start({ fetch: () => issuer.issue({ spiffeId, ttlSeconds }) });
   }
 
-  /** A pod's source: the control plane issues the SVID its bootstrap token names. */
+  /** A pod's source: the control plane issues the SVID its bootstrap token names (or, without one, its mesh identity). */
   static fromControlPlane(client: ControlPlaneClient, ttlSeconds?: number): Promise<SvidSource> {
     return SvidSource.start({ fetch: () => client.fetchSvid(ttlSeconds) });
   }

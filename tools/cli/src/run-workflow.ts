@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { basename, dirname, join, resolve } from 'node:path';
 import { generateSample } from '@reelmesh/media';
 import { ProcessGroup, startLocalRuntime, type LocalRuntime, type RunningAgent } from '@reelmesh/runtime';
+import { DEFAULT_OUTAGE_DEADLINE_MS, waitOutOutages } from '@reelmesh/agent-kit';
 import { requestJson } from '@reelmesh/http-kit';
 import { workflowDigest } from '@reelmesh/provenance';
 import { loadWorkflow, ownerOf } from '@reelmesh/workflow';
@@ -207,8 +208,18 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
     const body =
       current.state !== 'idle'
         ? current
-        : await requestJson<RunStatus>(owner.url, '/v1/runs', { method: 'POST', headers: owner.headers, json: { input: basename(input) } }).catch((error: Error & { code?: string }) => {
-            // Bad input, not an interruption: nothing to continue.
+        : // An owner that cannot seal the master right now (its KMS restarting, a full disk: 503/507)
+          // or is itself restarting is waited out as every sender waits out an outage.
+          await waitOutOutages(
+            'handing the master to the owner',
+            async () => {
+              const now = await requestJson<RunStatus>(owner.url, '/v1/runs/current', { headers: owner.headers });
+              if (now.state !== 'idle') return now;
+              return requestJson<RunStatus>(owner.url, '/v1/runs', { method: 'POST', headers: owner.headers, json: { input: basename(input) } });
+            },
+            { deadlineMs: DEFAULT_OUTAGE_DEADLINE_MS },
+          ).catch((error: Error & { code?: string }) => {
+            // Bad input (or an outage past its deadline), not an interruption: nothing to continue.
             throw Object.assign(new Error(`owner refused the master: ${error.code}: ${error.message}`), { final: true });
           });
     const chunkCount = body.chunkCount ?? 0;

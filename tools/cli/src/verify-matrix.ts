@@ -77,6 +77,11 @@ export function attempt(
 /** Codes only the mesh answers with: the call never reached the destination app. */
 export const MESH_DENIALS = new Set(['POLICY_DENIED', 'POLICY_UNAVAILABLE', 'UNKNOWN_DESTINATION', 'UPSTREAM_IDENTITY_MISMATCH']);
 
+/** The local mesh's verdict on an answer: denied when the mesh answered it, allowed when the app did. */
+export function localVerdict(code: string | undefined): 'allow' | 'deny' {
+  return code && MESH_DENIALS.has(code) ? 'deny' : 'allow';
+}
+
 /**
  * Try every (source, destination, method, path) through the real sidecars and compare with the
  * access matrix derived from the workflow. "allow" means the destination app received the call.
@@ -104,7 +109,7 @@ export async function verifyMatrix(runtime: LocalRuntime): Promise<VerifyReport>
               await new Promise((r) => setTimeout(r, 100 * retry));
               ({ status, code } = await attempt(pod.outboundUrl, destination, method, path, { headers }));
             }
-            const actual = code && MESH_DENIALS.has(code) ? 'deny' : 'allow';
+            const actual = localVerdict(code);
             rows.push({ source, destination, method, path, expected, actual, status, code });
           });
   }
@@ -113,7 +118,14 @@ export async function verifyMatrix(runtime: LocalRuntime): Promise<VerifyReport>
     for (let job = jobs.shift(); job; job = jobs.shift()) await job();
   });
   await Promise.all(workers);
-  rows.sort((a, b) => `${a.source} ${a.destination} ${a.method} ${a.path}`.localeCompare(`${b.source} ${b.destination} ${b.method} ${b.path}`));
+  return summarizeRows(rows);
+}
+
+/** The report of a set of attempted rows, sorted the same way for every target (local mesh, Compose, Kubernetes). */
+export function summarizeRows(attempted: readonly VerifyRow[]): VerifyReport {
+  const rows = [...attempted].sort((a, b) =>
+    `${a.source} ${a.destination} ${a.method} ${a.path}`.localeCompare(`${b.source} ${b.destination} ${b.method} ${b.path}`),
+  );
   return {
     attempts: rows.length,
     expectedAllowed: rows.filter((r) => r.expected === 'allow').length,

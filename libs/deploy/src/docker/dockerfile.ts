@@ -4,7 +4,7 @@
 // copied in, a non-root user and a health check.
 import { imageString, NODE_IMAGE } from '../images';
 import { nodeHttpProbe, nodeTcpProbe } from '../probes';
-import { APP_PORT, APP_UID, DATA_DIR, IMAGE_WORKDIR, KMS_NAME, KMS_PORT, LIVENESS_PATH } from '../settings';
+import { APP_PORT, APP_UID, CONTROL_PLANE_NAME, CONTROL_PLANE_PORT, DATA_DIR, IMAGE_WORKDIR, KMS_NAME, KMS_PORT, LIVENESS_PATH } from '../settings';
 import { textFile } from '../render-yaml';
 
 export const bundlePath = (program: string) => `dist/apps/${program}/main.mjs`;
@@ -12,13 +12,15 @@ export const bundlePath = (program: string) => `dist/apps/${program}/main.mjs`;
 /** `assets`: repository paths the program reads at run time (e.g. the colourist's LUT folder). */
 export function dockerfile(program: string, assets: readonly string[] = []): string {
   const isKms = program === KMS_NAME;
-  const port = isKms ? KMS_PORT : APP_PORT;
+  // Platform programs (the KMS, the control plane) run no media jobs: no ffmpeg.
+  const isPlatform = isKms || program === CONTROL_PLANE_NAME;
+  const port = isKms ? KMS_PORT : program === CONTROL_PLANE_NAME ? CONTROL_PLANE_PORT : APP_PORT;
   // The KMS answers only signed POSTs: a TCP connect is its health. Agents: liveness (GET /health),
   // not readiness: an orchestrator that restarts unhealthy containers must not kill one that is
   // still resuming (Compose asks /ready itself for its start order).
   const probe = isKms ? nodeTcpProbe(port) : nodeHttpProbe(port, LIVENESS_PATH);
   const dataDir = isKms ? '/var/lib/kms' : DATA_DIR;
-  const ffmpeg = isKms
+  const ffmpeg = isPlatform
     ? ''
     : `# Debian's ffmpeg (5.1 on bookworm): the media jobs take it over the bundled 2018 build.
 RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg && rm -rf /var/lib/apt/lists/*

@@ -2,13 +2,16 @@
 // <kind>-<target>-<variant>.yaml; istio/install holds the install-time mesh config.
 import type { DeployFile } from '../generated-file';
 import { yamlFile } from '../render-yaml';
-import { KMS_NAME, KMS_NAMESPACE } from '../settings';
+import { ownerOf } from '@reelmesh/workflow';
+import { CONTROL_PLANE_NAME, KMS_NAME, KMS_NAMESPACE } from '../settings';
 import type { Topology } from '../topology';
 import { istioOperator } from './istio-operator';
 import {
   agentSidecar,
   allowNothingPolicy,
   allowPolicy,
+  controlPlaneAllowPolicy,
+  controlPlaneSidecar,
   extAuthzPolicy,
   kmsAllowPolicy,
   namespaceSidecar,
@@ -47,6 +50,10 @@ export function istioFiles(topology: Topology): DeployFile[] {
       resources[`authorization-policy-${agent.name}-ext-authz.yaml`] = extAuthzPolicy(agent);
       resources[`authorization-policy-${agent.name}-allow.yaml`] = allowPolicy(agent);
       resources[`sidecar-${agent.name}-egress.yaml`] = agentSidecar(topology, agent);
+    }
+    if (ns.name === ownerOf(topology.workflow).actor) {
+      resources[`authorization-policy-${CONTROL_PLANE_NAME}-allow.yaml`] = controlPlaneAllowPolicy(topology);
+      resources[`sidecar-${CONTROL_PLANE_NAME}-egress.yaml`] = controlPlaneSidecar(topology);
     }
     folder(ns.name, resources);
   }

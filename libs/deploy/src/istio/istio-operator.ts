@@ -1,7 +1,8 @@
 // Install-time mesh configuration (istioctl install -f): the workflow's trust domain, registry-only
 // egress and the extension provider that sends CUSTOM authorization to the in-pod OPA, failing closed.
-import { EXT_AUTHZ_HOST, EXT_AUTHZ_PROVIDER, EXT_AUTHZ_TIMEOUT, OPA_GRPC_PORT } from '../settings';
+import { EXT_AUTHZ_HOST, EXT_AUTHZ_PROVIDER, EXT_AUTHZ_TIMEOUT, OPA_GRPC_PORT, PATH_NORMALIZATION } from '../settings';
 import type { Topology } from '../topology';
+import { POLICY_STATUS } from '@reelmesh/addressing';
 
 export function istioOperator(topology: Topology): object {
   return {
@@ -14,6 +15,11 @@ export function istioOperator(topology: Topology): object {
         // Principals become <trustDomain>/ns/<actor>/sa/<agent>: the workflow's SPIFFE ids.
         trustDomain: topology.workflow.metadata.trustDomain,
         outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' },
+        // How istio-proxy normalises a request path before authorization policies and ext_authz see
+        // it and before it is forwarded: %2F/%5C decoded, RFC 3986 dot segments removed, slashes
+        // merged (MeshConfig.ProxyPathNormalization). The same semantics as Compose's Envoy and the
+        // local proxy, so a `..` or %2F variant is judged the same everywhere.
+        pathNormalization: { normalization: PATH_NORMALIZATION },
         defaultConfig: {
           holdApplicationUntilProxyStarts: true,
           // DNS proxying resolves Services of other clusters (multi-cluster overlay).
@@ -29,7 +35,7 @@ export function istioOperator(topology: Topology): object {
               // OPA down or slow -> 503, never allow: senders retry it (a 403 would be final),
               // as they do the local proxy's 503 and Compose's Envoy (status_on_error).
               failOpen: false,
-              statusOnError: '503',
+              statusOnError: String(POLICY_STATUS.unavailable),
             },
           },
         ],

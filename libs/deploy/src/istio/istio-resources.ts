@@ -2,8 +2,10 @@
 // authorizer, an ALLOW list of exactly the callers each agent has in the workflow, and per-agent
 // egress limited to its next hops and the KMS. Principals use the workflow's trust domain (the
 // mesh is installed with meshConfig.trustDomain = workflow trustDomain; see istio-operator.ts).
-import { spiffeId } from '@reelmesh/workflow';
+import { formatSpiffeId } from '@reelmesh/addressing';
+import { ownerOf, spiffeId } from '@reelmesh/workflow';
 import {
+  CONTROL_PLANE_NAME,
   EXT_AUTHZ_HOST,
   EXT_AUTHZ_PROVIDER,
   KMS_NAME,
@@ -91,7 +93,51 @@ export function allowPolicy(agent: AgentPlacement): object {
   };
 }
 
-/** Only agents of the workflow may call the local KMS (each still signs with its own key). */
+/** The owner's control plane as an Istio principal: its ServiceAccount in the owner's namespace. */
+export function controlPlanePrincipal(topology: Topology): string {
+  const wf = topology.workflow;
+  return istioPrincipal(formatSpiffeId({ trustDomain: wf.metadata.trustDomain, actor: ownerOf(wf).actor, agent: CONTROL_PLANE_NAME }));
+}
+
+/** Every agent of the workflow as an Istio principal. */
+export function workflowPrincipals(topology: Topology): string[] {
+  return topology.agents.map((agent) => istioPrincipal(spiffeId(topology.workflow, agent.name)));
+}
+
+/**
+ * Who may call the owner's control plane: exactly the workflow's agents (their apps fetch signing
+ * SVIDs and send audit events; their OPA sidecars, in the same pods, ship decision logs). The
+ * control plane then tells them apart by the x-forwarded-client-cert istio-proxy sets, and
+ * decides per route itself. The owner reaches its admin API with `kubectl port-forward` (docs).
+ */
+export function controlPlaneAllowPolicy(topology: Topology): object {
+  return {
+    apiVersion: ISTIO_SECURITY_API,
+    kind: 'AuthorizationPolicy',
+    metadata: { name: `${CONTROL_PLANE_NAME}-allow`, namespace: ownerOf(topology.workflow).actor },
+    spec: {
+      selector: { matchLabels: { app: CONTROL_PLANE_NAME } },
+      action: 'ALLOW',
+      rules: [{ from: [{ source: { principals: workflowPrincipals(topology) } }] }],
+    },
+  };
+}
+
+/** The control plane calls only the KMS (its ledger seals under the workflow key). */
+export function controlPlaneSidecar(topology: Topology): object {
+  return {
+    apiVersion: 'networking.istio.io/v1beta1',
+    kind: 'Sidecar',
+    metadata: { name: `${CONTROL_PLANE_NAME}-egress`, namespace: ownerOf(topology.workflow).actor },
+    spec: {
+      workloadSelector: { labels: { app: CONTROL_PLANE_NAME } },
+      outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' },
+      egress: [{ hosts: [`${KMS_NAMESPACE}/*`, `${ISTIO_SYSTEM}/*`] }],
+    },
+  };
+}
+
+/** Only agents of the workflow and the owner's control plane (its ledger) may call the local KMS (each signs with its own key). */
 export function kmsAllowPolicy(topology: Topology): object {
   return {
     apiVersion: ISTIO_SECURITY_API,
@@ -102,7 +148,7 @@ export function kmsAllowPolicy(topology: Topology): object {
       action: 'ALLOW',
       rules: [
         {
-          from: [{ source: { principals: topology.agents.map((agent) => istioPrincipal(spiffeId(topology.workflow, agent.name))) } }],
+          from: [{ source: { principals: [...workflowPrincipals(topology), controlPlanePrincipal(topology)] } }],
           to: [{ operation: { methods: ['POST'], paths: ['/'] } }],
         },
       ],
@@ -123,13 +169,14 @@ export function namespaceSidecar(namespace: string): object {
   };
 }
 
-/** The hosts an agent's sidecar may route to: its next hops, the KMS, and the control plane. */
+/** The hosts an agent's sidecar may route to: its next hops, the KMS, the owner's control plane (signing SVIDs, audit, decision logs) and istiod. */
 export function egressHosts(topology: Topology, agent: AgentPlacement): string[] {
   const hops = agent.nextHops.map((hop) => {
     const ns = topology.agent(hop).namespace;
     return `${ns}/${serviceHost(hop, ns)}`;
   });
-  return [...hops, `${KMS_NAMESPACE}/*`, `${ISTIO_SYSTEM}/*`];
+  const owner = ownerOf(topology.workflow).actor;
+  return [...hops, `${owner}/${serviceHost(CONTROL_PLANE_NAME, owner)}`, `${KMS_NAMESPACE}/*`, `${ISTIO_SYSTEM}/*`];
 }
 
 export function agentSidecar(topology: Topology, agent: AgentPlacement): object {

@@ -1,8 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError } from '@reelmesh/http-kit';
 
-/** Who is calling: the owner's admin token, or a workload's bootstrap token (bound to one SPIFFE id). */
-export type Caller = { admin: true } | { admin: false; workload: Workload };
+/**
+ * Who is calling: the owner's admin token, or a workload: by its bootstrap token (bound to one
+ * SPIFFE id) or, with mesh identity on, by the SPIFFE id its sidecar verified (`via: 'mesh'`).
+ */
+export type Caller = { admin: true } | { admin: false; workload: Workload; via?: 'token' | 'mesh' };
 
 export interface Workload {
   actor: string;
@@ -31,6 +34,8 @@ export interface Route {
   access: Access;
   /** The 403 message when access is refused. */
   refusal?: string;
+  /** Whether a caller known only by mesh identity may use it (its SVID, its audit events, reading the policy in force). */
+  mesh?: boolean;
   handle(ctx: RouteContext): Promise<void> | void;
 }
 
@@ -50,6 +55,7 @@ export async function dispatch(routes: readonly Route[], req: IncomingMessage, r
   const { route, match } = found;
   const param = match[1] === undefined ? '' : decodeURIComponent(match[1]);
   const caller: Caller = route.access === 'public' ? NOBODY : authenticate(req);
+  if (!caller.admin && caller.via === 'mesh' && !route.mesh) throw new HttpError(403, 'FORBIDDEN', `${method} ${path} needs a token; a mesh identity may only fetch its SVID, read the policy and submit audit events`);
   if (!allowed(route.access, caller, param)) throw new HttpError(403, 'FORBIDDEN', route.refusal ?? 'not allowed');
   await route.handle({ req, res, caller, param });
 }

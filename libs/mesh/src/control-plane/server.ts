@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import http, { type IncomingMessage } from 'node:http';
-import { formatSpiffeId } from '@reelmesh/addressing';
+import { formatSpiffeId, parseSpiffeId } from '@reelmesh/addressing';
 import { closeServer, HttpError, listen, readBody, readJsonBody, sendError, sendJson } from '@reelmesh/http-kit';
 import { AuditLedger, createSigner, LEDGER_AGENT, type AuditComponent } from '@reelmesh/provenance';
 import type { ObjectStore } from '@reelmesh/storage';
@@ -10,6 +10,7 @@ import { PolicyStore } from './policy-store';
 import { MemoryRegistry, type RegistryEntry } from './registry';
 import { dispatch, type Caller, type Route, type Workload } from './routes';
 import { StateFile, StateFileError, type ControlPlaneState } from './state';
+import { XFCC_HEADER, xfccSpiffeId } from './xfcc';
 
 export type { Workload } from './routes';
 
@@ -36,6 +37,14 @@ export interface ControlPlaneOptions {
   audit?: { store: ObjectStore; workflowId: string; ownerActor: string; checkpointEvery?: number };
   /** Signed-policy mode: the owner's bundle-signing public key; the store takes nothing else. */
   policyBundleKey?: { publicKeyPem: string; keyId?: string };
+  /**
+   * Behind its own sidecar (Compose: Envoy, Istio: istio-proxy), which verified the client's
+   * certificate: a caller without a bearer token is the SPIFFE id of the `x-forwarded-client-cert`
+   * header's URI= (the last element: the one that sidecar wrote). Such a caller may fetch its own
+   * SVID, read the policy in force and submit its audit events (/v1/audit/*, OPA's POST /logs),
+   * nothing else. Off (the default), that header is ignored entirely.
+   */
+  meshIdentity?: boolean;
 }
 
 export interface ControlPlane {
@@ -118,13 +127,32 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   }
 
   function authenticate(req: IncomingMessage): Caller {
-    const m = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
+    const authorization = req.headers.authorization?.trim();
+    // "Bearer" with nothing after it is no token (a shipper with none to send).
+    if (opts.meshIdentity && (!authorization || authorization === 'Bearer')) return meshCaller(req);
+    const m = /^Bearer (\S+)$/.exec(authorization ?? '');
     if (!m) throw new HttpError(401, 'UNAUTHENTICATED', 'missing bearer token');
     const hash = sha256(m[1]);
     if (timingSafeEqual(hash, adminHash)) return { admin: true };
     const workload = workloadsByTokenHash.get(hash.toString('hex'));
     if (!workload) throw new HttpError(401, 'UNAUTHENTICATED', 'unknown token');
-    return { admin: false, workload };
+    return { admin: false, workload, via: 'token' };
+  }
+
+  /** The caller its sidecar verified (mesh identity mode only). */
+  function meshCaller(req: IncomingMessage): Caller {
+    const header = req.headers[XFCC_HEADER];
+    if (header === undefined) throw new HttpError(401, 'UNAUTHENTICATED', `no bearer token and no ${XFCC_HEADER} (mesh identity)`);
+    let spiffeId: string;
+    let parts: ReturnType<typeof parseSpiffeId>;
+    try {
+      spiffeId = xfccSpiffeId(Array.isArray(header) ? header.join(',') : header);
+      parts = parseSpiffeId(spiffeId);
+    } catch (error) {
+      throw new HttpError(401, 'UNAUTHENTICATED', (error as Error).message, { expose: true });
+    }
+    if (parts.trustDomain !== ca.trustDomain) throw new HttpError(403, 'FORBIDDEN', `${spiffeId} is outside trust domain ${ca.trustDomain}`);
+    return { admin: false, workload: { actor: parts.actor, agent: parts.agent, spiffeId }, via: 'mesh' };
   }
 
   const enrolledAgent = (agent: string) => {
@@ -142,6 +170,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     method: 'POST',
     path,
     access: 'workload',
+    mesh: true,
     refusal: 'audit events come from workloads, not the admin',
     async handle({ req, res, caller }) {
       const { workload } = caller as { workload: Workload };
@@ -156,6 +185,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       method: 'POST',
       path: '/v1/svid',
       access: 'workload',
+      mesh: true,
       refusal: 'SVIDs are issued to workloads, not the admin',
       async handle({ req, res, caller }) {
         const { ttlSeconds } = await json(req);
@@ -211,6 +241,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       method: 'GET',
       path: '/v1/policy',
       access: 'authenticated',
+      // The owner's app names the policy in force in its deliverable's attestation.
+      mesh: true,
       handle({ res }) {
         const current = policies.current();
         if (!current) throw new HttpError(404, 'NOT_FOUND', 'no policy published yet');
@@ -255,6 +287,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     },
     auditRoute('/v1/audit/events', 'app'),
     auditRoute('/v1/audit/logs', 'policy'),
+    // OPA's decision_logs plugin posts to <service url>/logs (its default `resource`): gzip'd JSON array.
+    auditRoute('/logs', 'policy'),
   ];
 
   const server = http.createServer((req, res) => {

@@ -2,6 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { Svid } from '../ca/ca';
+import { normalizeRequestPath, POLICY_STATUS } from '@reelmesh/addressing';
 import { connectOptions } from '@reelmesh/http-kit';
 import { requestRecord, type AccessLogger } from './access-log';
 import { PEER_HEADER, trustedRequestHeaders } from './headers';
@@ -68,17 +69,25 @@ export function createInboundServer(opts: InboundOptions): https.Server {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const peer = peerOf(req.socket);
-    const { method, path: url, entry, refuse } = requestRecord(log, req, res, { direction: 'inbound', source: peer?.spiffeId ?? '', destination: spiffeId, peerSerial: peer?.serial });
+    const { method, path: rawUrl, entry, refuse } = requestRecord(log, req, res, { direction: 'inbound', source: peer?.spiffeId ?? '', destination: spiffeId, peerSerial: peer?.serial });
 
     if (!peer) {
       // Unreachable in practice: such sockets are destroyed right after the handshake.
       refuse(403, 'UNAUTHENTICATED', 'no verified SPIFFE identity');
       return entry('deny', 403, 0, 'no peer identity');
     }
-    if (url[0] !== '/') {
+    if (rawUrl[0] !== '/') {
       refuse(400, 'BAD_REQUEST', 'request target must be origin-form');
       return entry('bad_request', 400, 0);
     }
+    // The path semantics of every target (Istio DECODE_AND_MERGE_SLASHES): the policy judges the
+    // normalised path and the app gets that same path; what cannot be normalised reaches neither.
+    const normalised = normalizeRequestPath(rawUrl);
+    if (!normalised.ok) {
+      refuse(400, normalised.code, normalised.reason);
+      return entry('bad_request', 400, 0, normalised.reason);
+    }
+    const url = normalised.target;
 
     const headers = trustedRequestHeaders(req.headers);
     const decision = policy
@@ -89,9 +98,9 @@ export function createInboundServer(opts: InboundOptions): https.Server {
     if (res.destroyed) return entry(decision.allowed ? 'allow' : 'deny', 499, 0, 'caller went away');
 
     if (!decision.allowed) {
-      // Fail closed either way. A denial is final (403); an unreachable or slow policy is a
-      // transient 503, so a sender retries later instead of losing the chunk.
-      const status = decision.unavailable ? 503 : 403;
+      // Fail closed either way. A denial is final; an unreachable or slow policy is transient, so
+      // a sender retries later instead of losing the chunk.
+      const status = decision.unavailable ? POLICY_STATUS.unavailable : POLICY_STATUS.denied;
       const code = decision.unavailable ? 'POLICY_UNAVAILABLE' : 'POLICY_DENIED';
       refuse(status, code, decision.reason);
       return entry(decision.unavailable ? 'policy_unavailable' : 'deny', status, 0, decision.reason);

@@ -3,7 +3,7 @@ import https from 'node:https';
 import tls, { type PeerCertificate } from 'node:tls';
 import type { Svid } from '../ca/ca';
 import type { Registry } from '../control-plane/registry';
-import { parseSpiffeId } from '@reelmesh/addressing';
+import { normalizeRequestPath, parseSpiffeId } from '@reelmesh/addressing';
 import { parseTrustBundle, SvidProfileError, type SvidRule } from '@reelmesh/workload-identity';
 import { requestRecord, type AccessLogger } from './access-log';
 import { forwardableHeaders } from './headers';
@@ -97,13 +97,20 @@ export function createOutboundServer(opts: OutboundOptions): OutboundServer {
     const host = req.headers.host ?? '';
     const colon = host.lastIndexOf(':');
     const agent = colon === -1 ? host : host.slice(0, colon);
-    const { method, path: url, entry, refuse } = requestRecord(log, req, res, { direction: 'outbound', source: spiffeId, destination: agent });
+    const { method, path: rawUrl, entry, refuse } = requestRecord(log, req, res, { direction: 'outbound', source: spiffeId, destination: agent });
     if (refusedOutsidePod(req, res, opts.podToken, entry)) return;
 
-    if (url[0] !== '/') {
+    if (rawUrl[0] !== '/') {
       refuse(400, 'BAD_REQUEST', 'request target must be origin-form');
       return entry('bad_request', 400, 0);
     }
+    // Normalised on the way out too, as a sidecar's outbound listener does under Istio's pathNormalization.
+    const normalised = normalizeRequestPath(rawUrl);
+    if (!normalised.ok) {
+      refuse(400, normalised.code, normalised.reason);
+      return entry('bad_request', 400, 0, normalised.reason);
+    }
+    const url = normalised.target;
     let target;
     try {
       target = await registry.resolve(agent);

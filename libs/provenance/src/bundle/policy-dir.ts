@@ -27,6 +27,20 @@ export function signPolicyDirectory(opts: SignPolicyDirectoryOptions): { archive
     rego[`reelmesh/${relative(opts.policyDir, path)}`] = readFileSync(path, 'utf8');
   }
   const data = JSON.parse(readFileSync(opts.dataFile ?? join(opts.policyDir, 'data.json'), 'utf8')) as unknown;
-  const files = buildPolicyBundle({ data: { reelmesh: data }, rego, revision: opts.revision });
+  const files = buildPolicyBundle({ data: { reelmesh: data }, rego, revision: opts.revision, roots: bundleRoots(Object.values(rego)) });
   return { archive: packBundle(signBundle(files, { privateKey: opts.privateKey, keyId: opts.keyId ?? OWNER_BUNDLE_KEY_ID })), files: files.size };
+}
+
+/**
+ * The manifest roots: `reelmesh` and every Rego package outside it (the decision-log mask,
+ * `package system.log` -> `system/log`). OPA refuses to activate a bundle whose policy or data
+ * lies outside its roots.
+ */
+function bundleRoots(sources: string[]): string[] {
+  const roots = new Set(['reelmesh']);
+  for (const source of sources) {
+    const pkg = /^package\s+([A-Za-z0-9_.]+)/m.exec(source)?.[1];
+    if (pkg && pkg !== 'reelmesh' && !pkg.startsWith('reelmesh.')) roots.add(pkg.split('.').join('/'));
+  }
+  return [...roots];
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { accessMatrix, isAllowed } from '@reelmesh/workflow';
 import type { LocalRuntime } from '@reelmesh/runtime';
-import { attempt, candidatePaths, MESH_DENIALS, METHODS, type VerifyRow } from '../verify-matrix';
+import { attempt, candidatePaths, localVerdict, METHODS, type VerifyRow } from '../verify-matrix';
 
 export const MARKER_HEADER = 'x-reelmesh-marker';
 /** A marker is unique per attempt and never occurs by chance: rmk + 16 hex digits. */
@@ -53,7 +53,7 @@ export async function runAttempts(
           const startUs = nowUs();
           const { status, code } = await send(pod.outboundUrl, headers, destination, method, path, marker);
           const endUs = nowUs();
-          const actual = code && MESH_DENIALS.has(code) ? 'deny' : 'allow';
+          const actual = localVerdict(code);
           attempts.push({ id: attempts.length, marker, source, destination, method, path, expected, actual, status, code, startUs, endUs });
           await new Promise((r) => setTimeout(r, opts.settleMs ?? 2));
         }
