@@ -37,6 +37,7 @@ import {
 import type { AgentPlacement, Topology } from '../topology';
 import { OPA_RUN, opaSignedBundleArgs } from '../opa-config';
 import { CERTS_IN_CONTAINER, ENVOY_ADMIN_PORT, ENVOY_OUTBOUND_PORT, SDS_DIR, SDS_IN_CONTAINER } from './envoy-config';
+import { controlPlaneCommand } from '../control-plane-args';
 
 /** Where `reelmesh certs` writes (gitignored .reelmesh/), relative to the repository root. */
 export const COMPOSE_CERTS_DIR = '.reelmesh/certs';
@@ -232,21 +233,8 @@ function kmsCredentials(pod: string) {
 
 /** The control plane's command line in Compose (the same flags as in the cluster, paths of this pod). */
 export function composeControlPlaneArgs(wf: Workflow): string[] {
-  return [
-    // Loopback only: the pod's Envoy is the one way in, and it sets who calls (XFCC).
-    '--listen', `127.0.0.1:${CONTROL_PLANE_PORT}`,
-    '--mesh-identity',
-    '--trust-domain', wf.metadata.trustDomain,
-    '--dir', `${DATA_DIR}/state`,
-    '--ca-cert', `/run/ca/${CERTS_LAYOUT.caCert.slice(CERTS_LAYOUT.caDir.length + 1)}`,
-    '--ca-key', `/run/ca/${CERTS_LAYOUT.caKey.slice(CERTS_LAYOUT.caDir.length + 1)}`,
-    '--audit-dir', `${DATA_DIR}/audit`,
-    '--audit-workflow', wf.metadata.id,
-    '--audit-owner-actor', ownerOf(wf).actor,
-    // The owner's signed bundle the OPA sidecars load is the policy in force it reports.
-    '--bundle-key', '/policy/owner-bundle.pub.pem',
-    '--bundle', '/policy/reelmesh.tar.gz',
-  ];
+  // Loopback only: the pod's Envoy is the one way in, and it sets who calls (XFCC).
+  return controlPlaneCommand(wf, { listen: `127.0.0.1:${CONTROL_PLANE_PORT}`, caDir: '/run/ca', policyBundleDir: '/policy', policyKeyDir: '/policy' });
 }
 
 /**

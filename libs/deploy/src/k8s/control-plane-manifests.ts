@@ -19,15 +19,14 @@ import {
   serviceHost,
 } from '../settings';
 import type { Topology } from '../topology';
-import { k8sEnv, kmsSecretName, POLICY_BUNDLE_CONFIGMAP, POLICY_BUNDLE_FILE, POLICY_KEY_CONFIGMAP, POLICY_KEY_FILE } from './agent-manifests';
+import { k8sEnv, kmsSecretName, POLICY_BUNDLE_CONFIGMAP, POLICY_KEY_CONFIGMAP } from './agent-manifests';
 import { KMS_CONFIGMAP, kmsKey } from './kms-keys';
 import { containerSecurity } from './security';
 import { meshWorkloadManifests } from './workload';
+import { controlPlaneCommand } from '../control-plane-args';
 
 /** The CA `reelmesh certs` makes (ca/ca-cert.pem, ca/ca-key.pem): a Secret created at deploy time, never generated. */
 export const CONTROL_PLANE_CA_SECRET = 'control-plane-ca';
-export const CA_CERT_FILE = 'ca-cert.pem';
-export const CA_KEY_FILE = 'ca-key.pem';
 export const controlPlaneStateClaim = `${CONTROL_PLANE_NAME}-state`;
 const CA_DIR = '/etc/reelmesh/ca';
 const POLICY_BUNDLE_DIR = '/policy-bundle';
@@ -40,22 +39,8 @@ export function controlPlaneUrl(topology: Topology): string {
 
 /** The program's command line in the cluster. */
 export function controlPlaneArgs(topology: Topology): string[] {
-  const wf = topology.workflow;
-  return [
-    // Istio delivers inbound traffic to the pod IP; only istio-proxy reaches the port (STRICT mTLS + ALLOW policy).
-    '--listen', `0.0.0.0:${CONTROL_PLANE_PORT}`,
-    '--mesh-identity',
-    '--trust-domain', wf.metadata.trustDomain,
-    '--dir', `${DATA_DIR}/state`,
-    '--ca-cert', `${CA_DIR}/${CA_CERT_FILE}`,
-    '--ca-key', `${CA_DIR}/${CA_KEY_FILE}`,
-    '--audit-dir', `${DATA_DIR}/audit`,
-    '--audit-workflow', wf.metadata.id,
-    '--audit-owner-actor', ownerOf(wf).actor,
-    // The owner's signed bundle the OPA sidecars load is the policy in force it reports.
-    '--bundle-key', `${POLICY_KEY_DIR}/${POLICY_KEY_FILE}`,
-    '--bundle', `${POLICY_BUNDLE_DIR}/${POLICY_BUNDLE_FILE}`,
-  ];
+  // Istio delivers inbound traffic to the pod IP; only istio-proxy reaches the port (STRICT mTLS + ALLOW policy).
+  return controlPlaneCommand(topology.workflow, { listen: `0.0.0.0:${CONTROL_PLANE_PORT}`, caDir: CA_DIR, policyBundleDir: POLICY_BUNDLE_DIR, policyKeyDir: POLICY_KEY_DIR });
 }
 
 export function controlPlaneManifests(topology: Topology): object[] {

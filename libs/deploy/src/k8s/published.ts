@@ -12,7 +12,8 @@ import { yamlFile } from '../render-yaml';
 import { KMS_NAMESPACE } from '../settings';
 import type { Topology } from '../topology';
 import { kmsSecretName, POLICY_BUNDLE_CONFIGMAP, POLICY_BUNDLE_FILE, POLICY_KEY_CONFIGMAP, POLICY_KEY_FILE } from './agent-manifests';
-import { CA_CERT_FILE, CA_KEY_FILE, CONTROL_PLANE_CA_SECRET } from './control-plane-manifests';
+import { CA_CERT_FILE, CA_KEY_FILE } from '../control-plane-args';
+import { CONTROL_PLANE_CA_SECRET } from './control-plane-manifests';
 import { KMS_PRINCIPALS_SECRET } from './kms-manifests';
 import { kmsWorkloads } from './multi-cluster';
 
