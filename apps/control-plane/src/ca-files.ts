@@ -2,6 +2,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spiffeTrustDomainId } from '@reelmesh/addressing';
 import { ConfigError } from '@reelmesh/http-kit';
 import { createCa, type Ca } from '@reelmesh/mesh';
 
@@ -30,7 +31,7 @@ export async function loadCaFiles(certFile: string, keyFile: string, trustDomain
   if (!cert.checkPrivateKey(key)) throw new ConfigError(`--ca-key ${keyFile} is not the key of --ca-cert ${certFile}`);
   if (!cert.ca) throw new ConfigError(`--ca-cert ${certFile} is not a CA certificate`);
   if (new Date(cert.validTo).getTime() <= Date.now()) throw new ConfigError(`--ca-cert ${certFile} expired on ${cert.validTo}`);
-  const own = `URI:spiffe://${trustDomain}`;
+  const own = `URI:${spiffeTrustDomainId(trustDomain)}`;
   if (!(cert.subjectAltName ?? '').split(', ').includes(own)) throw new ConfigError(`--ca-cert ${certFile} is not the CA of trust domain ${trustDomain} (its SAN must be ${own.slice(4)})`);
   // createCa loads a root from a folder only: a private copy, removed as soon as it is read.
   const dir = await mkdtemp(join(tmpdir(), 'reelmesh-ca-'));

@@ -18,7 +18,7 @@ export {
   type HandoffSegments,
   type HandoffPathCheck,
 } from './handoff-address';
-export { formatSpiffeId, spiffeTrustDomainPrefix, parseSpiffeId, readSpiffeId, isSpiffeId, spiffeIdOfCertificate, type WorkloadId } from './spiffe';
+export { formatSpiffeId, spiffeTrustDomainId, spiffeTrustDomainPrefix, parseSpiffeId, readSpiffeId, isSpiffeId, spiffeIdOfCertificate, type WorkloadId } from './spiffe';
 export { POD_PORTS } from './pod-ports';
 export { POLICY_STATUS } from './policy-status';
 export { normalizeRequestPath, PATH_NOT_NORMALIZABLE, type RequestPathResult } from './request-path';

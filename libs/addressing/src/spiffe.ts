@@ -21,6 +21,11 @@ export function spiffeTrustDomainPrefix(trustDomain: string): string {
   return `spiffe://${trustDomain}/`;
 }
 
+/** The trust domain's own SPIFFE id, 'spiffe://<trust-domain>' (the SAN of its CA). */
+export function spiffeTrustDomainId(trustDomain: string): string {
+  return spiffeTrustDomainPrefix(trustDomain).slice(0, -1);
+}
+
 /** The parts of a ReelMesh SPIFFE id, or undefined for anything else. */
 export function readSpiffeId(id: unknown): WorkloadId | undefined {
   if (typeof id !== 'string' || !id.startsWith('spiffe://')) return undefined;

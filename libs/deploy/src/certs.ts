@@ -15,13 +15,13 @@
 // `renew` re-issues only the SVID leaves (same CA, same KMS credentials and bundle): Envoy watches
 // <pod>/envoy and takes the new pair without a restart.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { KMS_ENV } from '@reelmesh/envelope';
 import { LEDGER_AGENT, OWNER_BUNDLE_KEY_ID, signPolicyDirectory } from '@reelmesh/provenance';
 import { generateAgentCredentials } from '@reelmesh/kms-local';
 import { createCa } from '@reelmesh/mesh';
-import { writeFileAtomicSync } from '@reelmesh/storage';
+import { swapSymlinkSync, writeFileAtomicSync } from '@reelmesh/storage';
 import { spiffeId, type Workflow } from '@reelmesh/workflow';
 import { CERT_FILES, controlPlaneSpiffeId, CURRENT_CERTS } from './compose/envoy-config';
 import { CONTROL_PLANE_NAME } from './settings';
@@ -123,7 +123,8 @@ export async function issueComposeCerts(wf: Workflow, options: IssueCertsOptions
   const legacyKeyFile = join(out, 'owner', 'bundle-key.pem');
   if (!existsSync(keyFile) && existsSync(legacyKeyFile)) {
     mkdirSync(dirname(keyFile), { recursive: true, mode: 0o700 });
-    renameSync(legacyKeyFile, keyFile);
+    writeFileAtomicSync(keyFile, readFileSync(legacyKeyFile), { mode: 0o600 });
+    rmSync(legacyKeyFile);
   }
   if (!existsSync(keyFile)) {
     write(CERTS_LAYOUT.ownerSigningKey, generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 0o600);
@@ -149,10 +150,8 @@ function writeGeneration(out: string, dir: string, files: Record<string, { conte
   for (const [name, { content, mode }] of Object.entries(files)) writeFileAtomicSync(join(abs, generation, name), content, { mode });
   const link = join(abs, CURRENT_CERTS);
   const previous = existsSync(link) ? readdirSync(abs).find((entry) => entry.startsWith('gen-') && join(abs, entry) === resolveLink(link)) : undefined;
-  const next = join(abs, `.${CURRENT_CERTS}-${generation}`);
   // Relative, so it resolves the same on the host and inside the container that mounts `dir`.
-  symlinkSync(generation, next);
-  renameSync(next, link);
+  swapSymlinkSync(generation, link);
   for (const entry of readdirSync(abs)) {
     if (entry.startsWith('gen-') && entry !== generation && entry !== previous) rmSync(join(abs, entry), { recursive: true, force: true });
   }

@@ -2,7 +2,7 @@
 // power loss: write a hidden partial file beside the target, fsync it, rename it over the target,
 // fsync the folder (so the rename itself is durable). On failure the partial file is removed.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { link, open, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -48,6 +48,23 @@ export function publishFileSync(partial: string, target: string, exclusive = fal
     renameSync(partial, target);
   }
   syncPathSync(dirname(target));
+}
+
+/**
+ * Point the symbolic link `link` at `target` in one step (a new link beside it, renamed over it):
+ * a reader through `link` finds the old target or the new one, never no link. `target` is stored
+ * as given (a relative one resolves from the link's folder wherever that folder is mounted).
+ */
+export function swapSymlinkSync(target: string, link: string): void {
+  const next = partialPathOf(link);
+  symlinkSync(target, next);
+  try {
+    renameSync(next, link);
+  } catch (error) {
+    rmSync(next, { force: true });
+    throw error;
+  }
+  syncPathSync(dirname(link));
 }
 
 function syncPathSync(path: string): void {

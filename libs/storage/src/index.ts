@@ -6,6 +6,7 @@ export {
   writeFileAtomicSync,
   produceFileAtomically,
   publishFile,
+  swapSymlinkSync,
   partialPathOf,
   PARTIAL_PREFIX,
   type AtomicWriteOptions,

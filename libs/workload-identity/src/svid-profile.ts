@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { isTrustDomain, readSpiffeId, spiffeTrustDomainPrefix } from '@reelmesh/addressing';
+import { isTrustDomain, readSpiffeId, spiffeTrustDomainId } from '@reelmesh/addressing';
 
 // The one home of the certificate rules: what a certificate must be to stand for a workload (the
 // SPIFFE X.509-SVID profile), checked like a SPIFFE verifier would, for every reader — the proxies
@@ -286,6 +286,6 @@ export function svidRootExtensions(trustDomain?: string): x509.Extension[] {
     new x509.BasicConstraintsExtension(true, 0, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
     // The trust domain's own SPIFFE id is the prefix of its workloads' ids without the final "/".
-    ...(trustDomain === undefined ? [] : [new x509.SubjectAlternativeNameExtension([{ type: 'url', value: spiffeTrustDomainPrefix(trustDomain).slice(0, -1) }])]),
+    ...(trustDomain === undefined ? [] : [new x509.SubjectAlternativeNameExtension([{ type: 'url', value: spiffeTrustDomainId(trustDomain) }])]),
   ];
 }
