@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { renderDeployFiles, staleFiles, writeDeployFiles } from '@reelmesh/deploy';
 import { renderGeneratedPolicyFiles, writeGeneratedPolicyFiles } from '@reelmesh/policy';
-import { REPO_ROOT } from '@reelmesh/runtime';
+import { assertAgentAppsExist, REPO_ROOT } from '@reelmesh/runtime';
 import { loadWorkflow } from '@reelmesh/workflow';
 import { join } from 'node:path';
 
@@ -17,6 +17,8 @@ export function registerGen(program: Command): void {
     .option('--check', 'exit 1 listing every generated file that is stale or missing (writes nothing)')
     .action(async (opts: { check?: boolean }) => {
       const workflow = loadWorkflow(join(REPO_ROOT, 'policies/workflow.yaml'));
+      // Images, Deployments and Compose services for an app that does not exist would deploy nothing.
+      assertAgentAppsExist(workflow);
       if (opts.check) {
         const stale = staleFiles(REPO_ROOT, [...renderGeneratedPolicyFiles(workflow), ...renderDeployFiles(workflow)]);
         for (const file of stale) process.stdout.write(`stale: ${file}\n`);
