@@ -1,7 +1,5 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { spiffeTrustDomainId } from '@reelmesh/addressing';
 import { ConfigError } from '@reelmesh/http-kit';
 import { createCa, type Ca } from '@reelmesh/mesh';
@@ -33,13 +31,6 @@ export async function loadCaFiles(certFile: string, keyFile: string, trustDomain
   if (new Date(cert.validTo).getTime() <= Date.now()) throw new ConfigError(`--ca-cert ${certFile} expired on ${cert.validTo}`);
   const own = `URI:${spiffeTrustDomainId(trustDomain)}`;
   if (!(cert.subjectAltName ?? '').split(', ').includes(own)) throw new ConfigError(`--ca-cert ${certFile} is not the CA of trust domain ${trustDomain} (its SAN must be ${own.slice(4)})`);
-  // createCa loads a root from a folder only: a private copy, removed as soon as it is read.
-  const dir = await mkdtemp(join(tmpdir(), 'reelmesh-ca-'));
-  try {
-    await writeFile(join(dir, 'ca-cert.pem'), certPem, { mode: 0o600 });
-    await writeFile(join(dir, 'ca-key.pem'), key.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-    return await createCa({ trustDomain, dir });
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  // Used as it is: no copy of the CA key is written anywhere.
+  return createCa({ trustDomain, root: { certPem, keyPem: key.export({ type: 'pkcs8', format: 'pem' }).toString() } });
 }

@@ -15,6 +15,19 @@ describe('mesh CA', () => {
     await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
   });
 
+  it('takes a root made elsewhere as PEMs and issues under it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'reelmesh-ca-'));
+    dirs.push(dir);
+    const made = await createCa({ trustDomain: TD, dir });
+    const { readFile } = await import('node:fs/promises');
+    const root = { certPem: await readFile(join(dir, 'ca-cert.pem'), 'utf8'), keyPem: await readFile(join(dir, 'ca-key.pem'), 'utf8') };
+    const ca = await createCa({ trustDomain: TD, root });
+    expect(ca.bundlePem).toBe(made.bundlePem);
+    const leaf = new X509Certificate((await ca.issue({ spiffeId: COLOR })).certPem);
+    expect(leaf.checkIssued(new X509Certificate(made.bundlePem))).toBe(true);
+    expect(leaf.verify(new X509Certificate(made.bundlePem).publicKey)).toBe(true);
+  });
+
   it('issues an ECDSA P-256 X.509-SVID with the SPIFFE URI SAN, 1 h by default, chained to the root', async () => {
     const ca = await createCa({ trustDomain: TD });
     const svid = await ca.issue({ spiffeId: COLOR });

@@ -34,12 +34,16 @@ export interface CreateCaOptions {
   trustDomain: string;
   /** Persist the root here (ca-cert.pem, ca-key.pem 0600) and reuse it on the next start. */
   dir?: string;
+  /** Or use this root, given as PEMs (a CA made elsewhere, e.g. by `reelmesh certs`); nothing is written. */
+  root?: { certPem: string; keyPem: string };
 }
 
 export async function createCa(opts: CreateCaOptions): Promise<Ca> {
   const { trustDomain } = opts;
   formatSpiffeId({ trustDomain, actor: 'x', agent: 'x' }); // validates the trust domain
-  const root = (opts.dir && (await loadRoot(opts.dir))) || (await createRoot(trustDomain, opts.dir));
+  const root = opts.root
+    ? await rootFromPem(opts.root.certPem, opts.root.keyPem, 'the given CA')
+    : (opts.dir && (await loadRoot(opts.dir))) || (await createRoot(trustDomain, opts.dir));
   const bundlePem = root.cert.toString('pem') + '\n';
 
   return {
@@ -126,8 +130,12 @@ async function loadRoot(dir: string): Promise<Root | undefined> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
+  return rootFromPem(certPem, keyPem, `mesh CA in ${dir}`);
+}
+
+async function rootFromPem(certPem: string, keyPem: string, what: string): Promise<Root> {
   const cert = new x509.X509Certificate(certPem);
-  if (cert.notAfter.getTime() <= Date.now()) throw new Error(`mesh CA in ${dir} has expired; remove it to mint a new one`);
+  if (cert.notAfter.getTime() <= Date.now()) throw new Error(`${what} has expired; remove it to mint a new one`);
   return { cert, key: await privateKeyFromPem(keyPem) };
 }
 
