@@ -4,6 +4,7 @@ import { renderGeneratedPolicyFiles, writeGeneratedPolicyFiles } from '@reelmesh
 import { assertAgentAppsExist, REPO_ROOT } from '@reelmesh/runtime';
 import { loadWorkflow } from '@reelmesh/workflow';
 import { join } from 'node:path';
+import { LIST_KINDS, listWorkflow } from './workflow-list';
 
 /**
  * `reelmesh gen`: regenerate every file derived from the workflow file (policy data and vectors,
@@ -15,8 +16,13 @@ export function registerGen(program: Command): void {
     .command('gen')
     .description('regenerate everything derived from policies/workflow.yaml (policy data, vectors, access matrix, k8s, istio, compose)')
     .option('--check', 'exit 1 listing every generated file that is stale or missing (writes nothing)')
-    .action(async (opts: { check?: boolean }) => {
+    .option('--list [kind]', `print what the workflow defines, writing nothing: a table of its agents, or one name per line of ${LIST_KINDS.join(', ')} (for scripts)`)
+    .action(async (opts: { check?: boolean; list?: string | boolean }) => {
       const workflow = loadWorkflow(join(REPO_ROOT, 'policies/workflow.yaml'));
+      if (opts.list !== undefined) {
+        for (const line of listWorkflow(workflow, typeof opts.list === 'string' ? opts.list : undefined)) process.stdout.write(`${line}\n`);
+        return;
+      }
       // Images, Deployments and Compose services for an app that does not exist would deploy nothing.
       assertAgentAppsExist(workflow);
       if (opts.check) {
