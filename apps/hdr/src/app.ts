@@ -1,13 +1,7 @@
 import { createAgentApp, type AgentConfig, type AgentDeps } from '@reelmesh/agent-kit';
-import { hdr10 } from '@reelmesh/media';
+import { hdr10Job } from './jobs/hdr10';
 
-/** SDR -> HDR10 (BT.2020, PQ, 10-bit HEVC with mastering-display and MaxCLL metadata). */
+/** The HDR mastering house: its jobs are the modules in ./jobs (docs/contractors.md). */
 export function createApp(config: AgentConfig, deps: AgentDeps) {
-  return createAgentApp({
-    config,
-    deps,
-    handlers: {
-      hdr10: ({ inputs, outputs }) => hdr10(inputs.picture, outputs.picture, deps.workflow.media),
-    },
-  });
+  return createAgentApp({ config, deps, handlers: { hdr10: hdr10Job(deps) } });
 }

@@ -1,14 +1,17 @@
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { Router, json } from 'express';
-import { createAgentApp, isOutage, refusal, ResumeError, type AgentConfig, type AgentDeps } from '@reelmesh/agent-kit';
+import { createAgentApp, refusal, ResumeError, type AgentConfig, type AgentDeps } from '@reelmesh/agent-kit';
 import { HttpError } from '@reelmesh/http-kit';
 import { readJsonObject, writeJsonObject } from '@reelmesh/provenance';
 import { safeKey } from '@reelmesh/storage';
-import { assemble, inspectMaster, splitChunk, type ProgrammeFormat } from '@reelmesh/media';
+import { inspectMaster, type ProgrammeFormat } from '@reelmesh/media';
+import { assembleJob, DELIVERABLE_NAME } from './jobs/assemble';
+import type { OwnerJobContext } from './jobs/context';
+import { splitJob } from './jobs/split';
 import { describeFormat } from './format-report';
 import { Run } from './run-state';
 
-export const DELIVERABLE_NAME = 'deliverable.mp4';
+export { DELIVERABLE_NAME } from './jobs/assemble';
 
 /** The owner's record of the run it is doing, in its own sealed volume: a restart takes it up. */
 interface RunRecord {
@@ -46,31 +49,13 @@ export function createApp(config: AgentConfig, deps: AgentDeps) {
     return info;
   };
 
+  const jobs: OwnerJobContext = { run, media, masterPath: () => masterPath, format: () => format!, exportDir: config.exportDir };
   const agent = createAgentApp({
     config,
     deps,
     handlers: {
-      split: async ({ chunkIndex, outputs }) => {
-        await splitChunk(masterPath, format!, chunkIndex, media, outputs.av);
-        run.split();
-      },
-      assemble: {
-        gather: async ({ inputs, attest }) => {
-          if (!config.exportDir) throw new HttpError(500, 'EXPORT_DISABLED', 'no export directory configured');
-          run.assembling();
-          const out = join(config.exportDir, DELIVERABLE_NAME);
-          // An outage is waited out by the runtime (it runs the gather again): only a verdict fails the run.
-          const step = async (code: string, work: () => Promise<void>) =>
-            work().catch((error: Error) => {
-              if (!isOutage(error)) run.fail(code, error.message);
-              throw error;
-            });
-          await step('ASSEMBLE_FAILED', () => assemble({ pictures: inputs.picture, sounds: inputs.sound ?? [] }, out, format!));
-          // Done only once the owner's signed attestation of the file is beside it.
-          await step('ATTEST_FAILED', () => attest(out));
-          run.done(out);
-        },
-      },
+      split: splitJob(jobs),
+      assemble: assembleJob(jobs),
     },
     routes: (runtime) => {
       const router = Router();

@@ -1,20 +1,7 @@
-import { createAgentApp, programmeStep, type AgentConfig, type AgentDeps } from '@reelmesh/agent-kit';
-import { analyseLoudness, combineAnalyses, renderLoudness, type LoudnessAnalysis } from '@reelmesh/media';
+import { createAgentApp, type AgentConfig, type AgentDeps } from '@reelmesh/agent-kit';
+import { loudnessJob } from './jobs/loudness';
 
-/** Sound mastering: compression, one EBU R128 gain for the whole programme, a true-peak ceiling.
- * Each chunk is analysed as it arrives; once the programme's loudness is known, every chunk is
- * rendered with the same gain (docs/media.md, "Programme loudness"). */
+/** Sound mastering: programme loudness to the workflow's EBU R128 target (./jobs/loudness). */
 export function createApp(config: AgentConfig, deps: AgentDeps) {
-  const media = deps.workflow.media;
-  return createAgentApp({
-    config,
-    deps,
-    handlers: {
-      loudness: programmeStep<LoudnessAnalysis>({
-        analyse: ({ inputs, chunkIndex }) => analyseLoudness(inputs.sound, chunkIndex),
-        combine: combineAnalyses,
-        render: ({ inputs, outputs }, programme) => renderLoudness(inputs.sound, outputs.sound, programme, media),
-      }),
-    },
-  });
+  return createAgentApp({ config, deps, handlers: { loudness: loudnessJob(deps) } });
 }

@@ -54,8 +54,12 @@ export interface ProgrammeHandler<A = unknown> {
   render(job: ChunkJob, programme: A): Promise<unknown>;
 }
 
+/** One job's handler, as a job module returns it (apps/<app>/src/jobs/<job>.ts): a chunk handler;
+ * a gather for a sink step; a programme handler for a job over the whole programme. */
+export type JobHandler = ChunkHandler | { gather: GatherHandler } | { programme: ProgrammeHandler<unknown> };
+
 /** Handlers by job name (the `job` field of a workflow step). A sink step takes a GatherHandler. */
-export type StepHandlers = Record<string, ChunkHandler | { gather: GatherHandler } | { programme: ProgrammeHandler<unknown> }>;
+export type StepHandlers = Record<string, JobHandler>;
 
 /** A programme step's entry in StepHandlers, typed by its summary. */
 export function programmeStep<A>(handler: ProgrammeHandler<A>): { programme: ProgrammeHandler<unknown> } {

@@ -9,6 +9,7 @@ import { HttpError, jsonErrorHandler } from '@reelmesh/http-kit';
 import type { ObjectStore } from '@reelmesh/storage';
 import { AgentRuntime, type ResumeSummary, type StepHandlers } from './agent-runtime';
 import type { AuditTrail } from './audit-trail';
+import { withFilterJobs } from './filter-jobs';
 import { ChunkProvenance, type ProvenanceIdentity } from './chunk-provenance';
 import { POD_TOKEN_HEADER, resolvePeer, type AgentConfig } from './config';
 import { httpLogger } from './logger';
@@ -88,7 +89,8 @@ export function createAgentApp({ config, deps, handlers, routes, resume }: Agent
     agent: config.agent,
     workflow,
     store,
-    handlers,
+    // The workflow's filter jobs this agent runs come with agent-kit: the app writes none of them.
+    handlers: withFilterJobs(workflow, config.agent, handlers),
     resolvePeer: (agent) => resolvePeer(config, agent),
     concurrency: config.concurrency,
     logger,

@@ -1,4 +1,4 @@
-export { AgentRuntime, programmeStep, type ResumeSummary, type ChunkHandler, type ChunkJob, type GatherHandler, type GatherJob, type ProgrammeHandler, type Source, type StepHandlers } from './agent-runtime';
+export { AgentRuntime, programmeStep, type ResumeSummary, type ChunkHandler, type ChunkJob, type GatherHandler, type GatherJob, type JobHandler, type ProgrammeHandler, type Source, type StepHandlers } from './agent-runtime';
 export { agentConfigFromEnv, validateAgentConfig, resolvePeer, POD_TOKEN_HEADER, ConfigError, type AgentConfig } from './config';
 export { createAgentApp, type AgentApp, type AgentAppOptions, type AgentDeps } from './create-agent-app';
 export { JobQueue } from './job-queue';
@@ -13,3 +13,4 @@ export { AuditTrail } from './audit-trail';
 export { AGENT_ENV, agentEnvironment, agentKmsKeys, literalEnvironment, type AgentKmsKeys, type AgentPlatform, type EnvSource, type KmsKeyRefs } from './agent-env';
 export { isOutage, waitOutOutages, DEFAULT_OUTAGE_DEADLINE_MS, type OutagePolicy } from './outage';
 export { refusal, ResumeError } from './job-state';
+export { withFilterJobs } from './filter-jobs';

@@ -10,7 +10,11 @@ export type MediaErrorCode =
   | 'MEDIA_INPUT_FAILED'
   | 'MEDIA_OUTPUT_FAILED'
   | 'MEDIA_ABORTED'
-  | 'MEDIA_JOB_FAILED';
+  | 'MEDIA_JOB_FAILED'
+  // A filter job's own refusals (docs/contractors.md): the picture must keep its bit depth and, after
+  // HDR mastering, its highlights must stay within the declared MaxCLL.
+  | 'MEDIA_BIT_DEPTH_DROPPED'
+  | 'MEDIA_HDR_PEAK_EXCEEDED';
 
 /** The one error type of this library: a stable code for callers, a message for humans. */
 export class MediaError extends Error {

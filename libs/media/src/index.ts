@@ -2,7 +2,7 @@ export type { MediaSettings, MezzanineCodec, Conform, Source } from './settings'
 export { MediaError, type MediaErrorCode } from './errors';
 export { ffmpegPath, ffprobePath, ffmpegSource, ffmpegThreads, releaseMajor, MIN_SYSTEM_FFMPEG_MAJOR, type BinarySource } from './binaries';
 export { ffmpegVersion, versionAtLeast, parseFfmpegVersion, type FfmpegVersion } from './ffmpeg-version';
-export { probe, probeFrameSideData, pictureStreamOf, type MediaInfo, type StreamInfo } from './probe';
+export { probe, probeFrameSideData, pictureStreamOf, onlyStreamOf, type MediaInfo, type StreamInfo } from './probe';
 export type { ProbeInput } from './run-ffprobe';
 export {
   CHANNEL_LAYOUTS,
@@ -30,7 +30,7 @@ export { demux, type DemuxOutputs } from './demux';
 export { pictureFx, pictureFxGraph } from './picture-fx';
 export { soundFx, SOUND_FX_CHAIN } from './sound-fx';
 export { grade, gradeFilter, type GradeOptions } from './grade';
-export { hdr10, HDR10_FILTER, x265Args } from './hdr10';
+export { hdr10, HDR10_FILTER, x265Args, x265Hdr10Params } from './hdr10';
 export {
   COMPRESSOR,
   EMPTY_ANALYSIS,
@@ -45,7 +45,12 @@ export {
 } from './programme-loudness';
 export { measureLoudness, type LoudnessStats } from './measure-loudness';
 export { assemble, aacBitrate, type AssembleInputs } from './assemble';
-export { mezzanineArgs, KEEP_FRAMES } from './codec-args';
+// The public media API a contractor's own job module builds on (docs/contractors.md): run ffmpeg
+// with piped input and output, traced into the chunk's provenance; hand a picture on in the
+// workflow's mezzanine or as HDR10; a sound as PCM; or run a whole filter job.
+export { mezzanineArgs, pcmIntermediate, outputArgs, inputArgs, KEEP_FRAMES, MATROSKA_PIPE } from './codec-args';
+export { runFfmpeg, beforeJob, type FfmpegJob } from './run-ffmpeg';
+export { filterJob, assertKeepsBitDepth, pqNits, depthOfName, type FilterJobOptions } from './filter-job';
 export { runJobsInProcess, type InProcessOptions } from './in-process';
 export { renderReference, type ReferenceOptions } from './reference-render';
 export {

@@ -161,6 +161,17 @@ export async function pictureStreamOf(input: ProbeInput, job: string): Promise<S
   return stream as StreamInfo & { pixFmt: string };
 }
 
+/** The one stream of an intermediate (a picture or a sound chunk); refuses anything else. */
+export async function onlyStreamOf(input: ProbeInput, job: string): Promise<StreamInfo> {
+  let json = '';
+  await runFfprobe(`${job} probe`, ['-show_streams', '-of', 'json'], input, (line) => {
+    json += line + '\n';
+  });
+  const raw = (JSON.parse(json) as { streams?: RawStream[] }).streams ?? [];
+  if (raw.length !== 1) throw new MediaError('MEDIA_UNSUPPORTED_FORMAT', `${job}: a filter job takes one picture or one sound stream, got ${raw.length} streams`);
+  return toStreamInfo(raw[0]);
+}
+
 async function firstStream(input: ProbeInput, kind: 'v', job: string): Promise<StreamInfo> {
   let json = '';
   await runFfprobe(`${job} probe`, ['-select_streams', `${kind}:0`, '-show_streams', '-of', 'json'], input, (line) => {

@@ -16,4 +16,4 @@ export {
   type SpawnSpec,
   type SupervisionOptions,
 } from './process-group';
-export { REPO_ROOT, agentProgram, assertAgentAppsExist } from './repo';
+export { REPO_ROOT, agentProgram, assertWorkflowImplemented } from './repo';

@@ -9,7 +9,7 @@ import { startSandbox, type Isolation, type PodSandbox } from './isolation';
 import { startKms, type RunningKms } from './kms';
 import { planPod, startControlPlaneProcess, startPod, type ControlPlane, type MeshOptions, type MeshPod } from './mesh';
 import { ProcessGroup, type ManagedProcess } from './process-group';
-import { agentProgram, assertAgentAppsExist, REPO_ROOT } from './repo';
+import { agentProgram, assertWorkflowImplemented, REPO_ROOT } from './repo';
 
 export interface LocalRuntimeOptions {
   workflowPath?: string;
@@ -95,7 +95,7 @@ export function parseIsolation(value: string): Isolation {
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const workflowPath = resolve(options.workflowPath ?? DEFAULT_WORKFLOW_PATH);
   const workflow = loadWorkflow(workflowPath);
-  assertAgentAppsExist(workflow);
+  assertWorkflowImplemented(workflow);
   const owner = ownerOf(workflow);
   const dataRoot = resolve(options.dataRoot);
   const stateDir = resolve(options.stateDir);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, expect } from 'vitest';
-import { loadWorkflow, parseWorkflow, validateWorkflow, WorkflowError, type WorkflowIssue } from './index';
+import { filterJobOf, loadWorkflow, moduleJobs, parseWorkflow, validateWorkflow, WorkflowError, type WorkflowIssue } from './index';
 import { insertAfter, MINI, positionOf, replaceLine } from './mini-workflow.test-util';
 
 /** Parses text that must fail and returns the WorkflowError. */
@@ -97,13 +97,16 @@ describe('schema', () => {
     expect(onlyIssue(replaceLine(24, `  - { from: demux, to: assemble, artifact: ${'a'.repeat(64)} }`)).path).toBe('edges[1].artifact');
   });
 
-  it('rejects an unknown job and lists the known ones', () => {
-    const text = replaceLine(20, '  - { name: demux, agent: fx-1, job: transcode }');
-    expect(onlyIssue(text)).toEqual({
-      path: 'steps[1].job',
-      ...positionOf(text, 'transcode'),
-      message: '"transcode" is not a known job (known: split, demux, picture-fx, sound-fx, grade, hdr10, loudness, assemble)',
-    });
+  it('takes any job name that is a DNS label (jobs are open), and rejects one that is not', () => {
+    expect(parseWorkflow(replaceLine(20, '  - { name: demux, agent: fx-1, job: transcode }')).steps[1].job).toBe('transcode');
+    const text = replaceLine(20, '  - { name: demux, agent: fx-1, job: Trans_code }');
+    expect(onlyIssue(text)).toMatchObject({ path: 'steps[1].job', ...positionOf(text, 'Trans_code'), message: expect.stringMatching(/^"Trans_code" is not a DNS-label name/) });
+  });
+
+  it('rejects a filter job whose filter is empty or spans lines', () => {
+    const text = withTint('').replace('filter: "hue=h=10"', 'filter: ""');
+    expect(onlyIssue(text)).toMatchObject({ path: 'jobs[0].filter', message: 'must not be empty' });
+    expect(onlyIssue(withTint('').replace('filter: "hue=h=10"', 'filter: "hue=h=10\\nnull"'))).toMatchObject({ path: 'jobs[0].filter', message: expect.stringContaining('an ffmpeg filter graph on one line') });
   });
 
   it('rejects non-positive and malformed numbers', () => {
@@ -126,6 +129,40 @@ describe('schema', () => {
 
   it('rejects an empty list', () => {
     expect(onlyIssue(MINI.replace(/^edges:[\s\S]*$/m, 'edges: []\n'))).toMatchObject({ path: 'edges', line: 22, column: 8, message: 'must list at least 1 item' });
+  });
+});
+
+/** MINI with a filter-job step `tint` (fx-1) between demux and assemble; `extra` is added to its jobs. */
+function withTint(extra: string): string {
+  return insertAfter(20, '  - { name: tint, agent: fx-1, job: tint }').replace(
+    'edges:\n  - { from: split, to: demux, artifact: av }\n  - { from: demux, to: assemble, artifact: picture }',
+    `jobs:\n  - { name: tint, filter: "hue=h=10" }\n${extra}edges:\n  - { from: split, to: demux, artifact: av }\n  - { from: demux, to: tint, artifact: picture }\n  - { from: tint, to: assemble, artifact: picture }`,
+  );
+}
+
+describe('filter jobs', () => {
+  it('reads a filter job a step runs', () => {
+    const wf = parseWorkflow(withTint(''));
+    expect(wf.jobs).toEqual([{ name: 'tint', filter: 'hue=h=10' }]);
+    expect(filterJobOf(wf, 'tint')).toEqual({ name: 'tint', filter: 'hue=h=10' });
+    expect(filterJobOf(wf, 'demux')).toBeUndefined();
+    expect(moduleJobs(wf).map((j) => j.file)).toEqual(['apps/owner/src/jobs/split.ts', 'apps/fx/src/jobs/demux.ts', 'apps/owner/src/jobs/assemble.ts']);
+  });
+
+  it('rejects a filter job no step runs, and a duplicate', () => {
+    const text = withTint('  - { name: unused, filter: "null" }\n  - { name: tint, filter: "null" }\n');
+    expect(failure(text).issues.map((i) => [i.path, i.message])).toEqual([
+      ['jobs[1].name', 'filter job "unused" is declared but no step runs it (remove it, or name it in a step\'s job)'],
+      ['jobs[2].name', 'duplicate job name "tint" (first defined at jobs[0])'],
+    ]);
+  });
+
+  it('rejects a filter job on a step that does not take one artifact and hand on the same one', () => {
+    const text = withTint('').replace('{ name: demux, agent: fx-1, job: demux }', '{ name: demux, agent: fx-1, job: tint }').replace('{ name: tint, agent: fx-1, job: tint }', '{ name: tint, agent: fx-1, job: demux }');
+    expect(onlyIssue(text)).toMatchObject({
+      path: 'steps[1].job',
+      message: expect.stringMatching(/^step "demux" runs filter job "tint", which takes one input artifact and hands on that same artifact \(this step receives av and hands on picture\); write a job module/),
+    });
   });
 });
 

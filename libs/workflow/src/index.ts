@@ -3,6 +3,7 @@ export type {
   Actor,
   Agent,
   Edge,
+  FilterJob,
   JobName,
   MediaSettings,
   MezzanineCodec,
@@ -11,7 +12,7 @@ export type {
   WorkflowIssue,
   WorkflowMetadata,
 } from './types';
-export { DEINTERLACERS, FRAME_RATE_METHODS, JOB_NAMES, MEZZANINE_CODECS, PCM_INTERMEDIATES, SCALERS, X265_PRESETS } from './types';
+export { DEINTERLACERS, FRAME_RATE_METHODS, MEZZANINE_CODECS, PCM_INTERMEDIATES, SCALERS, X265_PRESETS } from './types';
 export { WorkflowError, formatIssue } from './errors';
 export { API_VERSION, KIND, WORKFLOW_SCHEMA } from './schema';
 export { DEFAULT_WORKFLOW_PATH, MAX_WORKFLOW_BYTES, REPO_ROOT, loadWorkflow, parseWorkflow, validateWorkflow } from './load';
@@ -19,3 +20,4 @@ export { buildGraph, type WorkflowGraph } from './graph';
 export { agentBySpiffeId, spiffeId } from './spiffe';
 export { ownerOf, type Owner } from './owner';
 export { accessMatrix, isAllowed, type AccessRule } from './matrix';
+export { filterJobOf, jobModuleFile, moduleJobs } from './jobs';

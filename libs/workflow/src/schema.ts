@@ -2,7 +2,7 @@
 // ranges). Cross-references (unknown actor, cycles, ...) are checked in validate.ts.
 // `hint` is our own annotation: the human wording used when a pattern/enum check fails.
 import { NAME_HINT, NAME_PATTERN, TRUST_DOMAIN_HINT, TRUST_DOMAIN_PATTERN } from '@reelmesh/addressing';
-import { DEINTERLACERS, FRAME_RATE_METHODS, JOB_NAMES, MEZZANINE_CODECS, PCM_INTERMEDIATES, SCALERS, X265_PRESETS } from './types';
+import { DEINTERLACERS, FRAME_RATE_METHODS, MEZZANINE_CODECS, PCM_INTERMEDIATES, SCALERS, X265_PRESETS } from './types';
 
 export const API_VERSION = 'reelmesh.io/v1';
 export const KIND = 'Workflow';
@@ -117,12 +117,19 @@ export const WORKFLOW_SCHEMA = {
         {
           name,
           agent: name,
-          job: { type: 'string', enum: [...JOB_NAMES], hint: 'a known job' },
+          job: name,
           source: { type: 'boolean' },
           sink: { type: 'boolean' },
         },
         ['source', 'sink'],
       ),
+    },
+    jobs: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 1000,
+      // An ffmpeg filter graph on one line; the filter job checks it against real ffmpeg at run time.
+      items: record({ name, filter: { type: 'string', minLength: 1, maxLength: 4000, pattern: '^[^\\n\\r]*$', hint: 'an ffmpeg filter graph on one line' } }),
     },
     edges: {
       type: 'array',
@@ -130,5 +137,5 @@ export const WORKFLOW_SCHEMA = {
       maxItems: 1000,
       items: record({ from: name, to: name, artifact: name }),
     },
-  }),
+  }, ['jobs']),
 } as const;

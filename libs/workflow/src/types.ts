@@ -2,18 +2,19 @@
 // Objects returned by parseWorkflow/loadWorkflow are deeply frozen: the workflow is the owner's
 // single source of truth, so nothing downstream may patch it in memory.
 
-/** Media jobs an agent app knows how to run on a chunk. */
-export const JOB_NAMES = [
-  'split',
-  'demux',
-  'picture-fx',
-  'sound-fx',
-  'grade',
-  'hdr10',
-  'loudness',
-  'assemble',
-] as const;
-export type JobName = (typeof JOB_NAMES)[number];
+/**
+ * A step's job is open: either a filter job declared in the workflow's `jobs:` section (one ffmpeg
+ * filter chain, run by agent-kit itself) or a job module of the step's app,
+ * `apps/<app>/src/jobs/<job>.ts` (docs/contractors.md). The name is a DNS label like every name.
+ */
+export type JobName = string;
+
+/** A job whose whole work is one ffmpeg filter chain over the step's one input artifact. */
+export interface FilterJob {
+  readonly name: string;
+  /** An ffmpeg filter graph (one chain: `-vf` for a picture, `-af` for a sound). */
+  readonly filter: string;
+}
 
 export interface WorkflowMetadata {
   readonly id: string;
@@ -86,6 +87,8 @@ export interface Workflow {
   readonly actors: readonly Actor[];
   readonly agents: readonly Agent[];
   readonly steps: readonly Step[];
+  /** Filter jobs the steps may name (absent: every job is a module of its app). */
+  readonly jobs?: readonly FilterJob[];
   readonly edges: readonly Edge[];
 }
 

@@ -6,7 +6,7 @@ import type { RawIssue } from './path';
 /** Every semantic problem in a structurally valid workflow, in a stable order. */
 export function checkSemantics(wf: Workflow): RawIssue[] {
   const references = unknownReferences(wf);
-  const issues: RawIssue[] = [...duplicateNames(wf), ...references, ...endpointRules(wf), ...conformRules(wf)];
+  const issues: RawIssue[] = [...duplicateNames(wf), ...references, ...endpointRules(wf), ...conformRules(wf), ...filterJobRules(wf)];
   // Graph-shape checks would only echo a dangling reference, so they wait until every name resolves.
   if (references.length === 0) issues.push(...disconnectedSteps(wf), ...cycles(wf));
   return issues;
@@ -14,9 +14,9 @@ export function checkSemantics(wf: Workflow): RawIssue[] {
 
 function duplicateNames(wf: Workflow): RawIssue[] {
   const issues: RawIssue[] = [];
-  for (const [list, noun] of [['actors', 'actor'], ['agents', 'agent'], ['steps', 'step']] as const) {
+  for (const [list, noun] of [['actors', 'actor'], ['agents', 'agent'], ['steps', 'step'], ['jobs', 'job']] as const) {
     const firstAt = new Map<string, number>();
-    wf[list].forEach(({ name }, index) => {
+    (wf[list] ?? []).forEach(({ name }, index) => {
       const first = firstAt.get(name);
       if (first === undefined) firstAt.set(name, index);
       else issues.push({ at: [list, index, 'name'], message: `duplicate ${noun} name "${name}" (first defined at ${list}[${first}])` });
@@ -127,5 +127,34 @@ function conformRules(wf: Workflow): RawIssue[] {
   if (conform?.frameRate && !conform.frameRateMethod) {
     issues.push({ at: ['media', 'delivery', 'conform'], message: 'a conform to a new frame rate must name its method (frameRateMethod: nearest)' });
   }
+  return issues;
+}
+
+/**
+ * A filter job is declared to be run: every declared one is named by a step, and its step is a
+ * one-in, same-out transform (one input artifact, handed on under that same artifact name), since
+ * one filter chain turns one stream into one stream of the same kind.
+ */
+function filterJobRules(wf: Workflow): RawIssue[] {
+  const issues: RawIssue[] = [];
+  (wf.jobs ?? []).forEach((job, i) => {
+    if (!wf.steps.some((step) => step.job === job.name)) {
+      issues.push({ at: ['jobs', i, 'name'], message: `filter job "${job.name}" is declared but no step runs it (remove it, or name it in a step's job)` });
+    }
+  });
+  const filters = new Set((wf.jobs ?? []).map((job) => job.name));
+  wf.steps.forEach((step, i) => {
+    if (!filters.has(step.job)) return;
+    const inputs = [...new Set(wf.edges.filter((e) => e.to === step.name).map((e) => e.artifact))];
+    const outputs = [...new Set(wf.edges.filter((e) => e.from === step.name).map((e) => e.artifact))];
+    if (step.source || step.sink || inputs.length !== 1 || outputs.length !== 1 || outputs[0] !== inputs[0]) {
+      issues.push({
+        at: ['steps', i, 'job'],
+        message:
+          `step "${step.name}" runs filter job "${step.job}", which takes one input artifact and hands on that same artifact ` +
+          `(this step receives ${inputs.join(', ') || 'nothing'} and hands on ${outputs.join(', ') || 'nothing'}); write a job module for anything else (docs/contractors.md)`,
+      });
+    }
+  });
   return issues;
 }
