@@ -10,7 +10,7 @@ import { buffer } from 'node:stream/consumers';
 import express from 'express';
 import { buildManifest, createHandoffRouter, type ReceivedChunk } from '@reelmesh/handoff';
 import { closeServer, jsonErrorHandler, listen } from '@reelmesh/http-kit';
-import { demux, generateSample, inspectMaster, splitChunk } from '@reelmesh/media';
+import { demux, generateSample, hdr10, inspectMaster, splitChunk } from '@reelmesh/media';
 import { FsObjectStore } from '@reelmesh/storage';
 import { buildGraph, type Workflow } from '@reelmesh/workflow';
 import { createHash } from 'node:crypto';
@@ -174,4 +174,56 @@ export async function runAppOnce(opts: {
     await Promise.all(receivers.map((r) => r.close()));
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * One chunk of `artifact` as it reaches `step` in `workflow` (a generated contractor's spec feeds
+ * its app with it): makeChunks' chunk, re-encoded to HDR10 (HEVC Main 10, PQ, as the hdr10 job
+ * hands it on) when the artifact passes a step running the hdr10 job on its way to `step`.
+ */
+export async function upstreamChunk(workflow: Workflow, step: string, artifact: string): Promise<Buffer> {
+  const chunks = await makeChunks(workflow);
+  if (!Object.hasOwn(chunks, artifact)) throw new Error(`no test chunk for artifact "${artifact}" (makeChunks makes ${Object.keys(chunks).join(', ')})`);
+  const chunk = chunks[artifact as keyof TestChunks];
+  const graph = buildGraph(workflow);
+  const seen = new Set<string>();
+  const passesHdr10 = (to: string): boolean =>
+    graph
+      .inputsOf(to)
+      .filter((edge) => edge.artifact === artifact && !seen.has(edge.from) && seen.add(edge.from))
+      .some((edge) => graph.step(edge.from)?.job === 'hdr10' || passesHdr10(edge.from));
+  if (!passesHdr10(step)) return chunk;
+  const out = new PassThrough();
+  const [, hdr] = await Promise.all([hdr10(() => bufferStream(chunk), out, workflow.media), buffer(out)]);
+  return hdr;
+}
+
+/**
+ * runAppOnce, but when the app's job fails the promise rejects at once with the job's own message
+ * (e.g. a filter that drops a 10-bit picture to 8 bits) instead of a receiver timing out later.
+ */
+export async function runAppOnceFailFast(opts: Parameters<typeof runAppOnce>[0]): Promise<Record<string, Buffer>> {
+  const { default: request } = await import('supertest');
+  let app: AppUnderTest['app'] | undefined;
+  let settled = false;
+  const run = runAppOnce({
+    ...opts,
+    createApp: (config, deps) => {
+      const made = opts.createApp(config, deps);
+      app = made.app;
+      return made;
+    },
+  }).finally(() => {
+    settled = true;
+  });
+  const failure = (async (): Promise<never> => {
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 100));
+      if (settled) return new Promise<never>(() => {});
+      const failures = app ? ((await request(app).get('/v1/status')).body.failures as Array<{ step: string; message: string }> | undefined) : undefined;
+      if (failures?.length) throw new Error(`step ${failures[0].step} failed: ${failures[0].message}`);
+    }
+  })();
+  run.catch(() => {}); // when the failure wins, the receivers' later timeout is not news
+  return Promise.race([run, failure]);
 }

@@ -7,6 +7,7 @@ import { registerUp } from './commands/up';
 import { registerBench } from './commands/bench';
 import { registerProvenance } from './commands/provenance';
 import { registerBuild } from './commands/build';
+import { registerContractor } from './commands/contractor';
 
 /** One readable line for anything that goes wrong; exit code 2 for usage, 1 otherwise. */
 export async function main(argv: string[]): Promise<number> {
@@ -22,6 +23,7 @@ export async function main(argv: string[]): Promise<number> {
   registerBench(program);
   registerProvenance(program);
   registerBuild(program);
+  registerContractor(program);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
