@@ -21,7 +21,17 @@ check() {
     failed=1
   fi
 }
-check vfx vfx-3 http://color.color.svc.cluster.local:8080/v1/handoffs/feature-film/grade/picture/0 502 "no egress: color is not a next hop of vfx-3"
-check vfx vfx-2 http://color.color.svc.cluster.local:8080/v1/handoffs/feature-film/grade/sound/0 403 "RBAC: vfx-2 hands color picture, not sound"
-check vfx vfx-2 http://color.color.svc.cluster.local:8080/v1/handoffs/feature-film/hdr-master/picture/0 403 "RBAC: vfx-2 hands color the grade step only"
+# The calls come from the workflow (never listed by hand): `reelmesh gen --list denials` prints one
+# forbidden call of each kind as "<kind> <caller> <caller's namespace> <target> <target's namespace> <path>".
+workflow_list DENIALS denials
+for line in "${DENIALS[@]}"; do
+  read -r kind caller caller_ns target target_ns path <<<"$line"
+  url="http://$target.$target_ns.svc.cluster.local:8080$path"
+  case "$kind" in
+    no-route) check "$caller_ns" "$caller" "$url" 502 "no egress: $target is not a next hop of $caller" ;;
+    wrong-artifact) check "$caller_ns" "$caller" "$url" 403 "RBAC: $caller hands $target other artifacts for this step" ;;
+    wrong-step) check "$caller_ns" "$caller" "$url" 403 "RBAC: $caller hands $target other steps" ;;
+    *) echo "FAIL  unknown kind of forbidden call from reelmesh gen --list denials: $line" >&2; failed=1 ;;
+  esac
+done
 [ "$failed" = 0 ] || { echo "kind: a forbidden call was not refused as expected" >&2; exit 1; }

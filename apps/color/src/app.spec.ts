@@ -24,7 +24,7 @@ import {
   type DevCa,
   type ProvenanceRecord,
 } from '@reelmesh/provenance';
-import { loadWorkflow, spiffeId } from '@reelmesh/workflow';
+import { buildGraph, loadWorkflow, spiffeId, type Edge, type Step } from '@reelmesh/workflow';
 // The local KMS is the dev/test platform (the app itself never imports it): a real KMS for the sealed stores.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { generateAgentCredentials, provisionOptionsFor, provisionWorkflowKeys, startLocalKms, type LocalKms, type ProvisionedKeys } from '@reelmesh/kms-local';
@@ -46,10 +46,28 @@ vi.mock('@reelmesh/media', async (importOriginal) => {
 });
 
 const workflow = loadWorkflow();
+const graph = buildGraph(workflow);
 const WORKFLOW_ID = workflow.metadata.id;
-// Where the color app keeps its LUT in the asset store (key and context as app.ts names them).
+
+// Where the workflow runs this app's grade job (its first such step), the agent and actor that run
+// it, the step and agent its picture goes to next and the steps upstream of it: all read from the
+// workflow, so a contractor placed before or after color changes nothing here.
+function gradeStep(): Step {
+  const step = workflow.steps.find((s) => s.job === 'grade' && workflow.agents.find((a) => a.name === s.agent)?.app === 'color');
+  if (!step) throw new Error('the workflow runs no grade step on an agent of the color app');
+  return step;
+}
+const STEP = gradeStep();
+const AGENT = STEP.agent;
+const ACTOR = workflow.agents.find((a) => a.name === AGENT)!.actor;
+const NEXT_STEPS = graph.outputsOf(STEP.name).filter((e) => e.artifact === 'picture').map((e) => e.to);
+if (NEXT_STEPS.length !== 1) throw new Error(`step ${STEP.name} must hand its picture to exactly one next step, not [${NEXT_STEPS.join(', ')}]`);
+const [NEXT_STEP] = NEXT_STEPS;
+const NEXT_AGENT = graph.agentOf(NEXT_STEP)!;
+
+// Where the color app keeps its LUT in the asset store (key and context as jobs/grade.ts names them).
 const LUT_KEY = `lut/${basename(workflow.media.lut.ref)}`;
-const LUT_CONTEXT = { workflowId: WORKFLOW_ID, step: 'grade', agent: 'color' };
+const LUT_CONTEXT = { workflowId: WORKFLOW_ID, step: 'grade', agent: AGENT };
 // Not the repo's film look: an output graded with it can only have come from the sealed store.
 const SPEC_LUT = Buffer.from([...cubeLines(9, ([r, g, b]) => [Math.min(1, r * 0.7 + 0.3), g, b * 0.6], 'color spec look')].join('\n') + '\n');
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -76,22 +94,37 @@ afterAll(async () => {
 
 /** The color agent's sealed configuration, as the runtime's envFor gives it. */
 function colorConfig(dataDir: string, peers: Record<string, string>, lutPath?: string): AgentConfig {
-  const { accessKeyId, secretAccessKey } = credentials.color;
+  const { accessKeyId, secretAccessKey } = credentials[AGENT];
   return validateAgentConfig({
-    agent: 'color', dataDir, listen: '127.0.0.1:0', peers, concurrency: 1, logLevel: 'silent', maxChunkBytes: 64 << 20,
+    agent: AGENT, dataDir, listen: '127.0.0.1:0', peers, concurrency: 1, logLevel: 'silent', maxChunkBytes: 64 << 20,
     ...(lutPath ? { lutPath } : {}),
     kms: {
       endpoint: kms.endpoint, region: kms.region, accessKeyId, secretAccessKey,
       keyId: keys.workflowKey.alias,
-      allowedKeyIds: [keys.workflowKey.arn, keys.assetKeys.color.arn],
-      assetKeyId: keys.assetKeys.color.alias,
+      allowedKeyIds: [keys.workflowKey.arn, keys.assetKeys[ACTOR].arn],
+      assetKeyId: keys.assetKeys[ACTOR].alias,
     },
   });
 }
 
-/** What picture-fx hands over: a signed chain split -> demux -> picture-fx ending in these bytes. */
+/**
+ * The steps upstream of the grade, source first, each with the artifact it hands on and its agent
+ * (with the shipped workflow: split -> demux -> picture-fx). Each must have one input.
+ */
+function upstreamLinks(): Array<readonly [step: string, artifact: string, agent: string]> {
+  const links: Array<readonly [string, string, string]> = [];
+  for (let edge: Edge | undefined = graph.inputsOf(STEP.name)[0]; edge; ) {
+    links.unshift([edge.from, edge.artifact, graph.agentOf(edge.from)!]);
+    const inputs = graph.inputsOf(edge.from);
+    if (inputs.length > 1) throw new Error(`this spec signs a single upstream chain, but step ${edge.from} has ${inputs.length} inputs`);
+    edge = inputs[0];
+  }
+  return links;
+}
+
+/** What the step before the grade hands over: a signed chain from the source step ending in these bytes. */
 async function upstreamChain(picture: Buffer): Promise<ProvenanceRecord[]> {
-  const links = [['split', 'av', 'owner'], ['demux', 'picture', 'vfx-1'], ['picture-fx', 'picture', 'vfx-2']] as const;
+  const links = upstreamLinks();
   const records: ProvenanceRecord[] = [];
   for (const [i, [step, artifact, agent]] of links.entries()) {
     const prev = i > 0 ? { link: links[i - 1], record: records[i - 1] } : undefined;
@@ -101,7 +134,7 @@ async function upstreamChain(picture: Buffer): Promise<ProvenanceRecord[]> {
         workflowId: WORKFLOW_ID, step, artifact, chunkIndex: 0, chunkCount: 1,
         sha256: i === links.length - 1 ? sha256Hex(picture) : sha256Hex(`${step}/${artifact}`),
         inputs: prev ? [{ step: prev.link[0], artifact: prev.link[1], digest: { sha256: peekStatement(prev.record)!.subject[0].digest.sha256 }, record: { sha256: recordDigest(prev.record) } }] : [],
-        parameters: { job: step },
+        parameters: { job: graph.step(step)!.job },
       }),
     );
   }
@@ -110,7 +143,7 @@ async function upstreamChain(picture: Buffer): Promise<ProvenanceRecord[]> {
 
 interface SealedRun {
   dataDir: string;
-  /** What hdr received (bytes and manifest), or the job's failures. */
+  /** What the next agent received (bytes and manifest), or the job's failures. */
   out?: { bytes: Buffer; manifest: ReceivedChunk['manifest'] };
   failures: Array<{ step: string; message: string }>;
   health: number;
@@ -126,11 +159,11 @@ interface SealedRun {
  */
 async function runSealed(picture: Buffer, opts: { sealLut?: Buffer; lutPath?: string }, check: (run: SealedRun) => Promise<void>): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'color-sealed-'));
-  const hdr = await startReceiver(workflow, 'hdr');
+  const next = await startReceiver(workflow, NEXT_AGENT);
   const savedTmp = process.env.TMPDIR;
   const restoreTmp = () => (savedTmp === undefined ? delete process.env.TMPDIR : (process.env.TMPDIR = savedTmp));
   try {
-    const config = colorConfig(dataDir, { hdr: hdr.url }, opts.lutPath);
+    const config = colorConfig(dataDir, { [NEXT_AGENT]: next.url }, opts.lutPath);
     const stores = createStores(config);
     if (opts.sealLut) {
       // The colourist's LUT, already in its asset store (sealed under the color actor's key).
@@ -138,28 +171,28 @@ async function runSealed(picture: Buffer, opts: { sealLut?: Buffer; lutPath?: st
       await pipeline(Readable.from([opts.sealLut]), writer.stream);
       await writer.commit();
     }
-    const provenance = { signer: createSigner(await ca.issue(spiffeId(workflow, 'color'))), caBundlePem: ca.bundlePem };
-    const logger = createLogger('color', 'silent');
+    const provenance = { signer: createSigner(await ca.issue(spiffeId(workflow, AGENT))), caBundlePem: ca.bundlePem };
+    const logger = createLogger(AGENT, 'silent');
     const { app } = createApp(config, { workflow, store: stores.data, assets: stores.assets, logger, provenance });
     await mkdir(join(dataDir, 'tmp'));
     process.env.TMPDIR = join(dataDir, 'tmp');
     traces.length = 0;
-    const manifest = { ...manifestFor(workflow, 'grade', 'picture', picture), provenance: { records: await upstreamChain(picture) } };
+    const manifest = { ...manifestFor(workflow, STEP.name, 'picture', picture), provenance: { records: await upstreamChain(picture) } };
     const res = await request(app)
-      .post(`/v1/handoffs/${WORKFLOW_ID}/grade/picture/0`)
+      .post(`/v1/handoffs/${WORKFLOW_ID}/${STEP.name}/picture/0`)
       .field('manifest', JSON.stringify(manifest))
       .attach('chunk', picture, { filename: 'chunk.mkv', contentType: 'video/x-matroska' });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     let failures: SealedRun['failures'] = [];
-    for (let i = 0; i < 1200 && hdr.received.length === 0 && failures.length === 0; i++) {
+    for (let i = 0; i < 1200 && next.received.length === 0 && failures.length === 0; i++) {
       await new Promise((r) => setTimeout(r, 50));
       failures = (await request(app).get('/v1/status')).body.failures;
     }
     restoreTmp();
-    const [chunk] = hdr.received;
+    const [chunk] = next.received;
     await check({
       dataDir,
-      out: chunk && { bytes: await hdr.read(chunk), manifest: chunk.manifest },
+      out: chunk && { bytes: await next.read(chunk), manifest: chunk.manifest },
       failures,
       health: (await request(app).get('/health')).status,
       trace: traces[0],
@@ -167,7 +200,7 @@ async function runSealed(picture: Buffer, opts: { sealLut?: Buffer; lutPath?: st
     });
   } finally {
     restoreTmp();
-    await hdr.close();
+    await next.close();
     await rm(dataDir, { recursive: true, force: true });
   }
 }
@@ -224,10 +257,10 @@ describe('color app, sealed mode (KMS-sealed stores, as deployed)', () => {
       expect(args[args.indexOf('-vf') + 1]).toMatch(/lut3d=file=(\\')?lut\.cube(\\')?:interp=tetrahedral,scale=out_color_matrix=bt709:out_range=tv:flags=[^,]+,format=yuv420p10le$/);
       expect(JSON.stringify(trace)).not.toMatch(/reelmesh-fifo-|grade\.cube|color-sealed-/);
       expect(trace).toEqual(reference.parameters);
-      // ...and that is what color signed: its record (verified back to the owner's split) commits to them.
-      const chain = verifyHandoffProvenance(out!.manifest.provenance, { step: 'hdr-master', artifact: 'picture', chunkIndex: 0, sha256: sha256(out!.bytes) }, workflow, ca.bundlePem);
-      const gradeRecord = chain.records.find((r) => r.statement.predicate.step === 'grade')!;
-      expect(gradeRecord.signer).toBe(spiffeId(workflow, 'color'));
+      // ...and that is what color signed: its record (verified back to the owner's source step) commits to them.
+      const chain = verifyHandoffProvenance(out!.manifest.provenance, { step: NEXT_STEP, artifact: 'picture', chunkIndex: 0, sha256: sha256(out!.bytes) }, workflow, ca.bundlePem);
+      const gradeRecord = chain.records.find((r) => r.statement.predicate.step === STEP.name)!;
+      expect(gradeRecord.signer).toBe(spiffeId(workflow, AGENT));
       expect(gradeRecord.statement.predicate.parameters.digest.sha256).toBe(parametersDigest({ job: 'grade', ...trace }));
 
       // (c) Nothing under the agent's data dir (its temp dir included) holds the LUT in clear; the
@@ -245,7 +278,7 @@ describe('color app, sealed mode (KMS-sealed stores, as deployed)', () => {
       expect(out).toBeUndefined(); // nothing handed on
       expect(health).toBe(200);
       expect(failures).toHaveLength(1);
-      expect(failures[0].step).toBe('grade');
+      expect(failures[0].step).toBe(STEP.name);
       expect(failures[0].message).toMatch(/nonexistent\/look\.cube/);
       expect(files.filter((f) => f.startsWith(join(dataDir, 'assets')))).toEqual([]);
     });
@@ -253,15 +286,16 @@ describe('color app, sealed mode (KMS-sealed stores, as deployed)', () => {
 });
 
 describe('color app, no asset store (runAppOnce: plain-file branch)', () => {
-  it('grades with the LUT file at lutPath and hands to hdr', async () => {
+  it(`grades with the LUT file at lutPath and hands to the next agent (${NEXT_AGENT})`, async () => {
     const { picture } = await makeChunks(workflow);
     const dir = await mkdtemp(join(tmpdir(), 'color-lut-'));
     try {
       await writeFile(join(dir, 'look.cube'), SPEC_LUT);
-      const out = await runAppOnce({ workflow, agent: 'color', step: 'grade', artifact: 'picture', input: picture, createApp, configure: (c) => (c.lutPath = join(dir, 'look.cube')) });
+      const out = await runAppOnce({ workflow, agent: AGENT, step: STEP.name, artifact: 'picture', input: picture, createApp, configure: (c) => (c.lutPath = join(dir, 'look.cube')) });
+      expect(Object.keys(out), `what ${AGENT} handed on, by agent`).toEqual([NEXT_AGENT]);
       const reference = await plainGrade(picture, SPEC_LUT);
-      expect(await frameHashes(out.hdr)).toEqual(await frameHashes(reference.bytes));
-      expect(await frameHashes(out.hdr)).not.toEqual(await frameHashes(picture));
+      expect(await frameHashes(out[NEXT_AGENT])).toEqual(await frameHashes(reference.bytes));
+      expect(await frameHashes(out[NEXT_AGENT])).not.toEqual(await frameHashes(picture));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -272,8 +306,8 @@ describe('color app, no asset store (runAppOnce: plain-file branch)', () => {
     let seen: { failures: Array<{ step: string; message: string }>; health: number } | undefined;
     const out = await runAppOnce({
       workflow,
-      agent: 'color',
-      step: 'grade',
+      agent: AGENT,
+      step: STEP.name,
       artifact: 'picture',
       input: picture,
       createApp,
@@ -282,7 +316,7 @@ describe('color app, no asset store (runAppOnce: plain-file branch)', () => {
     });
     expect(out).toEqual({}); // nothing handed on
     expect(seen!.health).toBe(200);
-    expect(seen!.failures[0].step).toBe('grade');
+    expect(seen!.failures[0].step).toBe(STEP.name);
     expect(seen!.failures[0].message).toMatch(/nonexistent\/look\.cube/);
   }, 90_000);
 });

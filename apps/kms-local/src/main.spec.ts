@@ -3,7 +3,7 @@ import { DescribeKeyCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/
 import { runProgramToExit, startProgram, type StartedProgram } from '@reelmesh/http-kit/testing';
 import { parseServiceLine } from '@reelmesh/http-kit';
 import { generateAgentCredentials } from '@reelmesh/kms-local';
-import { DEFAULT_WORKFLOW_PATH } from '@reelmesh/workflow';
+import { DEFAULT_WORKFLOW_PATH, loadWorkflow, ownerOf } from '@reelmesh/workflow';
 import { MINI } from '@reelmesh/workflow/testing';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -55,9 +55,12 @@ describe('kms-local service', () => {
     const details = ready.details as { region: string; keys: { workflowKey: { alias: string; keyId: string; arn: string }; assetKeys: Record<string, { alias: string; arn: string }> } };
     expect(details.region).toBe('us-east-1');
     const { workflowKey, assetKeys } = details.keys;
-    expect(workflowKey.alias).toBe('alias/reelmesh/owner/workflow');
+    // The owner's workflow key and one asset key per contractor actor, as the workflow file names them.
+    const workflow = loadWorkflow(DEFAULT_WORKFLOW_PATH);
+    const ownerActor = ownerOf(workflow).actor;
+    expect(workflowKey.alias).toBe(`alias/reelmesh/${ownerActor}/workflow`);
     expect(workflowKey.arn).toBe(`arn:aws:kms:us-east-1:000000000000:key/${workflowKey.keyId}`);
-    expect(Object.keys(assetKeys).sort()).toEqual(['color', 'hdr', 'sound', 'vfx']);
+    expect(Object.keys(assetKeys).sort()).toEqual(workflow.actors.map((a) => a.name).filter((a) => a !== ownerActor).sort());
     expect(assetKeys.color.alias).toBe('alias/reelmesh/color/assets');
 
     // The reported endpoint and keys are the real ones: the SDK reaches them.

@@ -6,8 +6,13 @@ import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger, validateAgentConfig } from '@reelmesh/agent-kit';
 import { FsObjectStore } from '@reelmesh/storage';
-import { loadWorkflow } from '@reelmesh/workflow';
+import { buildGraph, loadWorkflow, ownerOf } from '@reelmesh/workflow';
 import { createApp } from './app';
+
+// The owner's agent, its steps and its next hops, as the workflow names them (contractors may come and go).
+const workflow = loadWorkflow();
+const graph = buildGraph(workflow);
+const OWNER = ownerOf(workflow).agent;
 
 describe('owner app', () => {
   let dir: string;
@@ -16,27 +21,27 @@ describe('owner app', () => {
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'owner-app-'));
     const config = validateAgentConfig({
-      agent: 'owner',
+      agent: OWNER,
       dataDir: join(dir, 'data'),
       listen: '127.0.0.1:0',
-      peers: { 'vfx-1': 'http://127.0.0.1:9' },
+      peers: Object.fromEntries(graph.nextHops(OWNER).map((hop) => [hop, 'http://127.0.0.1:9'])),
       concurrency: 1,
       logLevel: 'silent',
       maxChunkBytes: 1024,
       exportDir: join(dir, 'out'),
       ingestDir: join(dir, 'in'),
     });
-    app = createApp(config, { workflow: loadWorkflow(), store: new FsObjectStore(config.dataDir), logger: createLogger('owner', 'silent') });
+    app = createApp(config, { workflow, store: new FsObjectStore(config.dataDir), logger: createLogger(OWNER, 'silent') });
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   const errorOf = (res: request.Response) => res.body.error as { code: string; message: string };
 
   it('answers health and status', async () => {
-    expect((await request(app.app).get('/health')).body).toEqual({ status: 'ok', agent: 'owner' });
+    expect((await request(app.app).get('/health')).body).toEqual({ status: 'ok', agent: OWNER });
     const status = await request(app.app).get('/v1/status');
-    expect(status.body).toMatchObject({ agent: 'owner', workflowId: 'feature-film', active: 0, failures: [] });
-    expect(Object.keys(status.body.steps).sort()).toEqual(['assemble', 'split']);
+    expect(status.body).toMatchObject({ agent: OWNER, workflowId: workflow.metadata.id, active: 0, failures: [] });
+    expect(Object.keys(status.body.steps).sort()).toEqual(graph.stepsOf(OWNER).map((s) => s.name).sort());
     expect((await request(app.app).get('/v1/runs/current')).body).toMatchObject({ state: 'idle' });
   });
 
@@ -78,8 +83,10 @@ describe('owner app', () => {
   });
 
   it('does not accept handoffs for steps it does not run', async () => {
+    // A step of another agent that receives a picture (picture-fx, with the shipped workflow).
+    const other = workflow.edges.find((e) => e.artifact === 'picture' && graph.agentOf(e.to) !== OWNER)!;
     const res = await request(app.app)
-      .post('/v1/handoffs/feature-film/grade/picture/0')
+      .post(`/v1/handoffs/${workflow.metadata.id}/${other.to}/picture/0`)
       .field('manifest', '{}')
       .attach('chunk', Buffer.from('x'), 'c.mkv');
     expect(res.status).toBe(404);

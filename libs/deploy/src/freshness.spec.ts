@@ -21,14 +21,13 @@ describe('generated deployment files', () => {
 
   it('cover k8s, istio, compose, Envoy, Dockerfiles and the access matrix', () => {
     const paths = files.map((file) => file.path);
+    // For every agent of the workflow: its Istio ALLOW policy, its Envoy config, its app's image.
     for (const expected of [
       'policies/generated/access-matrix.json',
       'docker-compose.yml',
       'k8s/overlays/kind/kustomization.yaml',
       'istio/mesh/peer-authentication-mesh-strict.yaml',
-      'istio/vfx/authorization-policy-vfx-2-allow.yaml',
-      'docker/envoy/vfx-2.yaml',
-      'docker/vfx.Dockerfile',
+      ...wf.agents.flatMap((agent) => [`istio/${agent.actor}/authorization-policy-${agent.name}-allow.yaml`, `docker/envoy/${agent.name}.yaml`, `docker/${agent.app}.Dockerfile`]),
       'docker/kms-local.Dockerfile',
     ]) {
       expect(paths).toContain(expected);

@@ -7,15 +7,21 @@ import {
   ListAliasesCommand,
   type KMSClient,
 } from '@aws-sdk/client-kms';
-import { loadWorkflow } from '@reelmesh/workflow';
+import { loadWorkflow, ownerOf } from '@reelmesh/workflow';
 import { startLocalKms, type LocalKms } from './server';
 import { generateAgentCredentials, provisionWorkflowKeys, type ProvisionedKeys } from './provision';
 import { provisionOptionsFor } from './workflow-agents';
 import { sdkClient, tempDir } from './kms-test-support';
 
-// The real workflow file: the single source of truth for agents, actors and the owner.
-const options = provisionOptionsFor(loadWorkflow());
+// The real workflow file: the single source of truth for agents, actors and the owner. The lists
+// below derive from it; the agents named as examples (owner, vfx-1/2/3, color) are the shipped
+// workflow's, whatever contractors are added around them.
+const workflow = loadWorkflow();
+const options = provisionOptionsFor(workflow);
 const { agents } = options;
+const OWNER_ACTOR = ownerOf(workflow).actor;
+const actorOf = (agent: string) => agents.find((a) => a.name === agent)!.actor;
+const agentsBut = (...names: string[]) => agents.map((a) => a.name).filter((name) => !names.includes(name));
 const credentials = generateAgentCredentials(agents);
 
 let kms: LocalKms;
@@ -40,7 +46,7 @@ async function failure(promise: Promise<unknown>): Promise<string> {
   );
 }
 
-const WORKFLOW = 'alias/reelmesh/owner/workflow';
+const WORKFLOW = `alias/reelmesh/${OWNER_ACTOR}/workflow`;
 
 beforeAll(async () => {
   dir = await tempDir();
@@ -57,9 +63,9 @@ afterAll(async () => {
 describe('provisionWorkflowKeys: the owner workflow key', () => {
   it('creates the workflow key and one asset key per contractor actor, none for the owner', () => {
     expect(keys.workflowKey.alias).toBe(WORKFLOW);
-    expect(Object.keys(keys.assetKeys).sort()).toEqual(['color', 'hdr', 'sound', 'vfx']);
+    expect(Object.keys(keys.assetKeys).sort()).toEqual(workflow.actors.map((a) => a.name).filter((a) => a !== OWNER_ACTOR).sort());
     expect(keys.assetKeys.color.alias).toBe('alias/reelmesh/color/assets');
-    expect(kms.admin.findKey('alias/reelmesh/owner/assets')).toBeUndefined();
+    expect(kms.admin.findKey(`alias/reelmesh/${OWNER_ACTOR}/assets`)).toBeUndefined();
   });
 
   it('gives every agent its own random credential and principal', () => {
@@ -104,7 +110,7 @@ describe('provisionWorkflowKeys: the owner workflow key', () => {
     const dk = await as('owner').send(new GenerateDataKeyCommand({ KeyId: WORKFLOW, KeySpec: 'AES_256', EncryptionContext: context }));
     const decrypt = (agent: string) => as(agent).send(new DecryptCommand({ CiphertextBlob: dk.CiphertextBlob, EncryptionContext: context }));
     expect(await failure(decrypt('vfx-1'))).toBe('succeeded');
-    for (const outsider of ['vfx-2', 'vfx-3', 'color', 'hdr', 'sound']) {
+    for (const outsider of agentsBut('vfx-1', 'owner')) {
       expect(await failure(decrypt(outsider)), outsider).toBe('AccessDeniedException');
     }
   });
@@ -136,7 +142,8 @@ describe('provisionWorkflowKeys: contractor asset keys', () => {
 
   it("denies the owner and every other actor the contractor's key", async () => {
     const sealed = await as('color').send(new EncryptCommand({ KeyId: LUT_KEY, Plaintext: Buffer.from('secret grade'), EncryptionContext: { asset: 'lut' } }));
-    for (const outsider of ['owner', 'vfx-1', 'vfx-2', 'hdr', 'sound']) {
+    // Every agent of every other actor, the owner's included.
+    for (const outsider of agents.filter((a) => a.actor !== actorOf('color')).map((a) => a.name)) {
       const client = as(outsider);
       expect(await failure(client.send(new DecryptCommand({ CiphertextBlob: sealed.CiphertextBlob, EncryptionContext: { asset: 'lut' } }))), outsider).toBe(
         'AccessDeniedException',
@@ -151,7 +158,7 @@ describe('provisionWorkflowKeys: contractor asset keys', () => {
 
   it("shares an actor's key among all of that actor's agents", async () => {
     const sealed = await as('vfx-2').send(new EncryptCommand({ KeyId: 'alias/reelmesh/vfx/assets', Plaintext: Buffer.from('preset') }));
-    for (const agent of ['vfx-1', 'vfx-3']) {
+    for (const agent of agents.filter((a) => a.actor === actorOf('vfx-2') && a.name !== 'vfx-2').map((a) => a.name)) {
       expect(await failure(as(agent).send(new DecryptCommand({ CiphertextBlob: sealed.CiphertextBlob }))), agent).toBe('succeeded');
     }
   });

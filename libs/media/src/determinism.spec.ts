@@ -97,14 +97,19 @@ const JOBS: Job[] = [
 /** Media functions the apps call that run no tool: plain arithmetic, the same for the same input. */
 const PURE: Record<string, string> = { combineAnalyses: 'sums two loudness analyses' };
 
-/** Every value the apps import from @reelmesh/media (apps/<app>/src/app.ts), types left out. */
+/** Every value the apps import from @reelmesh/media (apps/<app>/src/app.ts and its jobs/*.ts), types left out. */
 async function mediaFunctionsOfApps(): Promise<string[]> {
   const apps = fileURLToPath(new URL('../../../apps', import.meta.url));
   const names = new Set<string>();
   for (const app of await readdir(apps)) {
-    const text = await readFile(join(apps, app, 'src', 'app.ts'), 'utf8').catch(() => '');
-    for (const [, list] of text.matchAll(/import\s*\{([^}]*)\}\s*from\s*'@reelmesh\/media'/g)) {
-      for (const item of list.split(',').map((x) => x.trim())) if (item && !item.startsWith('type ')) names.add(item);
+    // The app itself and its job modules (apps/<app>/src/jobs/<job>.ts, where the jobs live).
+    const jobs = await readdir(join(apps, app, 'src', 'jobs')).catch(() => [] as string[]);
+    const files = [join(apps, app, 'src', 'app.ts'), ...jobs.filter((f) => f.endsWith('.ts') && !f.endsWith('.spec.ts')).map((f) => join(apps, app, 'src', 'jobs', f))];
+    for (const file of files) {
+      const text = await readFile(file, 'utf8').catch(() => '');
+      for (const [, list] of text.matchAll(/import\s*\{([^}]*)\}\s*from\s*'@reelmesh\/media'/g)) {
+        for (const item of list.split(',').map((x) => x.trim())) if (item && !item.startsWith('type ')) names.add(item);
+      }
     }
   }
   return [...names].sort();

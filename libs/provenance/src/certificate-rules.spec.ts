@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FsObjectStore } from '@reelmesh/storage';
-import { loadWorkflow, spiffeId, type Workflow } from '@reelmesh/workflow';
+import { spiffeId, type Workflow } from '@reelmesh/workflow';
 import { createTestCa, mintSvidVariants, type SvidVariant, type TestCa } from '@reelmesh/workload-identity/testing';
 import { AuditLog } from './audit-log';
-import { fakeDigest, WORKFLOW_PATH } from './chain-fixture.test-util';
+import { fakeDigest, filmShapedWorkflow } from './chain-fixture.test-util';
 import { parseTrustBundle, verifyCertificateChain, splitPem } from './certificates';
 import { isProvenanceError, type ProvenanceError } from './provenance-error';
 import { signRecord, verifyRecord, type ProvenanceRecord } from './record';
@@ -25,7 +25,7 @@ let owner: string;
 let variants: SvidVariant[];
 
 beforeAll(async () => {
-  workflow = loadWorkflow(WORKFLOW_PATH);
+  workflow = filmShapedWorkflow();
   owner = spiffeId(workflow, 'owner');
   ca = await createTestCa({ trustDomain: workflow.metadata.trustDomain });
   roots = parseTrustBundle(ca.bundlePem);

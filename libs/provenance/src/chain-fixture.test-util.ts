@@ -1,12 +1,15 @@
-// Builds honest provenance chains for the real workflow so specs can attack one link at a time.
-import { fileURLToPath } from 'node:url';
-import { loadWorkflow, spiffeId, type Workflow } from '@reelmesh/workflow';
+// Builds honest provenance chains so specs can attack one link at a time. The chains follow this
+// film-shaped fixture workflow (FILM_SHAPED of @reelmesh/workflow/testing), not policies/workflow.yaml: these specs are about
+// how chains are verified, so a contractor added to the shipped workflow must not change them.
+import { parseWorkflow, spiffeId, type Workflow } from '@reelmesh/workflow';
+import { FILM_SHAPED } from '@reelmesh/workflow/testing';
 import { createDevCa, type DevCa } from './dev-ca';
 import type { ProvenanceRecord } from './record';
 import { createSigner, type Signer } from './signer';
 import { signChunkChain, syntheticDigest } from './synthetic-chain';
 
-export const WORKFLOW_PATH = fileURLToPath(new URL('../../../policies/workflow.yaml', import.meta.url));
+/** The fixture's workflow (a fresh parse each call). */
+export const filmShapedWorkflow = (): Workflow => parseWorkflow(FILM_SHAPED, 'film-shaped fixture');
 
 export interface Fixture {
   workflow: Workflow;
@@ -15,7 +18,7 @@ export interface Fixture {
 }
 
 export async function createFixture(): Promise<Fixture> {
-  const workflow = loadWorkflow(WORKFLOW_PATH);
+  const workflow = filmShapedWorkflow();
   const ca = await createDevCa();
   const signers = new Map<string, Signer>();
   for (const agent of workflow.agents) signers.set(agent.name, createSigner(await ca.issue(spiffeId(workflow, agent.name)))());

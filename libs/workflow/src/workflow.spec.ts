@@ -12,31 +12,40 @@ import {
   spiffeId,
 } from './index';
 import { handoffPath } from '@reelmesh/addressing';
-import { MINI } from './mini-workflow.test-util';
+import { FILM_SHAPED, MINI } from './mini-workflow.test-util';
 
-const wf = loadWorkflow();
+// Lib behaviour is pinned on a film-shaped fixture; only 'the real policies/workflow.yaml' reads the
+// shipped file, and it holds whatever a contractor adds to it (reelmesh contractor add).
+const shipped = loadWorkflow();
+const wf = parseWorkflow(FILM_SHAPED);
 const graph = buildGraph(wf);
 const matrix = accessMatrix(wf);
 
 describe('the real policies/workflow.yaml', () => {
   it('loads from the default path and is frozen', () => {
     expect(DEFAULT_WORKFLOW_PATH).toMatch(/[/\\]policies[/\\]workflow\.yaml$/);
-    expect(wf.metadata).toEqual({ id: 'feature-film', title: 'Feature film post-production', trustDomain: 'reelmesh.local' });
+    expect(shipped.metadata).toEqual({ id: 'feature-film', title: 'Feature film post-production', trustDomain: 'reelmesh.local' });
     // The shipped film keeps the master's format: no conform.
-    expect(wf.media.delivery.conform).toBeUndefined();
-    expect(wf.media.intermediate).toEqual({ picture: 'x264-lossless', sound: 'pcm_s24le' });
-    expect(wf.agents.map((agent) => agent.name)).toEqual(['owner', 'vfx-1', 'vfx-2', 'vfx-3', 'color', 'hdr', 'sound']);
-    expect(Object.isFrozen(wf.edges[0])).toBe(true);
-    expect(() => (wf.steps as unknown as unknown[]).push({})).toThrow(TypeError);
+    expect(shipped.media.delivery.conform).toBeUndefined();
+    expect(shipped.media.intermediate).toEqual({ picture: 'x264-lossless', sound: 'pcm_s24le' });
+    // The film's own seven agents (contractors added with `reelmesh contractor add` come on top).
+    expect(shipped.agents.map((agent) => agent.name)).toEqual(expect.arrayContaining(['owner', 'vfx-1', 'vfx-2', 'vfx-3', 'color', 'hdr', 'sound']));
+    expect(Object.isFrozen(shipped.edges[0])).toBe(true);
+    expect(() => (shipped.steps as unknown as unknown[]).push({})).toThrow(TypeError);
   });
 
   it('reports a misspelt edge target at its line and column in the real file', () => {
-    const text = readFileSync(DEFAULT_WORKFLOW_PATH, 'utf8').replace('{ from: picture-fx, to: grade,', '{ from: picture-fx, to: grde,');
+    const original = readFileSync(DEFAULT_WORKFLOW_PATH, 'utf8');
+    const index = shipped.edges.findIndex((edge) => !edge.to.endsWith('x'));
+    const { from, to } = shipped.edges[index];
+    const typo = `${to}x`;
+    const text = original.replace(`{ from: ${from}, to: ${to},`, `{ from: ${from}, to: ${typo},`);
+    expect(text).not.toBe(original);
     const lines = text.split('\n');
-    const line = lines.findIndex((l) => l.includes('to: grde')) + 1;
-    const column = lines[line - 1].indexOf('grde') + 1;
+    const line = lines.findIndex((l) => l.includes(`to: ${typo},`)) + 1;
+    const column = lines[line - 1].indexOf(`to: ${typo},`) + 5;
     expect(() => parseWorkflow(text, 'policies/workflow.yaml')).toThrow(
-      `policies/workflow.yaml:${line}:${column} edges[3].to: unknown step "grde" (known: split, demux, picture-fx, sound-fx, grade, hdr-master, sound-master, assemble)`,
+      `policies/workflow.yaml:${line}:${column} edges[${index}].to: unknown step "${typo}" (known: ${shipped.steps.map((step) => step.name).join(', ')})`,
     );
   });
 });
@@ -77,7 +86,7 @@ describe('accessMatrix', () => {
   });
 
   it('does not depend on the order of the YAML lists', () => {
-    const text = readFileSync(DEFAULT_WORKFLOW_PATH, 'utf8');
+    const text = FILM_SHAPED;
     const edgesAt = text.indexOf('\nedges:\n') + '\nedges:\n'.length;
     const reversed = text.slice(0, edgesAt) + text.slice(edgesAt).trimEnd().split('\n').reverse().join('\n') + '\n';
     const shuffled = parseWorkflow(reversed);

@@ -8,8 +8,12 @@ import { agentConfigFromEnv, createStores } from '@reelmesh/agent-kit';
 import { readHeader } from '@reelmesh/envelope';
 import type { LocalRuntime } from '@reelmesh/runtime';
 import type { ObjectContext } from '@reelmesh/storage';
+import { loadWorkflow } from '@reelmesh/workflow';
 import { runWorkflow, type RunWorkflowResult } from '../src/run-workflow';
 import { listFiles, scanForPlaintext } from './scan';
+
+/** Every agent of the workflow keeps sealed objects. */
+const AGENTS = loadWorkflow().agents.length;
 
 /**
  * Issue: nothing under the data root may ever hold plaintext, and each stored object opens only
@@ -73,13 +77,13 @@ describe('at rest: every stored byte is sealed under KMS data keys', () => {
 
   it('no file under the data root holds plaintext: no media or LUT signature, entropy above 7.9 bits/byte', async () => {
     const { files, findings } = await scanForPlaintext(result.dataRoot);
-    expect(files).toBeGreaterThan(7 * 4);
+    expect(files).toBeGreaterThan(AGENTS * 4);
     expect(findings).toEqual([]);
   });
 
   it('each object opens with its own context only, and only for the agent it names', () => {
-    expect(opened.length).toBeGreaterThan(7);
-    expect(new Set(opened.map((o) => o.agent)).size).toBe(7);
+    expect(opened.length).toBeGreaterThan(AGENTS);
+    expect(new Set(opened.map((o) => o.agent)).size).toBe(AGENTS);
     for (const o of opened) {
       expect(o.ok, o.file).toBe(true);
       expect(o.wrongContext, o.file).toBe('ENVELOPE_CONTEXT_MISMATCH');

@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderMarkdown } from '@reelmesh/bench';
+import { loadWorkflow } from '@reelmesh/workflow';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SUITES, benchConfig, parseSuites } from '../src/bench/config';
@@ -72,7 +73,7 @@ describe('reelmesh bench --quick', () => {
     expect(summary.provenance.attestationSharePct).toBeGreaterThan(0);
     expect(summary.provenance.attestationSharePct).toBeLessThan(100);
     expect(summary.workflow.wallSeconds).toBeGreaterThan(0);
-    expect(Object.keys(summary.workflow.steps).sort()).toEqual(['color', 'hdr', 'owner', 'sound', 'vfx-1', 'vfx-2', 'vfx-3']);
+    expect(Object.keys(summary.workflow.steps).sort()).toEqual(loadWorkflow().agents.map((a) => a.name).sort());
     expect(summary.workflow.ffmpeg.version).not.toBe('');
     for (const k of ['sealMBps', 'openMBps', 'rawSealMBps', 'rawOpenMBps', 'kmsCallsPerChunk'] as const) expect(finite(summary.envelope[k]), `envelope.${k}`).toBe(true);
     expect(finite(summary.envelope.rss.ratio)).toBe(true);

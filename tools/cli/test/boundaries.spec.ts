@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { ESLint } from 'eslint';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '@reelmesh/runtime';
+import { loadWorkflow } from '@reelmesh/workflow';
 
 /** Lint a made-up file at `path` (never written) and return the module-boundary messages. */
 async function boundaryErrors(path: string, source: string): Promise<string[]> {
@@ -45,6 +46,15 @@ describe('Nx module boundaries are enforced by the lint rule', () => {
     // An agent app is not a platform service: the runtime finds it through the workflow, never imports it.
     const agent = await boundaryErrors('libs/runtime/src/probe.ts', "import { createApp } from '@reelmesh/app-color';\nexport const x = createApp;\n");
     expect(agent.join('\n')).toMatch(/Imports of apps are forbidden|can only depend on/);
+  });
+
+  it("the per-actor scopes are the workflow's actors: each may depend on shared code only, and the tooling on all of them", async () => {
+    const config = await new ESLint({ cwd: REPO_ROOT }).calculateConfigForFile(join(REPO_ROOT, 'apps/probe/src/probe.ts'));
+    const constraints = config.rules['@nx/enforce-module-boundaries'][1].depConstraints as Array<{ sourceTag: string; onlyDependOnLibsWithTags: string[] }>;
+    const actorScopes = loadWorkflow().actors.map((actor) => `scope:${actor.name}`);
+    const scoped = constraints.filter((c) => c.sourceTag.startsWith('scope:') && !['scope:shared', 'scope:platform', 'scope:tooling'].includes(c.sourceTag));
+    expect(scoped).toEqual(actorScopes.map((sourceTag) => ({ sourceTag, onlyDependOnLibsWithTags: ['scope:shared'] })));
+    expect(constraints.find((c) => c.sourceTag === 'scope:tooling')!.onlyDependOnLibsWithTags.sort()).toEqual(['scope:shared', 'scope:platform', ...actorScopes, 'scope:tooling'].sort());
   });
 
   it('relative imports across projects are refused', async () => {

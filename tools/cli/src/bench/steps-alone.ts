@@ -1,18 +1,37 @@
 // The workflow's jobs run one at a time in this process over the same chunks: the denominator of
-// the pipelining ratio (end-to-end wall time / sum of steps run alone).
+// the pipelining ratio (end-to-end wall time / sum of steps run alone). The steps are the
+// workflow's own (never a list written here): each step is charged the time of its job over every
+// chunk, so two steps running the same job are each charged it once.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { runJobsInProcess } from '@reelmesh/media';
 import { REPO_ROOT } from '@reelmesh/runtime';
-import { loadWorkflow } from '@reelmesh/workflow';
+import { buildGraph, loadWorkflow, type Workflow } from '@reelmesh/workflow';
 
-/** step name -> seconds summed over every chunk (assemble: once over all chunks). */
-export async function timeStepsAlone(masterPath: string, workDir: string): Promise<Record<string, number>> {
-  const wf = loadWorkflow();
-  const stepOfJob = new Map<string, string>(wf.steps.map((step) => [step.job, step.name]));
+export interface StepsAlone {
+  /** step name -> seconds summed over every chunk (assemble: once over all chunks), in topological order. */
+  seconds: Record<string, number>;
+  /** The workflow's steps whose job the in-process run does not perform (a contractor's own job): not timed. */
+  untimed: string[];
+}
+
+/** Charges each step of `wf` its job's time (`jobSeconds`: job -> seconds); steps of other jobs are untimed. */
+export function stepsAloneOf(wf: Workflow, jobSeconds: Readonly<Record<string, number>>): StepsAlone {
+  const graph = buildGraph(wf);
+  const seconds: Record<string, number> = {};
+  const untimed: string[] = [];
+  for (const name of graph.topoOrder) {
+    const { job } = graph.step(name)!;
+    if (Object.hasOwn(jobSeconds, job)) seconds[name] = jobSeconds[job];
+    else untimed.push(name);
+  }
+  return { seconds, untimed };
+}
+
+export async function timeStepsAlone(masterPath: string, workDir: string, wf: Workflow = loadWorkflow()): Promise<StepsAlone> {
   const dir = await mkdtemp(join(workDir, 'steps-'));
-  const totals: Record<string, number> = {};
+  const jobSeconds: Record<string, number> = {};
   try {
     await runJobsInProcess({
       masterPath,
@@ -23,11 +42,10 @@ export async function timeStepsAlone(masterPath: string, workDir: string): Promi
       time: async (job, run) => {
         const start = performance.now();
         await run();
-        const step = stepOfJob.get(job) ?? job;
-        totals[step] = (totals[step] ?? 0) + (performance.now() - start) / 1000;
+        jobSeconds[job] = (jobSeconds[job] ?? 0) + (performance.now() - start) / 1000;
       },
     });
-    return totals;
+    return stepsAloneOf(wf, jobSeconds);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
