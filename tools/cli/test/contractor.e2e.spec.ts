@@ -13,11 +13,12 @@ import { handoffPath } from '@reelmesh/addressing';
 import { ffmpegPath } from '@reelmesh/media';
 import { REPO_ROOT } from '@reelmesh/runtime';
 import { loadWorkflow } from '@reelmesh/workflow';
+import { unusedName } from '@reelmesh/plugin/testing';
 import { lastJsonLine } from './helpers';
 import type { VerifyReport } from '../src/verify-matrix';
 
 const exec = promisify(execFile);
-const NAME = 'wm';
+const NAME = unusedName('wm');
 // A 48x48 black box in the bottom-right corner: 10-bit safe (geq), and black is far below MaxCLL.
 const FILTER = "geq=lum='if(gt(X,W-49)*gt(Y,H-49),64,lum(X,Y))':cb='cb(X,Y)':cr='cr(X,Y)'";
 

@@ -7,7 +7,11 @@ import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { GENERATED_HEADER } from '@reelmesh/deploy';
 import { loadWorkflow, REPO_ROOT, type Edge } from '@reelmesh/workflow';
+import { unusedName } from '@reelmesh/plugin/testing';
 import { registerContractor } from './contractor';
+
+// Not a name the workflow already uses (a developer may have added a contractor called subs).
+const NAME = unusedName('subs');
 
 // A copy of the working tree (tracked and untracked files, node_modules linked): the commands run
 // there, in-process and as the real `reelmesh` and `nx` binaries. Nothing is written into the repo.
@@ -69,16 +73,16 @@ describe('reelmesh contractor', () => {
   it('--dry-run prints the plan (edges taken and added, files created/changed) and writes nothing', async () => {
     const before = hashes();
     const edge = pictureEdge();
-    const { out, error } = await contractor(...addArgs('subs', edge, '--filter', 'null', '--dry-run'));
+    const { out, error } = await contractor(...addArgs(NAME, edge, '--filter', 'null', '--dry-run'));
     expect(error).toBeUndefined();
     expect(out).toEqual(
       expect.arrayContaining([
         `edge taken: ${edge.from} -> ${edge.to} (${edge.artifact})`,
-        `edge added: ${edge.from} -> subs (${edge.artifact})`,
-        `edge added: subs -> ${edge.to} (${edge.artifact})`,
+        `edge added: ${edge.from} -> ${NAME} (${edge.artifact})`,
+        `edge added: ${NAME} -> ${edge.to} (${edge.artifact})`,
         'changed: policies/workflow.yaml',
-        'created: apps/subs/src/app.spec.ts',
-        'created: docker/subs.Dockerfile',
+        `created: apps/${NAME}/src/app.spec.ts`,
+        `created: docker/${NAME}.Dockerfile`,
         'changed: tsconfig.base.json',
         'dry run: nothing written',
       ]),
@@ -88,8 +92,8 @@ describe('reelmesh contractor', () => {
 
   it.each([
     ['a name that is not a DNS label', ['Subs'], [], /^contractor: contractor name "Subs" is not a DNS-label name/],
-    ['both --filter and --job', ['subs'], ['--filter', 'null', '--job', 'trim'], /^contractor: give exactly one of --filter/],
-    ['neither --filter nor --job', ['subs'], [], /^contractor: give exactly one of --filter/],
+    ['both --filter and --job', [NAME], ['--filter', 'null', '--job', 'trim'], /^contractor: give exactly one of --filter/],
+    ['neither --filter nor --job', [NAME], [], /^contractor: give exactly one of --filter/],
   ])('refuses %s in one line and writes nothing', async (_, [name], more, message) => {
     const before = hashes();
     const { error } = await contractor(...addArgs(name, pictureEdge(), ...more));
@@ -101,10 +105,10 @@ describe('reelmesh contractor', () => {
   it('the real CLI: add, gen --check clean, an orphan reported then deleted by gen, remove: the tree is byte for byte the original', () => {
     const before = hashes();
     const edge = pictureEdge();
-    const added = reelmesh('contractor', ...addArgs('subs', edge, '--filter', 'null'));
+    const added = reelmesh('contractor', ...addArgs(NAME, edge, '--filter', 'null'));
     expect(added.stderr).toBe('');
     expect(added.status).toBe(0);
-    expect(existsSync(join(dir, 'apps/subs/src/app.ts'))).toBe(true);
+    expect(existsSync(join(dir, `apps/${NAME}/src/app.ts`))).toBe(true);
     expect(reelmesh('gen', '--check')).toMatchObject({ status: 0, stdout: '' });
 
     writeFileSync(join(dir, 'docker/envoy/gone.yaml'), `${GENERATED_HEADER}\nadmin: {}\n`);
@@ -117,11 +121,11 @@ describe('reelmesh contractor', () => {
     expect(gen.stdout).toContain('deleted: docker/envoy/gone.yaml');
     expect(existsSync(join(dir, 'docker/envoy/gone.yaml'))).toBe(false);
 
-    const refused = reelmesh('contractor', ...addArgs('subs', edge, '--filter', 'null'));
+    const refused = reelmesh('contractor', ...addArgs(NAME, edge, '--filter', 'null'));
     expect(refused.status).toBe(1);
-    expect(refused.stderr).toMatch(/^reelmesh: error: contractor: an agent named subs already exists/);
+    expect(refused.stderr).toMatch(new RegExp(`^reelmesh: error: contractor: an agent named ${NAME} already exists`));
 
-    const removed = reelmesh('contractor', 'remove', 'subs');
+    const removed = reelmesh('contractor', 'remove', NAME);
     expect(removed.status).toBe(0);
     expect(removed.stdout).toContain(`edge restored: ${edge.from} -> ${edge.to} (${edge.artifact})`);
     expect(hashes()).toEqual(before);
@@ -131,17 +135,17 @@ describe('reelmesh contractor', () => {
     const before = hashes();
     const edge = pictureEdge();
     const nx = (...args: string[]) => run(join(dir, 'node_modules/.bin/nx'), args);
-    const dry = nx('g', '@reelmesh/plugin:contractor', 'subs', '--after', edge.from, '--before', edge.to, '--artifact', edge.artifact, '--job', 'trim', '--dry-run');
+    const dry = nx('g', '@reelmesh/plugin:contractor', NAME, '--after', edge.from, '--before', edge.to, '--artifact', edge.artifact, '--job', 'trim', '--dry-run');
     expect(dry.status, dry.stderr).toBe(0);
-    expect(dry.stdout).toContain('CREATE apps/subs/src/jobs/trim.ts');
+    expect(dry.stdout).toContain(`CREATE apps/${NAME}/src/jobs/trim.ts`);
     expect(hashes()).toEqual(before);
 
-    const added = nx('g', '@reelmesh/plugin:contractor', 'subs', '--after', edge.from, '--before', edge.to, '--artifact', edge.artifact, '--job', 'trim');
+    const added = nx('g', '@reelmesh/plugin:contractor', NAME, '--after', edge.from, '--before', edge.to, '--artifact', edge.artifact, '--job', 'trim');
     expect(added.status, added.stderr).toBe(0);
-    expect(existsSync(join(dir, 'apps/subs/src/jobs/trim.ts'))).toBe(true);
+    expect(existsSync(join(dir, `apps/${NAME}/src/jobs/trim.ts`))).toBe(true);
     expect(reelmesh('gen', '--check')).toMatchObject({ status: 0, stdout: '' });
 
-    const removed = nx('g', '@reelmesh/plugin:contractor-remove', 'subs');
+    const removed = nx('g', '@reelmesh/plugin:contractor-remove', NAME);
     expect(removed.status, removed.stderr).toBe(0);
     expect(hashes()).toEqual(before);
   }, 180_000);

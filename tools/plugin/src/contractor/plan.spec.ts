@@ -6,12 +6,14 @@ import { renderGeneratedPolicyFiles } from '@reelmesh/policy';
 import { buildGraph, filterJobOf, loadWorkflow, type Edge, type Workflow } from '@reelmesh/workflow';
 import { ContractorError, planAddContractor, planRemoveContractor, WORKFLOW_FILE, type AddContractorOptions } from './plan';
 import { applyChanges, diskFiles } from './repo-files';
-import { copyRepo, treeFolders, treeHashes } from './test-copy';
+import { copyRepo, treeFolders, treeHashes, unusedName } from './test-copy';
 import { appendEntry, JOBS_COMMENT } from './workflow-edit';
 
 // What the core reads and writes: the workflow, the apps, the path aliases and every generated folder.
 const PREFIXES = ['policies', 'apps', 'k8s', 'istio', 'docker', 'docker-compose.yml', 'tsconfig.base.json'];
-const NAME = 'spec-subs';
+const NAME = unusedName('spec-subs');
+const SECOND = unusedName('spec-subs-2');
+const THIRD = unusedName('spec-two');
 
 let dir: string;
 beforeEach(() => {
@@ -116,11 +118,12 @@ describe('contractor add then remove', () => {
 
   it('a second filter-job contractor joins the jobs: section, and removing both restores it', () => {
     const hashes = treeHashes(dir);
+    const declared = (workflowOf().jobs ?? []).map((job) => job.name);
     const edge = edgeCarrying('picture');
     add(addOptions(edge));
-    add({ ...addOptions({ from: NAME, to: edge.to, artifact: edge.artifact }), name: 'spec-subs-2', filter: 'hflip' });
-    expect(workflowOf().jobs?.map((job) => job.name)).toEqual([NAME, 'spec-subs-2']);
-    remove('spec-subs-2');
+    add({ ...addOptions({ from: NAME, to: edge.to, artifact: edge.artifact }), name: SECOND, filter: 'hflip' });
+    expect(workflowOf().jobs?.map((job) => job.name)).toEqual([...declared, NAME, SECOND]);
+    remove(SECOND);
     remove();
     expect(treeHashes(dir)).toEqual(hashes);
   });
@@ -168,7 +171,7 @@ describe('bad input is refused before anything is written', () => {
     const edge = edgeCarrying('picture');
     add(addOptions(edge));
     const hashes = treeHashes(dir);
-    expect(() => planAddContractor(diskFiles(dir), { ...addOptions({ from: NAME, to: edge.to, artifact: edge.artifact }), name: 'spec-two', filter: undefined, job: NAME })).toThrow(
+    expect(() => planAddContractor(diskFiles(dir), { ...addOptions({ from: NAME, to: edge.to, artifact: edge.artifact }), name: THIRD, filter: undefined, job: NAME })).toThrow(
       `a filter job named ${NAME} already exists`,
     );
     expect(treeHashes(dir)).toEqual(hashes);
@@ -178,7 +181,7 @@ describe('bad input is refused before anything is written', () => {
     const hashes = treeHashes(dir);
     // Passes the command's own checks; the workflow schema caps a filter graph's length.
     expect(() => planAddContractor(diskFiles(dir), addOptions(edgeCarrying('picture'), { filter: 'null,'.repeat(2000) + 'null' }))).toThrow(
-      /^the workflow would not be valid, nothing written: policies\/workflow.yaml:\d+:\d+ jobs\[0\]\.filter/,
+      /^the workflow would not be valid, nothing written: policies\/workflow.yaml:\d+:\d+ jobs\[\d+\]\.filter/,
     );
     expect(treeHashes(dir)).toEqual(hashes);
   });

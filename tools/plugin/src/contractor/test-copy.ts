@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
-import { REPO_ROOT } from '@reelmesh/workflow';
+import { loadWorkflow, REPO_ROOT } from '@reelmesh/workflow';
 
 /** The files of the working tree (tracked and untracked, not ignored) under `prefixes`, copied to a new temp folder. */
 export function copyRepo(prefixes: readonly string[]): string {
@@ -46,4 +46,24 @@ export function treeFolders(dir: string): string[] {
   };
   walk('');
   return out.sort();
+}
+
+/**
+ * `base`, or `base-2`, `base-3`, …: the first contractor name the repository's workflow does not use
+ * yet (agent, step, actor, app folder or job). A spec that adds a contractor must not clash with one
+ * a developer already added.
+ */
+export function unusedName(base: string, root: string = REPO_ROOT): string {
+  const workflow = loadWorkflow(join(root, 'policies/workflow.yaml'));
+  const used = new Set([
+    ...workflow.agents.flatMap((agent) => [agent.name, agent.app]),
+    ...workflow.steps.flatMap((step) => [step.name, step.job]),
+    ...workflow.actors.map((actor) => actor.name),
+    ...(workflow.jobs ?? []).map((job) => job.name),
+    ...readdirSync(join(root, 'apps')),
+  ]);
+  for (let n = 1; ; n++) {
+    const name = n === 1 ? base : `${base}-${n}`;
+    if (!used.has(name)) return name;
+  }
 }
