@@ -65,7 +65,9 @@ async function contractor(...args: string[]): Promise<{ out: string[]; error?: s
 
 function run(command: string, args: string[]) {
   const result = spawnSync(command, args, { cwd: dir, encoding: 'utf8', env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_SKIP_NX_CACHE: 'true' } });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  // Nx colours its plan under CI=true (as .ci/run sets): compare the text, not the escape codes.
+  const plain = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, '');
+  return { status: result.status, stdout: plain(result.stdout), stderr: plain(result.stderr) };
 }
 const reelmesh = (...args: string[]) => run(process.execPath, ['tools/cli/bin/reelmesh.mjs', ...args]);
 
