@@ -1,8 +1,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { orphanedFiles, renderDeployFiles, staleFiles } from '@reelmesh/deploy';
-import { renderGeneratedPolicyFiles } from '@reelmesh/policy';
+import { orphanedFiles, renderRepoGeneratedFiles, staleFiles } from '@reelmesh/deploy';
 import { buildGraph, filterJobOf, loadWorkflow, type Edge, type Workflow } from '@reelmesh/workflow';
 import { ContractorError, planAddContractor, planRemoveContractor, WORKFLOW_FILE, type AddContractorOptions } from './plan';
 import { applyChanges, diskFiles } from './repo-files';
@@ -40,7 +39,7 @@ const remove = (name = NAME) => applyChanges(dir, planRemoveContractor(diskFiles
 
 /** Every generated file is what `reelmesh gen` would write, and none is left over. */
 function expectGenerationFresh(workflow: Workflow) {
-  const rendered = [...renderGeneratedPolicyFiles(workflow), ...renderDeployFiles(workflow)];
+  const rendered = renderRepoGeneratedFiles(dir, workflow);
   expect(staleFiles(dir, rendered)).toEqual([]);
   expect(orphanedFiles(dir, rendered)).toEqual([]);
 }
