@@ -15,6 +15,7 @@ export default defineConfig({
   resolve: { alias },
   test: {
     include: ['{apps,libs,tools}/**/*.spec.ts'],
+    globalSetup: ['vitest.global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

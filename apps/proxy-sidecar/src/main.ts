@@ -9,6 +9,7 @@ import { createWriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, runService } from '@reelmesh/http-kit';
 import { startProxy } from '@reelmesh/mesh';
+import { CONTROL_PLANE_STARTUP_WAIT_MS } from '@reelmesh/workload-identity';
 
 runService('proxy-sidecar', async () => {
   const { values: o } = parseArgs({
@@ -37,6 +38,9 @@ runService('proxy-sidecar', async () => {
     agent: required('agent'),
     spiffeId: o['spiffe-id'],
     controlPlane: { url: required('control-plane'), token },
+    // Started (or restarted) while the control plane itself restarts: wait for it rather than
+    // exit and spend this sidecar's restart budget on another process's outage.
+    controlPlaneStartupWaitMs: CONTROL_PLANE_STARTUP_WAIT_MS,
     policyUrl: o['policy-url'],
     policyTimeoutMs: timeout,
     insecureSkipPolicy: o['insecure-skip-policy'],

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { createSigner, parseTrustBundle, splitPem } from '@reelmesh/provenance';
-import { checkSvid, ControlPlaneClient, SvidSource } from '@reelmesh/workload-identity';
+import { checkSvid, CONTROL_PLANE_STARTUP_WAIT_MS, ControlPlaneClient, SvidSource, whileUnreachable } from '@reelmesh/workload-identity';
 import { AGENT_ENV } from './agent-env';
 import type { ProvenanceIdentity } from './chunk-provenance';
 
@@ -18,7 +18,9 @@ export async function loadSigningIdentity(env: NodeJS.ProcessEnv, logger?: Logge
   const token = env[AGENT_ENV.bootstrapToken];
   if (controlPlane) {
     const client = new ControlPlaneClient({ url: controlPlane, token: token || undefined });
-    const source = await SvidSource.fromControlPlane(client).catch((error: Error & { status?: number; code?: string }) => {
+    // An app (re)started while the control plane itself restarts waits for it (bounded) rather
+    // than exit and spend its own restart budget on another process's outage.
+    const source = await whileUnreachable(() => SvidSource.fromControlPlane(client), CONTROL_PLANE_STARTUP_WAIT_MS).catch((error: Error & { status?: number; code?: string }) => {
       client.close();
       throw new Error(`control plane refused the SVID request: HTTP ${error.status ?? '-'} ${error.code ?? ''}: ${error.message}`, { cause: error });
     });

@@ -1,15 +1,32 @@
-// The Nx `build` target of every app: one esbuild bundle of the program and the workspace libs it
-// imports (via the tsconfig path aliases), with npm packages left as imports, resolved at run time
-// from the image's production node_modules (native binaries such as ffmpeg stay packages).
+// How a program becomes one bundle: the Nx `build` target of every app (one esbuild bundle for its
+// image, npm packages left as imports resolved from the image's production node_modules, so
+// native binaries such as ffmpeg stay packages) and the local runtime's bundles (every program
+// at once, npm packages inlined too, shared code split into common chunks): the same esbuild
+// settings for both, kept here.
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { build } from 'esbuild';
+import { build, version as esbuildVersion, type BuildOptions, type Metafile, type OutputFile } from 'esbuild';
 import { isName } from '@reelmesh/addressing';
 
 /** Entry point of a program (an agent app or a platform service): every deployable is apps/<name>. */
 export function entryOf(program: string): string {
   if (!isName(program)) throw new Error(`invalid program name ${JSON.stringify(program)}`);
   return `apps/${program}/src/main.ts`;
+}
+
+/** Packages that find a binary of their own on disk at run time: never inlined. */
+const KEEP_EXTERNAL = ['@ffmpeg-installer/*', '@ffprobe-installer/*'];
+
+function baseOptions(repoRoot: string): BuildOptions {
+  return {
+    absWorkingDir: repoRoot,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    tsconfig: join(repoRoot, 'tsconfig.json'),
+    logLevel: 'warning',
+  };
 }
 
 export interface BundleOptions {
@@ -22,18 +39,43 @@ export interface BundleOptions {
 export async function bundleProgram({ repoRoot, program, outfile }: BundleOptions): Promise<string> {
   const out = outfile ?? join(repoRoot, 'dist', 'apps', program, 'main.mjs');
   mkdirSync(dirname(out), { recursive: true });
-  await build({
-    absWorkingDir: repoRoot,
-    entryPoints: [entryOf(program)],
-    outfile: out,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    tsconfig: join(repoRoot, 'tsconfig.json'),
-    sourcemap: 'linked',
-    logLevel: 'warning',
-  });
+  await build({ ...baseOptions(repoRoot), entryPoints: [entryOf(program)], outfile: out, packages: 'external', sourcemap: 'linked' });
   return out;
 }
+
+/** The local runtime's bundles of `programs`, not yet written: `<program>/main.mjs` and shared chunks. */
+export interface ProgramSet {
+  /** Output path relative to the output folder -> contents. */
+  files: Array<{ path: string; contents: Uint8Array }>;
+  /** Every file the bundles were made from, relative to repoRoot (sources and inlined packages). */
+  inputs: string[];
+}
+
+/**
+ * Everything the local runtime starts, bundled in one esbuild pass with npm packages inlined:
+ * a process then loads a few large files instead of resolving and compiling a thousand (tsx
+ * compiles TypeScript at every start). Code shared by programs lands in common chunks.
+ */
+export async function bundleProgramSet(repoRoot: string, programs: string[]): Promise<ProgramSet> {
+  const result = await build({
+    ...baseOptions(repoRoot),
+    entryPoints: Object.fromEntries(programs.map((p) => [`${p}/main`, entryOf(p)])),
+    outdir: join(repoRoot, '.bundle-out'), // never written (write: false): names the outputs only
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'chunks/[name]-[hash]',
+    splitting: true,
+    write: false,
+    metafile: true,
+    external: KEEP_EXTERNAL,
+    // Inlined CommonJS packages call require(): give the ES module one.
+    banner: { js: "import { createRequire as __reelmeshRequire } from 'node:module'; const require = __reelmeshRequire(import.meta.url);" },
+  });
+  const outRoot = join(repoRoot, '.bundle-out');
+  return {
+    files: result.outputFiles.map((f: OutputFile) => ({ path: f.path.slice(outRoot.length + 1), contents: f.contents })),
+    inputs: Object.keys((result.metafile as Metafile).inputs),
+  };
+}
+
+/** What makes two program sets differ besides their inputs: the bundler and its settings. */
+export const BUNDLER_VERSION = `esbuild ${esbuildVersion}; externals ${KEEP_EXTERNAL.join(',')}; split esm v1`;

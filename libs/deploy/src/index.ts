@@ -18,7 +18,7 @@ export {
 export { topologyOf, istioPrincipal, type AgentPlacement, type Topology } from './topology';
 export { egressHosts } from './istio/istio-resources';
 export { DEFAULT_CERT_LIFETIME_HOURS, issueComposeCerts, parseLifetime, type IssueCertsOptions, type IssuedCerts } from './certs';
-export { bundleProgram, entryOf, type BundleOptions } from './bundle';
+export { BUNDLER_VERSION, bundleProgram, bundleProgramSet, entryOf, type BundleOptions, type ProgramSet } from './bundle';
 export { COMPOSE_CERTS_DIR } from './compose/compose-file';
 export * from './settings';
 export { ENVOY_IMAGE, NODE_IMAGE, OPA_ENVOY_IMAGE, REELMESH_VERSION, imageString, reelmeshImage, type ImageRef } from './images';

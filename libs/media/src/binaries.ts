@@ -37,14 +37,42 @@ interface Pair {
 
 const pairs = new Map<string, Pair>();
 
+/**
+ * The pair a parent process chose, handed to the processes it starts: choosing means running
+ * ffmpeg and ffprobe once each (synchronously), which every agent did again at every start.
+ */
+export const MEDIA_TOOLS_ENV = 'REELMESH_MEDIA_TOOLS';
+
+/** The environment that lets a child take this process's choice of ffmpeg as it is. */
+export function mediaToolsEnv(): Record<string, string> {
+  return process.env.FFMPEG_PATH ? {} : { [MEDIA_TOOLS_ENV]: JSON.stringify(chosenPair()) };
+}
+
 function chosenPair(): Pair {
-  const key = `${process.env.REELMESH_FFMPEG ?? ''}|${process.env.PATH ?? ''}`;
+  const key = `${process.env.REELMESH_FFMPEG ?? ''}|${process.env.PATH ?? ''}|${process.env[MEDIA_TOOLS_ENV] ?? ''}`;
   let pair = pairs.get(key);
   if (!pair) {
-    pair = process.env.REELMESH_FFMPEG === 'bundled' ? bundled() : (systemPair() ?? bundled());
+    const forced = process.env.REELMESH_FFMPEG === 'bundled';
+    const handed = handedPair();
+    pair = forced ? bundled() : handed?.source === 'path' ? handed : (systemPair() ?? bundled());
     pairs.set(key, pair);
   }
   return pair;
+}
+
+/** The parent's choice, if it is one: a system pair whose two binaries are still there. */
+function handedPair(): Pair | undefined {
+  const text = process.env[MEDIA_TOOLS_ENV];
+  if (!text) return undefined;
+  try {
+    const pair = JSON.parse(text) as Partial<Pair>;
+    if (pair.source !== 'path' || typeof pair.ffmpeg !== 'string' || typeof pair.ffprobe !== 'string') return undefined;
+    accessSync(pair.ffmpeg, constants.X_OK);
+    accessSync(pair.ffprobe, constants.X_OK);
+    return { ffmpeg: pair.ffmpeg, ffprobe: pair.ffprobe, source: 'path' };
+  } catch {
+    return undefined;
+  }
 }
 
 function bundled(): Pair {

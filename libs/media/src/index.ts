@@ -1,6 +1,6 @@
 export type { MediaSettings, MezzanineCodec, Conform, Source } from './settings';
 export { MediaError, type MediaErrorCode } from './errors';
-export { ffmpegPath, ffprobePath, ffmpegSource, ffmpegThreads, releaseMajor, MIN_SYSTEM_FFMPEG_MAJOR, type BinarySource } from './binaries';
+export { ffmpegPath, ffprobePath, ffmpegSource, ffmpegThreads, mediaToolsEnv, MEDIA_TOOLS_ENV, releaseMajor, MIN_SYSTEM_FFMPEG_MAJOR, type BinarySource } from './binaries';
 export { ffmpegVersion, versionAtLeast, parseFfmpegVersion, type FfmpegVersion } from './ffmpeg-version';
 export { probe, probeFrameSideData, pictureStreamOf, onlyStreamOf, type MediaInfo, type StreamInfo } from './probe';
 export type { ProbeInput } from './run-ffprobe';

@@ -17,3 +17,4 @@ export {
   type SupervisionOptions,
 } from './process-group';
 export { REPO_ROOT, agentProgram, assertWorkflowImplemented } from './repo';
+export { programArgs, programBundles, programsOf, runFrom, type RunFrom } from './bundles';

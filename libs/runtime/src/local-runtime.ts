@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { agentEnvironment, literalEnvironment, POD_TOKEN_HEADER } from '@reelmesh/agent-kit';
+import { mediaToolsEnv } from '@reelmesh/media';
 import { localAgentPlatform } from './agent-platform';
 import { LEDGER_AGENT } from '@reelmesh/provenance';
 import { DEFAULT_WORKFLOW_PATH, loadWorkflow, ownerOf, type Workflow } from '@reelmesh/workflow';
@@ -39,6 +40,11 @@ export interface LocalRuntimeOptions {
    * docs/isolation.md. Default: REELMESH_ISOLATION, else 'none' (processes on loopback).
    */
   isolation?: Isolation;
+  /**
+   * Start the pods one after another rather than all at once (the start-up study: each pod's
+   * start-up on a node that is starting nothing else, as the paper measured it). Default false.
+   */
+  podsOneByOne?: boolean;
 }
 
 export interface RunningAgent {
@@ -135,49 +141,50 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     if (mesh) controlPlane = await startControlPlaneProcess(meshOpts);
     const appUrls = Object.fromEntries(workflow.agents.map((a) => [a.name, planPod(a.name, { socketDir }).appUrl]));
 
-    await Promise.all(
-      workflow.agents.map(async (agent) => {
-        const dataDir = join(dataRoot, agent.name);
-        const logFile = join(logDir, `${agent.name}.log`);
-        if (!sandbox) await mkdir(join(socketDir, agent.name), { recursive: true, mode: 0o700 });
-        await mkdir(dataDir, { recursive: true });
-        if (sandbox) {
-          await sandbox.giveDir(dataDir, 'app');
-          if (agent.name === owner.agent) await sandbox.giveDir(resolve(options.exportDir), 'app');
-        }
-        const plan = planPod(agent.name, sandbox ? { sandbox } : { socketDir });
-        let app: ManagedProcess | undefined;
-        const startApp = async (pod?: MeshPod) => {
-          const platform = localAgentPlatform({
-            workflowPath,
-            dataDir,
-            listen: plan.appListen,
-            pod,
-            peers: appUrls,
-            ingestDir: resolve(options.ingestDir),
-            exportDir: resolve(options.exportDir),
-            kms: kms?.settingsFor(agent.name),
-            concurrency: options.concurrency?.[agent.name],
-            logLevel: options.logLevel,
-          });
-          const env = { ...options.env, ...literalEnvironment(agentEnvironment(workflow, agent.name, platform)) };
-          // A restart keeps this environment: the same pod token, bootstrap token and volume.
-          ({ process: app } = await group.spawn({ name: agent.name, entry: agentProgram(agent.app).main, env, logFile, wrap: sandbox?.command(agent.name, 'app') }));
-        };
-        // In the mesh the app starts together with its two sidecars: one pod, three containers.
-        const pod = controlPlane ? await startPod({ ...meshOpts, cp: controlPlane, actor: agent.actor, agent: agent.name, plan, app: startApp }) : undefined;
-        if (!pod) await startApp();
-        const headers: Record<string, string> = pod ? { [POD_TOKEN_HEADER]: pod.podToken } : {};
-        const view = sandbox && pod ? await hostView(sandbox, agent.name, pod) : { url: plan.appUrl, pod };
-        agents[agent.name] = {
-          agent: agent.name, app: agent.app, headers, dataDir, logFile, ...view,
-          // The app's current incarnation: a restart changes it.
-          get pid() {
-            return app!.child.pid ?? 0;
-          },
-        };
-      }),
-    );
+    const startAgent = async (agent: Workflow['agents'][number]) => {
+      const dataDir = join(dataRoot, agent.name);
+      const logFile = join(logDir, `${agent.name}.log`);
+      if (!sandbox) await mkdir(join(socketDir, agent.name), { recursive: true, mode: 0o700 });
+      await mkdir(dataDir, { recursive: true });
+      if (sandbox) {
+        await sandbox.giveDir(dataDir, 'app');
+        if (agent.name === owner.agent) await sandbox.giveDir(resolve(options.exportDir), 'app');
+      }
+      const plan = planPod(agent.name, sandbox ? { sandbox } : { socketDir });
+      let app: ManagedProcess | undefined;
+      const startApp = async (pod?: MeshPod) => {
+        const platform = localAgentPlatform({
+          workflowPath,
+          dataDir,
+          listen: plan.appListen,
+          pod,
+          peers: appUrls,
+          ingestDir: resolve(options.ingestDir),
+          exportDir: resolve(options.exportDir),
+          kms: kms?.settingsFor(agent.name),
+          concurrency: options.concurrency?.[agent.name],
+          logLevel: options.logLevel,
+        });
+        // The run's choice of ffmpeg, made once here rather than by every agent at its start.
+        const env = { ...mediaToolsEnv(), ...options.env, ...literalEnvironment(agentEnvironment(workflow, agent.name, platform)) };
+        // A restart keeps this environment: the same pod token, bootstrap token and volume.
+        ({ process: app } = await group.spawn({ name: agent.name, entry: agentProgram(agent.app).main, env, logFile, wrap: sandbox?.command(agent.name, 'app') }));
+      };
+      // In the mesh the app starts together with its two sidecars: one pod, three containers.
+      const pod = controlPlane ? await startPod({ ...meshOpts, cp: controlPlane, actor: agent.actor, agent: agent.name, plan, app: startApp }) : undefined;
+      if (!pod) await startApp();
+      const headers: Record<string, string> = pod ? { [POD_TOKEN_HEADER]: pod.podToken } : {};
+      const view = sandbox && pod ? await hostView(sandbox, agent.name, pod) : { url: plan.appUrl, pod };
+      agents[agent.name] = {
+        agent: agent.name, app: agent.app, headers, dataDir, logFile, ...view,
+        // The app's current incarnation: a restart changes it.
+        get pid() {
+          return app!.child.pid ?? 0;
+        },
+      };
+    };
+    if (options.podsOneByOne) for (const agent of workflow.agents) await startAgent(agent);
+    else await Promise.all(workflow.agents.map(startAgent));
   } catch (error) {
     await group.stop(2_000);
     throw error;

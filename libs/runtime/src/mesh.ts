@@ -8,7 +8,7 @@ import { POLICY_SIDECAR } from '@reelmesh/app-policy-sidecar';
 import { PROXY_SIDECAR } from '@reelmesh/app-proxy-sidecar';
 import { OWNER_BUNDLE_KEY_ID, signPolicyDirectory } from '@reelmesh/provenance';
 import { writeFileAtomic } from '@reelmesh/storage';
-import { ControlPlaneClient } from '@reelmesh/workload-identity';
+import { CONTROL_PLANE_STARTUP_WAIT_MS, ControlPlaneClient, whileUnreachable } from '@reelmesh/workload-identity';
 import type { Workflow } from '@reelmesh/workflow';
 import { bindAgain, type ProcessGroup } from './process-group';
 import { REPO_ROOT } from './repo';
@@ -205,20 +205,6 @@ export async function startControlPlaneProcess(opts: MeshOptions): Promise<Contr
   return { url, admin: admin!, adminToken };
 }
 
-/** Retry `work` while what it calls refuses connections, for up to `deadlineMs`. */
-async function whileUnreachable<T>(work: () => Promise<T>, deadlineMs = 60_000): Promise<T> {
-  const until = Date.now() + deadlineMs;
-  for (let delay = 250; ; delay = Math.min(delay * 2, 4_000)) {
-    try {
-      return await work();
-    } catch (error) {
-      const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code;
-      if (!['ECONNREFUSED', 'ECONNRESET', 'ENOENT'].includes(code ?? '') || Date.now() + delay > until) throw error;
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
-  }
-}
-
 function keyPairOf(privatePem: string) {
   const privateKey = createPrivateKey(privatePem);
   return { privateKey, publicKey: createPublicKey(privateKey) };
@@ -289,7 +275,7 @@ export async function startPod(
       // sidecar took it: no polling.
       // A restart may come while the control plane is itself restarting: wait for it (bounded)
       // rather than count its absence as this sidecar's crash.
-      afterReady: (_ready, { restarts }) => (restarts === 0 ? registerPolicySidecar(updateToken) : whileUnreachable(() => registerPolicySidecar(updateToken))),
+      afterReady: (_ready, { restarts }) => (restarts === 0 ? registerPolicySidecar(updateToken) : whileUnreachable(() => registerPolicySidecar(updateToken), CONTROL_PLANE_STARTUP_WAIT_MS)),
     });
   };
   const registerPolicySidecar = async (updateToken: string) => {

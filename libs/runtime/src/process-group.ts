@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { closeSync, createWriteStream, openSync, readFileSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseServiceLine, type ReadyLine } from '@reelmesh/http-kit';
+import { programArgs } from './bundles';
 import { REPO_ROOT } from './repo';
 
 /** How a child ended: its exit code, or the signal name that killed it. */
@@ -35,7 +36,7 @@ export interface ManagedProcess {
 
 export interface SpawnSpec {
   name: string;
-  /** TypeScript entry (a program's main.ts), run with tsx. */
+  /** TypeScript entry (a program's main.ts): started from its bundle (./bundles), or with tsx from source. */
   entry: string;
   args?: string[];
   env: Record<string, string>;
@@ -181,7 +182,9 @@ export class ProcessGroup extends EventEmitter<ProcessGroupEvents> {
    */
   async spawn(spec: SpawnSpec): Promise<{ process: ManagedProcess; ready: ReadyLine }> {
     if (this.stopping) throw new Error(`not starting ${spec.name}: stopping`);
-    const managed = new Supervised(this, spec);
+    const program = await programArgs(spec.entry);
+    if (this.stopping) throw new Error(`not starting ${spec.name}: stopping`);
+    const managed = new Supervised(this, spec, program);
     this.supervised.push(managed);
     const ready = await managed.start();
     return { process: managed, ready };
@@ -239,6 +242,8 @@ class Supervised implements ManagedProcess {
   constructor(
     private readonly group: ProcessGroup,
     private readonly spec: SpawnSpec,
+    /** What node runs: the program's bundle, or tsx and its entry. */
+    private readonly program: string[],
   ) {
     this.name = spec.name;
     this.logFile = spec.logFile;
@@ -275,7 +280,7 @@ class Supervised implements ManagedProcess {
   private launch(spec: SpawnSpec): Incarnation {
     const logOffset = fileSize(spec.logFile);
     const fd = openSync(spec.logFile, 'a', 0o600);
-    const nodeArgs = ['--import', 'tsx', spec.entry, ...(spec.args ?? [])];
+    const nodeArgs = [...this.program, ...(spec.args ?? [])];
     // A wrapper (ip netns exec, setpriv) execs node in place: same pid, same IPC channel fd.
     const [command, ...args] = spec.wrap?.length ? [...spec.wrap, process.execPath, ...nodeArgs] : [process.execPath, ...nodeArgs];
     const child = spawn(command, args, {

@@ -19,6 +19,36 @@ export interface ControlPlaneClientOptions {
    */
   token?: string;
   timeoutMs?: number;
+  /**
+   * While the control plane refuses connections (starting, or restarting under its supervisor),
+   * keep asking with backoff for up to this long before failing (default 0: fail at once). A
+   * sidecar starting while the control plane is away waits for it rather than exiting and burning
+   * its own restart budget.
+   */
+  waitUnreachableMs?: number;
+}
+
+/** Errors that mean "nobody is listening there yet", not "the control plane said no". */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOENT']);
+
+/**
+ * How long a process starting (or restarted) while the control plane is away waits for it: longer
+ * than a supervisor's backoff across the control plane's first few restarts (kubelet, local runtime).
+ */
+export const CONTROL_PLANE_STARTUP_WAIT_MS = 60_000;
+
+/** Retry `work` while what it calls refuses connections, with backoff, for up to `deadlineMs`. */
+export async function whileUnreachable<T>(work: () => Promise<T>, deadlineMs = 60_000): Promise<T> {
+  const until = Date.now() + deadlineMs;
+  for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
+    try {
+      return await work();
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code;
+      if (!UNREACHABLE.has(code ?? '') || Date.now() + delay > until) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
 }
 
 /**
@@ -94,6 +124,11 @@ export class ControlPlaneClient {
   }
 
   #call<T>(method: string, path: string, json?: unknown, body?: Buffer): Promise<T> {
+    const wait = this.options.waitUnreachableMs ?? 0;
+    return wait > 0 ? whileUnreachable(() => this.#once<T>(method, path, json, body), wait) : this.#once<T>(method, path, json, body);
+  }
+
+  #once<T>(method: string, path: string, json?: unknown, body?: Buffer): Promise<T> {
     return requestJson<T>(this.options.url, path, {
       method,
       json,

@@ -19,6 +19,7 @@ import { lastJsonLine, reelmesh, type CliResult } from './helpers';
 interface Summary {
   mode: string;
   startup: { withPolicyMs: number; withoutPolicyMs: number; overheadPct: number; p: number };
+  meshReady: { bundleMs: number; sourceMs: number; ratio: number; pods: number };
   request: { levels: Array<{ level: string; n: number; p50Ms: number; p95Ms: number; p99Ms: number }>; anova: { F: number; p: number; etaSq: number } };
   security: { ratio: number; ciLow: number; ciHigh: number };
   provenance: {
@@ -56,6 +57,9 @@ describe('reelmesh bench --quick', () => {
   it('prints the summary with every required figure as the last stdout line', () => {
     expect(summary.mode).toBe('quick');
     for (const k of ['withPolicyMs', 'withoutPolicyMs', 'overheadPct', 'p'] as const) expect(finite(summary.startup[k]), `startup.${k}`).toBe(true);
+    // The whole mesh was started both ways (built bundles, and source through tsx), every pod of the workflow.
+    for (const k of ['bundleMs', 'sourceMs', 'ratio'] as const) expect(summary.meshReady[k], `meshReady.${k}`).toBeGreaterThan(0);
+    expect(summary.meshReady.pods).toBe(loadWorkflow().agents.length);
     expect(summary.request.levels.map((l) => l.level)).toEqual(['direct', 'pair', 'allow-all', 'minimal', '+100', '+1000', '+10000']);
     for (const l of summary.request.levels) {
       expect(l.n).toBeGreaterThan(0);

@@ -83,4 +83,27 @@ describe('a control-plane outage, seen from the pods', () => {
     expect(next.notAfter.getTime()).toBeGreaterThan(first.notAfter.getTime());
     expect((await handoff('vfx-1')).status).toBe(200);
   });
+
+  it('a proxy started while the control plane is down waits for it (bounded) instead of exiting, then registers', { timeout: 60_000 }, async () => {
+    const token = cp!.enroll({ actor: 'vfx', agent: 'vfx-2' }).token;
+    await cp!.close();
+    cp = undefined;
+    const options = { agent: 'vfx-2', controlPlane: { url: `http://${listen}`, token }, policyUrl: policy.url, appUrl: app.url };
+    // Without a wait it fails at once, as before (a restart then counts as this sidecar's crash).
+    await expect(startProxy(options)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    const waiting = startProxy({ ...options, controlPlaneStartupWaitMs: 30_000 });
+    let settled = false;
+    void waiting.then(() => (settled = true), () => (settled = true));
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(settled).toBe(false); // still waiting, not failed
+    await startCp();
+    const late = await waiting;
+    try {
+      const lookups = new ControlPlaneClient({ url: cp!.url, token: ownerToken });
+      clients.push(lookups);
+      expect(await lookups.lookup('vfx-2')).toMatchObject({ agent: 'vfx-2', port: late.inboundPort });
+    } finally {
+      await late.close();
+    }
+  });
 });

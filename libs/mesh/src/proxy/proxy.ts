@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { Writable } from 'node:stream';
 import { parseSpiffeId } from '@reelmesh/addressing';
 import { closeServer, HttpError, listen, sendError, sendJson } from '@reelmesh/http-kit';
-import { ControlPlaneClient, SvidSource } from '@reelmesh/workload-identity';
+import { ControlPlaneClient, SvidSource, whileUnreachable } from '@reelmesh/workload-identity';
 import { ControlPlaneRegistry } from '../control-plane/cached-registry';
 import type { Registry } from '../control-plane/registry';
 import { createAccessLogger } from './access-log';
@@ -17,6 +17,12 @@ export interface ProxyOptions {
   /** Where the SVID comes from: a ready source, or the control plane with the pod's bootstrap token. */
   svidSource?: SvidSource;
   controlPlane?: { url: string; token: string };
+  /**
+   * At start-up, wait up to this long for a control plane that refuses connections (it is
+   * restarting) before giving up (default 0). Only the start waits: once running, a lookup while
+   * it is away fails fast and the registry's cache answers.
+   */
+  controlPlaneStartupWaitMs?: number;
   /** Destination lookup. Defaults to the control plane's registry. */
   registry?: Registry;
   /** Register this pod's inbound address with the control plane (default: true with a control plane). */
@@ -67,7 +73,9 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
 
   const cp = opts.controlPlane ? new ControlPlaneClient(opts.controlPlane) : undefined;
   const ownsSource = !opts.svidSource;
-  const svidSource = opts.svidSource ?? (await SvidSource.fromControlPlane(cp!));
+  const startupWait = opts.controlPlaneStartupWaitMs ?? 0;
+  const atStart = <T>(work: () => Promise<T>) => (startupWait > 0 ? whileUnreachable(work, startupWait) : work());
+  const svidSource = opts.svidSource ?? (await atStart(() => SvidSource.fromControlPlane(cp!)));
   const svid = svidSource.current();
   const spiffeId = svid.spiffeId;
   if (opts.spiffeId && opts.spiffeId !== spiffeId) {
@@ -105,7 +113,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   ]);
   const bound = new URL(inboundUrl);
   const inboundPort = Number(bound.port);
-  if (cp && opts.register !== false) await cp.register({ agent, host: bound.hostname.replace(/^\[|\]$/g, ''), port: inboundPort });
+  if (cp && opts.register !== false) await atStart(() => cp.register({ agent, host: bound.hostname.replace(/^\[|\]$/g, ''), port: inboundPort }));
 
   return {
     agent,

@@ -7,6 +7,8 @@ export interface BenchConfig {
   quick: boolean;
   /** Runtime start-ups per group (each gives one observation per pod). */
   startupRounds: number;
+  /** Whole-mesh start-ups per way of running (bundles, source). */
+  meshReadyRounds: number;
   /** Observations per allowed edge per level, and warm-up requests per edge per level. */
   requestsPerEdge: number;
   requestWarmup: number;
@@ -45,6 +47,7 @@ export function benchConfig(quick: boolean): BenchConfig {
     return {
       quick,
       startupRounds: 1,
+      meshReadyRounds: 1,
       requestsPerEdge: 10,
       requestWarmup: 3,
       securityRuns: 1,
@@ -71,6 +74,7 @@ export function benchConfig(quick: boolean): BenchConfig {
   return {
     quick,
     startupRounds: 130,
+    meshReadyRounds: 10,
     requestsPerEdge: 100,
     requestWarmup: 20,
     securityRuns: 5,

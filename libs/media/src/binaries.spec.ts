@@ -1,0 +1,60 @@
+// A parent's choice of ffmpeg reaches its children: the runtime chooses once (running ffmpeg and
+// ffprobe to read their releases) and every agent it starts takes that pair without probing again.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MEDIA_TOOLS_ENV } from './binaries';
+
+const dir = mkdtempSync(join(tmpdir(), 'reelmesh-binaries-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** ffmpeg/ffprobe stand-ins that record each run: how many times a process probed them. */
+function fakeTools(release: string): { bin: string; runs: string } {
+  const bin = mkdtempSync(join(dir, 'bin-'));
+  const runs = join(bin, 'runs.log');
+  for (const tool of ['ffmpeg', 'ffprobe']) {
+    writeFileSync(join(bin, tool), `#!/bin/sh\necho ${tool} >> ${runs}\necho "${tool} version ${release} Copyright"\n`);
+    chmodSync(join(bin, tool), 0o755);
+  }
+  writeFileSync(runs, '');
+  return { bin, runs };
+}
+
+/** A fresh process's choice (module state is per process): [ffmpeg, source]. */
+function choiceIn(env: Record<string, string>): [string, string] {
+  const code = `import { ffmpegPath, ffmpegSource, mediaToolsEnv } from './libs/media/src/binaries.ts'; console.log(JSON.stringify([ffmpegPath(), ffmpegSource(), mediaToolsEnv()]));`;
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { env: { PATH: env.PATH ?? '', ...env }, encoding: 'utf8' });
+  const [path, source, handed] = JSON.parse(out) as [string, string, Record<string, string>];
+  choiceIn.last = handed;
+  return [path, source];
+}
+choiceIn.last = {} as Record<string, string>;
+
+describe('the choice of ffmpeg, handed from parent to child', () => {
+  it('a child given the parent\'s pair runs neither binary to choose it, and reports it as found on PATH', () => {
+    const { bin, runs } = fakeTools('6.1.1');
+    const PATH = `${bin}:/usr/bin:/bin`;
+    expect(choiceIn({ PATH })).toEqual([join(bin, 'ffmpeg'), 'path']);
+    expect(execFileSync('cat', [runs], { encoding: 'utf8' }).trim().split('\n').sort()).toEqual(['ffmpeg', 'ffprobe']); // the parent probed once each
+    const handed = choiceIn.last;
+    expect(JSON.parse(handed[MEDIA_TOOLS_ENV])).toEqual({ ffmpeg: join(bin, 'ffmpeg'), ffprobe: join(bin, 'ffprobe'), source: 'path' });
+
+    writeFileSync(runs, '');
+    expect(choiceIn({ PATH, ...handed })).toEqual([join(bin, 'ffmpeg'), 'path']);
+    expect(execFileSync('cat', [runs], { encoding: 'utf8' })).toBe(''); // the child did not
+  });
+
+  it('a handed pair that is gone, malformed or overruled is not taken', () => {
+    const { bin } = fakeTools('4.0.0'); // too old: the bundled build is chosen
+    const PATH = `${bin}:/usr/bin:/bin`;
+    const gone = { [MEDIA_TOOLS_ENV]: JSON.stringify({ ffmpeg: '/nonexistent/ffmpeg', ffprobe: '/nonexistent/ffprobe', source: 'path' }) };
+    expect(choiceIn({ PATH, ...gone })[1]).toBe('bundled');
+    expect(choiceIn({ PATH, [MEDIA_TOOLS_ENV]: '{not json' })[1]).toBe('bundled');
+    const fresh = fakeTools('6.1.1');
+    const handed = { [MEDIA_TOOLS_ENV]: JSON.stringify({ ffmpeg: join(fresh.bin, 'ffmpeg'), ffprobe: join(fresh.bin, 'ffprobe'), source: 'path' }) };
+    expect(choiceIn({ PATH, ...handed, REELMESH_FFMPEG: 'bundled' })[1]).toBe('bundled');
+    expect(choiceIn({ PATH, ...handed, FFMPEG_PATH: '/opt/ffmpeg' })).toEqual(['/opt/ffmpeg', 'env']);
+  });
+});

@@ -1,0 +1,67 @@
+// Processes start from bundles built once and reused while their inputs are unchanged: a small
+// repository of two programs sharing a library, built, run with plain node, edited, rebuilt.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { programArgs, programBundles, programsOf, runFrom } from './bundles';
+
+const root = mkdtempSync(join(tmpdir(), 'reelmesh-bundles-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function write(path: string, text: string): void {
+  mkdirSync(join(root, path, '..'), { recursive: true });
+  writeFileSync(join(root, path), text);
+}
+
+write('tsconfig.json', JSON.stringify({ compilerOptions: { target: 'es2022', module: 'esnext', moduleResolution: 'bundler', baseUrl: '.', paths: { '@x/greeting': ['libs/greeting/index.ts'] } } }));
+write('libs/greeting/index.ts', "export const greeting = (who: string): string => `hello ${who}`;\n");
+write('apps/alpha/src/main.ts', "import { greeting } from '@x/greeting';\nconsole.log(greeting('alpha'), process.argv.slice(2).join(' '));\n");
+write('apps/beta/src/main.ts', "import { greeting } from '@x/greeting';\nconsole.log(greeting('beta'));\n");
+mkdirSync(join(root, 'apps', 'not-a-program')); // no src/main.ts: not started, not built
+
+const run = (bundle: string, ...args: string[]) => execFileSync(process.execPath, [bundle, ...args], { encoding: 'utf8' }).trim();
+
+describe('program bundles', () => {
+  it('builds every program of apps/ once, runs under plain node, and reuses the build while nothing changed', async () => {
+    expect(programsOf(root)).toEqual(['alpha', 'beta']);
+    const first = await programBundles(root);
+    expect([...first.keys()]).toEqual(['alpha', 'beta']);
+    expect(run(first.get('alpha')!, '--flag', 'x')).toBe('hello alpha --flag x');
+    expect(run(first.get('beta')!)).toBe('hello beta');
+    expect(await programBundles(root)).toEqual(first); // same folder: nothing rebuilt
+  });
+
+  it('rebuilds when a source changes, and when a program is added', async () => {
+    const before = await programBundles(root);
+    write('libs/greeting/index.ts', "export const greeting = (who: string): string => `hi ${who}!`;\n");
+    const edited = await programBundles(root);
+    expect(edited.get('alpha')).not.toBe(before.get('alpha'));
+    expect(run(edited.get('alpha')!)).toBe('hi alpha!');
+    expect(run(before.get('alpha')!)).toBe('hello alpha'); // a run still using the old build keeps it whole
+
+    write('apps/gamma/src/main.ts', "console.log('gamma');\n");
+    const added = await programBundles(root);
+    expect(run(added.get('gamma')!)).toBe('gamma');
+  });
+
+  it('gives node the bundle, or tsx and the entry when running from source; refuses another mode', async () => {
+    const entry = join(root, 'apps', 'beta', 'src', 'main.ts');
+    const [bundle] = await programArgs(entry, root);
+    expect(run(bundle)).toBe('hi beta!');
+    const saved = process.env.REELMESH_RUN_FROM;
+    try {
+      process.env.REELMESH_RUN_FROM = 'source';
+      expect(await programArgs(entry, root)).toEqual(['--import', 'tsx', entry]);
+    } finally {
+      if (saved === undefined) delete process.env.REELMESH_RUN_FROM;
+      else process.env.REELMESH_RUN_FROM = saved;
+    }
+    expect(() => runFrom({ REELMESH_RUN_FROM: 'docker' })).toThrow(/REELMESH_RUN_FROM must be bundle or source/);
+    await expect(programArgs(join(root, 'apps', 'nope', 'src', 'main.ts'), root)).rejects.toThrow(/no program apps\/nope/);
+    // Not a program of the repository (a test's fixture service): run from source.
+    const fixture = join(root, 'libs', 'greeting', 'fixture.ts');
+    expect(await programArgs(fixture, root)).toEqual(['--import', 'tsx', fixture]);
+  });
+});
