@@ -14,8 +14,12 @@ export function entryOf(program: string): string {
   return `apps/${program}/src/main.ts`;
 }
 
-/** Packages that find a binary of their own on disk at run time: never inlined. */
-const KEEP_EXTERNAL = ['@ffmpeg-installer/*', '@ffprobe-installer/*'];
+/**
+ * Packages never inlined: the ffmpeg installers find a binary of their own on disk, and
+ * fluent-ffmpeg (its presets folder) and pino (its transport workers) locate files next to their
+ * own code through __dirname, which an ES module bundle does not have. They load from node_modules.
+ */
+const KEEP_EXTERNAL = ['@ffmpeg-installer/*', '@ffprobe-installer/*', 'fluent-ffmpeg', 'pino', 'thread-stream'];
 
 function baseOptions(repoRoot: string): BuildOptions {
   return {

@@ -1,11 +1,12 @@
 // Processes start from bundles built once and reused while their inputs are unchanged: a small
 // repository of two programs sharing a library, built, run with plain node, edited, rebuilt.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { programArgs, programBundles, programsOf, runFrom } from './bundles';
+import { REPO_ROOT } from './repo';
 
 const root = mkdtempSync(join(tmpdir(), 'reelmesh-bundles-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -64,4 +65,16 @@ describe('program bundles', () => {
     const fixture = join(root, 'libs', 'greeting', 'fixture.ts');
     expect(await programArgs(fixture, root)).toEqual(['--import', 'tsx', fixture]);
   });
+
+  it("the repository's own bundles use no CommonJS-only globals (an ES module has no __dirname: a package using it stays external)", async () => {
+    const bundles = await programBundles(REPO_ROOT);
+    expect([...bundles.keys()]).toEqual(programsOf(REPO_ROOT));
+    const buildDir = join(bundles.get(programsOf(REPO_ROOT)[0])!, '..', '..');
+    const files = readdirSync(buildDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.mjs'));
+    const offenders = files.filter((f) => /\b__(dirname|filename)\b/.test(readFileSync(join(buildDir, f), 'utf8')));
+    expect(offenders).toEqual([]);
+    // Three folders below the repository, like an image's dist/apps/<program>/main.mjs: code that
+    // finds the repository from its own URL (REPO_ROOT) finds it from any chunk.
+    for (const f of files) expect(join(buildDir, f).slice(REPO_ROOT.replace(/\/$/, '').length + 1).split('/'), f).toHaveLength(4);
+  }, 120_000);
 });

@@ -1,8 +1,8 @@
 // Every process of a local run starts from a built bundle, not through tsx: tsx compiles each
 // TypeScript file of the program and its libraries at every start, and with twenty-odd processes
 // starting at once on two cores that was most of the mesh's start-up (docs/benchmarks.md). The
-// bundles of all programs under apps/ are built in one esbuild pass into dist/local/<build>/ and
-// reused while none of their inputs changed; a developer who edits a file gets a new build on the
+// bundles of all programs under apps/ are built in one esbuild pass into dist/local-<build>/ and
+// reused while none of their inputs changed (dist/local-index.json names the current build); a developer who edits a file gets a new build on the
 // next start. REELMESH_RUN_FROM=source runs the TypeScript through tsx instead (development).
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -59,8 +59,11 @@ export async function programArgs(entry: string, root = REPO_ROOT): Promise<stri
 export async function programBundles(root = REPO_ROOT): Promise<Map<string, string>> {
   const programs = programsOf(root);
   const key = createHash('sha256').update(JSON.stringify([BUNDLER_VERSION, process.version, programs])).digest('hex').slice(0, 16);
-  const localDir = join(root, 'dist', 'local');
-  const indexFile = join(localDir, 'index.json');
+  // Every output file sits three folders below the repository (dist/local-<build>/<program or
+  // chunks>/<file>), as an image's dist/apps/<program>/main.mjs does: code that finds the
+  // repository from its own URL (REPO_ROOT, three levels up) finds it from a bundle too.
+  const localDir = join(root, 'dist');
+  const indexFile = join(localDir, 'local-index.json');
   const index = await readFile(indexFile, 'utf8').then((text) => JSON.parse(text) as BuildIndex, () => undefined);
   const mains = (dir: string) => new Map(programs.map((p) => [p, join(localDir, dir, p, 'main.mjs')]));
   if (index && index.key === key && (await unchanged(root, index))) return mains(index.dir);
@@ -68,7 +71,7 @@ export async function programBundles(root = REPO_ROOT): Promise<Map<string, stri
   const built = await bundleProgramSet(root, programs);
   // Built aside and renamed into place: a run that started from the previous build keeps it
   // whole, and two runs building at once each get a complete folder (the index names one).
-  const dir = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+  const dir = `local-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
   const staging = join(localDir, `.staging-${dir}`);
   for (const file of built.files) {
     await mkdir(dirname(join(staging, file.path)), { recursive: true, mode: 0o755 });
@@ -89,7 +92,7 @@ export async function programBundles(root = REPO_ROOT): Promise<Map<string, stri
 
 /** True while every input of the indexed build is as it was (same mtime and size). */
 async function unchanged(root: string, index: BuildIndex): Promise<boolean> {
-  if (!existsSync(join(root, 'dist', 'local', index.dir))) return false;
+  if (!existsSync(join(root, 'dist', index.dir))) return false;
   for (const [input, mtimeMs, size] of index.inputs) {
     try {
       const s = statSync(join(root, input));
@@ -105,7 +108,7 @@ async function unchanged(root: string, index: BuildIndex): Promise<boolean> {
 async function pruneOldBuilds(localDir: string, keep: string): Promise<void> {
   const dayAgo = Date.now() - 24 * 3600_000;
   for (const name of await readdir(localDir)) {
-    if (name === keep || name === 'index.json') continue;
+    if (name === keep || !/^(local-|\.staging-local-)/.test(name)) continue;
     const path = join(localDir, name);
     const s = await stat(path).catch(() => undefined);
     if (s?.isDirectory() && s.mtimeMs < dayAgo) await rm(path, { recursive: true, force: true });
