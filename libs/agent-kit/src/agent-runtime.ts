@@ -7,6 +7,7 @@ import { currentTrace, traceJob } from '@reelmesh/media';
 import type { ObjectContext, ObjectStore, ObjectWriter } from '@reelmesh/storage';
 import type { AuditTrail } from './audit-trail';
 import type { ChunkProvenance } from './chunk-provenance';
+import { ChunkSet } from './chunk-set';
 import { JobQueue } from './job-queue';
 import { JobStateStore, refusal, ResumeError, type OutputsRecord, type StoredOutput } from './job-state';
 import { DEFAULT_OUTAGE_DEADLINE_MS, waitOutOutages } from './outage';
@@ -112,6 +113,15 @@ const pad = (n: number) => String(n).padStart(5, '0');
 const chunkId = (step: string, chunkIndex: number) => `${step}#${chunkIndex}`;
 
 /**
+ * A received chunk as the runtime holds it until its job is done: where it is and what it is,
+ * without its manifest (the provenance chain in it, kilobytes a chunk, stays in the volume).
+ */
+type HeldChunk = Pick<ReceivedChunk, 'step' | 'artifact' | 'chunkIndex' | 'chunkCount' | 'key'>;
+
+/** The failures status() reports (the latest); older ones are in the log. */
+const FAILURES_KEPT = 20;
+
+/**
  * Drives one agent: collects received chunks per step, runs a step's job once all its inputs
  * for a chunk are in (or, for a sink, once every chunk is in), stores outputs and hands them
  * to the next hops. Jobs run through one bounded queue, so chunks pipeline across agents
@@ -121,17 +131,23 @@ export class AgentRuntime {
   readonly graph;
   readonly queue: JobQueue;
   readonly stats = new StepStats();
-  private readonly arrived = new Map<string, Map<number, Map<string, ReceivedChunk>>>();
+  /**
+   * Chunks received and not yet done with, per step: a step's chunk leaves once its outputs are
+   * acknowledged (re-sends read them from the volume), the sink's once the deliverable is made.
+   * So what is held is the work in progress, not the run (see bookkeeping()).
+   */
+  private readonly arrived = new Map<string, Map<number, Map<string, HeldChunk>>>();
   private readonly gathered = new Set<string>();
-  /** (step, chunk) pairs already scheduled: a chunk handed over twice runs once. */
+  /** (step, chunk) pairs scheduled and not yet acknowledged: a chunk handed over twice runs once
+   * (a chunk re-sent after that is a duplicate by its slot record in the volume, and acknowledged). */
   private readonly scheduled = new Set<string>();
   /** Programme steps: the folded analyses and which chunks they cover. */
-  private readonly programmes = new Map<string, { analysed: Set<number>; summary?: unknown; rendering: boolean }>();
+  private readonly programmes = new Map<string, { analysed: ChunkSet; summary?: unknown; rendering: boolean }>();
   private readonly failures: Array<{ step: string; chunkIndex?: number; message: string; at: string }> = [];
   private readonly slots: SlotIndex;
   private readonly jobState: JobStateStore;
-  /** Step chunks whose outputs every next hop acknowledged (from this run or found at resume). */
-  private readonly acknowledged = new Set<string>();
+  /** Step chunks whose outputs every next hop acknowledged (from this run or found at resume): a bit a chunk. */
+  private readonly acknowledged = new ChunkSet();
   /** Outputs stored before a restart and not known to be acknowledged: re-sent, never re-made. */
   private readonly unsent = new Map<string, OutputsRecord>();
   /** Deliveries in progress: a nudge never starts a second one of the same chunk. */
@@ -203,7 +219,7 @@ export class AgentRuntime {
     const step = this.graph.step(slot.step);
     if (!step || step.sink || !this.ready) return;
     const id = chunkId(step.name, slot.chunkIndex);
-    if (this.acknowledged.has(id)) {
+    if (this.acknowledged.has(step.name, slot.chunkIndex)) {
       void this.redeliver(step, slot.chunkIndex).catch((error: Error) => this.options.logger.warn({ err: error, step: step.name, chunk: slot.chunkIndex }, 're-send on nudge failed'));
       return;
     }
@@ -218,11 +234,12 @@ export class AgentRuntime {
 
   /** File a verified chunk under its step and start whatever now has all its inputs. */
   private take(step: Step, chunk: ReceivedChunk): void {
-    const byChunk = this.arrived.get(step.name) ?? new Map<number, Map<string, ReceivedChunk>>();
+    const byChunk = this.arrived.get(step.name) ?? new Map<number, Map<string, HeldChunk>>();
     this.arrived.set(step.name, byChunk);
-    const slot = byChunk.get(chunk.chunkIndex) ?? new Map<string, ReceivedChunk>();
+    const slot = byChunk.get(chunk.chunkIndex) ?? new Map<string, HeldChunk>();
     byChunk.set(chunk.chunkIndex, slot);
-    slot.set(chunk.artifact, chunk);
+    const { artifact, chunkIndex, chunkCount, key } = chunk;
+    slot.set(chunk.artifact, { step: chunk.step, artifact, chunkIndex, chunkCount, key });
     const needed = this.graph.inputsOf(step.name).map((e: Edge) => e.artifact);
     if (step.sink) {
       const complete =
@@ -272,7 +289,7 @@ export class AgentRuntime {
     for (const step of this.graph.stepsOf(this.options.agent)) {
       const context = this.context(step.name);
       const jobs = await this.jobState.load(step.name, context);
-      for (const chunkIndex of jobs.sent) this.acknowledged.add(chunkId(step.name, chunkIndex));
+      for (const chunkIndex of jobs.sent) this.acknowledged.add(step.name, chunkIndex);
       for (const [chunkIndex, record] of jobs.outputs) {
         if (jobs.sent.has(chunkIndex)) {
           for (const edge of this.graph.outputsOf(step.name)) this.options.audit?.record(this.sentEvent(step, edge, chunkIndex, record.outputs[edge.artifact]));
@@ -336,15 +353,33 @@ export class AgentRuntime {
     if (!step || step.agent !== this.options.agent || !step.source) throw new Error(`${stepName} is not a source step of ${this.options.agent}`);
     this.startWatchdog(step, chunkCount);
     // Split (and acknowledged) before a restart: counted at resume, never split again.
-    if (this.acknowledged.has(chunkId(step.name, chunkIndex)) || !this.once(step.name, chunkIndex)) return Promise.resolve();
+    if (this.acknowledged.has(step.name, chunkIndex) || !this.once(step.name, chunkIndex)) return Promise.resolve();
     return this.schedule(step.name, chunkIndex, () => this.runChunk(step, chunkIndex, chunkCount, new Map()));
   }
 
   /** Chunks of `step` whose outputs this agent has made (acknowledged, or stored and being re-sent). */
   outputsMade(step: string): number {
-    let n = 0;
-    for (const id of [...this.acknowledged, ...this.unsent.keys()]) if (id.startsWith(`${step}#`)) n++;
+    let n = this.acknowledged.count(step);
+    for (const id of this.unsent.keys()) if (id.startsWith(`${step}#`)) n++;
     return n;
+  }
+
+  /**
+   * What this process holds per chunk, for the memory bound (its spec): chunks received and not
+   * done with, scheduled ids, received chains' digests, and the bytes of the acknowledged bits.
+   * Once every chunk is handed on and acknowledged (and the sink has gathered) the counts are 0,
+   * however long the run.
+   */
+  bookkeeping(): { held: number; scheduled: number; unsent: number; provenanceHeld: number; acknowledgedBytes: number } {
+    let held = 0;
+    for (const byChunk of this.arrived.values()) held += byChunk.size;
+    return {
+      held,
+      scheduled: this.scheduled.size,
+      unsent: this.unsent.size,
+      provenanceHeld: this.options.provenance?.held ?? 0,
+      acknowledgedBytes: this.acknowledged.byteLength,
+    };
   }
 
   /** Has the sink `step` assembled the deliverable (in this process or before a restart)? */
@@ -380,7 +415,7 @@ export class AgentRuntime {
     const needed = this.graph.inputsOf(sink.name).map((e: Edge) => e.artifact);
     const byChunk = this.arrived.get(sink.name);
     const missing = Array.from({ length: chunkCount }, (_, i) => i).filter((i) => !needed.every((a: string) => byChunk?.get(i)?.has(a)));
-    const sendable = missing.filter((i) => this.acknowledged.has(chunkId(source.name, i)));
+    const sendable = missing.filter((i) => this.acknowledged.has(source.name, i));
     if (sendable.length === 0) return;
     this.options.logger.warn({ missing, redispatching: sendable }, 'chunks missing at the sink: re-dispatching them');
     for (const chunkIndex of sendable) {
@@ -401,22 +436,25 @@ export class AgentRuntime {
   }
 
   /** Pass 1 of a programme step on one chunk; the last analysis starts every chunk's render. */
-  private async analyse(step: Step, chunkIndex: number, chunkCount: number, slot: Map<string, ReceivedChunk>): Promise<void> {
+  private async analyse(step: Step, chunkIndex: number, chunkCount: number, slot: Map<string, HeldChunk>): Promise<void> {
     const handler = this.programmeHandler(step)!;
-    const state = this.programmes.get(step.name) ?? { analysed: new Set<number>(), rendering: false };
+    const state = this.programmes.get(step.name) ?? { analysed: new ChunkSet(), rendering: false };
     this.programmes.set(step.name, state);
     const inputs = Object.fromEntries([...slot].map(([artifact, chunk]) => [artifact, this.source(chunk)]));
     await this.schedule(`${step.name}:analyse`, chunkIndex, async () => {
       const summary = await handler.analyse({ step, chunkIndex, chunkCount, inputs });
       state.summary = state.summary === undefined ? summary : handler.combine(state.summary, summary);
-      state.analysed.add(chunkIndex);
+      state.analysed.add(step.name, chunkIndex);
     });
-    if (state.analysed.size < chunkCount || state.rendering) return;
+    if (state.analysed.count(step.name) < chunkCount || state.rendering) return;
     state.rendering = true;
     const byChunk = this.arrived.get(step.name)!;
     for (let i = 0; i < chunkCount; i++) {
       // Rendered and acknowledged before a restart: its analysis only fed the summary.
-      if (this.acknowledged.has(chunkId(step.name, i))) continue;
+      if (this.acknowledged.has(step.name, i)) {
+        this.release(step, i);
+        continue;
+      }
       const inputsOf = byChunk.get(i)!;
       void this.schedule(step.name, i, () => this.runChunk(step, i, chunkCount, inputsOf, state.summary)).catch(() => undefined);
     }
@@ -458,7 +496,7 @@ export class AgentRuntime {
       active: this.queue.active,
       queued: this.queue.pending,
       steps: this.stats.snapshot(),
-      failures: this.failures.slice(-20),
+      failures: [...this.failures],
       ready: this.ready,
       /** What this process took up from its volume at start (absent before resume). */
       resume: this.resumeSummary,
@@ -495,6 +533,7 @@ export class AgentRuntime {
         // A nudge (onDuplicate, the owner's re-dispatch) may run the chunk again later.
         if (chunkIndex !== undefined) this.scheduled.delete(chunkId(step, chunkIndex));
         this.failures.push({ step, chunkIndex, message: error.message, at: new Date().toISOString() });
+        if (this.failures.length > FAILURES_KEPT) this.failures.shift();
         log.error({ err: error }, 'step failed');
         throw error;
       });
@@ -504,7 +543,7 @@ export class AgentRuntime {
     return { workflowId: this.workflowId, step, agent: this.options.agent, ...(recipients ? { recipients } : {}) };
   }
 
-  private source(chunk: ReceivedChunk): Source {
+  private source(chunk: HeldChunk): Source {
     return () => this.options.store.createReadStream(chunk.key, this.context(chunk.step));
   }
 
@@ -513,16 +552,16 @@ export class AgentRuntime {
   }
 
   /** One step, one chunk: outputs made once (and recorded before anything leaves), then delivered. */
-  private async runChunk(step: Step, chunkIndex: number, chunkCount: number, inputs: Map<string, ReceivedChunk>, programme?: unknown): Promise<void> {
+  private async runChunk(step: Step, chunkIndex: number, chunkCount: number, inputs: Map<string, HeldChunk>, programme?: unknown): Promise<void> {
     const id = chunkId(step.name, chunkIndex);
-    if (this.acknowledged.has(id)) return;
+    if (this.acknowledged.has(step.name, chunkIndex)) return this.release(step, chunkIndex);
     const stored = this.unsent.get(id);
     const record = stored ?? (await waitOutOutages(`${step.name} chunk ${chunkIndex}`, () => this.makeOutputs(step, chunkIndex, chunkCount, inputs, programme), this.outagePolicy(), this.options.logger));
     await this.deliver(step, record);
   }
 
   /** Run the job, commit its outputs, sign them, and record them in the volume (not yet sent). */
-  private async makeOutputs(step: Step, chunkIndex: number, chunkCount: number, inputs: Map<string, ReceivedChunk>, programme?: unknown): Promise<OutputsRecord> {
+  private async makeOutputs(step: Step, chunkIndex: number, chunkCount: number, inputs: Map<string, HeldChunk>, programme?: unknown): Promise<OutputsRecord> {
     const outEdges = this.graph.outputsOf(step.name) as Edge[];
     const artifacts = [...new Set(outEdges.map((e) => e.artifact))];
     const writers = new Map<string, ObjectWriter>();
@@ -550,10 +589,12 @@ export class AgentRuntime {
         outputs[artifact] = { key: object.key, sha256: object.sha256, byteLength: object.byteLength };
       }
       const jobParameters = { job: step.job, ...parameters };
-      for (const [artifact, output] of Object.entries(outputs)) {
-        const records = this.options.provenance?.sign(step, artifact, { chunkIndex, chunkCount, sha256: output.sha256, parameters: jobParameters });
-        if (records) output.records = records;
-      }
+      const chains = await this.options.provenance?.sign(
+        step,
+        Object.entries(outputs).map(([artifact, output]) => ({ artifact, sha256: output.sha256 })),
+        { chunkIndex, chunkCount, parameters: jobParameters },
+      );
+      for (const [artifact, output] of Object.entries(outputs)) if (chains?.[artifact]) output.records = chains[artifact];
       const record: OutputsRecord = { version: 1, step: step.name, chunkIndex, chunkCount, outputs, committedAt: new Date().toISOString() };
       // Recorded before the first byte leaves: from here on these bytes are re-sent, never re-made.
       await this.jobState.writeOutputs(record, this.context(step.name));
@@ -585,12 +626,23 @@ export class AgentRuntime {
       );
       const sent = { version: 1 as const, step: step.name, chunkIndex: record.chunkIndex, to: outEdges.map((e) => e.to), sentAt: new Date().toISOString() };
       await waitOutOutages(`acknowledgement of ${step.name} chunk ${record.chunkIndex}`, () => this.jobState.writeSent(sent, this.context(step.name)), this.outagePolicy(), this.options.logger);
-      this.acknowledged.add(id);
+      this.acknowledged.add(step.name, record.chunkIndex);
       this.unsent.delete(id);
-      this.options.provenance?.forget(step, record.chunkIndex);
+      this.release(step, record.chunkIndex);
     } finally {
       this.delivering.delete(id);
     }
+  }
+
+  /**
+   * A step's chunk is done with (its outputs acknowledged): nothing of it stays in memory but its
+   * acknowledged bit. A nudge or a re-dispatch re-sends from the volume; an input handed over
+   * again is a duplicate by its slot record in the volume; a programme's summary is already made.
+   */
+  private release(step: Step, chunkIndex: number): void {
+    this.scheduled.delete(chunkId(step.name, chunkIndex));
+    this.arrived.get(step.name)?.delete(chunkIndex);
+    this.options.provenance?.forget(step, chunkIndex);
   }
 
   /** Agents the output `artifact` of `step` goes to (they may open it: the sealed store's recipients). */
@@ -630,16 +682,17 @@ export class AgentRuntime {
     this.options.audit?.record(this.sentEvent(step, edge, chunkIndex, output));
   }
 
-  private async runGather(step: Step, chunkCount: number, byChunk: Map<number, Map<string, ReceivedChunk>>): Promise<void> {
+  private async runGather(step: Step, chunkCount: number, byChunk: Map<number, Map<string, HeldChunk>>): Promise<void> {
     const artifacts = this.graph.inputsOf(step.name).map((e: Edge) => e.artifact);
     const inputs: Record<string, Source[]> = {};
     for (const artifact of artifacts) {
       inputs[artifact] = Array.from({ length: chunkCount }, (_, i) => this.source(byChunk.get(i)!.get(artifact)!));
     }
-    // Nothing is assembled unless every chunk's full chain leads back to our own originals.
-    await this.options.provenance?.verifyGather(step, chunkCount);
-    const handler = this.options.handlers[step.job] as { gather: GatherHandler };
+    // Nothing is assembled unless every chunk's full chain leads back to our own originals (read
+    // back from the volume chunk by chunk: the KMS may be out for a moment).
     const provenance = this.options.provenance;
+    if (provenance) await waitOutOutages(`${step.name} (provenance)`, () => provenance.verifyGather(step, chunkCount), this.outagePolicy(), this.options.logger);
+    const handler = this.options.handlers[step.job] as { gather: GatherHandler };
     const gather = () => traceJob(() =>
       handler.gather({
         step,
@@ -667,6 +720,9 @@ export class AgentRuntime {
     // Recorded last: a restart before this assembles again (the same chunks, the same file).
     await this.jobState.writeGathered({ version: 1, step: step.name, chunkCount, gatheredAt: new Date().toISOString() }, this.context(step.name));
     this.gatheredBefore.set(step.name, chunkCount);
+    // Assembled: the chunks' whereabouts and digests are no longer needed (progress counts gatheredBefore).
+    this.arrived.delete(step.name);
+    for (let i = 0; i < chunkCount; i++) provenance?.forget(step, i);
   }
 }
 

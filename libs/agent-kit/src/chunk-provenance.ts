@@ -11,6 +11,7 @@ import {
   isProvenanceError,
   mergeRecords,
   parseTrustBundle,
+  recordDigest,
   signRecord,
   verifyChain,
   verifyHandoffProvenance,
@@ -30,12 +31,21 @@ export interface ProvenanceIdentity {
   stop?: () => void;
 }
 
+/**
+ * What is kept in memory of a chunk received, from its receipt until its job is done (for the
+ * sink: until the deliverable is attested): two digests, not its chain. The chain (several signed
+ * records with their certificate chains, kilobytes per chunk) stays in the volume, in the chunk's
+ * slot record, and is read back when it is needed; the head digest pins it (every record names
+ * its inputs' record digests), so what is read back is the chain verified at receipt or refused.
+ */
 interface Received {
   sha256: string;
   /** Digest of the verified record of the producer's output. */
   head: string;
-  records: ProvenanceRecord[];
 }
+
+/** Reads the chain a received chunk came with back from the volume (its slot record's manifest). */
+export type ChainReader = (slot: { step: string; artifact: string; chunkIndex: number }) => Promise<unknown>;
 
 /**
  * The agent side of signed provenance: verify the chain on every chunk received (422
@@ -56,7 +66,7 @@ export class ChunkProvenance {
   constructor(
     private readonly workflow: Workflow,
     private readonly identity: ProvenanceIdentity,
-    private readonly options: { recordsDir?: string; logger?: Logger } = {},
+    private readonly options: { readChain: ChainReader; recordsDir?: string; logger?: Logger },
   ) {
     this.#graph = buildGraph(workflow);
     this.#roots = parseTrustBundle(identity.caBundlePem);
@@ -72,11 +82,7 @@ export class ChunkProvenance {
     try {
       const chain = verifyHandoffProvenance(chunk.manifest.provenance, chunk, this.workflow, this.#roots);
       const from = this.#graph.inputsOf(chunk.step).find((e) => e.artifact === chunk.artifact)!.from;
-      this.#received.set(slotKey(chunk.step, chunk.artifact, chunk.chunkIndex), {
-        sha256: chunk.sha256,
-        head: headOf(chain, from, chunk.artifact)!.digest,
-        records: chain.records.map((r) => r.record),
-      });
+      this.#received.set(slotKey(chunk.step, chunk.artifact, chunk.chunkIndex), { sha256: chunk.sha256, head: headOf(chain, from, chunk.artifact)!.digest });
     } catch (error) {
       if (!isProvenanceError(error)) throw error;
       this.options.logger?.warn({ step: chunk.step, artifact: chunk.artifact, chunk: chunk.chunkIndex, link: error.link }, 'chunk refused: provenance invalid');
@@ -87,35 +93,58 @@ export class ChunkProvenance {
     }
   }
 
-  /** Sign the record of one output of `step` and return the chain to hand over with it. */
-  sign(
+  /** Sign a record for each output of `step` for one chunk; returns the chain to hand over with each, by artifact. */
+  async sign(
     step: Step,
-    artifact: string,
-    output: { chunkIndex: number; chunkCount: number; sha256: string; parameters: Record<string, unknown> },
-  ): ProvenanceRecord[] {
-    const { chunkIndex, chunkCount, sha256 } = output;
-    const started = performance.now();
+    outputs: Array<{ artifact: string; sha256: string }>,
+    job: { chunkIndex: number; chunkCount: number; parameters: Record<string, unknown> },
+  ): Promise<Record<string, ProvenanceRecord[]>> {
+    const { chunkIndex, chunkCount } = job;
     const edges = this.#graph.inputsOf(step.name);
-    const inputs = edges.map((edge) => {
-      const got = this.#received.get(slotKey(step.name, edge.artifact, chunkIndex));
-      if (!got) throw new Error(`no verified provenance for input ${edge.artifact} of ${step.name} chunk ${chunkIndex}`);
-      return { got, input: { step: edge.from, artifact: edge.artifact, digest: { sha256: got.sha256 }, record: { sha256: got.head } } };
-    });
-    const record = signRecord(this.identity.signer(), {
-      workflowId: this.workflow.metadata.id,
-      step: step.name,
-      artifact,
-      chunkIndex,
-      chunkCount,
-      sha256,
-      inputs: inputs.map((i) => i.input),
-      parameters: output.parameters,
-    });
-    if (step.source) this.#originals.set(chunkIndex, { ...this.#originals.get(chunkIndex), [`${step.name}/${artifact}`]: sha256 });
-    const chain = mergeRecords(...inputs.map((i) => i.got.records), [record]);
+    const inputs = await Promise.all(
+      edges.map(async (edge) => {
+        const got = this.#received.get(slotKey(step.name, edge.artifact, chunkIndex));
+        if (!got) throw new Error(`no verified provenance for input ${edge.artifact} of ${step.name} chunk ${chunkIndex}`);
+        const records = await this.#chainOf(step.name, edge.artifact, chunkIndex, got);
+        return { records, input: { step: edge.from, artifact: edge.artifact, digest: { sha256: got.sha256 }, record: { sha256: got.head } } };
+      }),
+    );
+    const started = performance.now();
+    const chains: Record<string, ProvenanceRecord[]> = {};
+    for (const { artifact, sha256 } of outputs) {
+      const record = signRecord(this.identity.signer(), {
+        workflowId: this.workflow.metadata.id,
+        step: step.name,
+        artifact,
+        chunkIndex,
+        chunkCount,
+        sha256,
+        inputs: inputs.map((i) => i.input),
+        parameters: job.parameters,
+      });
+      if (step.source) this.#originals.set(chunkIndex, { ...this.#originals.get(chunkIndex), [`${step.name}/${artifact}`]: sha256 });
+      chains[artifact] = mergeRecords(...inputs.map((i) => i.records), [record]);
+      this.#stats.recordsSigned += 1;
+    }
     this.#stats.signMs += performance.now() - started;
-    this.#stats.recordsSigned += 1;
-    return chain;
+    return chains;
+  }
+
+  /**
+   * The chain a chunk came with, read back from the volume: refused unless it still holds the
+   * record verified at receipt (whose digest was kept), so it is that chain and no other.
+   */
+  async #chainOf(step: string, artifact: string, chunkIndex: number, got: Received): Promise<ProvenanceRecord[]> {
+    const records = ((await this.options.readChain({ step, artifact, chunkIndex })) as { records?: unknown } | undefined)?.records;
+    if (!Array.isArray(records) || !records.some((r) => digestOf(r) === got.head)) {
+      throw new HttpError(422, 'PROVENANCE_INVALID', `the chain of ${step}/${artifact} chunk ${chunkIndex} in the volume is not the one verified at receipt`);
+    }
+    return records as ProvenanceRecord[];
+  }
+
+  /** Chunks whose received provenance is held (what the memory bound is checked against). */
+  get held(): number {
+    return this.#received.size;
   }
 
   /** A step's job for a chunk is done: its inputs' chains are no longer needed. */
@@ -131,7 +160,8 @@ export class ChunkProvenance {
       const got = edges.map((edge) => ({ edge, got: this.#received.get(slotKey(step.name, edge.artifact, chunkIndex)) }));
       const missing = got.find((g) => !g.got);
       if (missing) throw new HttpError(422, 'PROVENANCE_INVALID', `no verified provenance for ${missing.edge.artifact} of chunk ${chunkIndex}`);
-      const records = mergeRecords(...got.map((g) => g.got!.records));
+      // One chunk's chains in memory at a time, read back from the volume.
+      const records = mergeRecords(...(await Promise.all(got.map((g) => this.#chainOf(step.name, g.edge.artifact, chunkIndex, g.got!)))));
       const started = performance.now();
       try {
         verifyChain(records, this.workflow, this.#roots, {
@@ -183,3 +213,12 @@ export class ChunkProvenance {
 }
 
 const slotKey = (step: string, artifact: string, chunkIndex: number) => `${step}/${artifact}#${chunkIndex}`;
+
+/** A record's digest, or undefined for anything that is not a record (a malformed chain). */
+function digestOf(value: unknown): string | undefined {
+  try {
+    return recordDigest(value as ProvenanceRecord);
+  } catch {
+    return undefined;
+  }
+}

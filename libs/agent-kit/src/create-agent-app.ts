@@ -4,13 +4,13 @@ import { isEnvelopeError } from '@reelmesh/envelope';
 import { ffmpegPath, ffmpegSource } from '@reelmesh/media';
 import type { Logger } from 'pino';
 import type { Workflow } from '@reelmesh/workflow';
-import { createHandoffRouter } from '@reelmesh/handoff';
+import { createHandoffRouter, SlotIndex } from '@reelmesh/handoff';
 import { HttpError, jsonErrorHandler } from '@reelmesh/http-kit';
 import type { ObjectStore } from '@reelmesh/storage';
 import { AgentRuntime, type ResumeSummary, type StepHandlers } from './agent-runtime';
 import type { AuditTrail } from './audit-trail';
 import { withFilterJobs } from './filter-jobs';
-import { ChunkProvenance, type ProvenanceIdentity } from './chunk-provenance';
+import { ChunkProvenance, type ChainReader, type ProvenanceIdentity } from './chunk-provenance';
 import { POD_TOKEN_HEADER, resolvePeer, type AgentConfig } from './config';
 import { httpLogger } from './logger';
 import { DEFAULT_OUTAGE_DEADLINE_MS, waitOutOutages } from './outage';
@@ -84,7 +84,11 @@ export function createAgentApp({ config, deps, handlers, routes, resume }: Agent
     throw new Error(`agent "${config.agent}" is not declared in workflow ${workflow.metadata.id}`);
   }
   // The sink writes every chunk's verified records beside the deliverable (<exportDir>/provenance).
-  const provenance = deps.provenance && new ChunkProvenance(workflow, deps.provenance, { recordsDir: config.exportDir, logger });
+  // A received chunk's chain is kept in its slot record, not in memory: read back when signing on.
+  const slots = new SlotIndex(store);
+  const readChain: ChainReader = async ({ step, artifact, chunkIndex }) =>
+    (await slots.read({ workflowId: workflow.metadata.id, step, artifact, chunkIndex }, { workflowId: workflow.metadata.id, step, agent: config.agent }))?.manifest?.provenance;
+  const provenance = deps.provenance && new ChunkProvenance(workflow, deps.provenance, { readChain, recordsDir: config.exportDir, logger });
   const runtime = new AgentRuntime({
     agent: config.agent,
     workflow,

@@ -102,6 +102,39 @@ describe('bad input gives a clear MediaError', () => {
     expect(childMediaProcesses()).toEqual([]);
   });
 
+  it('demux makes both outputs in one run; either failing fails both, and leaves no process (a reader waiting on the FIFO is released)', async () => {
+    const outcome = () => {
+      const seen = { finished: false, destroyedWith: null as Error | null, bytes: 0 };
+      const stream = new Writable({
+        write: (chunk: Buffer, _enc, cb) => ((seen.bytes += chunk.length), cb()),
+        final: (cb) => ((seen.finished = true), cb()),
+        destroy: (err, cb) => ((seen.destroyedWith = err), cb(err)),
+      });
+      return { seen, stream };
+    };
+    // Both outputs of the one run are whole: the same bytes as the separate files made above.
+    const [picture, sound] = [outcome(), outcome()];
+    await demux(s.source('av.mkv'), { picture: picture.stream, sound: sound.stream });
+    expect([picture.seen.finished, sound.seen.finished]).toEqual([true, true]);
+    expect([picture.seen.bytes, sound.seen.bytes]).toEqual([(await readFile(s.path('pic.mkv'))).length, (await readFile(s.path('snd.mkv'))).length]);
+
+    // The sound (through the FIFO) fails: ffmpeg is killed, the picture is not taken as complete.
+    const [picture2] = [outcome()];
+    const failingSound = new Writable({ write: (_c, _e, cb) => cb(new Error('sound volume full')) });
+    const err = await rejection(demux(s.source('av.mkv'), { picture: picture2.stream, sound: failingSound }));
+    expect(err).toMatchObject({ code: 'MEDIA_OUTPUT_FAILED', message: expect.stringContaining('sound volume full') });
+    expect(picture2.seen.finished).toBe(false);
+    expect(picture2.seen.destroyedWith).toBeInstanceOf(MediaError);
+
+    // ffmpeg fails before it opens the sound FIFO (garbage input): the sound output is failed too,
+    // and the reader waiting on the FIFO is released (the call returns).
+    const [picture3, sound3] = [outcome(), outcome()];
+    expect(await rejection(demux(s.source('garbage.mkv'), { picture: picture3.stream, sound: sound3.stream }))).toBeInstanceOf(MediaError);
+    expect([picture3.seen.finished, sound3.seen.finished]).toEqual([false, false]);
+    expect(sound3.seen.destroyedWith).toBeInstanceOf(MediaError);
+    expect(childMediaProcesses()).toEqual([]);
+  });
+
   it('a wrong FFMPEG_PATH fails clearly (read at call time)', async () => {
     process.env.FFMPEG_PATH = s.path('no-ffmpeg-here');
     try {

@@ -12,7 +12,7 @@ export interface Fifo {
   dispose(): Promise<void>;
 }
 
-/** A named pipe in a private (0700) temp dir: a second streamed input for ffmpeg. A FIFO holds no
+/** A named pipe in a private (0700) temp dir: a second streamed input or output of ffmpeg. A FIFO holds no
  * data on disk; Node has no mkfifo, so coreutils' is used. */
 export async function createFifo(name: string): Promise<Fifo> {
   const dir = await mkdtemp(join(tmpdir(), 'reelmesh-fifo-'));
@@ -26,9 +26,12 @@ export async function createFifo(name: string): Promise<Fifo> {
   return {
     path,
     async dispose() {
-      // A writer blocked in open() (its reader died before opening) is released by a reader appearing.
+      // A writer blocked in open() (its reader died before opening) is released by a reader
+      // appearing, and a reader blocked in open() (ffmpeg died before opening its output) by a writer.
       const reader = await open(path, constants.O_RDONLY | constants.O_NONBLOCK).catch(() => undefined);
       await reader?.close();
+      const writer = await open(path, constants.O_WRONLY | constants.O_NONBLOCK).catch(() => undefined); // ENXIO: no reader waits
+      await writer?.close();
       await rm(dir, { recursive: true, force: true });
     },
   };

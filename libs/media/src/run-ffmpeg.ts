@@ -1,11 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
-import { constants } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import ffmpeg, { type FfmpegCommand } from 'fluent-ffmpeg';
 import { ffmpegPath, ffmpegThreads } from './binaries';
+import { outputArgs } from './codec-args';
 import { classifyFfmpegFailure, MediaError } from './errors';
 import { ffmpegVersion } from './ffmpeg-version';
+import { createFifo, type Fifo } from './fifo';
 import { noteInvocation, stableArgs } from './job-trace';
 import type { Source } from './settings';
 
@@ -24,6 +26,13 @@ export interface FfmpegJob {
   build(command: FfmpegCommand): void;
   /** Private per-run paths (FIFOs, temp files) and the stable names the job trace records instead. */
   pathAliases?: Record<string, string>;
+  /**
+   * More streamed outputs of the same run, after the main one: each is written by ffmpeg to a FIFO
+   * (ffmpeg has one stdout) and copied into `output`, ended and failed exactly like the main one.
+   * One process making several outputs reads and demuxes its input once (demux: picture and sound).
+   * `name` is what the trace records for the FIFO's path; `args` are the output's own options.
+   */
+  sideOutputs?: Array<{ name: string; args: string[]; output: Writable }>;
 }
 
 /** Resolves with ffmpeg's stderr tail once ffmpeg exited 0 AND the output finished.
@@ -41,22 +50,61 @@ export async function runFfmpeg(job: FfmpegJob): Promise<string> {
 
   const command = ffmpeg({ stdoutLines: 200 }).setFfmpegPath(ffmpegPath());
   if (input) command.input(input);
+  const fifos: Fifo[] = [];
+  const sides: Array<{ fifo: Fifo; output: Writable }> = [];
   try {
     job.build(command);
+    for (const side of job.sideOutputs ?? []) {
+      const fifo = await createFifo(`${side.name}.pipe`);
+      fifos.push(fifo);
+      sides.push({ fifo, output: side.output });
+    }
   } catch (err) {
     input?.destroy();
+    await Promise.all(fifos.map((f) => f.dispose()));
     throw err;
   }
   command.addOption('-hide_banner', '-nostdin', '-nostats', '-loglevel', job.logLevel ?? 'error');
-  command.addOption('-threads', String(ffmpegThreads()));
-  // Same input and parameters, same bytes (a job re-run after a crash must not conflict with the
-  // copy already handed on): the muxer writes no random segment/track UIDs, no muxing date and no
-  // library version. Muxing only; codecs and their settings are untouched (docs/media.md, "Determinism").
-  command.addOption('-fflags', '+bitexact');
+  // Options of every output (fluent-ffmpeg gives options to the output defined last).
+  const perOutput = [
+    '-threads', String(ffmpegThreads()),
+    // Same input and parameters, same bytes (a job re-run after a crash must not conflict with the
+    // copy already handed on): the muxer writes no random segment/track UIDs, no muxing date and no
+    // library version. Muxing only; codecs and their settings are untouched (docs/media.md, "Determinism").
+    '-fflags', '+bitexact',
+  ];
+  command.addOption(...perOutput);
   if (job.output) command.output(job.output, { end: false });
+  const aliases = { ...job.pathAliases };
+  (job.sideOutputs ?? []).forEach((side, i) => {
+    command.output(sides[i].fifo.path);
+    outputArgs(command, [...side.args, ...perOutput]);
+    aliases[sides[i].fifo.path] = side.name;
+  });
   // What exactly runs goes into the job's provenance (tool, version, full argument list).
   const args = (command as unknown as { _getArguments(): string[] })._getArguments();
-  noteInvocation({ name: job.name, tool: 'ffmpeg', version: version.raw, args: stableArgs(args, job.pathAliases) });
+  noteInvocation({ name: job.name, tool: 'ffmpeg', version: version.raw, args: stableArgs(args, Object.keys(aliases).length > 0 ? aliases : undefined) });
+  try {
+    return await runCommand(job, command, input, sides);
+  } finally {
+    await Promise.all(fifos.map((f) => f.dispose()));
+  }
+}
+
+function runCommand(job: FfmpegJob, command: FfmpegCommand, input: Readable | undefined, sides: Array<{ fifo: Fifo; output: Writable }>): Promise<string> {
+  // Each side output's FIFO is opened for reading before ffmpeg runs (ffmpeg's open for writing
+  // waits for it); its bytes go into the output, which is ended only once ffmpeg exited 0.
+  const copies = sides.map(({ fifo, output }) => {
+    const reader = createReadStream(fifo.path, { highWaterMark: 1 << 16 });
+    reader.pipe(output, { end: false });
+    const ended = new Promise<void>((resolve, reject) => {
+      reader.once('end', resolve);
+      reader.once('error', reject);
+      output.once('error', reject);
+    });
+    ended.catch(() => undefined); // observed in succeed / fail
+    return { reader, output, ended };
+  });
 
   return new Promise<string>((resolve, reject) => {
     let proc: ChildProcess | undefined;
@@ -73,6 +121,11 @@ export async function runFfmpeg(job: FfmpegJob): Promise<string> {
       if (proc && proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
       input?.destroy();
       job.output?.destroy(error);
+      for (const copy of copies) {
+        copy.reader.unpipe(copy.output);
+        copy.reader.destroy();
+        copy.output.destroy(error);
+      }
       // Reject only once the process is gone: no orphans behind a settled promise.
       void exited.then(() => reject(error));
     };
@@ -82,6 +135,10 @@ export async function runFfmpeg(job: FfmpegJob): Promise<string> {
       try {
         await stdoutEnded;
         if (job.output) await endWritable(job.output);
+        for (const copy of copies) {
+          await copy.ended;
+          await endWritable(copy.output);
+        }
       } catch (err) {
         return fail(new MediaError('MEDIA_OUTPUT_FAILED', `${job.name}: output failed: ${(err as Error).message}`, { cause: err }));
       }
@@ -98,6 +155,10 @@ export async function runFfmpeg(job: FfmpegJob): Promise<string> {
     input?.once('close', () => {
       if (!input.readableEnded) fail(new MediaError('MEDIA_INPUT_FAILED', `${job.name}: input stream closed before its end`));
     });
+
+    for (const copy of copies) {
+      copy.ended.catch((err: Error) => fail(new MediaError('MEDIA_OUTPUT_FAILED', `${job.name}: output stream failed: ${err.message}`, { cause: err })));
+    }
 
     const onAbort = () => fail(new MediaError('MEDIA_ABORTED', `${job.name}: aborted`));
     job.signal?.addEventListener('abort', onAbort, { once: true });

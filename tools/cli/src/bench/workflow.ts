@@ -1,5 +1,6 @@
 // Suite 4 (#2): end-to-end wall time of the sample with every security layer on, per-agent step
 // times, the pipelining ratio, and each agent's peak RSS for a short and a long master.
+import { availableParallelism } from 'node:os';
 import { ffmpegPath, ffmpegVersion } from '@reelmesh/media';
 import type { Runs } from './masters';
 import { timeStepsAlone } from './steps-alone';
@@ -13,6 +14,8 @@ export interface WorkflowResult {
   steps: Record<string, number>;
   /** step -> seconds, each job run alone over the same chunks. */
   stepsAlone: Record<string, number>;
+  /** step -> CPU seconds of its job alone over the same chunks (ffmpeg processes + piping); absent without /proc. */
+  stepsAloneCpu?: Record<string, number>;
   /** The workflow's steps whose job the in-process run does not perform (a contractor's own job): not in the sum. */
   stepsNotTimedAlone: string[];
   sumStepsAloneSeconds: number;
@@ -28,9 +31,15 @@ export async function runWorkflowSuite(
 ): Promise<WorkflowResult> {
   const main = await runs.secureRun(opts.seconds);
   opts.log(`workflow: ${opts.seconds} s sample in ${main.wallSeconds.toFixed(1)} s`);
-  const { seconds: stepsAlone, untimed } = await timeStepsAlone(await runs.master(opts.seconds), opts.workDir);
+  const { seconds: stepsAlone, untimed, cpuSeconds } = await timeStepsAlone(await runs.master(opts.seconds), opts.workDir);
   const sum = Object.values(stepsAlone).reduce((a, b) => a + b, 0);
   opts.log(`workflow: steps alone sum to ${sum.toFixed(1)} s${untimed.length > 0 ? ` (not timed alone, their jobs are not in the in-process run: ${untimed.join(', ')})` : ''}`);
+  if (cpuSeconds) {
+    // Where the time goes: what each job costs the machine, against its wall time alone.
+    const cpuSum = Object.values(cpuSeconds).reduce((a, b) => a + b, 0);
+    const each = Object.entries(cpuSeconds).map(([step, cpu]) => `${step} ${cpu.toFixed(1)}/${stepsAlone[step].toFixed(1)}`);
+    opts.log(`workflow: steps alone, CPU/wall s: ${each.join(', ')}; CPU ${cpuSum.toFixed(1)} s in all (>= ${(cpuSum / availableParallelism()).toFixed(1)} s of wall on ${availableParallelism()} cores)`);
+  }
   const short = await runs.secureRun(opts.rssShortSeconds);
   const long = await runs.secureRun(opts.rssLongSeconds);
   opts.log(`workflow: ${opts.rssLongSeconds} s master in ${long.wallSeconds.toFixed(1)} s`);
@@ -42,6 +51,7 @@ export async function runWorkflowSuite(
     wallSeconds: main.wallSeconds,
     steps: main.steps,
     stepsAlone,
+    ...(cpuSeconds ? { stepsAloneCpu: cpuSeconds } : {}),
     stepsNotTimedAlone: untimed,
     sumStepsAloneSeconds: sum,
     pipelineRatio: main.wallSeconds / sum,
