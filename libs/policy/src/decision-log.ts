@@ -43,17 +43,44 @@ export interface DecisionSink {
   accepting(): boolean;
 }
 
-export function createDecisionLogger(out: Writable | undefined, sink?: DecisionSink) {
-  return (entry: Omit<DecisionLogEntry, 'decision_id' | 'timestamp'>): string => {
+/** Records one decision and returns its id; `flush()` hands every line still pending to the stream. */
+export interface DecisionLogger {
+  (entry: Omit<DecisionLogEntry, 'decision_id' | 'timestamp'>): string;
+  flush(): void;
+}
+
+/**
+ * Every decision is a line, none is dropped; the lines of one turn of the event loop reach the
+ * stream in one write, after the answers of that turn went out. Writing each line on the spot put
+ * a file-system call (or, with stdout on a file or pipe, a synchronous write) on every decision's
+ * path before its answer. The audit sink gets each entry at once (it batches by itself).
+ */
+export function createDecisionLogger(out: Writable | undefined, sink?: DecisionSink): DecisionLogger {
+  let pending = '';
+  let scheduled: NodeJS.Immediate | undefined;
+  const writable = () => out !== undefined && !out.destroyed && out.writable;
+  const flush = () => {
+    if (scheduled) clearImmediate(scheduled);
+    scheduled = undefined;
+    if (pending === '') return;
+    const text = pending;
+    pending = '';
+    if (writable()) out!.write(text);
+  };
+  const log = (entry: Omit<DecisionLogEntry, 'decision_id' | 'timestamp'>): string => {
     const decisionId = randomUUID();
-    const toFile = out && !out.destroyed && out.writable;
+    const toFile = writable();
     if (toFile || sink) {
       const line: DecisionLogEntry = { decision_id: decisionId, timestamp: new Date().toISOString(), ...entry };
-      if (toFile) out.write(`${JSON.stringify(line)}\n`);
+      if (toFile) {
+        pending += `${JSON.stringify(line)}\n`;
+        scheduled ??= setImmediate(flush);
+      }
       sink?.record(line);
     }
     return decisionId;
   };
+  return Object.assign(log, { flush });
 }
 
 function pick(value: unknown, key: string): unknown {

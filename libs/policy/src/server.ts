@@ -25,6 +25,9 @@ export const MAX_DATA_BYTES = 32 * 1024 * 1024;
  */
 const STOP_GRACE_MS = 1000;
 
+/** How long an idle client connection (the pod's proxy) stays open. */
+const KEEP_ALIVE_MS = 60_000;
+
 /** The documents this sidecar can answer, as OPA would name them under /v1/data/. */
 export const DECISION_PATHS = ['reelmesh/authz/allow', 'reelmesh/authz/decision', 'reelmesh/authz/reason', 'reelmesh/authz'] as const;
 
@@ -108,6 +111,10 @@ export async function startPolicySidecar(options: PolicySidecarOptions = {}): Pr
       sendError(req, res, failure, opaErrorFields);
     });
   });
+  // A pod's proxy keeps its connection to the sidecar between chunks, which are often seconds
+  // apart: with node's 5 s idle limit it reconnected after most pauses (the proxy's agent reads
+  // the limit from the Keep-Alive header and retires the socket before it).
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://sidecar');
@@ -203,7 +210,11 @@ export async function startPolicySidecar(options: PolicySidecarOptions = {}): Pr
       return revision;
     },
     startupBundleError,
-    stop: () => closeServer(server, STOP_GRACE_MS),
+    async stop() {
+      await closeServer(server, STOP_GRACE_MS);
+      // The decisions of the last turn reach the stream before the caller ends it.
+      log.flush();
+    },
   };
 }
 

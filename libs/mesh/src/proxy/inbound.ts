@@ -9,7 +9,7 @@ import { PEER_HEADER, trustedRequestHeaders } from './headers';
 import { buildOpaInput } from './opa-input';
 import { POD_TOKEN_HEADER } from './pod-token';
 import type { PolicyClient, PolicyDecision } from './policy-client';
-import { relay } from './relay';
+import { relay, RELAY_SOCKET_OPTIONS } from './relay';
 import { peerOf, peerRefusalOf, pinPeerIdentity } from './tls-peer';
 
 export interface InboundOptions {
@@ -39,7 +39,7 @@ export function tlsServerContext(svid: Svid, trustBundle: string) {
 export function createInboundServer(opts: InboundOptions): https.Server {
   // The app on the pod's loopback or a Unix socket in the pod's folder.
   const app = connectOptions(opts.appUrl);
-  const appAgent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
+  const appAgent = new http.Agent({ keepAlive: true, scheduling: 'lifo', ...RELAY_SOCKET_OPTIONS });
   const { log, policy, spiffeId } = opts;
 
   const server = https.createServer(

@@ -8,7 +8,7 @@ import { parseTrustBundle, SvidProfileError, type SvidRule } from '@reelmesh/wor
 import { requestRecord, type AccessLogger } from './access-log';
 import { forwardableHeaders } from './headers';
 import { refusedOutsidePod } from './pod-token';
-import { relay, type UpstreamErrorMapper } from './relay';
+import { relay, RELAY_HIGH_WATER_MARK, RELAY_SOCKET_OPTIONS, type UpstreamErrorMapper } from './relay';
 import { checkPeerSvid } from './tls-peer';
 
 export interface OutboundOptions {
@@ -75,6 +75,7 @@ export function createOutboundServer(opts: OutboundOptions): OutboundServer {
       pool = new https.Agent({
         keepAlive: true,
         scheduling: 'lifo',
+        ...RELAY_SOCKET_OPTIONS,
         secureContext: context,
         minVersion: 'TLSv1.3',
         rejectUnauthorized: true,
@@ -89,7 +90,7 @@ export function createOutboundServer(opts: OutboundOptions): OutboundServer {
   }
 
   const server = http.createServer(
-    { requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 30_000 },
+    { requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 30_000, highWaterMark: RELAY_HIGH_WATER_MARK },
     (req, res) => void handle(req, res),
   );
 

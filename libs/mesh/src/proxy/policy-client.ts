@@ -24,6 +24,8 @@ export interface PolicyClient {
 }
 
 const MAX_RESPONSE_BYTES = 64 * 1024;
+/** Checks in flight at once per proxy (one per inbound request waiting for its decision). */
+const MAX_CONNECTIONS = 64;
 
 /** Asks an OPA-REST-shaped policy sidecar; every failure mode becomes a closed decision. */
 export function createPolicyClient(opts: PolicyClientOptions): PolicyClient {
@@ -32,7 +34,9 @@ export function createPolicyClient(opts: PolicyClientOptions): PolicyClient {
   const where = connectOptions(opts.url);
   const path = `${target.basePath}/v1/data/${opts.decisionPath ?? 'reelmesh/authz/decision'}`;
   const timeoutMs = opts.timeoutMs ?? 250;
-  const agent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
+  // One persistent connection per check in flight, reused check after check (lifo: the warmest
+  // first); a burst beyond the cap waits for a free one instead of opening ever more.
+  const agent = new http.Agent({ keepAlive: true, scheduling: 'lifo', maxSockets: MAX_CONNECTIONS, maxFreeSockets: MAX_CONNECTIONS });
 
   function check(input: OpaInput): Promise<PolicyDecision> {
     const payload = JSON.stringify({ input });

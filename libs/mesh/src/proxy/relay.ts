@@ -9,6 +9,21 @@ export interface RelayOutcome {
   error?: string;
 }
 
+/**
+ * Socket buffer (both directions) on the relay's plain and client-TLS hops. With node's default
+ * (16 KiB) every 64 KiB read of a chunk upload overfilled the next hop's write buffer, so the
+ * relay paused and resumed its source once per read (two epoll_ctl calls, a drain callback) and
+ * wrote in small pieces. 256 KiB per socket keeps a large body flowing without a pause per read;
+ * it is a bound, not a buffer that grows with the body (backpressure still applies past it).
+ */
+export const RELAY_HIGH_WATER_MARK = 256 * 1024;
+
+/**
+ * For an http(s).Agent: node's Agent hands its options to net/tls.connect, whose sockets take
+ * highWaterMark (@types/node's AgentOptions does not list it, hence a spread, not a literal).
+ */
+export const RELAY_SOCKET_OPTIONS: { highWaterMark: number } = { highWaterMark: RELAY_HIGH_WATER_MARK };
+
 export type UpstreamErrorMapper = (err: NodeJS.ErrnoException) => { status: number; code: string; message: string };
 
 /**

@@ -12,7 +12,10 @@ export interface MeshMicroResult {
 
 export async function runMeshMicroSuite(opts: { requests: number; throughputBytes: number; policyIterations: number; log: (line: string) => void }): Promise<MeshMicroResult> {
   const proxy = await benchProxy({ requests: opts.requests, warmup: Math.ceil(opts.requests / 10), throughputBytes: opts.throughputBytes });
-  opts.log(`mesh: pair p99 +${proxy.overhead.pairP99Ms} ms, policy p50 +${proxy.overhead.policyP50Ms} ms`);
+  const o = proxy.overhead;
+  opts.log(
+    `mesh: pair p99 +${o.pairP99Ms} ms (x${o.pairP99Ratio}), policy p50 +${o.policyP50Ms} ms (x${o.policyP50Ratio}) p99 +${o.policyP99Ms} ms (x${o.policyP99Ratio}), throughput pair/direct ${proxy.throughputRatio}`,
+  );
   const policy = POLICY_BENCH_SIZES.map((extraRules) => {
     const r = benchPolicy({ extraRules, iterations: opts.policyIterations });
     return { extraRules, rules: r.rules, decisions: r.decisions, p50Ns: r.p50Ns, p99Ns: r.p99Ns, meanNs: r.meanNs, samplesNs: r.samplesNs };

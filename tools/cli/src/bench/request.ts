@@ -1,8 +1,13 @@
 // Suite 2 (#4, #7.2): duration of a 1 KB POST on every allowed edge of the workflow, by level:
 // direct plain HTTP, the mTLS proxy pair without policy, and the pair asking a policy sidecar
 // (allow-all, minimal, +100, +1000, +10000 real, distinct, non-matching rules). The proxies and a
-// trivial app run in this process; each policy sidecar is its own process, as in a pod.
+// trivial app run in this process; each policy sidecar is its own process, as in a pod. Pods are
+// laid out as the local runtime does it (planPod): app, outbound listener and policy sidecar on
+// Unix sockets in the pod's folder (the allow-all stand-in listens on TCP), mTLS over TCP between
+// pods; direct is plain TCP between two apps.
 import http from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -77,16 +82,20 @@ function post(target: Target, path: string, body: Buffer): Promise<void> {
 }
 
 /** The app behind every pod: drains the body, answers 200. */
-function startApp(): Promise<http.Server & { url: string }> {
+function startApp(address: string): Promise<http.Server & { url: string }> {
   const server = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'));
   });
   server.keepAliveTimeout = 60_000;
-  return listen(server, '127.0.0.1:0').then((url) => Object.assign(server, { url }));
+  return listen(server, address).then((url) => Object.assign(server, { url }));
 }
 
-async function startLevelPods(wf: Workflow, ca: Ca, appUrl: string, policyUrl: string | undefined): Promise<Record<string, RunningProxy>> {
+/**
+ * The pods of one level. As the local runtime lays a pod out (planPod): the app and the proxy's
+ * outbound listener are Unix sockets in the pod's folder; between pods, mTLS over TCP.
+ */
+async function startLevelPods(wf: Workflow, ca: Ca, appUrl: string, policyUrl: string | undefined, socketDir: string): Promise<Record<string, RunningProxy>> {
   const registry = new MemoryRegistry();
   const pods: Record<string, RunningProxy> = {};
   for (const a of wf.agents) {
@@ -97,6 +106,7 @@ async function startLevelPods(wf: Workflow, ca: Ca, appUrl: string, policyUrl: s
       registry,
       ...(policyUrl ? { policyUrl, policyTimeoutMs: 1000 } : { insecureSkipPolicy: true }),
       appUrl,
+      outbound: `unix:${join(socketDir, `${a.name}.out.sock`)}`,
     });
     registry.register({ agent: a.name, spiffeId, host: '127.0.0.1', port: proxy.inboundPort });
     pods[a.name] = proxy;
@@ -108,7 +118,10 @@ export async function runRequestSuite(opts: { requestsPerEdge: number; warmup: n
   const wf = loadWorkflow();
   const edges = allowedEdges(wf);
   const ca = await createCa({ trustDomain: wf.metadata.trustDomain });
-  const app = await startApp();
+  // Plain TCP between two apps (direct); the pods' app on a Unix socket, as in a local pod.
+  const app = await startApp('127.0.0.1:0');
+  const socketDir = await mkdtemp(join(tmpdir(), 'rm-req-'));
+  const podApp = await startApp(`unix:${join(socketDir, 'app.sock')}`);
   const group = new ProcessGroup();
   const allPods: RunningProxy[] = [];
   const agents: http.Agent[] = [];
@@ -125,7 +138,8 @@ export async function runRequestSuite(opts: { requestsPerEdge: number; warmup: n
       const sidecar = await group.spawn({
         name: `policy${level}`,
         entry: POLICY_SIDECAR.main,
-        args: ['--listen', '127.0.0.1:0', '--data', file, '--decision-log', join(opts.workDir, `decisions${level.replace('+', '-plus-')}.log`)],
+        // Inside the pod, the proxy reaches its policy sidecar on a Unix socket (planPod).
+        args: ['--listen', `unix:${join(socketDir, `policy${level.replace('+', '-plus-')}.sock`)}`, '--data', file, '--decision-log', join(opts.workDir, `decisions${level.replace('+', '-plus-')}.log`)],
         env: {},
         logFile: join(opts.workDir, `policy${level.replace('+', '-plus-')}.log`),
       });
@@ -141,7 +155,7 @@ export async function runRequestSuite(opts: { requestsPerEdge: number; warmup: n
     };
     targets.direct = edges.map((e) => ({ endpoint: app.url, host: e.destination, agent: connection() }));
     for (const level of REQUEST_LEVELS.filter((l) => l !== 'direct')) {
-      const pods = await startLevelPods(wf, ca, app.url, policyUrls[level]);
+      const pods = await startLevelPods(wf, ca, podApp.url, policyUrls[level], await mkdtemp(join(socketDir, 'p')));
       allPods.push(...Object.values(pods));
       targets[level] = edges.map((e) => ({ endpoint: pods[e.source].outboundUrl, host: e.destination, agent: connection() }));
     }
@@ -169,6 +183,8 @@ export async function runRequestSuite(opts: { requestsPerEdge: number; warmup: n
     await Promise.all(allPods.map((p) => p.close()));
     for (const p of allPods) p.svidSource.stop();
     await closeServer(app, 0);
+    await closeServer(podApp, 0);
     await group.stop(2_000);
+    await rm(socketDir, { recursive: true, force: true });
   }
 }
