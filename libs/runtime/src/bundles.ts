@@ -35,6 +35,12 @@ export function programsOf(root: string): string[] {
     .sort();
 }
 
+/**
+ * Files that change a build without being bundled: the compiler settings, the package set, and
+ * package.json's "sideEffects" (which lets esbuild drop the modules a program never uses).
+ */
+const SETTINGS_INPUTS = ['tsconfig.json', 'package.json', 'package-lock.json'];
+
 let current: Promise<Map<string, string>> | undefined;
 
 /**
@@ -58,7 +64,7 @@ export async function programArgs(entry: string, root = REPO_ROOT): Promise<stri
 /** Builds (or reuses) the bundles of every program; program -> absolute path of its main.mjs. */
 export async function programBundles(root = REPO_ROOT): Promise<Map<string, string>> {
   const programs = programsOf(root);
-  const key = createHash('sha256').update(JSON.stringify([BUNDLER_VERSION, process.version, programs])).digest('hex').slice(0, 16);
+  const key = createHash('sha256').update(JSON.stringify([BUNDLER_VERSION, process.version, programs, SETTINGS_INPUTS])).digest('hex').slice(0, 16);
   // Every output file sits three folders below the repository (dist/local-<build>/<program or
   // chunks>/<file>), as an image's dist/apps/<program>/main.mjs does: code that finds the
   // repository from its own URL (REPO_ROOT, three levels up) finds it from a bundle too.
@@ -78,9 +84,8 @@ export async function programBundles(root = REPO_ROOT): Promise<Map<string, stri
     await writeFile(join(staging, file.path), file.contents, { mode: 0o644 });
   }
   await rename(staging, join(localDir, dir));
-  // The compiler's settings and the package set count too, though esbuild does not list them.
   const inputs = await Promise.all(
-    [...built.inputs, 'tsconfig.json', 'package-lock.json'].filter((input) => existsSync(join(root, input))).map(async (input): Promise<[string, number, number]> => {
+    [...built.inputs, ...SETTINGS_INPUTS].filter((input) => existsSync(join(root, input))).map(async (input): Promise<[string, number, number]> => {
       const s = await stat(join(root, input));
       return [input, s.mtimeMs, s.size];
     }),
