@@ -43,6 +43,9 @@ export class StateFileError extends Error {
 export class StateFile {
   readonly path: string;
   #tail: Promise<unknown> = Promise.resolve();
+  /** The write waiting behind the one under way (not started yet): later saves join it. */
+  #queued: Promise<void> | undefined;
+  #snapshot: (() => ControlPlaneState) | undefined;
 
   constructor(private readonly dir: string) {
     this.path = join(dir, STATE_FILE);
@@ -69,9 +72,20 @@ export class StateFile {
     return state;
   }
 
-  /** Write `snapshot()` once every earlier save is done; resolves when it is durable. */
+  /**
+   * Write `snapshot()` once every earlier save is done; resolves when it is durable. Saves asked
+   * for while a write is under way share the one queued behind it (a group commit): it takes its
+   * snapshot when it starts, so it holds every change made before, and seven pods enrolling at
+   * once cost two durable writes, not seven in a row.
+   */
   save(snapshot: () => ControlPlaneState): Promise<void> {
-    const run = this.#tail.then(() => writeFileAtomic(this.path, `${JSON.stringify(snapshot())}\n`, { mode: 0o600 }));
+    this.#snapshot = snapshot;
+    if (this.#queued) return this.#queued;
+    const run = this.#tail.then(() => {
+      this.#queued = undefined;
+      return writeFileAtomic(this.path, `${JSON.stringify(this.#snapshot!())}\n`, { mode: 0o600 });
+    });
+    this.#queued = run;
     this.#tail = run.catch(() => undefined);
     return run;
   }
