@@ -224,9 +224,9 @@ function meshPart(r: MeshMicroResult, out: BuiltReport): void {
   out.summary.mesh = { latency: r.proxy.latency, overhead: r.proxy.overhead, throughput: r.proxy.throughput, throughputRatio, policy: r.policy.map(({ samplesNs: _s, ...rest }) => rest) };
   out.targets.push({ name: `chunk throughput through the pair vs direct (${((pair?.bytes ?? 0) / MiB).toFixed(0)} MiB)`, target: '>= 50%', ours: `${(throughputRatio * 100).toFixed(0)}% (${fmt(pair?.mbPerSecond, 0)} vs ${fmt(direct?.mbPerSecond, 0)} MB/s)`, anchor: ANCHORS.tlsThroughput.figure, source: ANCHORS.tlsThroughput.source, met: throughputRatio >= 0.5 });
   out.sections.push({
-    title: 'Mesh and policy micro-benchmarks (issue #4)',
+    title: 'Mesh and policy micro-benchmarks (issues #4, #18)',
     paragraphs: [
-      `benchProxy (@reelmesh/mesh): one process, keep-alive, 1 KB POST; pair adds ${ms(r.proxy.overhead.pairP50Ms)} at p50 and ${ms(r.proxy.overhead.pairP99Ms)} at p99; the policy check (allow-all OPA-shaped server) adds ${ms(r.proxy.overhead.policyP50Ms)} at p50.`,
+      `benchProxy (@reelmesh/mesh): one process, keep-alive, 1 KB POST, pods laid out as the local runtime lays them (app and outbound listener on the pod's Unix sockets, mTLS over TCP between pods; direct is plain TCP). The pair adds ${ms(r.proxy.overhead.pairP50Ms)} at p50 (${fmt(r.proxy.overhead.pairP50Ratio)}x direct) and ${ms(r.proxy.overhead.pairP99Ms)} at p99 (${fmt(r.proxy.overhead.pairP99Ratio)}x); the policy check (an OPA-shaped sidecar on the pod's socket) adds ${ms(r.proxy.overhead.policyP50Ms)} at p50 (${fmt(r.proxy.overhead.policyP50Ratio)}x the pair) and ${ms(r.proxy.overhead.policyP99Ms)} at p99 (${fmt(r.proxy.overhead.policyP99Ratio)}x). Throughput: one warm-up transfer per mode, then the median of alternated transfers.`,
       `benchPolicy (@reelmesh/policy): per-decision cost of the engine alone over every decision vector. Reference: ${ANCHORS.opaDecision.figure} (${ANCHORS.opaDecision.source}).`,
     ],
     tables: [
