@@ -192,7 +192,7 @@ function workflowPart(r: WorkflowResult, out: BuiltReport): void {
     ],
     tables: [
       { columns: ['agent', 'step wall in the run (s)'], rows: Object.entries(r.steps).map(([a, s]) => [a, s]) },
-      { columns: ['step', 'alone, all chunks (s)'], rows: Object.entries(r.stepsAlone).map(([a, s]) => [a, s]) },
+      { columns: ['step', 'alone, all chunks (s)', 'its CPU (s)'], rows: Object.entries(r.stepsAlone).map(([a, s]) => [a, s, r.stepsAloneCpu?.[a] ?? '-']) },
       { columns: ['agent', `peak RSS ${r.rss.shortSeconds} s (MiB)`, `peak RSS ${r.rss.longSeconds} s (MiB)`, 'ratio'], rows: agents.map((a) => [a, r.rss.shortBytes[a] / MiB, r.rss.longBytes[a] / MiB, r.rss.ratio[a]]) },
     ],
   });
