@@ -74,7 +74,7 @@ export function benchConfig(quick: boolean): BenchConfig {
   return {
     quick,
     startupRounds: 130,
-    meshReadyRounds: 10,
+    meshReadyRounds: 5,
     requestsPerEdge: 100,
     requestWarmup: 20,
     securityRuns: 5,
