@@ -6,10 +6,10 @@
 // next start. REELMESH_RUN_FROM=source runs the TypeScript through tsx instead (development).
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { BUNDLER_VERSION, bundleProgramSet } from '@reelmesh/deploy/bundle';
-import { writeFileAtomic } from '@reelmesh/storage';
+import { publishDirectory, writeFileAtomic } from '@reelmesh/storage';
 import { REPO_ROOT } from './repo';
 
 export type RunFrom = 'bundle' | 'source';
@@ -83,7 +83,7 @@ export async function programBundles(root = REPO_ROOT): Promise<Map<string, stri
     await mkdir(dirname(join(staging, file.path)), { recursive: true, mode: 0o755 });
     await writeFile(join(staging, file.path), file.contents, { mode: 0o644 });
   }
-  await rename(staging, join(localDir, dir));
+  await publishDirectory(staging, join(localDir, dir));
   const inputs = await Promise.all(
     [...built.inputs, ...SETTINGS_INPUTS].filter((input) => existsSync(join(root, input))).map(async (input): Promise<[string, number, number]> => {
       const s = await stat(join(root, input));

@@ -51,6 +51,14 @@ export function publishFileSync(partial: string, target: string, exclusive = fal
 }
 
 /**
+ * Make a fully written folder `target` in one step (a rename; fails if `target` exists): a reader
+ * finds the whole folder or none. Not fsynced: for what can be made again (a build cache).
+ */
+export async function publishDirectory(staging: string, target: string): Promise<void> {
+  await rename(staging, target);
+}
+
+/**
  * Point the symbolic link `link` at `target` in one step (a new link beside it, renamed over it):
  * a reader through `link` finds the old target or the new one, never no link. `target` is stored
  * as given (a relative one resolves from the link's folder wherever that folder is mounted).

@@ -5,6 +5,7 @@ export {
   writeFileAtomic,
   writeFileAtomicSync,
   produceFileAtomically,
+  publishDirectory,
   publishFile,
   swapSymlinkSync,
   partialPathOf,
