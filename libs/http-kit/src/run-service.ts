@@ -41,10 +41,24 @@ export function runService(service: string, start: () => Promise<StartedService>
   // Started by a parent with an IPC channel (the local runtime): when the parent dies, the channel
   // closes and the service stops as if told to, so a killed CLI leaves no orphans. The channel
   // itself must not keep a finished service alive.
+  // Started with a channel that is already closed: the parent died while this process was still
+  // loading its code, before anyone listened for 'disconnect'. Nobody will read the ready line.
+  if (typeof process.send === 'function' && !process.connected) {
+    orphaned = true;
+    exit(0);
+    return;
+  }
   if (process.channel) {
     process.channel.unref();
     process.once('disconnect', () => {
       orphaned = true;
+      // Still starting (maybe waiting for a control plane that went with the parent): nothing was
+      // accepted before the ready line and nobody waits for it, so leave now rather than finish a
+      // start only to stop.
+      if (!running) {
+        exit(0);
+        return;
+      }
       stop('parent gone');
     });
   }
