@@ -8,8 +8,8 @@ export interface AgentStores {
   data: ObjectStore;
   /** The actor's private assets (LUT, presets): sealed under the actor's own key. */
   assets?: ObjectStore;
-  /** KMS call counters, for status and benchmarks. */
-  kmsStats(): { generateDataKey: number; decrypt: number; failures: number } | undefined;
+  /** KMS call counters and plaintext bytes sealed, for status, the dashboard and benchmarks. */
+  kmsStats(): { generateDataKey: number; decrypt: number; failures: number; sealedBytes: number } | undefined;
 }
 
 /**
@@ -27,8 +27,8 @@ export function createStores(config: AgentConfig): AgentStores {
     assets: assets?.store,
     kmsStats: () => {
       const a = data.stats();
-      const b = assets?.stats() ?? { generateDataKey: 0, decrypt: 0, failures: 0 };
-      return { generateDataKey: a.generateDataKey + b.generateDataKey, decrypt: a.decrypt + b.decrypt, failures: a.failures + b.failures };
+      const b = assets?.stats() ?? { generateDataKey: 0, decrypt: 0, failures: 0, sealedBytes: 0 };
+      return { generateDataKey: a.generateDataKey + b.generateDataKey, decrypt: a.decrypt + b.decrypt, failures: a.failures + b.failures, sealedBytes: a.sealedBytes + b.sealedBytes };
     },
   };
 }

@@ -55,12 +55,13 @@ export function kmsConfigFromEnv(env: NodeJS.ProcessEnv): KmsConfig | undefined 
 
 export interface SealedStore {
   store: ObjectStore;
-  stats: () => { generateDataKey: number; decrypt: number; failures: number };
+  /** KMS calls made for this folder, and the plaintext bytes sealed into it. */
+  stats: () => { generateDataKey: number; decrypt: number; failures: number; sealedBytes: number };
 }
 
 /** A folder sealed under `keyId` with a bounded data-key cache; plain files when kms is undefined. */
 export function sealedStore(root: string, kms: KmsConfig | undefined, keyId = kms?.keyId): SealedStore {
-  if (!kms || !keyId) return { store: new FsObjectStore(root), stats: () => ({ generateDataKey: 0, decrypt: 0, failures: 0 }) };
+  if (!kms || !keyId) return { store: new FsObjectStore(root), stats: () => ({ generateDataKey: 0, decrypt: 0, failures: 0, sealedBytes: 0 }) };
   const inner = new KmsDataKeyProvider({
     endpoint: kms.endpoint,
     region: kms.region,
@@ -69,5 +70,6 @@ export function sealedStore(root: string, kms: KmsConfig | undefined, keyId = km
     allowedKeyIds: kms.allowedKeyIds,
   });
   const cached = new DataKeyCache(inner, { maxObjectsPerKey: 10_000, maxAgeMs: 5 * 60_000 });
-  return { store: new SealedObjectStore({ root, provider: cached }), stats: () => inner.stats };
+  const store = new SealedObjectStore({ root, provider: cached });
+  return { store, stats: () => ({ ...inner.stats, sealedBytes: store.sealedBytes }) };
 }

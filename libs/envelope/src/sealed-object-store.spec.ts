@@ -43,6 +43,11 @@ describe('SealedObjectStore', () => {
     const data = randomBytes(300_000);
     const committed = await writeObject(store, KEY, data);
     expect(committed.byteLength).toBe(data.length);
+    // The volume's meter (the dashboard's "bytes sealed") counts plaintext in, over every object.
+    expect(store.sealedBytes).toBe(data.length);
+    await writeObject(store, `${KEY}.2`, data.subarray(0, 12_345));
+    expect(store.sealedBytes).toBe(data.length + 12_345);
+    await store.remove(`${KEY}.2`);
     const onDisk = await readFile(join(root, KEY));
     expect(onDisk.includes(data.subarray(5000, 5032))).toBe(false);
     expect(readHeader(onDisk).context).toEqual(objectEncryptionContext(KEY, ctx));

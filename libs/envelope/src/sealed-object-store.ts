@@ -35,6 +35,7 @@ export function objectEncryptionContext(key: string, context: ObjectContext): En
 export class SealedObjectStore implements ObjectStore {
   readonly root: string;
   private readonly files: FsObjectStore;
+  #sealedBytes = 0;
 
   constructor(private readonly options: SealedObjectStoreOptions) {
     this.root = options.root;
@@ -46,7 +47,9 @@ export class SealedObjectStore implements ObjectStore {
     const encryptionContext = objectEncryptionContext(key, context);
     const dataKey = await callProvider('KMS GenerateDataKey', () => this.options.provider.generate(kmsContextOf(encryptionContext)));
     try {
-      const seal = sealStream({ context: encryptionContext, dataKey, frameSize: this.options.frameSize });
+      const meter = dataKey.countBytes;
+      const counted = { ...dataKey, countBytes: (bytes: number) => ((this.#sealedBytes += bytes), meter?.(bytes)) };
+      const seal = sealStream({ context: encryptionContext, dataKey: counted, frameSize: this.options.frameSize });
       // A store per writer so the encode hook carries this object's already-fetched key.
       return await new FsObjectStore(this.root, { encode: async () => seal }).createWriter(key, context);
     } finally {
@@ -81,6 +84,11 @@ export class SealedObjectStore implements ObjectStore {
       file.destroy();
       throw error;
     }
+  }
+
+  /** Plaintext bytes sealed into this volume by this process (an abandoned write counts what it sealed). */
+  get sealedBytes(): number {
+    return this.#sealedBytes;
   }
 
   exists(key: string): Promise<boolean> {

@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { HttpError, readBody } from '@reelmesh/http-kit';
 import type { ObjectStore } from '@reelmesh/storage';
-import { AuditLog, type AuditEntry } from './audit-log';
+import { AuditLog, type AuditEntry, type AuditLogNews, type CheckpointStatement } from './audit-log';
 import { canonicalJson } from './canonical-json';
 import type { Signer } from './signer';
 
@@ -41,6 +41,8 @@ export interface AuditLedgerOptions {
   /** The owner's checkpoint signer. */
   signer: () => Signer;
   checkpointEvery?: number;
+  /** See AuditLogOptions.checkpointWithinMs. */
+  checkpointWithinMs?: number;
   maxBodyBytes?: number;
 }
 
@@ -83,6 +85,7 @@ export class AuditLedger {
       agent: LEDGER_AGENT,
       signer: opts.signer,
       checkpointEvery: opts.checkpointEvery,
+      checkpointWithinMs: opts.checkpointWithinMs,
       replay: (entry) => {
         const key = storedEventKey(entry.event);
         if (key) seen.add(key);
@@ -134,6 +137,15 @@ export class AuditLedger {
   /** Read, decompress (Content-Encoding: gzip) and parse a batch from an HTTP request, then ingest it. */
   async ingestRequest(by: Submitter, req: IncomingMessage): Promise<IngestResult> {
     return this.ingest(by, await readBatch(req, this.opts.maxBodyBytes ?? 8 * 1024 * 1024));
+  }
+
+  /** Every entry and checkpoint from now on, once stored (see AuditLog.watch). */
+  watch(watcher: (news: AuditLogNews) => void): () => void {
+    return this.log.watch(watcher);
+  }
+
+  get lastCheckpoint(): { statement: CheckpointStatement; signedBy: string } | undefined {
+    return this.log.lastCheckpoint;
   }
 
   /** Sign a checkpoint over whatever is not yet covered (on shutdown). */

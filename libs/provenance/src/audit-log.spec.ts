@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SealedObjectStore, StaticDataKeyProvider } from '@reelmesh/envelope';
 import { FsObjectStore, type ObjectStore } from '@reelmesh/storage';
-import { AuditLog, auditContext, chainHash, entryDigest, entryKey, type AuditEntry } from './audit-log';
+import { AuditLog, auditContext, chainHash, entryDigest, entryKey, type AuditEntry, type AuditLogNews } from './audit-log';
 import { createDevCa, type DevCa } from './dev-ca';
 import { readJsonObject, writeJsonObject } from './object-io';
 import { createSigner, type Signer } from './signer';
@@ -76,6 +76,22 @@ describe('AuditLog', () => {
     expect(report).toEqual({ ok: true, entries: 8, checkpoints: 2, uncheckpointed: 0 });
     const e7 = await read(7);
     expect(e7.prev).toBe((await read(6)).hash);
+  });
+
+  it('tells its watchers of every stored entry and checkpoint, and signs a slow log within checkpointWithinMs', async () => {
+    const log = await AuditLog.open({ store, name: 'owner', workflowId: WF, agent: 'owner', signer: owner, checkpointEvery: 64, checkpointWithinMs: 20 });
+    const news: AuditLogNews[] = [];
+    const signed = new Promise<void>((resolve) => log.watch((n) => (news.push(n), n.kind === 'checkpoint' && resolve())));
+    await log.append({ type: 'handoff', chunk: 0 });
+    await log.append({ type: 'handoff', chunk: 1 });
+    // Two entries, far fewer than checkpointEvery: the deadline signs them anyway.
+    await signed;
+    expect(news.map((n) => n.kind)).toEqual(['entry', 'entry', 'checkpoint']);
+    const checkpoint = news[2] as Extract<AuditLogNews, { kind: 'checkpoint' }>;
+    expect(checkpoint.statement).toMatchObject({ index: 0, from: 0, to: 1, head: log.head });
+    expect(checkpoint.signedBy).toBe(OWNER);
+    expect(log.lastCheckpoint).toEqual({ statement: checkpoint.statement, signedBy: OWNER });
+    expect(await verify()).toEqual({ ok: true, entries: 2, checkpoints: 1, uncheckpointed: 0 });
   });
 
   it('is sealed at rest when given a SealedObjectStore', async () => {

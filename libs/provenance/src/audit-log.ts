@@ -68,6 +68,11 @@ export interface AuditLogOptions {
   /** The owner's signer for checkpoints; without it no checkpoints are written. */
   signer?: () => Signer;
   checkpointEvery?: number;
+  /**
+   * The longest an entry waits for a checkpoint (as a transparency log's maximum merge delay): a
+   * log that grows slowly is still signed within this many ms. Off by default.
+   */
+  checkpointWithinMs?: number;
   now?: () => Date;
   /**
    * Called at open with every stored entry, in order (the ledger rebuilds its set of event ids
@@ -76,7 +81,13 @@ export interface AuditLogOptions {
   replay?: (entry: AuditEntry) => void;
 }
 
+/** What a log announces to its watchers once it is stored: an entry, or a signed checkpoint. */
+export type AuditLogNews = { kind: 'entry'; entry: AuditEntry } | { kind: 'checkpoint'; statement: CheckpointStatement; signedBy: string };
+
 export class AuditLog {
+  readonly #watchers = new Set<(news: AuditLogNews) => void>();
+  #lastCheckpoint: { statement: CheckpointStatement; signedBy: string } | undefined;
+  #checkpointTimer: NodeJS.Timeout | undefined;
   #seq = 0;
   #head = GENESIS_HASH;
   #pending: string[] = [];
@@ -126,6 +137,30 @@ export class AuditLog {
     return this.#head;
   }
 
+  /**
+   * Hear of every entry and checkpoint from now on, after it is stored (a dashboard's live view);
+   * returns the function that stops it. A watcher that throws does not affect the log.
+   */
+  watch(watcher: (news: AuditLogNews) => void): () => void {
+    this.#watchers.add(watcher);
+    return () => this.#watchers.delete(watcher);
+  }
+
+  /** The latest checkpoint this process signed, if any. */
+  get lastCheckpoint(): { statement: CheckpointStatement; signedBy: string } | undefined {
+    return this.#lastCheckpoint;
+  }
+
+  #announce(news: AuditLogNews): void {
+    for (const watcher of this.#watchers) {
+      try {
+        watcher(news);
+      } catch {
+        // a watcher's failure is its own
+      }
+    }
+  }
+
   /** Append one event (plain JSON: it is hashed canonically); appends are serialized so the chain never forks. */
   append(event: Record<string, unknown>): Promise<AuditEntry> {
     const run = this.#tail.then(() => this.#append(event));
@@ -148,11 +183,19 @@ export class AuditLog {
     this.#seq += 1;
     this.#head = entry.hash;
     this.#pending.push(digest);
+    this.#announce({ kind: 'entry', entry });
+    if (this.opts.checkpointWithinMs !== undefined && this.opts.signer && !this.#checkpointTimer) {
+      // A failed checkpoint leaves the entries pending: the next append schedules another.
+      this.#checkpointTimer = setTimeout(() => void this.checkpoint().catch(() => undefined), this.opts.checkpointWithinMs);
+      this.#checkpointTimer.unref();
+    }
     if (this.#pending.length >= (this.opts.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY)) await this.#checkpoint();
     return entry;
   }
 
   async #checkpoint(): Promise<void> {
+    clearTimeout(this.#checkpointTimer);
+    this.#checkpointTimer = undefined;
     if (!this.opts.signer || this.#pending.length === 0) return;
     const signer = this.opts.signer();
     const statement: CheckpointStatement = {
@@ -172,5 +215,7 @@ export class AuditLog {
     await writeJsonObject(this.opts.store, checkpointKey(this.opts.name, statement.index), this.#context, signed);
     this.#checkpoints += 1;
     this.#pending = [];
+    this.#lastCheckpoint = { statement, signedBy: signer.spiffeId };
+    this.#announce({ kind: 'checkpoint', ...this.#lastCheckpoint });
   }
 }

@@ -41,6 +41,7 @@ export {
   entryDigest,
   entryKey,
   type AuditEntry,
+  type AuditLogNews,
   type AuditLogOptions,
   type CheckpointStatement,
   type SignedCheckpoint,

@@ -14,6 +14,8 @@ export {
   type RestartedEvent,
   type RestartingEvent,
   type SpawnSpec,
+  type SpawningEvent,
+  type StartedEvent,
   type SupervisionOptions,
 } from './process-group';
 export { REPO_ROOT, agentProgram, assertWorkflowImplemented } from './repo';

@@ -28,7 +28,9 @@ type Recorded = { [K in keyof ProcessGroupEvents]: Array<ProcessGroupEvents[K][0
 
 /** Every event of the group, in order, per kind. */
 function record(group: ProcessGroup): Recorded {
-  const seen: Recorded = { restarting: [], restarted: [], crashloop: [] };
+  const seen: Recorded = { spawning: [], started: [], restarting: [], restarted: [], crashloop: [] };
+  group.on('spawning', (e) => seen.spawning.push(e));
+  group.on('started', (e) => seen.started.push(e));
   group.on('restarting', (e) => seen.restarting.push(e));
   group.on('restarted', (e) => seen.restarted.push(e));
   group.on('crashloop', (e) => seen.crashloop.push(e));
@@ -80,6 +82,10 @@ describe('ProcessGroup supervision', () => {
     );
     const firstPid = kms.child.pid!;
     expect(await pidAt(ready.endpoints.api)).toBe(firstPid);
+    // The first start is announced (a dashboard's start-up times): asked for, then up with its pid.
+    expect(seen.spawning).toEqual([{ name: 'kms-like' }]);
+    expect(seen.started).toEqual([{ name: 'kms-like', pid: firstPid, startupMs: expect.any(Number) }]);
+    expect(seen.started[0].startupMs).toBeGreaterThanOrEqual(0);
 
     const restarted = next(group, 'restarted');
     process.kill(firstPid, 'SIGKILL');
@@ -200,6 +206,9 @@ describe('ProcessGroup supervision', () => {
     expect(existsSync(marker)).toBe(true);
     await expect(group.spawn(fixture('twice', { args: ['--once', marker] }))).rejects.toThrow(/twice exited \(1\) before it was ready .*CONFIG_INVALID: fixture already started once/);
     expect(seen.restarting).toEqual([]);
+    // Asked for twice, up once: a process that never got ready is never announced as started.
+    expect(seen.spawning.map((e) => e.name)).toEqual(['once', 'twice']);
+    expect(seen.started.map((e) => e.name)).toEqual(['once']);
   });
 });
 

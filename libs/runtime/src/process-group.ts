@@ -108,7 +108,22 @@ export interface CrashLoopEvent {
   logFile: string;
 }
 
+/** A process is being started for the first time (its program is chosen; spawn follows). */
+export interface SpawningEvent {
+  name: string;
+}
+
+/** A process announced its first ready line (and its afterReady hook ran): how long that took. */
+export interface StartedEvent {
+  name: string;
+  pid: number;
+  /** Milliseconds from spawn() to ready, the start-up time a dashboard or bench shows. */
+  startupMs: number;
+}
+
 export interface ProcessGroupEvents {
+  spawning: [SpawningEvent];
+  started: [StartedEvent];
   restarting: [RestartingEvent];
   restarted: [RestartedEvent];
   crashloop: [CrashLoopEvent];
@@ -182,11 +197,14 @@ export class ProcessGroup extends EventEmitter<ProcessGroupEvents> {
    */
   async spawn(spec: SpawnSpec): Promise<{ process: ManagedProcess; ready: ReadyLine }> {
     if (this.stopping) throw new Error(`not starting ${spec.name}: stopping`);
+    const asked = Date.now();
+    this.emit('spawning', { name: spec.name });
     const program = await programArgs(spec.entry);
     if (this.stopping) throw new Error(`not starting ${spec.name}: stopping`);
     const managed = new Supervised(this, spec, program);
     this.supervised.push(managed);
     const ready = await managed.start();
+    this.emit('started', { name: spec.name, pid: managed.child.pid!, startupMs: Date.now() - asked });
     return { process: managed, ready };
   }
 

@@ -8,6 +8,7 @@ import { registerBench } from './commands/bench';
 import { registerProvenance } from './commands/provenance';
 import { registerBuild } from './commands/build';
 import { registerContractor } from './commands/contractor';
+import { registerDashboard } from './commands/dashboard';
 
 /** One readable line for anything that goes wrong; exit code 2 for usage, 1 otherwise. */
 export async function main(argv: string[]): Promise<number> {
@@ -24,6 +25,7 @@ export async function main(argv: string[]): Promise<number> {
   registerProvenance(program);
   registerBuild(program);
   registerContractor(program);
+  registerDashboard(program);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -31,19 +31,22 @@ export async function writeRunManifest(runDir: string, manifest: RunManifest): P
   await writeFileAtomic(join(runDir, RUN_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
 }
 
+/** A file of a run folder, as text; a missing one is the one line `missing()` says, any other failure names the file. */
+export async function readRunFile(runDir: string, name: string, missing: () => string): Promise<{ file: string; text: string }> {
+  const file = join(resolve(runDir), name);
+  try {
+    return { file, text: await readFile(file, 'utf8') };
+  } catch (error) {
+    throw new Error((error as NodeJS.ErrnoException).code === 'ENOENT' ? missing() : `cannot read ${file}: ${(error as Error).message}`);
+  }
+}
+
 /**
  * The manifest of a run folder to resume, checked against the workflow in force: a folder that is
  * not a run, or a run of another workflow (or of this one since edited), is refused with one line.
  */
 export async function readRunManifest(runDir: string, workflow: Workflow): Promise<RunManifest> {
-  const file = join(resolve(runDir), RUN_MANIFEST);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `${resolve(runDir)} is not a ReelMesh run folder (no ${RUN_MANIFEST}); pass the folder a demo printed as its run folder` : `cannot read ${file}: ${(error as Error).message}`);
-  }
+  const { file, text } = await readRunFile(runDir, RUN_MANIFEST, () => `${resolve(runDir)} is not a ReelMesh run folder (no ${RUN_MANIFEST}); pass the folder a demo printed as its run folder`);
   let manifest: RunManifest;
   try {
     manifest = JSON.parse(text) as RunManifest;

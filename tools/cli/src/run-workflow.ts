@@ -40,6 +40,8 @@ export interface RunWorkflowOptions {
   isolation?: 'none' | 'netns';
   /** Signed provenance at every hop (default true with the mesh); false only for the bench's baseline. */
   provenance?: boolean;
+  /** Called once every process is up, before the master is handed over (the dashboard starts watching). */
+  onRuntime?: (runtime: LocalRuntime, runDir: string) => void;
   /** Called with the finished run while every process is still up (tests inspect the live system). */
   beforeStop?: (runtime: LocalRuntime, result: RunWorkflowResult) => Promise<void>;
   /** kill -9 a random process of the mesh every so often through the run (it must survive). */
@@ -198,6 +200,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
   } catch (error) {
     throw resumable(error as Error, runDir);
   }
+  options.onRuntime?.(runtime, runDir);
   const chaos = options.chaos && startChaos(runtime, { ...options.chaos, onKill: (k) => { options.chaos?.onKill?.(k); options.progress?.line(`chaos: kill -9 ${k.name} (pid ${k.pid})`); } });
   try {
     const runStarted = Date.now();

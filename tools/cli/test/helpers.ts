@@ -15,12 +15,18 @@ export interface CliResult {
 }
 
 /** Run the real CLI as a process. */
-export function reelmesh(args: string[], opts: { onSpawn?: (pid: number) => void; onStderr?: (chunk: string) => void; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export function reelmesh(
+  args: string[],
+  opts: { onSpawn?: (pid: number) => void; onStdout?: (chunk: string) => void; onStderr?: (chunk: string) => void; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
   return new Promise((resolvePromise) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      opts.onStdout?.(String(d));
+    });
     child.stderr.on('data', (d) => {
       stderr += d;
       opts.onStderr?.(String(d));

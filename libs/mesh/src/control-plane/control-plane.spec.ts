@@ -1,9 +1,11 @@
 import { X509Certificate } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEDGER_AGENT, LEDGER_LOG, verifyAuditLog } from '@reelmesh/provenance';
+import { readEventStream } from '@reelmesh/http-kit';
 import { FsObjectStore } from '@reelmesh/storage';
 import { request } from '../testing/fixtures';
 import { ControlPlaneClient } from '@reelmesh/workload-identity';
@@ -107,6 +109,40 @@ describe("control plane: the owner's audit ledger", () => {
       onEntry: (e) => expect(e.event.by).toMatchObject({ spiffeId: vfx.spiffeId, agent: 'vfx-1' }),
     });
     expect(report).toMatchObject({ ok: true, entries: 2, checkpoints: 1 });
+  });
+
+  it('streams the ledger to the owner as it grows (SSE): a hello, every stored entry, every signed checkpoint', async () => {
+    const messages: Array<{ event: string; data: Record<string, unknown> }> = [];
+    let sawCheckpoint: () => void = () => undefined;
+    const checkpointed = new Promise<void>((resolve) => (sawCheckpoint = resolve));
+    const target = new URL(cp.url);
+    const req = httpRequest({ host: target.hostname, port: target.port, path: '/v1/audit/stream', headers: { authorization: `Bearer ${cp.adminToken}` } });
+    const opened = new Promise<void>((resolve, reject) => {
+      req.on('error', reject);
+      req.on('response', (res) => {
+        expect(res.statusCode).toBe(200);
+        expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
+        readEventStream(res, ({ event, data }) => {
+          messages.push({ event, data: JSON.parse(data) as Record<string, unknown> });
+          if (event === 'hello') resolve();
+          if (event === 'checkpoint') sawCheckpoint();
+        });
+      });
+    });
+    req.end();
+    await opened;
+    const before = messages[0].data.entries as number;
+    const decision = { decision_id: 'stream-1', timestamp: new Date().toISOString(), path: 'reelmesh/authz/decision', input: { source: 'a', destination: 'b', method: 'POST', path: '/x' }, result: { allowed: false }, reason: 'handoff_not_allowed' };
+    expect((await post('/v1/audit/logs', vfx.token, [decision])).status).toBe(200);
+    await cp.ledger!.checkpoint();
+    await checkpointed;
+    req.destroy();
+    expect(messages.map((m) => m.event)).toEqual(['hello', 'entry', 'checkpoint']);
+    expect(messages[1].data).toMatchObject({ seq: before, event: { type: 'decision', by: { agent: 'vfx-1', component: 'policy' }, decision: { decision_id: 'stream-1', reason: 'handoff_not_allowed' } } });
+    expect(messages[2].data).toMatchObject({ to: before, head: cp.ledger!.head, signedBy: `spiffe://${TD}/ns/owner/sa/audit-ledger` });
+    // Only the owner watches: a pod's token is refused, as is no token.
+    expect((await request(`${cp.url}/v1/audit/stream`, { headers: { authorization: `Bearer ${vfx.token}` } })).status).toBe(403);
+    expect((await request(`${cp.url}/v1/audit/stream`)).status).toBe(401);
   });
 
   it('refuses the admin, unknown callers, readers without the admin token, and malformed batches (JSON errors)', async () => {

@@ -1,8 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import http, { type IncomingMessage } from 'node:http';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { formatSpiffeId, parseSpiffeId } from '@reelmesh/addressing';
-import { closeServer, HttpError, listen, readBody, readJsonBody, sendError, sendJson } from '@reelmesh/http-kit';
-import { AuditLedger, createSigner, LEDGER_AGENT, type AuditComponent } from '@reelmesh/provenance';
+import { closeServer, HttpError, listen, openEventStream, readBody, readJsonBody, sendError, sendJson, type EventStream } from '@reelmesh/http-kit';
+import { AuditLedger, createSigner, LEDGER_AGENT, type AuditComponent, type CheckpointStatement } from '@reelmesh/provenance';
 import type { ObjectStore } from '@reelmesh/storage';
 import { SvidSource } from '@reelmesh/workload-identity';
 import { createCa, DEFAULT_SVID_TTL_SECONDS, type Ca } from '../ca/ca';
@@ -34,7 +34,8 @@ export interface ControlPlaneOptions {
    * The owner's audit ledger, fed by every pod (apps: handoffs, policy sidecars: decisions). Its
    * checkpoints are signed with an SVID of the owner's namespace (ns/<ownerActor>/sa/audit-ledger).
    */
-  audit?: { store: ObjectStore; workflowId: string; ownerActor: string; checkpointEvery?: number };
+  /** `checkpointWithinMs`: how long an entry may wait for a signed checkpoint (default 5 s). */
+  audit?: { store: ObjectStore; workflowId: string; ownerActor: string; checkpointEvery?: number; checkpointWithinMs?: number };
   /** Signed-policy mode: the owner's bundle-signing public key; the store takes nothing else. */
   policyBundleKey?: { publicKeyPem: string; keyId?: string };
   /**
@@ -285,12 +286,20 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       refusal: 'only the owner (admin) reads the ledger state',
       handle: ({ res }) => sendJson(res, 200, { entries: theLedger().size, head: theLedger().head }),
     },
+    {
+      method: 'GET',
+      path: '/v1/audit/stream',
+      access: 'admin',
+      refusal: 'only the owner (admin) watches the ledger',
+      handle: ({ req, res }) => streamLedger(theLedger(), req, res, streams),
+    },
     auditRoute('/v1/audit/events', 'app'),
     auditRoute('/v1/audit/logs', 'policy'),
     // OPA's decision_logs plugin posts to <service url>/logs (its default `resource`): gzip'd JSON array.
     auditRoute('/logs', 'policy'),
   ];
 
+  const streams = new Set<EventStream>();
   const server = http.createServer((req, res) => {
     dispatch(routes, req, res, authenticate).catch((error: unknown) => sendError(req, res, error));
   });
@@ -305,6 +314,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     adminToken,
     enroll,
     close: async () => {
+      for (const events of streams) events.end();
       await closeServer(server, 0);
       await stateFile?.settled();
       // Sign a last checkpoint over everything the ledger took.
@@ -313,6 +323,33 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     },
   };
 }
+
+/**
+ * The ledger as it grows, as Server-Sent Events (the owner's dashboard): a `hello` with its size,
+ * head and latest checkpoint, then every entry and signed checkpoint once stored. Live only: a
+ * watcher that falls 4 MiB behind is cut off and reconnects (it gets a new hello).
+ */
+function streamLedger(ledger: AuditLedger, req: IncomingMessage, res: ServerResponse, streams: Set<EventStream>): void {
+  let unwatch = () => {};
+  const events = openEventStream(req, res, {
+    maxBufferedBytes: LEDGER_STREAM_MAX_BUFFERED,
+    onClose: () => {
+      unwatch();
+      streams.delete(events);
+    },
+  });
+  const checkpoint = (c: { statement: CheckpointStatement; signedBy: string } | undefined) =>
+    c && { index: c.statement.index, from: c.statement.from, to: c.statement.to, head: c.statement.head, time: c.statement.time, signedBy: c.signedBy };
+  events.send({ entries: ledger.size, head: ledger.head, checkpoint: checkpoint(ledger.lastCheckpoint) }, 'hello');
+  unwatch = ledger.watch((news) =>
+    news.kind === 'entry' ? events.send({ seq: news.entry.seq, time: news.entry.time, hash: news.entry.hash, event: news.entry.event }, 'entry') : events.send(checkpoint(news), 'checkpoint'),
+  );
+  streams.add(events);
+}
+
+const LEDGER_STREAM_MAX_BUFFERED = 4 * 1024 * 1024;
+/** Every ledger entry is under a signed checkpoint within 5 s, however slowly the run goes. */
+const DEFAULT_CHECKPOINT_WITHIN_MS = 5_000;
 
 /** A ledger that cannot store a batch is a transient outage: the shipper retries. */
 function auditError(error: unknown): never {
@@ -325,7 +362,7 @@ async function openLedger(ca: Ca, audit: NonNullable<ControlPlaneOptions['audit'
   const spiffeId = formatSpiffeId({ trustDomain: ca.trustDomain, actor: audit.ownerActor, agent: LEDGER_AGENT });
   const identity = await SvidSource.fromIssuer(ca, spiffeId);
   const signer = createSigner(() => identity.current());
-  const ledger = await AuditLedger.open({ store: audit.store, workflowId: audit.workflowId, signer, checkpointEvery: audit.checkpointEvery });
+  const ledger = await AuditLedger.open({ store: audit.store, workflowId: audit.workflowId, signer, checkpointEvery: audit.checkpointEvery, checkpointWithinMs: audit.checkpointWithinMs ?? DEFAULT_CHECKPOINT_WITHIN_MS });
   return { ledger, identity };
 }
 

@@ -77,8 +77,9 @@ export function benchConfig(quick: boolean): BenchConfig {
     meshReadyRounds: 5,
     requestsPerEdge: 100,
     requestWarmup: 20,
-    securityRuns: 5,
-    securitySeconds: 20,
+    // The row: a 60 s film, alternated; 3 pairs keep the full study under an hour.
+    securityRuns: 3,
+    securitySeconds: 60,
     provenanceRuns: 5,
     provenanceSeconds: 20,
     provenanceMicroChunks: 100,

@@ -4,8 +4,10 @@ import type { Command } from 'commander';
 import { assertIsolationSupport } from '@reelmesh/netns';
 import type { ProcessGroup } from '@reelmesh/runtime';
 import { loadWorkflow } from '@reelmesh/workflow';
+import { graphOf, emptyState } from '@reelmesh/dashboard';
+import { serveDashboard, runDemo, type Dashboard } from '../dashboard/live';
 import { createProgress } from '../progress';
-import { runWorkflow, type SampleFormat } from '../run-workflow';
+import type { SampleFormat } from '../run-workflow';
 
 interface DemoOptions {
   input?: string;
@@ -24,6 +26,7 @@ interface DemoOptions {
   resume?: string;
   chaosEvery?: string;
   chaosSeed?: string;
+  dashboard?: boolean;
 }
 
 export function registerDemo(program: Command): void {
@@ -45,6 +48,7 @@ export function registerDemo(program: Command): void {
     .option('--isolation <mode>', 'none (processes on loopback) or netns (each pod in its own network namespace; Linux, root)', 'none')
     .option('--chaos-every <seconds>', 'kill -9 a random process of the mesh this often through the run (every kind at least once); the run must survive')
     .option('--chaos-seed <n>', 'seed of the chaos victims (replay a run)')
+    .option('--dashboard', "serve the owner's dashboard on loopback (a one-time link is printed): the run live, then its report, until Ctrl-C")
     .option('--resume <run-dir>', 'continue a run that stopped (the CLI died, a deadline passed) from its folder: nothing finished is done again')
     .action(async (opts: DemoOptions) => {
       if (opts.isolation !== 'none' && opts.isolation !== 'netns') throw new Error(`--isolation must be none or netns, got ${JSON.stringify(opts.isolation)}`);
@@ -59,21 +63,28 @@ export function registerDemo(program: Command): void {
       const chaosSeed = opts.chaosSeed === undefined ? undefined : Number(opts.chaosSeed);
       if (chaosSeed !== undefined && !Number.isSafeInteger(chaosSeed)) throw new Error(`--chaos-seed must be an integer, got ${JSON.stringify(opts.chaosSeed)}`);
       let group: ProcessGroup | undefined;
+      const workflow = loadWorkflow(opts.workflow);
+      let dashboard: Dashboard | undefined;
       const onSignal = () => {
         process.stderr.write('\nstopping every agent...\n');
-        void (group?.stop(5_000) ?? Promise.resolve()).then(() => process.exit(130));
+        void (group?.stop(5_000) ?? Promise.resolve()).then(() => dashboard?.server.close()).then(() => process.exit(130));
       };
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
-      const progress = createProgress(loadWorkflow(opts.workflow).steps.map((s) => s.name));
+      const progress = createProgress(workflow.steps.map((s) => s.name));
+      let failure: Error | undefined;
       try {
-        const result = await runWorkflow({
+        if (opts.dashboard) {
+          dashboard = await serveDashboard(emptyState(graphOf(workflow)));
+          progress.line(`dashboard: ${dashboard.server.url}`);
+        }
+        const { result, reportFile } = await runDemo({
           input: opts.input,
           durationSeconds,
           sample,
           outDir: opts.out,
           dataRoot: opts.dataRoot,
-          clean: opts.clean,
+          clean: opts.clean && !opts.dashboard,
           workflowPath: opts.workflow,
           mesh: opts.mesh,
           isolation: opts.isolation as 'none' | 'netns',
@@ -81,9 +92,17 @@ export function registerDemo(program: Command): void {
           progress,
           onGroup: (g) => (group = g),
           resume: opts.resume,
+          dashboard,
           ...(chaosEvery ? { chaos: { everyMs: chaosEvery * 1000, seed: chaosSeed } } : {}),
+        }).catch((error: Error) => {
+          if (!dashboard) throw error;
+          failure = error;
+          return { result: undefined, reportFile: undefined };
         });
-        if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+        if (!result) {
+          // The dashboard stays up with the errors that ended the run.
+          process.stderr.write(`the run failed: ${failure?.message}\n`);
+        } else if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
         else {
           process.stdout.write(`deliverable: ${result.deliverable}\n`);
           if (result.format) process.stdout.write(`format: ${result.format.summary}\n`);
@@ -95,12 +114,34 @@ export function registerDemo(program: Command): void {
           if (result.caBundle && existsSync(result.caBundle) && existsSync(attestationPathOf(result.deliverable))) {
             process.stdout.write(`attested by the owner: ${attestationPathOf(result.deliverable)}; check it with: reelmesh verify ${result.deliverable} --ca ${result.caBundle}\n`);
           }
+          process.stdout.write(`report: ${reportFile}; see it with: reelmesh dashboard ${result.runDir}\n`);
         }
+        if (dashboard) {
+          process.stderr.write(`dashboard: the report is at ${dashboard.server.origin}/ (the browser that opened the link); Ctrl-C stops serving it\n`);
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+          await untilSignal();
+          await dashboard.server.close();
+        }
+        if (failure) throw failure;
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
       }
     });
+}
+
+/** Resolves on the first Ctrl-C (or SIGTERM). */
+export function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
 }
 
 /** The generated sample's own format (the workflow keeps whatever the master has). */

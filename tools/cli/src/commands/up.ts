@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { assertIsolationSupport, cleanupStale } from '@reelmesh/netns';
-import { parseIsolation, runFolders, startLocalRuntime, type LocalRuntime } from '@reelmesh/runtime';
+import { emptyState, graphOf } from '@reelmesh/dashboard';
+import { parseIsolation, ProcessGroup, runFolders, startLocalRuntime, type LocalRuntime } from '@reelmesh/runtime';
+import { loadWorkflow } from '@reelmesh/workflow';
+import { LiveCollector } from '../dashboard/collector';
+import { serveDashboard, type Dashboard } from '../dashboard/live';
 
 interface UpOptions {
   workflow?: string;
@@ -11,6 +15,7 @@ interface UpOptions {
   isolation: string;
   cleanup?: boolean;
   json?: boolean;
+  dashboard?: boolean;
 }
 
 function describe(runtime: LocalRuntime): string {
@@ -30,6 +35,7 @@ export function registerUp(program: Command): void {
     .option('--isolation <mode>', 'none (processes on loopback) or netns (each pod in its own network namespace; Linux, root)', 'none')
     .option('--cleanup', 'remove namespaces, veths and bridges left by crashed isolated runs, then exit')
     .option('--json', 'print the pods as one JSON line once up')
+    .option('--dashboard', "serve the owner's dashboard on loopback (a one-time link is printed) while the mesh is up")
     .action(async (opts: UpOptions) => {
       if (opts.cleanup) {
         assertIsolationSupport();
@@ -40,14 +46,29 @@ export function registerUp(program: Command): void {
       const isolation = parseIsolation(opts.isolation);
       if (isolation === 'netns') assertIsolationSupport();
       const dir = opts.dir ? resolve(opts.dir) : await mkdtemp(join(tmpdir(), 'reelmesh-up-'));
+      let dashboard: Dashboard | undefined;
+      let collector: LiveCollector | undefined;
+      const group = new ProcessGroup();
+      if (opts.dashboard) {
+        const workflow = loadWorkflow(opts.workflow);
+        dashboard = await serveDashboard(emptyState(graphOf(workflow)));
+        collector = new LiveCollector(dashboard.store, workflow, group);
+        process.stderr.write(`dashboard: ${dashboard.server.url}\n`);
+      }
       const runtime = await startLocalRuntime({
         workflowPath: opts.workflow,
         ...runFolders(dir),
         isolation,
+        group,
+      }).catch(async (error: Error) => {
+        collector?.close({ state: 'failed', error: error.message });
+        await dashboard?.server.close();
+        throw error;
       });
+      collector?.attach(runtime, dir);
       if (opts.json) {
         const pods = Object.values(runtime.agents).map((a) => ({ agent: a.agent, url: a.url, outboundUrl: a.pod?.outboundUrl, inboundUrl: a.pod?.inboundUrl, netns: a.netns }));
-        process.stdout.write(`${JSON.stringify({ event: 'up', dir, isolation, pods })}\n`);
+        process.stdout.write(`${JSON.stringify({ event: 'up', dir, isolation, pods, ...(dashboard ? { dashboard: dashboard.server.url } : {}) })}\n`);
       } else process.stdout.write(`${describe(runtime)}\n\nup (${isolation}); logs in ${join(dir, 'state', 'logs')}; Ctrl-C stops everything\n`);
       // Supervised like pods on a node: a process that dies is restarted (said here); one that keeps
       // crashing brings everything down with its reason.
@@ -55,7 +76,11 @@ export function registerUp(program: Command): void {
       const crashed = await new Promise<string | undefined>((resolveStop) => {
         const stop = (why?: string) => {
           process.stderr.write('stopping every pod...\n');
-          void runtime.stop(5_000).then(() => resolveStop(why));
+          void runtime
+            .stop(5_000)
+            .then(() => collector?.close())
+            .then(() => dashboard?.server.close())
+            .then(() => resolveStop(why));
         };
         process.once('SIGINT', () => stop());
         process.once('SIGTERM', () => stop());

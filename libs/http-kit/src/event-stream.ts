@@ -1,0 +1,83 @@
+// Server-Sent Events (text/event-stream, WHATWG HTML §9.2), both ends: the one writer every
+// ReelMesh stream uses (the ledger's, the dashboard's) and the one reader (the CLI, tests).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+
+export interface EventStream {
+  /** Send one message (JSON of `data`, under `event` if given). Dropped once the stream ended. */
+  send(data: unknown, event?: string): void;
+  end(): void;
+}
+
+export interface EventStreamOptions {
+  /** A reader this far behind (bytes buffered) is disconnected; it reconnects and starts over. */
+  maxBufferedBytes: number;
+  /** A comment line this often keeps the stream through idle proxies and browsers (default 15 s). */
+  heartbeatMs?: number;
+  /** Reconnection delay the reader should use (the `retry:` field), ms. */
+  retryMs?: number;
+  /** Called once when the stream ends, whoever ended it. */
+  onClose?: () => void;
+}
+
+/** Answer `res` with an event stream; the caller sends messages until it or the reader ends it. */
+export function openEventStream(req: IncomingMessage, res: ServerResponse, opts: EventStreamOptions): EventStream {
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  if (opts.retryMs !== undefined) res.write(`retry: ${opts.retryMs}\n\n`);
+  const heartbeat = setInterval(() => void (res.writableEnded || res.write(': ping\n\n')), opts.heartbeatMs ?? 15_000);
+  heartbeat.unref();
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    clearInterval(heartbeat);
+    opts.onClose?.();
+  };
+  req.on('close', close);
+  res.on('close', close);
+  return {
+    send(data, event) {
+      if (closed || res.writableEnded) return;
+      // Too far behind: drop the connection rather than buffer without bound (an end() could not
+      // even be flushed to a reader that stopped reading).
+      if (res.writableLength > opts.maxBufferedBytes) {
+        res.destroy();
+        return close();
+      }
+      res.write(`${event ? `event: ${event}\n` : ''}data: ${JSON.stringify(data)}\n\n`);
+    },
+    end() {
+      res.end();
+      close();
+    },
+  };
+}
+
+export interface EventStreamMessage {
+  /** `message` when the stream named none. */
+  event: string;
+  data: string;
+}
+
+/** Read an event stream: `listener` gets each message with data (comments and `retry:` skipped). */
+export function readEventStream(stream: Readable, listener: (message: EventStreamMessage) => void): void {
+  stream.setEncoding('utf8');
+  let buffer = '';
+  stream.on('data', (text: string) => {
+    buffer += text.replace(/\r\n?/g, '\n');
+    for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let event = 'message';
+      const data: string[] = [];
+      for (const line of block.split('\n')) {
+        const colon = line.indexOf(':');
+        const field = colon < 0 ? line : line.slice(0, colon);
+        const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+        if (field === 'event') event = value;
+        else if (field === 'data') data.push(value);
+      }
+      if (data.length > 0) listener({ event, data: data.join('\n') });
+    }
+  });
+}
