@@ -7,6 +7,7 @@ import { readHeader, sealedStore } from '@reelmesh/envelope';
 import { auditContext, chainHash, entryDigest, entryKey, LEDGER_AGENT, LEDGER_LOG, type AuditEntry } from '@reelmesh/provenance';
 import { loadWorkflow } from '@reelmesh/workflow';
 import { ledgerAccess } from '../src/commands/provenance';
+import { readRunReport } from '../src/dashboard/report';
 import { listFiles } from './scan';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loudnessOf } from '@reelmesh/media';
@@ -126,6 +127,15 @@ describe('reelmesh demo: the whole workflow on real media, every agent its own p
     } finally {
       rmSync(copy, { recursive: true, force: true });
     }
+  });
+
+  it('leaves its report in the run folder (reelmesh dashboard <run-dir>): the deliverable verified, no matrix unless watched', async () => {
+    const state = await readRunReport(dirname(summary.dataRoot));
+    expect(state.mode).toBe('report');
+    expect(state.graph.agents.map((a) => a.name)).toEqual(loadWorkflow().agents.map((a) => a.name));
+    expect(state.report).toMatchObject({ result: { deliverable: summary.deliverable, chunks: summary.chunks }, verification: { ok: true } });
+    expect(state.report!.verification.checks.every((c) => c.ok)).toBe(true);
+    expect(state.report!.matrix).toBeUndefined();
   });
 
   describe("the owner's audit ledger of this run", () => {

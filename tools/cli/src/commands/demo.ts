@@ -114,7 +114,7 @@ export function registerDemo(program: Command): void {
           if (result.caBundle && existsSync(result.caBundle) && existsSync(attestationPathOf(result.deliverable))) {
             process.stdout.write(`attested by the owner: ${attestationPathOf(result.deliverable)}; check it with: reelmesh verify ${result.deliverable} --ca ${result.caBundle}\n`);
           }
-          process.stdout.write(`report: ${reportFile}; see it with: reelmesh dashboard ${result.runDir}\n`);
+          if (reportFile) process.stdout.write(`report: ${reportFile}; see it with: reelmesh dashboard ${result.runDir}\n`);
         }
         if (dashboard) {
           process.stderr.write(`dashboard: the report is at ${dashboard.server.origin}/ (the browser that opened the link); Ctrl-C stops serving it\n`);

@@ -6,7 +6,7 @@ import { DashboardStore, graphOf } from '@reelmesh/dashboard';
 import { ProcessGroup } from '@reelmesh/runtime';
 import { parseWorkflow, spiffeId } from '@reelmesh/workflow';
 import { MINI } from '@reelmesh/workflow/testing';
-import { decisionView, explainingLine, LiveCollector } from './collector';
+import { decisionView, eventsOfEntry, explainingLine, LiveCollector } from './collector';
 
 const workflow = parseWorkflow(MINI);
 const [first, second] = workflow.agents.map((a) => a.name);
@@ -57,6 +57,20 @@ describe('the live collector', () => {
     expect(decisionView(workflow, second, { ...base, result: { allow: true } }).allowed).toBe(true);
     expect(decisionView(workflow, second, { ...base, input: { ...base.input, source: 'spiffe://elsewhere/ns/x/sa/y' }, result: false }).source).toBe('spiffe://elsewhere/ns/x/sa/y');
     expect(decisionView(workflow, second, { ...base, error: { code: 'x' } })).toMatchObject({ allowed: false, reason: 'evaluation error' });
+  });
+
+  it('shows ledger entries as the page needs them: decisions, chunk positions, refusals with the broken link', () => {
+    const by = { agent: second, component: 'app', spiffeId: spiffeId(workflow, second) };
+    const step = workflow.steps.find((s) => s.agent === second)!.name;
+    expect(eventsOfEntry(workflow, 'T', { type: 'handoff-received', by, step, artifact: 'av', chunk: 7, from: first })).toEqual([{ type: 'chunk', position: { chunk: 7, agent: second, step, time: 'T' } }]);
+    expect(eventsOfEntry(workflow, 'T', { type: 'handoff-refused', by, step, artifact: 'av', chunk: 3, from: first, reason: 'record 2 signed by x, expected y' })).toEqual([
+      { type: 'refusal', refusal: { time: 'T', agent: second, from: first, step, artifact: 'av', chunk: 3, reason: 'record 2 signed by x, expected y' } },
+    ]);
+    const decision = { decision_id: 'd9', timestamp: 'T', path: 'reelmesh/authz', input: { source: spiffeId(workflow, first), destination: spiffeId(workflow, second), method: 'GET', path: '/v1/status' }, result: { allow: false }, reason: 'no_route' };
+    expect(eventsOfEntry(workflow, 'T', { type: 'decision', by: { ...by, component: 'policy' }, decision })).toEqual([
+      { type: 'decision', decision: { id: 'd9', time: 'T', agent: second, source: first, destination: second, method: 'GET', path: '/v1/status', allowed: false, reason: 'no_route' } },
+    ]);
+    expect(eventsOfEntry(workflow, 'T', { type: 'handoff-sent', by, step, artifact: 'av', chunk: 1 })).toEqual([]);
   });
 
   it('finds no explaining line in a missing log, and the last line when none says error', () => {

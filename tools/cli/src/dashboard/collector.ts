@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
 import { connectOptions, readEventStream, requestJson } from '@reelmesh/http-kit';
-import type { AgentView, DashboardStore, DecisionView, ErrorView, ProcessView, RunView } from '@reelmesh/dashboard';
+import type { AgentView, DashboardEvent, DashboardStore, DecisionView, ErrorView, ProcessView, RunView } from '@reelmesh/dashboard';
 import type { LocalRuntime, ProcessGroup } from '@reelmesh/runtime';
 import { agentBySpiffeId, ownerOf, type Workflow } from '@reelmesh/workflow';
 
@@ -249,7 +249,7 @@ export class LiveCollector {
       this.#store.emit({ type: 'ledger', ledger: { entries: Math.max(this.#store.state().ledger.entries, c.to + 1), head: this.#store.state().ledger.head, checkpoint: c } });
     } else if (kind === 'entry') {
       const entry = data as { seq: number; time: string; hash: string; event: Record<string, unknown> };
-      this.#entry(entry.time, entry.event);
+      for (const e of eventsOfEntry(this.#workflow, entry.time, entry.event)) this.#store.emit(e);
       // Entry counts are many and small: one ledger update per half second.
       this.#ledgerPending = { entries: entry.seq + 1, head: entry.hash };
       this.#ledgerFlush ??= setTimeout(() => this.#flushLedger(), POLL_MS);
@@ -263,30 +263,39 @@ export class LiveCollector {
     this.#store.emit({ type: 'ledger', ledger: { ...this.#store.state().ledger, ...this.#ledgerPending } });
     this.#ledgerPending = undefined;
   }
+}
 
-  #entry(time: string, event: Record<string, unknown>): void {
-    const by = event.by as { agent?: string } | undefined;
-    const agent = by?.agent ?? '?';
-    if (event.type === 'decision') {
-      const d = event.decision as { decision_id: string; timestamp: string; input?: { source?: string; destination?: string; method?: string; path?: string } | null; result?: unknown; reason?: string; error?: unknown };
-      this.#store.emit({ type: 'decision', decision: decisionView(this.#workflow, agent, d) });
-    } else if (event.type === 'handoff-received') {
-      this.#store.emit({ type: 'chunk', position: { chunk: Number(event.chunk), agent, step: String(event.step), time } });
-    } else if (event.type === 'handoff-refused') {
-      this.#store.emit({
+/**
+ * What one ledger entry shows on the dashboard: a policy decision, a chunk's new place (received by
+ * an agent for a step), or a refusal with the broken link; other entries show nothing.
+ */
+export function eventsOfEntry(workflow: Workflow, time: string, event: Record<string, unknown>): DashboardEvent[] {
+  const agent = (event.by as { agent?: string } | undefined)?.agent ?? '?';
+  if (event.type === 'decision') return [{ type: 'decision', decision: decisionView(workflow, agent, event.decision as LoggedDecision) }];
+  if (event.type === 'handoff-received') return [{ type: 'chunk', position: { chunk: Number(event.chunk), agent, step: String(event.step), time } }];
+  if (event.type === 'handoff-refused') {
+    return [
+      {
         type: 'refusal',
         refusal: { time, agent, from: String(event.from ?? '?'), step: String(event.step), artifact: String(event.artifact), chunk: Number(event.chunk), reason: String(event.reason ?? '') },
-      });
-    }
+      },
+    ];
   }
+  return [];
+}
+
+/** A policy sidecar's decision as the ledger holds it (OPA's decision-log event). */
+interface LoggedDecision {
+  decision_id: string;
+  timestamp: string;
+  input?: { source?: string; destination?: string; method?: string; path?: string } | null;
+  result?: unknown;
+  reason?: string;
+  error?: unknown;
 }
 
 /** A decision of the ledger as the page lists it: principals as agent names where the workflow knows them. */
-export function decisionView(
-  workflow: Workflow,
-  agent: string,
-  d: { decision_id: string; timestamp: string; input?: { source?: string; destination?: string; method?: string; path?: string } | null; result?: unknown; reason?: string; error?: unknown },
-): DecisionView {
+export function decisionView(workflow: Workflow, agent: string, d: LoggedDecision): DecisionView {
   const name = (principal: string | undefined) => (principal ? (agentBySpiffeId(workflow, principal)?.name ?? principal) : '?');
   const result = d.result as { allow?: unknown; allowed?: unknown } | boolean | undefined;
   const allowed = typeof result === 'boolean' ? result : result?.allow === true || result?.allowed === true;

@@ -24,7 +24,8 @@ export interface DemoRun {
   result: RunWorkflowResult;
   /** The run's report (the dashboard's final state), also written to `<runDir>/dashboard.json`. */
   report: DashboardState;
-  reportFile: string;
+  /** Where it was written (none with `clean`: the run folder is gone). */
+  reportFile?: string;
 }
 
 /**
@@ -64,6 +65,7 @@ export async function runDemo(options: RunWorkflowOptions & { dashboard?: Dashbo
   const state: DashboardState = { ...(dashboard?.store.state() ?? { ...final, report }), mode: 'report' };
   // The open pages switch to the report view, as `reelmesh dashboard <run-dir>` would show it.
   dashboard?.store.emit({ type: 'snapshot', state });
-  const reportFile = await writeRunReport(result.runDir, state);
+  // A run asked to clean up after itself has no folder left to keep a report in.
+  const reportFile = options.clean ? undefined : await writeRunReport(result.runDir, state);
   return { result, report: state, reportFile };
 }
