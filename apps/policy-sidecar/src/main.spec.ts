@@ -2,7 +2,7 @@
 // on the endpoint it names (TCP or a Unix socket), and on SIGTERM stops, delivers the decisions
 // still queued for the ledger and flushes its decision log.
 import { createServer, type Server } from 'node:http';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,7 +11,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request, requestJson } from '@reelmesh/http-kit';
 import { runProgramToExit, startProgram, type StartedProgram } from '@reelmesh/http-kit/testing';
-import { loadPolicyData, REPO_ROOT, type DecisionLogEntry, type PolicyInput } from '@reelmesh/policy';
+import { generateDecisionVectors, loadPolicyData, REPO_ROOT, type DecisionLogEntry, type PolicyInput } from '@reelmesh/policy';
 import { POLICY_SIDECAR } from './index';
 
 const allowedInput = JSON.parse(readFileSync(join(REPO_ROOT, 'libs/policy/fixtures/input-allowed.json'), 'utf8')) as PolicyInput;
@@ -128,6 +128,19 @@ describe('policy-sidecar process', () => {
     expect(existsSync(socket)).toBe(false);
     // Without --decision-log, decisions are logged on stdout after the ready line.
     expect(running.lines.map((text) => (JSON.parse(text) as DecisionLogEntry).reason)).toEqual(['policy_not_loaded', 'allowed']);
+  });
+
+  it('with --workflow, derives its policy from the workflow file (the parser loads only for that flag) and decides as the vectors say', async () => {
+    // Imported as the sidecar imports it (Nx forbids a static import of a library a project loads lazily).
+    const [{ parseWorkflow }, { MINI }] = await Promise.all([import('@reelmesh/workflow'), import('@reelmesh/workflow/testing')]);
+    const dir = tempDir();
+    const file = join(dir, 'workflow.yaml');
+    writeFileSync(file, MINI);
+    running = await startProgram(POLICY_SIDECAR.main, ['--listen', '127.0.0.1:0', '--workflow', file, '--decision-log', join(dir, 'decisions.jsonl')], NO_TOKENS);
+    const api = running.ready.endpoints.api;
+    const vectors = generateDecisionVectors(parseWorkflow(MINI)).filter((v) => v.input !== undefined);
+    expect(vectors.some((v) => v.expected.allowed) && vectors.some((v) => !v.expected.allowed)).toBe(true);
+    for (const vector of vectors) expect((await requestJson<{ result: unknown }>(api, DECIDE, { json: { input: vector.input } })).result, vector.name).toEqual(vector.expected);
   });
 
   it('started again after kill -9 with the same flags, re-sends the decisions of its log to the ledger (line by line)', async () => {

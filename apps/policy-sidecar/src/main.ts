@@ -15,14 +15,15 @@ import { createWriteStream, openSync, readFileSync, type WriteStream } from 'nod
 import { ConfigError, runService } from '@reelmesh/http-kit';
 import { generatePolicyData, loadPolicyData, startPolicySidecar } from '@reelmesh/policy';
 import { AuditShipper } from '@reelmesh/provenance';
-import { loadWorkflow } from '@reelmesh/workflow';
 import { parseConfig } from './config';
 import { previousLog, reshipDecisionLog } from './reship';
 
 runService('policy-sidecar', async () => {
   const config = parseConfig(process.argv.slice(2), process.env);
   const signed = config.bundleKey !== undefined;
-  const data = config.waitForPush || signed ? undefined : config.workflow ? generatePolicyData(loadWorkflow(config.workflow)) : loadPolicyData(config.data);
+  // The YAML parser and the workflow schema load only for --workflow (a development convenience):
+  // a sidecar of the mesh starts without them.
+  const data = config.waitForPush || signed ? undefined : config.workflow ? generatePolicyData((await import('@reelmesh/workflow')).loadWorkflow(config.workflow)) : loadPolicyData(config.data);
   // What previous runs left in the log, measured before this run appends to it.
   const previous = config.decisionLog && config.auditUrl ? previousLog(config.decisionLog) : undefined;
   const decisionLog = config.decisionLog ? openLog(config.decisionLog) : undefined;

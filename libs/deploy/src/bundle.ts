@@ -1,7 +1,7 @@
 // How a program becomes one bundle: the Nx `build` target of every app (one esbuild bundle for its
 // image, npm packages left as imports resolved from the image's production node_modules, so
 // native binaries such as ffmpeg stay packages) and the local runtime's bundles (every program
-// at once, npm packages inlined too, shared code split into common chunks): the same esbuild
+// at once, npm packages inlined too, each program complete in one file): the same esbuild
 // settings for both, kept here.
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -47,7 +47,7 @@ export async function bundleProgram({ repoRoot, program, outfile }: BundleOption
   return out;
 }
 
-/** The local runtime's bundles of `programs`, not yet written: `<program>/main.mjs` and shared chunks. */
+/** The local runtime's bundles of `programs`, not yet written: one `<program>/main.mjs` each. */
 export interface ProgramSet {
   /** Output path relative to the output folder -> contents. */
   files: Array<{ path: string; contents: Uint8Array }>;
@@ -58,7 +58,12 @@ export interface ProgramSet {
 /**
  * Everything the local runtime starts, bundled in one esbuild pass with npm packages inlined:
  * a process then loads a few large files instead of resolving and compiling a thousand (tsx
- * compiles TypeScript at every start). Code shared by programs lands in common chunks.
+ * compiles TypeScript at every start). Each program gets one file holding only the code it uses:
+ * no chunks shared between programs. esbuild assigns whole files to shared chunks, and a library's
+ * index re-exports every file of the library, so with shared chunks the policy sidecar loaded the
+ * X.509 stack, the YAML parser and the schema validator it never calls (1.4 MB, against 0.6 MB
+ * alone) and spent a third more CPU starting (docs/benchmarks.md). Tree shaking within one
+ * program's bundle drops them.
  */
 export async function bundleProgramSet(repoRoot: string, programs: string[]): Promise<ProgramSet> {
   const result = await build({
@@ -66,8 +71,7 @@ export async function bundleProgramSet(repoRoot: string, programs: string[]): Pr
     entryPoints: Object.fromEntries(programs.map((p) => [`${p}/main`, entryOf(p)])),
     outdir: join(repoRoot, '.bundle-out'), // never written (write: false): names the outputs only
     outExtension: { '.js': '.mjs' },
-    chunkNames: 'chunks/[name]-[hash]',
-    splitting: true,
+    splitting: false,
     write: false,
     metafile: true,
     external: KEEP_EXTERNAL,
@@ -82,4 +86,4 @@ export async function bundleProgramSet(repoRoot: string, programs: string[]): Pr
 }
 
 /** What makes two program sets differ besides their inputs: the bundler and its settings. */
-export const BUNDLER_VERSION = `esbuild ${esbuildVersion}; externals ${KEEP_EXTERNAL.join(',')}; split esm v1`;
+export const BUNDLER_VERSION = `esbuild ${esbuildVersion}; externals ${KEEP_EXTERNAL.join(',')}; esm one file per program v2`;

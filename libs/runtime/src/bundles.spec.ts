@@ -20,18 +20,32 @@ write('tsconfig.json', JSON.stringify({ compilerOptions: { target: 'es2022', mod
 write('libs/greeting/index.ts', "export const greeting = (who: string): string => `hello ${who}`;\n");
 write('apps/alpha/src/main.ts', "import { greeting } from '@x/greeting';\nconsole.log(greeting('alpha'), process.argv.slice(2).join(' '));\n");
 write('apps/beta/src/main.ts', "import { greeting } from '@x/greeting';\nconsole.log(greeting('beta'));\n");
+// A library whose index re-exports a file only one program uses: the other does not carry it.
+write('libs/tools/light.ts', "export const light = (): string => 'light';\n");
+write('libs/tools/heavy.ts', "export const heavy = (): string => 'HEAVY-' + 'x'.repeat(3);\n");
+write('libs/tools/index.ts', "export { light } from './light';\nexport { heavy } from './heavy';\n");
+write('apps/delta/src/main.ts', "import { light } from '../../../libs/tools';\nconsole.log(light());\n");
+write('apps/epsilon/src/main.ts', "import { heavy, light } from '../../../libs/tools';\nconsole.log(heavy(), light());\n");
 mkdirSync(join(root, 'apps', 'not-a-program')); // no src/main.ts: not started, not built
 
 const run = (bundle: string, ...args: string[]) => execFileSync(process.execPath, [bundle, ...args], { encoding: 'utf8' }).trim();
 
 describe('program bundles', () => {
   it('builds every program of apps/ once, runs under plain node, and reuses the build while nothing changed', async () => {
-    expect(programsOf(root)).toEqual(['alpha', 'beta']);
+    expect(programsOf(root)).toEqual(['alpha', 'beta', 'delta', 'epsilon']);
     const first = await programBundles(root);
-    expect([...first.keys()]).toEqual(['alpha', 'beta']);
+    expect([...first.keys()]).toEqual(['alpha', 'beta', 'delta', 'epsilon']);
     expect(run(first.get('alpha')!, '--flag', 'x')).toBe('hello alpha --flag x');
     expect(run(first.get('beta')!)).toBe('hello beta');
     expect(await programBundles(root)).toEqual(first); // same folder: nothing rebuilt
+  });
+
+  it('gives each program one file with only the code it uses, even from a library index that re-exports more', async () => {
+    const bundles = await programBundles(root);
+    expect(run(bundles.get('delta')!)).toBe('light');
+    expect(run(bundles.get('epsilon')!)).toBe('HEAVY-xxx light');
+    expect(readFileSync(bundles.get('delta')!, 'utf8')).not.toContain('HEAVY-');
+    expect(readdirSync(join(bundles.get('delta')!, '..', '..')).sort()).toEqual(['alpha', 'beta', 'delta', 'epsilon']);
   });
 
   it('rebuilds when a source changes, and when a program is added', async () => {
@@ -74,7 +88,15 @@ describe('program bundles', () => {
     const offenders = files.filter((f) => /\b__(dirname|filename)\b/.test(readFileSync(join(buildDir, f), 'utf8')));
     expect(offenders).toEqual([]);
     // Three folders below the repository, like an image's dist/apps/<program>/main.mjs: code that
-    // finds the repository from its own URL (REPO_ROOT) finds it from any chunk.
+    // finds the repository from its own URL (REPO_ROOT) finds it from any bundle.
     for (const f of files) expect(join(buildDir, f).slice(REPO_ROOT.replace(/\/$/, '').length + 1).split('/'), f).toHaveLength(4);
+    // One file per program: nothing another program needs is loaded with it.
+    expect(files.sort()).toEqual(programsOf(REPO_ROOT).map((p) => join(p, 'main.mjs')).sort());
+    // The policy sidecar verifies bundles with node:crypto: the X.509 stack the proxy needs for its
+    // certificates is not in it (it was, through a chunk shared with the proxy, and cost it a third
+    // of its start-up CPU).
+    const sidecar = readFileSync(bundles.get('policy-sidecar')!, 'utf8');
+    expect(sidecar).not.toMatch(/node_modules\/@peculiar\/x509\//);
+    expect(readFileSync(bundles.get('proxy-sidecar')!, 'utf8')).toMatch(/node_modules\/@peculiar\/x509\//);
   }, 120_000);
 });

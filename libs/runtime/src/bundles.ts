@@ -1,7 +1,7 @@
 // Every process of a local run starts from a built bundle, not through tsx: tsx compiles each
 // TypeScript file of the program and its libraries at every start, and with twenty-odd processes
 // starting at once on two cores that was most of the mesh's start-up (docs/benchmarks.md). The
-// bundles of all programs under apps/ are built in one esbuild pass into dist/local-<build>/ and
+// bundles of all programs under apps/ (one file each) are built in one esbuild pass into dist/local-<build>/ and
 // reused while none of their inputs changed (dist/local-index.json names the current build); a developer who edits a file gets a new build on the
 // next start. REELMESH_RUN_FROM=source runs the TypeScript through tsx instead (development).
 import { createHash, randomBytes } from 'node:crypto';
@@ -65,8 +65,7 @@ export async function programArgs(entry: string, root = REPO_ROOT): Promise<stri
 export async function programBundles(root = REPO_ROOT): Promise<Map<string, string>> {
   const programs = programsOf(root);
   const key = createHash('sha256').update(JSON.stringify([BUNDLER_VERSION, process.version, programs, SETTINGS_INPUTS])).digest('hex').slice(0, 16);
-  // Every output file sits three folders below the repository (dist/local-<build>/<program or
-  // chunks>/<file>), as an image's dist/apps/<program>/main.mjs does: code that finds the
+  // Every output file sits three folders below the repository (dist/local-<build>/<program>/main.mjs), as an image's dist/apps/<program>/main.mjs does: code that finds the
   // repository from its own URL (REPO_ROOT, three levels up) finds it from a bundle too.
   const localDir = join(root, 'dist');
   const indexFile = join(localDir, 'local-index.json');

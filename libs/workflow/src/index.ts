@@ -15,7 +15,8 @@ export type {
 export { DEINTERLACERS, FRAME_RATE_METHODS, MEZZANINE_CODECS, PCM_INTERMEDIATES, SCALERS, X265_PRESETS } from './types';
 export { WorkflowError, formatIssue } from './errors';
 export { API_VERSION, KIND, WORKFLOW_SCHEMA } from './schema';
-export { DEFAULT_WORKFLOW_PATH, MAX_WORKFLOW_BYTES, REPO_ROOT, loadWorkflow, parseWorkflow, validateWorkflow } from './load';
+export { REPO_ROOT } from './repo-root';
+export { DEFAULT_WORKFLOW_PATH, MAX_WORKFLOW_BYTES, loadWorkflow, parseWorkflow, validateWorkflow } from './load';
 export { buildGraph, type WorkflowGraph } from './graph';
 export { agentBySpiffeId, spiffeId } from './spiffe';
 export { ownerOf, type Owner } from './owner';

@@ -2,7 +2,6 @@
 // The YAML node tree is kept alongside the data so every issue can name its line and column.
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import { WorkflowError } from './errors';
 import { locateIssues } from './locate';
@@ -11,11 +10,8 @@ import { checkStructure } from './structure';
 import { formatPath } from './path';
 import type { Workflow, WorkflowIssue } from './types';
 
-/**
- * The repository root, found from this file so it works from any cwd: the one place that knows
- * where the owner's policies/ folder (the workflow file, the Rego, the generated data) lives.
- */
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+import { REPO_ROOT } from './repo-root';
+
 /** policies/workflow.yaml at the repo root. */
 export const DEFAULT_WORKFLOW_PATH = resolve(REPO_ROOT, 'policies/workflow.yaml');
 
