@@ -3,9 +3,12 @@
 // native binaries such as ffmpeg stay packages) and the local runtime's bundles (every program
 // at once, npm packages inlined too, each program complete in one file): the same esbuild
 // settings for both, kept here.
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { build, version as esbuildVersion, type BuildOptions, type Metafile, type OutputFile } from 'esbuild';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Ajv, type Options } from 'ajv';
+import standaloneCode from 'ajv/dist/standalone';
+import { build, version as esbuildVersion, type BuildOptions, type Metafile, type OutputFile, type Plugin } from 'esbuild';
 import { isName } from '@reelmesh/addressing';
 
 /** Entry point of a program (an agent app or a platform service): every deployable is apps/<name>. */
@@ -21,8 +24,58 @@ export function entryOf(program: string): string {
  */
 const KEEP_EXTERNAL = ['@ffmpeg-installer/*', '@ffprobe-installer/*', 'fluent-ffmpeg', 'pino', 'thread-stream'];
 
+/**
+ * The JSON Schema validators, compiled at build time. A `*.validator.ts` file of a library exports
+ * `schema` (plain JSON), `ajvOptions` and `validator()` (ajv compiles the schema at first use, from
+ * source). In a bundle it becomes ajv's standalone code for the same schema and options, with the
+ * same three exports: a program carries ajv's small runtime helpers instead of its compiler and
+ * compiles no schema when it starts (the workflow's, the handoff manifest's and the agent
+ * configuration's: about a tenth of an agent's start-up CPU). Same errors either way
+ * (bundle.spec).
+ */
+export async function precompiledValidatorModule(file: string): Promise<string> {
+  const source = readFileSync(file, 'utf8');
+  const spec = (await import(pathToFileURL(file).href)) as { schema?: object; ajvOptions?: Options };
+  if (!spec.schema || !spec.ajvOptions) throw new Error(`${file}: a *.validator.ts file exports schema and ajvOptions`);
+  const ajv = new Ajv({ ...spec.ajvOptions, code: { source: true, esm: true } });
+  const compiled = ajv.compile(spec.schema);
+  // What the schema is made of stays among the build's inputs (a changed one rebuilds the bundles):
+  // every module the file imports for its values, re-exported under names nothing uses.
+  const inputs = [...source.matchAll(/^import (?!type\b)[^;]*? from '([^']+)';$/gm)].map((m) => m[1]).filter((spec) => spec !== 'ajv');
+  // ajv's runtime helpers come as require() calls: ES imports instead, which a bundle with its
+  // packages left external (an image's) can load too.
+  const helpers: string[] = [];
+  const code = standaloneCode(ajv, compiled).replace(/require\("(ajv\/dist\/runtime\/[\w/-]+?)(?:\.js)?"\)/g, (_, path: string) => {
+    const at = helpers.indexOf(path) >= 0 ? helpers.indexOf(path) : helpers.push(path) - 1;
+    return `ajvRuntime${at}`;
+  });
+  return [
+    `// ${relative(process.cwd(), file)} precompiled at build time by ajv's standalone code (libs/deploy/src/bundle.ts).`,
+    ...helpers.map((path, n) => `import ajvRuntime${n} from ${JSON.stringify(`${path}.js`)};`),
+    code,
+    'export function validator() { return validate; }',
+    `export const schema = ${JSON.stringify(spec.schema)};`,
+    `export const ajvOptions = ${JSON.stringify(spec.ajvOptions)};`,
+    ...inputs.map((input, n) => `export * as __schemaInput${n} from ${JSON.stringify(input)};`),
+    '',
+  ].join('\n');
+}
+
+/** The esbuild plugin that swaps every `*.validator.ts` of the libraries for its precompiled module. */
+export function precompiledValidators(repoRoot: string): Plugin {
+  return {
+    name: 'reelmesh-precompiled-validators',
+    setup(b) {
+      b.onLoad({ filter: /\.validator\.ts$/ }, async (args) =>
+        args.path.startsWith(join(repoRoot, 'libs')) ? { contents: await precompiledValidatorModule(args.path), loader: 'js', resolveDir: dirname(args.path) } : undefined,
+      );
+    },
+  };
+}
+
 function baseOptions(repoRoot: string): BuildOptions {
   return {
+    plugins: [precompiledValidators(repoRoot)],
     absWorkingDir: repoRoot,
     bundle: true,
     platform: 'node',
@@ -86,4 +139,4 @@ export async function bundleProgramSet(repoRoot: string, programs: string[]): Pr
 }
 
 /** What makes two program sets differ besides their inputs: the bundler and its settings. */
-export const BUNDLER_VERSION = `esbuild ${esbuildVersion}; externals ${KEEP_EXTERNAL.join(',')}; esm one file per program v2`;
+export const BUNDLER_VERSION = `esbuild ${esbuildVersion}; externals ${KEEP_EXTERNAL.join(',')}; esm one file per program, precompiled validators v3`;

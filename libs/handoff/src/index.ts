@@ -4,12 +4,12 @@ export {
   buildManifest,
   parseManifest,
   validateManifest,
-  manifestSchema,
   type HandoffManifest,
   type ManifestInput,
   type MediaInfo,
   type StreamInfo,
 } from './manifest';
+export { schema as manifestSchema } from './manifest.validator';
 export { chunkKey, slotRecordKey, slotRecordPrefix, slotOfRecordKey, padChunkIndex, MAX_CHUNKS, type ChunkSlot } from './chunk-key';
 export { SlotIndex, type SlotRecord } from './slot-index';
 export { sendChunk, type SendChunkOptions, type SendChunkResult } from './send-chunk';

@@ -1,7 +1,7 @@
-import { Ajv, type ErrorObject } from 'ajv';
-import { NAME_PATTERN, type HandoffAddress } from '@reelmesh/addressing';
+import type { ErrorObject } from 'ajv';
+import type { HandoffAddress } from '@reelmesh/addressing';
 import { HttpError } from '@reelmesh/http-kit';
-import { MAX_CHUNKS } from './chunk-key';
+import { validator } from './manifest.validator';
 
 /** What a stream inside a chunk is (informational; the receiver probes the media itself). */
 export interface StreamInfo {
@@ -41,64 +41,7 @@ export interface HandoffManifest extends HandoffAddress {
 }
 
 /** Workflow ids, steps, artifacts and agents follow the one name rule (@reelmesh/addressing). */
-const name = { type: 'string', pattern: NAME_PATTERN };
 
-export const manifestSchema = {
-  $id: 'https://reelmesh.io/schemas/handoff-manifest-v1.json',
-  type: 'object',
-  additionalProperties: false,
-  required: ['version', 'workflowId', 'step', 'artifact', 'chunkIndex', 'chunkCount', 'sha256', 'byteLength', 'media', 'producer'],
-  properties: {
-    version: { const: 1 },
-    workflowId: name,
-    step: name,
-    artifact: name,
-    chunkIndex: { type: 'integer', minimum: 0, maximum: MAX_CHUNKS - 1 },
-    chunkCount: { type: 'integer', minimum: 1, maximum: MAX_CHUNKS },
-    sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
-    byteLength: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
-    media: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['container'],
-      properties: {
-        container: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,31}$' },
-        durationSeconds: { type: 'number', minimum: 0 },
-        startSeconds: { type: 'number', minimum: 0 },
-        streams: {
-          type: 'array',
-          maxItems: 64,
-          items: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['type', 'codec'],
-            properties: {
-              type: { enum: ['video', 'audio', 'subtitle', 'data'] },
-              codec: { type: 'string', minLength: 1, maxLength: 64 },
-              index: { type: 'integer', minimum: 0 },
-              width: { type: 'integer', minimum: 1 },
-              height: { type: 'integer', minimum: 1 },
-              frameRate: { type: 'number', exclusiveMinimum: 0 },
-              pixelFormat: { type: 'string', maxLength: 64 },
-              sampleRate: { type: 'integer', minimum: 1 },
-              channels: { type: 'integer', minimum: 1 },
-            },
-          },
-        },
-      },
-    },
-    producer: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['agent', 'step'],
-      properties: { agent: name, step: name },
-    },
-    provenance: { type: 'object' },
-  },
-} as const;
-
-const ajv = new Ajv({ allErrors: false, strict: true });
-const validate = ajv.compile<HandoffManifest>(manifestSchema);
 
 /** Say which field is wrong, e.g. `manifest.sha256 must match pattern "^[0-9a-f]{64}$"`. */
 function describe(error: ErrorObject): string {
@@ -112,6 +55,7 @@ function describe(error: ErrorObject): string {
 
 /** Validate a parsed manifest; throws HttpError 400 MANIFEST_INVALID naming the field. */
 export function validateManifest(value: unknown): HandoffManifest {
+  const validate = validator();
   if (!validate(value)) throw new HttpError(400, 'MANIFEST_INVALID', describe(validate.errors![0]));
   if (value.chunkIndex >= value.chunkCount) {
     throw new HttpError(400, 'MANIFEST_INVALID', `manifest.chunkIndex (${value.chunkIndex}) must be < manifest.chunkCount (${value.chunkCount})`);

@@ -98,5 +98,7 @@ describe('program bundles', () => {
     const sidecar = readFileSync(bundles.get('policy-sidecar')!, 'utf8');
     expect(sidecar).not.toMatch(/node_modules\/@peculiar\/x509\//);
     expect(readFileSync(bundles.get('proxy-sidecar')!, 'utf8')).toMatch(/node_modules\/@peculiar\/x509\//);
+    // JSON Schemas are compiled at build time: no program carries ajv's compiler.
+    for (const f of files) expect(readFileSync(join(buildDir, f), 'utf8'), f).not.toMatch(/node_modules\/ajv\/dist\/compile\/index\.js/);
   }, 120_000);
 });

@@ -36,10 +36,11 @@ export function programsOf(root: string): string[] {
 }
 
 /**
- * Files that change a build without being bundled: the compiler settings, the package set, and
- * package.json's "sideEffects" (which lets esbuild drop the modules a program never uses).
+ * Files that change a build without being bundled: the compiler settings, the package set,
+ * package.json's "sideEffects" (which lets esbuild drop the modules a program never uses), and the
+ * bundler's own settings and plugins.
  */
-const SETTINGS_INPUTS = ['tsconfig.json', 'package.json', 'package-lock.json'];
+const SETTINGS_INPUTS = ['tsconfig.json', 'package.json', 'package-lock.json', 'libs/deploy/src/bundle.ts'];
 
 let current: Promise<Map<string, string>> | undefined;
 

@@ -1,20 +1,8 @@
 // Structural validation: run the JSON Schema with ajv and turn its errors into short,
 // path-addressed messages a film-ops person can act on.
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
-import { WORKFLOW_SCHEMA } from './schema';
+import type { ErrorObject } from 'ajv';
 import { fromJsonPointer, type RawIssue } from './path';
-
-let compiled: ValidateFunction | undefined;
-
-function validator(): ValidateFunction {
-  if (!compiled) {
-    // verbose: keeps the failing value and schema on each error, so messages can quote them.
-    const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
-    ajv.addVocabulary(['hint']);
-    compiled = ajv.compile(WORKFLOW_SCHEMA);
-  }
-  return compiled;
-}
+import { validator } from './structure.validator';
 
 /** Every structural problem in `value`, in document order; [] when it matches the schema. */
 export function checkStructure(value: unknown): RawIssue[] {
