@@ -41,7 +41,8 @@ describe('reelmesh bench --quick', () => {
 
   beforeAll(async () => {
     out = await mkdtemp(join(tmpdir(), 'reelmesh-bench-smoke-'));
-    result = await reelmesh(['bench', '--quick', '--json', '--only', SUITES.filter((s) => s !== 'quality' && s !== 'chaos').join(','), '--out', out]);
+    // Two start-up rounds, not the quick run's one: --startup-rounds is seen to take effect.
+    result = await reelmesh(['bench', '--quick', '--json', '--startup-rounds', '2', '--only', SUITES.filter((s) => s !== 'quality' && s !== 'chaos').join(','), '--out', out]);
     if (result.code !== 0) throw new Error(`bench exited ${result.code}:\n${result.stderr}`);
     summary = lastJsonLine<Summary>(result.stdout);
   }, 1_200_000);
@@ -97,6 +98,10 @@ describe('reelmesh bench --quick', () => {
     expect(report.summary).toEqual(summary);
     expect(Object.keys(report.raw).sort()).toEqual(['envelope', 'mesh', 'provenance', 'request', 'security', 'startup', 'workflow']);
     expect(report.raw.request.samples['+10000'].length).toBe(summary.request.levels[6].n);
+    expect(report.config.startupRounds).toBe(2);
+    const perAgent = Object.values(report.raw.startup.withPolicy as Record<string, number[]>);
+    expect(perAgent.length).toBeGreaterThan(0);
+    for (const observations of [...perAgent, ...Object.values(report.raw.startup.withoutPolicy as Record<string, number[]>)]) expect(observations).toHaveLength(2);
   });
 
   it('writes report.md with the targets table, a section per suite and the plots it embeds', async () => {
@@ -133,6 +138,9 @@ describe('reelmesh bench --quick', () => {
     const unknown = await reelmesh(['bench', '--quick', '--only', 'nope', '--out', out]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/--only .*unknown: nope/);
+    const rounds = await reelmesh(['bench', '--quick', '--startup-rounds', '0', '--out', out]);
+    expect(rounds.code).toBe(1);
+    expect(rounds.stderr).toMatch(/--startup-rounds takes a whole number from 1 to 10000, got "0"/);
   });
 });
 

@@ -23,6 +23,8 @@ export interface RunBenchOptions {
   outDir: string;
   quick: boolean;
   suites: SuiteName[];
+  /** Overrides the start-up study's rounds (the full study's 130, the quick run's 1). */
+  startupRounds?: number;
   log: (line: string) => void;
 }
 
@@ -42,7 +44,7 @@ async function prepareOutDir(outDir: string): Promise<void> {
 export async function runBench(options: RunBenchOptions): Promise<BenchOutcome> {
   const outDir = resolve(options.outDir);
   await prepareOutDir(outDir);
-  const config = benchConfig(options.quick);
+  const config = { ...benchConfig(options.quick), ...(options.startupRounds !== undefined ? { startupRounds: options.startupRounds } : {}) };
   const workDir = await mkdtemp(join(tmpdir(), 'reelmesh-bench-'));
   const results: SuiteResults = {};
   const started = new Date();
@@ -86,7 +88,7 @@ export async function runBench(options: RunBenchOptions): Promise<BenchOutcome> 
   const markdown = renderMarkdown({
     title: 'ReelMesh benchmark report',
     preamble: [
-      `${mode === 'quick' ? 'QUICK run (few observations: proves the report is produced; do not quote its figures).' : 'Full run.'} Generated ${started.toISOString()} on ${machine.cpus} x ${machine.cpuModel}, Node ${machine.node}. Suites: ${options.suites.join(', ')}.`,
+      `${mode === 'quick' ? 'QUICK run (few observations: proves the report is produced; do not quote its figures).' : 'Full run.'}${options.startupRounds !== undefined ? ` Start-up study: ${options.startupRounds} rounds (--startup-rounds).` : ''} Generated ${started.toISOString()} on ${machine.cpus} x ${machine.cpuModel}, Node ${machine.node}. Suites: ${options.suites.join(', ')}.`,
       REFERENCE_NOTE,
     ],
     targets: built.targets,
