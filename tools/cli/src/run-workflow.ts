@@ -31,7 +31,10 @@ export interface RunWorkflowOptions {
   progress?: Progress;
   /** Called before anything is spawned with the group every process goes into (Ctrl-C stops it). */
   onGroup?: (group: ProcessGroup) => void;
+  /** A cap on the whole run (none by default: a long film takes as long as it takes). */
   timeoutMs?: number;
+  /** Fail when no step has finished a chunk for this long (default 10 min): a stuck run, whatever the film's length. */
+  stallTimeoutMs?: number;
   /** Seal everything at rest (default true). */
   encryption?: boolean;
   /** Every agent as a pod behind mTLS and policy sidecars (default true). */
@@ -134,6 +137,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * only when one keeps crashing, a step fails for good, or the deadline passes — and then it can be
  * continued with `resume: <run folder>`.
  */
+/** How long a run may go without any step finishing a chunk before it is called stuck. */
+export const DEFAULT_STALL_TIMEOUT_MS = 10 * 60_000;
+
 export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkflowResult> {
   const workflow = loadWorkflow(options.workflowPath);
   let manifest: RunManifest;
@@ -227,7 +233,12 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
           });
     const chunkCount = body.chunkCount ?? 0;
     if (body.format) options.progress?.line(`format: ${body.format.summary}`);
-    const deadline = started + (options.timeoutMs ?? 30 * 60_000);
+    // A stuck run fails; a long one does not: what counts is the time since a step last finished
+    // a chunk (a fixed 30 min cap used to stop a 10-minute film's secure run, which takes ~50 min here).
+    const deadline = options.timeoutMs === undefined ? Infinity : started + options.timeoutMs;
+    const stallMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+    let progressSeen = '';
+    let progressAt = Date.now();
     // While a process is being restarted its agent does not answer: the last answer stands in.
     const last = new Map<string, AgentStatus>();
     let lastRun: RunStatus = body;
@@ -239,6 +250,9 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
         Promise.all(Object.values(runtime.agents).map((a) => getJson<AgentStatus>(a, '/v1/status').then((s) => (last.set(a.agent, s), s), () => last.get(a.agent)))),
       ]).then(([r, s]) => [r, s.filter((x): x is AgentStatus => x !== undefined)] as const);
       lastRun = run;
+      const progress = JSON.stringify([run.state, statuses.map((x) => x.progress)]);
+      if (progress !== progressSeen) [progressSeen, progressAt] = [progress, Date.now()];
+      else if (Date.now() - progressAt > stallMs) throw new Error(`workflow stalled: no step finished a chunk for ${Math.round(stallMs / 1000)} s`);
       for (const s of statuses) {
         for (const [step, done] of Object.entries(s.progress)) options.progress?.update(step, done, chunkCount);
         const failure = s.failures[0];
