@@ -49,4 +49,12 @@ describe('reelmesh demo: bad input gets one readable line and leaves nothing run
     expect(result.code).toBe(1);
     expect(oneLine(result.stderr)).toMatch(/--duration must be a number of seconds/);
   });
+
+  it('--clean with --dashboard (the report would be deleted with the run folder it is served from)', async () => {
+    const out = join(dir, 'clean-dashboard');
+    const result = await reelmesh(['demo', '--clean', '--dashboard', '--out', out]);
+    expect(result.code).toBe(1);
+    expect(oneLine(result.stderr)).toMatch(/--clean and --dashboard cannot be combined/);
+    expect(readdirSync(dir)).not.toContain('clean-dashboard');
+  });
 });

@@ -64,7 +64,7 @@ function startupPart(r: StartupResult, out: BuiltReport): void {
   out.sections.push({
     title: 'Pod start-up (issues #7.1, #18)',
     paragraphs: [
-      `Spawn of a pod's first process to its app's ready message, in a real local runtime, pods started one after another (a pod's own start-up, as the paper measured it). With: policy sidecar + proxy + app, ready once the sidecar holds the owner's signed policy; without: proxy + app. ${r.rounds} alternated runtime start-ups per group; one observation per pod per start-up.`,
+      `Spawn of a pod's first process to the last of its processes ready (as a pod is Ready when every container is), in a real local runtime, pods started one after another (a pod's own start-up, as the paper measured it). With: policy sidecar + proxy + app, ready once the sidecar holds the owner's signed policy; without: proxy + app. ${r.rounds} alternated runtime start-ups per group; one observation per pod per start-up.`,
       `The whole secure mesh (local KMS, control plane, then every pod at once, as \`reelmesh up\` starts it), call to ready: ${(mesh.bundle.mean / 1000).toFixed(2)} s from the built bundles (n=${mesh.bundle.n}) against ${(mesh.source.mean / 1000).toFixed(2)} s for the same mesh from source through tsx (ratio ${fmt(meshRatio)}).`,
       `Welch t-test, all pods pooled: t=${fmt(test.t)}, df=${fmt(test.df, 1)}, p=${fmt(test.p, 4)}; means ${test.meanA.toFixed(1)} ms with vs ${test.meanB.toFixed(1)} ms without (${pct(test.differencePct)}).`,
     ],

@@ -57,6 +57,8 @@ export function registerDemo(program: Command): void {
       if (!Number.isFinite(durationSeconds) || durationSeconds <= 0 || durationSeconds > 6 * 3600) {
         throw new Error(`--duration must be a number of seconds between 0 and 21600, got ${JSON.stringify(opts.duration)}`);
       }
+      // The dashboard serves the run's report from its run folder, which --clean deletes.
+      if (opts.clean && opts.dashboard) throw new Error('--clean and --dashboard cannot be combined: the dashboard serves the report from the run folder that --clean deletes');
       const sample = parseSampleOptions(opts);
       const chaosEvery = opts.chaosEvery === undefined ? undefined : Number(opts.chaosEvery);
       if (chaosEvery !== undefined && !(chaosEvery >= 0.5 && chaosEvery <= 3600)) throw new Error(`--chaos-every must be a number of seconds between 0.5 and 3600, got ${JSON.stringify(opts.chaosEvery)}`);
@@ -84,7 +86,7 @@ export function registerDemo(program: Command): void {
           sample,
           outDir: opts.out,
           dataRoot: opts.dataRoot,
-          clean: opts.clean && !opts.dashboard,
+          clean: opts.clean,
           workflowPath: opts.workflow,
           mesh: opts.mesh,
           isolation: opts.isolation as 'none' | 'netns',
