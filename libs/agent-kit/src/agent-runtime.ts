@@ -388,22 +388,36 @@ export class AgentRuntime {
   }
 
   /**
-   * The owner's watchdog: while the sink is missing chunks and none has come in for
+   * The owner's watchdog: while the sink is missing chunks and nothing has moved for
    * redispatchAfterMs, re-send the source's stored outputs of the missing ones. Each hop that
    * holds a chunk already answers `duplicate` and passes the nudge on (onDuplicate); a hop that
    * lost it (a new volume) takes it as new.
+   *
+   * "Nothing has moved" is no new source chunk handed on and no new input at the sink, not "no
+   * chunk complete at the sink": a sink whose other input comes from a programme step (the
+   * loudness pass, which renders only once it has analysed every chunk) completes no chunk for
+   * most of a long film while pictures keep arriving. Counting complete chunks re-sent every chunk
+   * in flight down the whole chain every two minutes (3 handoffs in 4 were such duplicates in a
+   * 600 s film's secure run).
    */
   private startWatchdog(source: Step, chunkCount: number): void {
     const every = this.options.redispatchAfterMs ?? 120_000;
     const sink = this.sinkStep;
     if (this.watchdog || !sink || every <= 0 || this.gathered.has(sink.name)) return;
-    let last = -1;
+    let last = '';
     this.watchdog = setInterval(() => {
-      const have = this.chunksDone()[sink.name] ?? 0;
-      if (have === last) void this.redispatch(source, sink, chunkCount);
-      last = have;
+      const moved = this.movement(source, sink);
+      if (moved === last) void this.redispatch(source, sink, chunkCount);
+      last = moved;
     }, every);
     this.watchdog.unref();
+  }
+
+  /** What the watchdog compares: source chunks handed on, inputs arrived at the sink, chunks complete there. */
+  private movement(source: Step, sink: Step): string {
+    let inputs = 0;
+    for (const slot of this.arrived.get(sink.name)?.values() ?? []) inputs += slot.size;
+    return `${this.acknowledged.count(source.name)}/${inputs}/${this.chunksDone()[sink.name] ?? 0}`;
   }
 
   private stopWatchdog(): void {

@@ -370,6 +370,51 @@ describe('a restarted agent takes up its volume: nothing lost, nothing made twic
     expect(agents['fx-1'].runtime.status().failures).toEqual([expect.objectContaining({ step: 'demux', chunkIndex: 1, message: 'one bad run' })]);
   });
 
+  it('the owner does not re-dispatch while pictures keep arriving at the sink, though no chunk is complete there (its sound comes from a step that waits for all)', async () => {
+    // MINI with a second input at the sink from a step that holds every chunk until the test lets
+    // it go, as the loudness pass holds the sound until it has analysed the whole film.
+    const wf = parseWorkflow(
+      MINI_WORKFLOW_YAML.replace('  - { name: assemble,', '  - { name: late, agent: fx-1, job: late }\n  - { name: assemble,') +
+        '  - { from: split, to: late, artifact: av }\n  - { from: late, to: assemble, artifact: sound }\n',
+    );
+    for (const agent of ['owner', 'fx-1']) identities[agent] = { signer: createSigner(await ca.issue(spiffeId(wf, agent))), caBundlePem: ca.bundlePem };
+    const chunks = 12;
+    let pictureGate = 0; // demux may run chunks below this index
+    let soundReleased = false;
+    let gathered: { picture: number; sound: number } | undefined;
+    const waitFor = async (check: () => boolean) => {
+      while (!check()) await new Promise((r) => setTimeout(r, 10));
+    };
+    crash(agents['fx-1']);
+    crash(agents.owner);
+    agents['fx-1'] = await start(wf, 'fx-1', {
+      demux: async ({ chunkIndex, inputs, outputs }) => {
+        await waitFor(() => chunkIndex < pictureGate);
+        await pipeline(await inputs.av(), outputs.picture);
+      },
+      late: async ({ inputs, outputs }) => {
+        await waitFor(() => soundReleased);
+        await pipeline(await inputs.av(), outputs.sound);
+      },
+      // Room for every held chunk at once: a held one must not keep a picture from running.
+    }, undefined, { concurrency: 2 * chunks + 2 });
+    agents.owner = await start(wf, 'owner', {
+      split: async ({ chunkIndex, outputs }) => void outputs.av.end(Buffer.from(`original chunk ${chunkIndex}`)),
+      assemble: { gather: async ({ inputs }) => void (gathered = { picture: inputs.picture.length, sound: inputs.sound.length }) },
+    }, undefined, { redispatchAfterMs: 800 });
+    await Promise.all(Array.from({ length: chunks }, (_, i) => agents.owner.runtime.produce('split', i, chunks)));
+    // One picture every 200 ms, for three watchdog periods and more: inputs keep arriving at the
+    // sink while no chunk there is complete.
+    for (let i = 1; i <= chunks; i++) {
+      pictureGate = i;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    soundReleased = true;
+    await until(() => gathered !== undefined || agents.owner.runtime.status().failures.length > 0);
+    expect(gathered).toEqual({ picture: chunks, sound: chunks });
+    expect(agents.owner.runtime.status().redispatched).toBe(0);
+  });
+
   it('refuses to resume from a slot record that does not read back, naming it, and deletes nothing', async () => {
     await Promise.all([0, 1].map((i) => agents.owner.runtime.produce('split', i, 2)));
     await until(() => assembled !== undefined);
