@@ -22,10 +22,11 @@ describe('policy sidecar configuration', () => {
     [['--port', '0'], /Unknown option '--port'/],
     [['--host', '127.0.0.1'], /Unknown option '--host'/],
     [['extra'], /positional/],
-    [['--data', 'd.json', '--workflow', 'w.yaml'], /give --data or --workflow, not both/],
-    [['--wait-for-push', '--data', 'd.json'], /--wait-for-push takes no --data or --workflow/],
+    // The workflow parser is not in the sidecar: the CLI derives the data.
+    [['--workflow', 'w.yaml'], /--workflow is not taken: derive the policy data with `reelmesh gen --policy-data <workflow.yaml> > data.json` and pass --data/],
+    [['--wait-for-push', '--data', 'd.json'], /--wait-for-push takes no --data/],
     [['--wait-for-push'], /--wait-for-push needs POLICY_UPDATE_TOKEN/],
-    [['--bundle-key', 'k.pem', '--workflow', 'w.yaml'], /--bundle-key loads signed bundles only/],
+    [['--bundle-key', 'k.pem', '--data', 'd.json'], /--bundle-key loads signed bundles only/],
     [['--bundle', 'b.tar.gz'], /--bundle needs --bundle-key/],
     [['--audit-url', 'http://127.0.0.1:1/v1/audit/logs'], /--audit-url needs REELMESH_AUDIT_TOKEN/],
   ])('refuses %j as CONFIG_INVALID', (argv, message) => {

@@ -11,7 +11,9 @@ import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request, requestJson } from '@reelmesh/http-kit';
 import { runProgramToExit, startProgram, type StartedProgram } from '@reelmesh/http-kit/testing';
-import { generateDecisionVectors, loadPolicyData, REPO_ROOT, type DecisionLogEntry, type PolicyInput } from '@reelmesh/policy';
+import { generateDecisionVectors, loadPolicyData, policyDataJson, REPO_ROOT, type DecisionLogEntry, type PolicyInput } from '@reelmesh/policy';
+import { parseWorkflow } from '@reelmesh/workflow';
+import { MINI } from '@reelmesh/workflow/testing';
 import { POLICY_SIDECAR } from './index';
 
 const allowedInput = JSON.parse(readFileSync(join(REPO_ROOT, 'libs/policy/fixtures/input-allowed.json'), 'utf8')) as PolicyInput;
@@ -130,15 +132,14 @@ describe('policy-sidecar process', () => {
     expect(running.lines.map((text) => (JSON.parse(text) as DecisionLogEntry).reason)).toEqual(['policy_not_loaded', 'allowed']);
   });
 
-  it('with --workflow, derives its policy from the workflow file (the parser loads only for that flag) and decides as the vectors say', async () => {
-    // Imported as the sidecar imports it (Nx forbids a static import of a library a project loads lazily).
-    const [{ parseWorkflow }, { MINI }] = await Promise.all([import('@reelmesh/workflow'), import('@reelmesh/workflow/testing')]);
+  it('with --data derived from another workflow (the mini one), decides as that workflow\'s vectors say', async () => {
+    const mini = parseWorkflow(MINI);
     const dir = tempDir();
-    const file = join(dir, 'workflow.yaml');
-    writeFileSync(file, MINI);
-    running = await startProgram(POLICY_SIDECAR.main, ['--listen', '127.0.0.1:0', '--workflow', file, '--decision-log', join(dir, 'decisions.jsonl')], NO_TOKENS);
+    const file = join(dir, 'data.json');
+    writeFileSync(file, policyDataJson(mini));
+    running = await startProgram(POLICY_SIDECAR.main, ['--listen', '127.0.0.1:0', '--data', file, '--decision-log', join(dir, 'decisions.jsonl')], NO_TOKENS);
     const api = running.ready.endpoints.api;
-    const vectors = generateDecisionVectors(parseWorkflow(MINI)).filter((v) => v.input !== undefined);
+    const vectors = generateDecisionVectors(mini).filter((v) => v.input !== undefined);
     expect(vectors.some((v) => v.expected.allowed) && vectors.some((v) => !v.expected.allowed)).toBe(true);
     for (const vector of vectors) expect((await requestJson<{ result: unknown }>(api, DECIDE, { json: { input: vector.input } })).result, vector.name).toEqual(vector.expected);
   });

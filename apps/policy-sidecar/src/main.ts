@@ -1,6 +1,6 @@
 // The policy sidecar: OPA's job in a pod, answering OPA's REST API from the TypeScript engine.
 //   tsx apps/policy-sidecar/src/main.ts [--listen 127.0.0.1:8181 | --listen unix:/abs/p.sock]
-//     [--data policies/reelmesh/data.json | --workflow policies/workflow.yaml | --wait-for-push]
+//     [--data policies/reelmesh/data.json | --wait-for-push]
 //     [--bundle-key owner-bundle.pub.pem [--bundle-key-id owner] [--bundle signed.tar.gz]]
 //     [--decision-log FILE] [--audit-url <ledger>/v1/audit/logs]
 // Env: POLICY_UPDATE_TOKEN enables PUT /v1/data (and /v1/bundle) for the control plane;
@@ -13,7 +13,7 @@
 // Signed-policy mode loads only bundles the owner signed; a refused one keeps the last good policy.
 import { createWriteStream, openSync, readFileSync, type WriteStream } from 'node:fs';
 import { ConfigError, runService } from '@reelmesh/http-kit';
-import { generatePolicyData, loadPolicyData, startPolicySidecar } from '@reelmesh/policy';
+import { loadPolicyData, startPolicySidecar } from '@reelmesh/policy';
 import { AuditShipper } from '@reelmesh/provenance';
 import { parseConfig } from './config';
 import { previousLog, reshipDecisionLog } from './reship';
@@ -21,9 +21,7 @@ import { previousLog, reshipDecisionLog } from './reship';
 runService('policy-sidecar', async () => {
   const config = parseConfig(process.argv.slice(2), process.env);
   const signed = config.bundleKey !== undefined;
-  // The YAML parser and the workflow schema load only for --workflow (a development convenience):
-  // a sidecar of the mesh starts without them.
-  const data = config.waitForPush || signed ? undefined : config.workflow ? generatePolicyData((await import('@reelmesh/workflow')).loadWorkflow(config.workflow)) : loadPolicyData(config.data);
+  const data = config.waitForPush || signed ? undefined : loadPolicyData(config.data);
   // What previous runs left in the log, measured before this run appends to it.
   const previous = config.decisionLog && config.auditUrl ? previousLog(config.decisionLog) : undefined;
   const decisionLog = config.decisionLog ? openLog(config.decisionLog) : undefined;

@@ -31,7 +31,7 @@ const KEEP_EXTERNAL = ['@ffmpeg-installer/*', '@ffprobe-installer/*', 'fluent-ff
  * same three exports: a program carries ajv's small runtime helpers instead of its compiler and
  * compiles no schema when it starts (the workflow's, the handoff manifest's and the agent
  * configuration's: about a tenth of an agent's start-up CPU). Same errors either way
- * (bundle.spec).
+ * (validators.spec).
  */
 export async function precompiledValidatorModule(file: string): Promise<string> {
   const source = readFileSync(file, 'utf8');

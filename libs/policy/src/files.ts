@@ -26,10 +26,15 @@ export interface GeneratedFile {
   readonly content: string;
 }
 
+/** A workflow's policy data document as written to policies/reelmesh/data.json (a sidecar's --data). */
+export function policyDataJson(wf: Workflow): string {
+  return stableJson(generatePolicyData(wf));
+}
+
 /** The exact bytes `reelmesh gen` writes, so a test can check the committed files are fresh. */
 export function renderGeneratedPolicyFiles(wf: Workflow): GeneratedFile[] {
   return [
-    { path: POLICY_DATA_FILE, content: stableJson(generatePolicyData(wf)) },
+    { path: POLICY_DATA_FILE, content: policyDataJson(wf) },
     // An array (OPA loads it as data.vectors), so the generated marker lives in the README beside it.
     { path: DECISION_VECTORS_FILE, content: `${JSON.stringify(generateDecisionVectors(wf), null, 2)}\n` },
     { path: DECISION_VECTORS_README, content: vectorsReadme() },

@@ -16,6 +16,7 @@ export {
   REPO_ROOT,
   loadDecisionVectors,
   loadPolicyData,
+  policyDataJson,
   renderGeneratedPolicyFiles,
   stableJson,
   writeAtomically,

@@ -98,6 +98,9 @@ describe('program bundles', () => {
     const sidecar = readFileSync(bundles.get('policy-sidecar')!, 'utf8');
     expect(sidecar).not.toMatch(/node_modules\/@peculiar\/x509\//);
     expect(readFileSync(bundles.get('proxy-sidecar')!, 'utf8')).toMatch(/node_modules\/@peculiar\/x509\//);
+    // It takes policy data, not a workflow file: no YAML parser either (the agents have one).
+    expect(sidecar).not.toMatch(/node_modules\/yaml\//);
+    expect(readFileSync(bundles.get('owner')!, 'utf8')).toMatch(/node_modules\/yaml\//);
     // JSON Schemas are compiled at build time: no program carries ajv's compiler.
     for (const f of files) expect(readFileSync(join(buildDir, f), 'utf8'), f).not.toMatch(/node_modules\/ajv\/dist\/compile\/index\.js/);
   }, 120_000);

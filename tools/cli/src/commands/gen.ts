@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { orphanedFiles, renderRepoGeneratedFiles, staleFiles, writeGeneratedFiles } from '@reelmesh/deploy';
+import { policyDataJson } from '@reelmesh/policy';
 import { assertWorkflowImplemented, REPO_ROOT } from '@reelmesh/runtime';
 import { loadWorkflow } from '@reelmesh/workflow';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { LIST_KINDS, listWorkflow } from './workflow-list';
 
 /**
@@ -18,7 +19,14 @@ export function registerGen(program: Command): void {
     .description('regenerate everything derived from policies/workflow.yaml (policy data, vectors, access matrix, k8s, istio, compose)')
     .option('--check', 'exit 1 listing every generated file that is stale, missing or orphaned (writes nothing)')
     .option('--list [kind]', `print what the workflow defines, writing nothing: a table of its agents, or one name per line of ${LIST_KINDS.join(', ')} (for scripts)`)
-    .action(async (opts: { check?: boolean; list?: string | boolean }) => {
+    .option('--policy-data <workflow-file>', "print the policy data derived from a workflow file, writing nothing (a policy sidecar's --data)")
+    .action(async (opts: { check?: boolean; list?: string | boolean; policyData?: string }) => {
+      if (opts.policyData !== undefined) {
+        if (opts.check || opts.list !== undefined) throw new Error('--policy-data takes no --check or --list');
+        // The same bytes `reelmesh gen` writes to policies/reelmesh/data.json for the repository's workflow.
+        process.stdout.write(policyDataJson(loadWorkflow(resolve(opts.policyData))));
+        return;
+      }
       const workflow = loadWorkflow(join(REPO_ROOT, 'policies/workflow.yaml'));
       if (opts.list !== undefined) {
         for (const line of listWorkflow(workflow, typeof opts.list === 'string' ? opts.list : undefined)) process.stdout.write(`${line}\n`);
