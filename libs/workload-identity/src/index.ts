@@ -9,8 +9,6 @@ export {
   KEY_PURPOSE,
   parseTrustBundle,
   splitPem,
-  svidLeafExtensions,
-  svidRootExtensions,
   SvidProfileError,
   type CertificateInput,
   type CheckedSvid,
@@ -18,3 +16,4 @@ export {
   type SvidRule,
   type SvidUse,
 } from './svid-profile';
+export { svidLeafExtensions, svidRootExtensions } from './svid-extensions';

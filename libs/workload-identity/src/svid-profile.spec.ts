@@ -1,7 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { formatSpiffeId } from '@reelmesh/addressing';
-import { checkSvid, parseTrustBundle, splitPem, svidLeafExtensions, SvidProfileError, type SvidRule, type SvidUse } from './svid-profile';
+import { svidLeafExtensions } from './svid-extensions';
+import { checkSvid, parseTrustBundle, splitPem, SvidProfileError, type SvidRule, type SvidUse } from './svid-profile';
 import { createTestCa, mintIntermediate, mintLeaf, mintSvidVariants, type SvidVariant, type TestCa } from './testing';
 
 const TD = 'reelmesh.local';

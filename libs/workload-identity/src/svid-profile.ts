@@ -1,13 +1,13 @@
-import 'reflect-metadata';
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
-import { isTrustDomain, readSpiffeId, spiffeTrustDomainId } from '@reelmesh/addressing';
+import { isTrustDomain, readSpiffeId } from '@reelmesh/addressing';
+import { KEY_USAGE, readCertificateExtensions, type CertificateExtensions } from './certificate-extensions';
 
 // The one home of the certificate rules: what a certificate must be to stand for a workload (the
 // SPIFFE X.509-SVID profile), checked like a SPIFFE verifier would, for every reader — the proxies
 // (the TLS client's and the server's certificate) and provenance (the signer of records, of
 // deliverable attestations and of audit checkpoints). Node's X.509 builds and verifies the path;
-// @peculiar/x509 reads the extensions node does not expose (key usage bits, pathLenConstraint).
+// certificate-extensions.ts reads the extensions node does not expose (key usage bits,
+// pathLenConstraint). What an issuer puts in an SVID is in svid-extensions.ts.
 
 /** What a certificate is used for; each use needs its own extended key usage. */
 export type SvidUse = 'tls-client' | 'tls-server' | 'signing';
@@ -166,17 +166,17 @@ function analyse(chain: readonly CertificateInput[], roots: readonly X509Certifi
   const parsed = path.map(extensionsOf);
 
   const leaf = parsed[0];
-  const uris = uriSans(leaf);
+  const uris = leaf.uris;
   if (uris.length !== 1) throw new SvidProfileError('uri-san-count', `leaf has ${uris.length} URI SANs; an X.509-SVID has exactly one (its SPIFFE id)`);
   const id = readSpiffeId(uris[0]);
   if (!id) throw new SvidProfileError('spiffe-id', `leaf's URI SAN ${uris[0]} is not a SPIFFE id of the form spiffe://<trust-domain>/ns/<actor>/sa/<agent>`);
-  if (leaf.getExtension(x509.BasicConstraintsExtension)?.ca) {
+  if (leaf.basicConstraints?.ca) {
     throw new SvidProfileError('leaf-is-ca', 'leaf is a CA certificate (basicConstraints cA true), not a workload SVID');
   }
-  const usages = leaf.getExtension(x509.KeyUsagesExtension)?.usages;
+  const usages = leaf.keyUsage;
   if (usages === undefined) throw new SvidProfileError('key-usage', 'leaf has no keyUsage extension');
-  if (!(usages & x509.KeyUsageFlags.digitalSignature)) throw new SvidProfileError('key-usage', 'leaf keyUsage lacks digitalSignature');
-  if (usages & (x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign)) {
+  if (!(usages & KEY_USAGE.digitalSignature)) throw new SvidProfileError('key-usage', 'leaf keyUsage lacks digitalSignature');
+  if (usages & (KEY_USAGE.keyCertSign | KEY_USAGE.cRLSign)) {
     throw new SvidProfileError('key-usage', 'leaf keyUsage allows keyCertSign or cRLSign (only a CA signs certificates and CRLs)');
   }
 
@@ -184,16 +184,16 @@ function analyse(chain: readonly CertificateInput[], roots: readonly X509Certifi
   for (let i = 1; i < path.length; i++) {
     const ca = parsed[i];
     const name = `${i === path.length - 1 ? 'root' : 'intermediate'} CA "${path[i].subject.replace(/\n/g, ', ')}"`;
-    const constraints = ca.getExtension(x509.BasicConstraintsExtension);
+    const constraints = ca.basicConstraints;
     if (!constraints?.ca) throw new SvidProfileError('ca-basic-constraints', `${name} has no basicConstraints with cA true, yet issued the next certificate`);
-    const caUsages = ca.getExtension(x509.KeyUsagesExtension)?.usages ?? 0;
-    if (!(caUsages & x509.KeyUsageFlags.keyCertSign)) throw new SvidProfileError('ca-key-usage', `${name} has no keyCertSign key usage`);
+    const caUsages = ca.keyUsage ?? 0;
+    if (!(caUsages & KEY_USAGE.keyCertSign)) throw new SvidProfileError('ca-key-usage', `${name} has no keyCertSign key usage`);
     if (constraints.pathLength !== undefined && i - 1 > constraints.pathLength) {
       throw new SvidProfileError('path-length', `${name} allows ${constraints.pathLength} intermediate CA(s) below it (pathLenConstraint), but ${i - 1} follow`);
     }
   }
 
-  const eku = leaf.getExtension(x509.ExtendedKeyUsageExtension);
+  const eku = leaf.extendedKeyUsage;
   const validity = path.map((cert) => [Date.parse(cert.validFrom), Date.parse(cert.validTo)]);
   return {
     svid: {
@@ -206,7 +206,7 @@ function analyse(chain: readonly CertificateInput[], roots: readonly X509Certifi
       notAfter: Math.min(...validity.map(([, to]) => to)),
     },
     rootTrustDomain: trustDomainOfCa(parsed[parsed.length - 1]),
-    purposes: eku ? new Set(eku.usages.map(String)) : undefined,
+    purposes: eku ? new Set(eku) : undefined,
   };
 }
 
@@ -239,53 +239,21 @@ function issuedBy(cert: X509Certificate, issuer: X509Certificate): boolean {
   return cert.issuer === issuer.subject && cert.verify(issuer.publicKey);
 }
 
-function extensionsOf(cert: X509Certificate, index: number): x509.X509Certificate {
-  let parsed: x509.X509Certificate;
+function extensionsOf(cert: X509Certificate, index: number): CertificateExtensions {
+  let parsed: CertificateExtensions;
   try {
-    parsed = new x509.X509Certificate(cert.raw);
+    parsed = readCertificateExtensions(cert.raw);
   } catch {
     throw new SvidProfileError('malformed', `certificate ${index} of the path cannot be parsed`);
   }
-  const oids = parsed.extensions.map((e) => e.type);
+  const oids = parsed.oids;
   if (new Set(oids).size !== oids.length) throw new SvidProfileError('malformed', `certificate ${index} of the path repeats an extension`);
   return parsed;
 }
 
 /** A CA names its trust domain with one URI SAN spiffe://<trust-domain> (SPIRE's CAs do). */
-function trustDomainOfCa(ca: x509.X509Certificate): string | undefined {
-  const uris = uriSans(ca);
+function trustDomainOfCa(ca: CertificateExtensions): string | undefined {
+  const uris = ca.uris;
   const m = uris.length === 1 ? /^spiffe:\/\/([^/]+)\/?$/.exec(uris[0]) : null;
   return m && isTrustDomain(m[1]) ? m[1] : undefined;
-}
-
-function uriSans(cert: x509.X509Certificate): string[] {
-  return cert.getExtensions(x509.SubjectAlternativeNameExtension).flatMap((san) => san.names.items.filter((name) => name.type === 'url').map((name) => name.value));
-}
-
-/**
- * The extensions of every workload SVID an issuer mints (the mesh CA, the dev CA): not a CA,
- * keyUsage digitalSignature, one SPIFFE URI SAN, and the extended key usages of all three uses —
- * one SVID serves the pod's TLS (client and server) and its app's signing.
- */
-export function svidLeafExtensions(spiffeId: string): x509.Extension[] {
-  return [
-    new x509.BasicConstraintsExtension(false, undefined, true),
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-    new x509.ExtendedKeyUsageExtension(Object.values(KEY_PURPOSE).map((purpose) => purpose.oid)),
-    new x509.SubjectAlternativeNameExtension([{ type: 'url', value: spiffeId }]),
-  ];
-}
-
-/**
- * The extensions of an SVID-issuing root: a CA that signs leaves directly (pathLen 0), keyCertSign
- * and cRLSign, and, given a trust domain, its URI SAN spiffe://<trust-domain> (what verifiers that
- * are not told the trust domain hold leaves to).
- */
-export function svidRootExtensions(trustDomain?: string): x509.Extension[] {
-  return [
-    new x509.BasicConstraintsExtension(true, 0, true),
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-    // The trust domain's own SPIFFE id is the prefix of its workloads' ids without the final "/".
-    ...(trustDomain === undefined ? [] : [new x509.SubjectAlternativeNameExtension([{ type: 'url', value: spiffeTrustDomainId(trustDomain) }])]),
-  ];
 }

@@ -6,7 +6,8 @@ import { createPrivateKey, KeyObject, randomBytes, webcrypto } from 'node:crypto
 import * as x509 from '@peculiar/x509';
 import { formatSpiffeId, parseSpiffeId } from '@reelmesh/addressing';
 import type { Svid, SvidIssuer } from './svid';
-import { KEY_PURPOSE, svidLeafExtensions, svidRootExtensions, type SvidRule, type SvidUse } from './svid-profile';
+import { svidLeafExtensions, svidRootExtensions } from './svid-extensions';
+import { KEY_PURPOSE, type SvidRule, type SvidUse } from './svid-profile';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
