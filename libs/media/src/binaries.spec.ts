@@ -23,27 +23,37 @@ function fakeTools(release: string): { bin: string; runs: string } {
 }
 
 /** A fresh process's choice (module state is per process): [ffmpeg, source]. */
-function choiceIn(env: Record<string, string>): [string, string] {
-  const code = `import { ffmpegPath, ffmpegSource, mediaToolsEnv } from './libs/media/src/binaries.ts'; console.log(JSON.stringify([ffmpegPath(), ffmpegSource(), mediaToolsEnv()]));`;
+function choiceIn(env: Record<string, string>, opts: { version?: boolean } = {}): [string, string] {
+  const version = opts.version ? `(await import('./libs/media/src/ffmpeg-version.ts')).ffmpegVersion().then((v) => v.raw)` : 'undefined';
+  const code = `import { ffmpegPath, ffmpegSource, mediaToolsEnv } from './libs/media/src/binaries.ts'; console.log(JSON.stringify([ffmpegPath(), ffmpegSource(), mediaToolsEnv(), await ${version}]));`;
   const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { env: { PATH: env.PATH ?? '', ...env }, encoding: 'utf8' });
-  const [path, source, handed] = JSON.parse(out) as [string, string, Record<string, string>];
+  const [path, source, handed, raw] = JSON.parse(out) as [string, string, Record<string, string>, string | undefined];
   choiceIn.last = handed;
+  choiceIn.version = raw;
   return [path, source];
 }
 choiceIn.last = {} as Record<string, string>;
+choiceIn.version = undefined as string | undefined;
 
 describe('the choice of ffmpeg, handed from parent to child', () => {
-  it('a child given the parent\'s pair runs neither binary to choose it, and reports it as found on PATH', () => {
+  it('a child given the parent\'s pair runs neither binary to choose it or to read ffmpeg\'s version, and reports it as found on PATH', () => {
     const { bin, runs } = fakeTools('6.1.1');
     const PATH = `${bin}:/usr/bin:/bin`;
     expect(choiceIn({ PATH })).toEqual([join(bin, 'ffmpeg'), 'path']);
     expect(execFileSync('cat', [runs], { encoding: 'utf8' }).trim().split('\n').sort()).toEqual(['ffmpeg', 'ffprobe']); // the parent probed once each
     const handed = choiceIn.last;
-    expect(JSON.parse(handed[MEDIA_TOOLS_ENV])).toEqual({ ffmpeg: join(bin, 'ffmpeg'), ffprobe: join(bin, 'ffprobe'), source: 'path' });
+    expect(JSON.parse(handed[MEDIA_TOOLS_ENV])).toEqual({ ffmpeg: join(bin, 'ffmpeg'), ffprobe: join(bin, 'ffprobe'), source: 'path', ffmpegVersionLine: 'ffmpeg version 6.1.1 Copyright' });
 
     writeFileSync(runs, '');
-    expect(choiceIn({ PATH, ...handed })).toEqual([join(bin, 'ffmpeg'), 'path']);
+    // Nor to read ffmpeg's version, which an agent logs before it is ready.
+    expect(choiceIn({ PATH, ...handed }, { version: true })).toEqual([join(bin, 'ffmpeg'), 'path']);
+    expect(choiceIn.version).toBe('6.1.1');
     expect(execFileSync('cat', [runs], { encoding: 'utf8' })).toBe(''); // the child did not
+    // Without the version line (a parent of an older build), the child reads it from ffmpeg.
+    const { ffmpegVersionLine: _line, ...older } = JSON.parse(handed[MEDIA_TOOLS_ENV]) as Record<string, string>;
+    expect(choiceIn({ PATH, [MEDIA_TOOLS_ENV]: JSON.stringify(older) }, { version: true })[1]).toBe('path');
+    expect(choiceIn.version).toBe('6.1.1');
+    expect(execFileSync('cat', [runs], { encoding: 'utf8' }).trim()).toBe('ffmpeg');
   });
 
   it('a handed pair that is gone, malformed or overruled is not taken', () => {

@@ -33,13 +33,17 @@ interface Pair {
   ffmpeg: string;
   ffprobe: string;
   source: Exclude<BinarySource, 'env'>;
+  /** The first line of `ffmpeg -version`, when choosing read it (a pair found on PATH). */
+  ffmpegVersionLine?: string;
 }
 
 const pairs = new Map<string, Pair>();
 
 /**
  * The pair a parent process chose, handed to the processes it starts: choosing means running
- * ffmpeg and ffprobe once each (synchronously), which every agent did again at every start.
+ * ffmpeg and ffprobe once each (synchronously), which every agent did again at every start. The
+ * pair carries ffmpeg's version line too: an agent logs it before it is ready, and running ffmpeg
+ * for it cost each agent's start a process of its own (0.1-0.2 CPU-s with Debian's build).
  */
 export const MEDIA_TOOLS_ENV = 'REELMESH_MEDIA_TOOLS';
 
@@ -69,7 +73,8 @@ function handedPair(): Pair | undefined {
     if (pair.source !== 'path' || typeof pair.ffmpeg !== 'string' || typeof pair.ffprobe !== 'string') return undefined;
     accessSync(pair.ffmpeg, constants.X_OK);
     accessSync(pair.ffprobe, constants.X_OK);
-    return { ffmpeg: pair.ffmpeg, ffprobe: pair.ffprobe, source: 'path' };
+    const versionLine = typeof pair.ffmpegVersionLine === 'string' ? { ffmpegVersionLine: pair.ffmpegVersionLine } : {};
+    return { ffmpeg: pair.ffmpeg, ffprobe: pair.ffprobe, source: 'path', ...versionLine };
   } catch {
     return undefined;
   }
@@ -84,17 +89,27 @@ function systemPair(): Pair | undefined {
   const ffmpeg = onPath('ffmpeg');
   const ffprobe = onPath('ffprobe');
   if (!ffmpeg || !ffprobe) return undefined;
-  const major = (tool: string) => {
+  const versionOf = (tool: string) => {
     try {
-      const out = execFileSync(tool, ['-hide_banner', '-version'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] });
-      return releaseMajor(out);
+      return execFileSync(tool, ['-hide_banner', '-version'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] });
     } catch {
       return undefined;
     }
   };
-  const ok = (m: number | undefined) => m !== undefined && m >= MIN_SYSTEM_FFMPEG_MAJOR;
-  if (!ok(major(ffmpeg)) || !ok(major(ffprobe))) return undefined;
-  return { ffmpeg, ffprobe, source: 'path' };
+  const ok = (out: string | undefined) => {
+    const major = out === undefined ? undefined : releaseMajor(out);
+    return major !== undefined && major >= MIN_SYSTEM_FFMPEG_MAJOR;
+  };
+  const ffmpegOut = versionOf(ffmpeg);
+  if (!ok(ffmpegOut) || !ok(versionOf(ffprobe))) return undefined;
+  return { ffmpeg, ffprobe, source: 'path', ffmpegVersionLine: ffmpegOut!.split('\n')[0] };
+}
+
+/** The first line of `ffmpeg -version` for `path` when the choice of the pair read it already. */
+export function knownFfmpegVersionLine(path: string): string | undefined {
+  if (process.env.FFMPEG_PATH) return undefined;
+  const pair = chosenPair();
+  return pair.ffmpeg === path ? pair.ffmpegVersionLine : undefined;
 }
 
 /** Absolute path of an executable found on PATH. */

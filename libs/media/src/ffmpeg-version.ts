@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { ffmpegPath } from './binaries';
+import { ffmpegPath, knownFfmpegVersionLine } from './binaries';
 import { MediaError } from './errors';
 
 export interface FfmpegVersion {
@@ -17,7 +17,8 @@ const cache = new Map<string, Promise<FfmpegVersion>>();
 export function ffmpegVersion(path: string = ffmpegPath()): Promise<FfmpegVersion> {
   let version = cache.get(path);
   if (!version) {
-    version = readVersion(path);
+    const known = knownFfmpegVersionLine(path);
+    version = known === undefined ? readVersion(path) : Promise.resolve(parseFfmpegVersion(known));
     cache.set(path, version);
     version.catch(() => cache.delete(path));
   }
