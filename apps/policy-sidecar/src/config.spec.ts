@@ -14,7 +14,15 @@ describe('policy sidecar configuration', () => {
     expect(parseConfig(['--listen', 'unix:/run/reelmesh/p.sock'], noEnv).listen).toBe('unix:/run/reelmesh/p.sock');
   });
 
+  it('takes a check socket on a Unix socket or the loopback', () => {
+    expect(parseConfig(['--check-listen', 'unix:/run/reelmesh/check.sock'], noEnv).checkListen).toBe('unix:/run/reelmesh/check.sock');
+    expect(parseConfig(['--check-listen', '127.0.0.1:8182'], noEnv).checkListen).toBe('127.0.0.1:8182');
+    expect(parseConfig([], noEnv).checkListen).toBeUndefined();
+  });
+
   it.each([
+    [['--check-listen', '0.0.0.0:8182'], /--check-listen: the check socket listens on a Unix socket or loopback only/],
+    [['--check-listen', 'unix:check.sock'], /--check-listen: .*absolute path/],
     [['--listen', '8181'], /--listen: listen address must be <host>:<port>/],
     [['--listen', 'unix:p.sock'], /--listen: .*absolute path/],
     [['--listen', '127.0.0.1:70000'], /--listen/],

@@ -2,6 +2,7 @@
 // is one CONFIG_INVALID error line, never a sidecar that half-started.
 import { parseArgs } from 'node:util';
 import { ConfigError, parseListenAddress } from '@reelmesh/http-kit';
+import { parseCheckListenAddress } from '@reelmesh/policy';
 
 /** OPA's own address, for people running the sidecar by hand; the runtime passes port 0 or a socket. */
 export const DEFAULT_LISTEN = '127.0.0.1:8181';
@@ -9,6 +10,8 @@ export const DEFAULT_LISTEN = '127.0.0.1:8181';
 export interface PolicySidecarConfig {
   /** "host:port" (port 0: any free one) or "unix:/abs/path.sock". */
   listen: string;
+  /** The check socket too (the pod's proxy asks there): "unix:/abs/path.sock" or a loopback "host:port". */
+  checkListen?: string;
   /** A policy data document (default: the committed policies/reelmesh/data.json). */
   data?: string;
   /** Start with no policy (deny everything, /health 503) until the control plane pushes one. */
@@ -33,6 +36,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): PolicySidec
       args: argv,
       options: {
         listen: { type: 'string', default: DEFAULT_LISTEN },
+        'check-listen': { type: 'string' },
         data: { type: 'string' },
         workflow: { type: 'string' },
         'wait-for-push': { type: 'boolean', default: false },
@@ -53,8 +57,16 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): PolicySidec
   } catch (error) {
     throw new ConfigError(`--listen: ${(error as Error).message}`);
   }
+  if (values['check-listen'] !== undefined) {
+    try {
+      parseCheckListenAddress(values['check-listen']);
+    } catch (error) {
+      throw new ConfigError(`--check-listen: ${(error as Error).message}`);
+    }
+  }
   const config: PolicySidecarConfig = {
     listen: values.listen,
+    checkListen: values['check-listen'],
     data: values.data,
     waitForPush: values['wait-for-push'],
     decisionLog: values['decision-log'],

@@ -3,7 +3,7 @@
 // still queued for the ledger and flushes its decision log.
 import { createServer, type Server } from 'node:http';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request, requestJson } from '@reelmesh/http-kit';
 import { runProgramToExit, startProgram, type StartedProgram } from '@reelmesh/http-kit/testing';
-import { generateDecisionVectors, loadPolicyData, policyDataJson, REPO_ROOT, type DecisionLogEntry, type PolicyInput } from '@reelmesh/policy';
+import { encodeFrame, FrameDecoder, generateDecisionVectors, loadPolicyData, policyDataJson, REPO_ROOT, type DecisionLogEntry, type PolicyInput } from '@reelmesh/policy';
 import { parseWorkflow } from '@reelmesh/workflow';
 import { MINI } from '@reelmesh/workflow/testing';
 import { POLICY_SIDECAR } from './index';
@@ -132,16 +132,28 @@ describe('policy-sidecar process', () => {
     expect(running.lines.map((text) => (JSON.parse(text) as DecisionLogEntry).reason)).toEqual(['policy_not_loaded', 'allowed']);
   });
 
-  it('with --data derived from another workflow (the mini one), decides as that workflow\'s vectors say', async () => {
+  it('with --data derived from another workflow (the mini one), decides as that workflow\'s vectors say, on the REST API and the check socket', async () => {
     const mini = parseWorkflow(MINI);
     const dir = tempDir();
     const file = join(dir, 'data.json');
     writeFileSync(file, policyDataJson(mini));
-    running = await startProgram(POLICY_SIDECAR.main, ['--listen', '127.0.0.1:0', '--data', file, '--decision-log', join(dir, 'decisions.jsonl')], NO_TOKENS);
+    const check = `unix:${join(dir, 'check.sock')}`;
+    running = await startProgram(POLICY_SIDECAR.main, ['--listen', '127.0.0.1:0', '--check-listen', check, '--data', file, '--decision-log', join(dir, 'decisions.jsonl')], NO_TOKENS);
+    expect(running.ready.endpoints).toEqual({ api: expect.stringMatching(/^http:\/\/127\.0\.0\.1:/), check });
     const api = running.ready.endpoints.api;
     const vectors = generateDecisionVectors(mini).filter((v) => v.input !== undefined);
     expect(vectors.some((v) => v.expected.allowed) && vectors.some((v) => !v.expected.allowed)).toBe(true);
     for (const vector of vectors) expect((await requestJson<{ result: unknown }>(api, DECIDE, { json: { input: vector.input } })).result, vector.name).toEqual(vector.expected);
+    // The same decisions on the check socket, all asked at once on one connection.
+    const socket = connect(join(dir, 'check.sock'));
+    const decoder = new FrameDecoder();
+    const answers: Array<{ id: number; result: unknown }> = [];
+    socket.on('data', (chunk: Buffer) => answers.push(...decoder.push(chunk).map((f) => JSON.parse(f.toString('utf8')) as { id: number; result: unknown })));
+    socket.write(Buffer.concat(vectors.map((v, id) => encodeFrame({ id, input: v.input }))));
+    while (answers.length < vectors.length && !socket.destroyed) await sleep(5);
+    socket.destroy();
+    expect(answers.map((a) => vectors[a.id].expected)).toEqual(answers.map((a) => a.result));
+    expect(answers.map((a) => a.id)).toEqual(vectors.map((_, id) => id));
   });
 
   it('started again after kill -9 with the same flags, re-sends the decisions of its log to the ledger (line by line)', async () => {

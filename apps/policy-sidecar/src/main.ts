@@ -1,11 +1,13 @@
 // The policy sidecar: OPA's job in a pod, answering OPA's REST API from the TypeScript engine.
 //   tsx apps/policy-sidecar/src/main.ts [--listen 127.0.0.1:8181 | --listen unix:/abs/p.sock]
+//     [--check-listen unix:/abs/check.sock | --check-listen 127.0.0.1:<port>]
 //     [--data policies/reelmesh/data.json | --wait-for-push]
 //     [--bundle-key owner-bundle.pub.pem [--bundle-key-id owner] [--bundle signed.tar.gz]]
 //     [--decision-log FILE] [--audit-url <ledger>/v1/audit/logs]
 // Env: POLICY_UPDATE_TOKEN enables PUT /v1/data (and /v1/bundle) for the control plane;
 // REELMESH_AUDIT_TOKEN is the pod's token for --audit-url.
-// Prints the one ready line, {"event":"ready","service":"policy-sidecar","pid":...,"endpoints":{"api":...}};
+// Prints the one ready line, {"event":"ready","service":"policy-sidecar","pid":...,"endpoints":{"api":...}}
+// (and "check": the check socket, the pod's proxy's way to ask; @reelmesh/policy check-protocol.ts);
 // decision log lines go to stdout too unless --decision-log. With --audit-url every decision is
 // shipped to the owner's audit ledger; while it stays unreachable, decisions fail closed. Started
 // again after a crash with the same flags, it re-sends the decisions of its --decision-log file to
@@ -36,6 +38,7 @@ runService('policy-sidecar', async () => {
     : undefined;
   const sidecar = await startPolicySidecar({
     listen: config.listen,
+    checkListen: config.checkListen,
     data,
     decisionLog: decisionLog ?? process.stdout,
     auditSink: audit,
@@ -63,7 +66,7 @@ runService('policy-sidecar', async () => {
         )
       : undefined;
   return {
-    endpoints: { api: sidecar.url },
+    endpoints: { api: sidecar.url, ...(sidecar.checkAddress ? { check: sidecar.checkAddress } : {}) },
     async stop() {
       // The file stays: whatever was not re-sent now is re-sent at the next start.
       stopResending.abort();

@@ -1,5 +1,5 @@
-// The proxy sidecar of one pod: `node main.ts --agent vfx-1 --control-plane <url> --policy-url <url>
-// --app-url <url> [--inbound 127.0.0.1:0] [--outbound unix:/pod/outbound.sock] [--health <addr>]`.
+// The proxy sidecar of one pod: `node main.ts --agent vfx-1 --control-plane <url>
+// (--policy-check <unix:/pod/check.sock> | --policy-url <OPA REST url>) --app-url <url> [--inbound 127.0.0.1:0] [--outbound unix:/pod/outbound.sock] [--health <addr>]`.
 // The pod's bootstrap token comes from REELMESH_BOOTSTRAP_TOKEN (never argv: visible in ps), and the
 // pod's own secret from REELMESH_POD_TOKEN (optional): added to every request forwarded to the app,
 // required on every request to the outbound listener — the pod's plain hops stay inside the pod.
@@ -18,6 +18,7 @@ runService('proxy-sidecar', async () => {
       'spiffe-id': { type: 'string' },
       'control-plane': { type: 'string' },
       'policy-url': { type: 'string' },
+      'policy-check': { type: 'string' },
       'policy-timeout-ms': { type: 'string', default: '250' },
       'insecure-skip-policy': { type: 'boolean', default: false },
       'app-url': { type: 'string' },
@@ -42,6 +43,7 @@ runService('proxy-sidecar', async () => {
     // exit and spend this sidecar's restart budget on another process's outage.
     controlPlaneStartupWaitMs: CONTROL_PLANE_STARTUP_WAIT_MS,
     policyUrl: o['policy-url'],
+    policyCheck: o['policy-check'],
     policyTimeoutMs: timeout,
     insecureSkipPolicy: o['insecure-skip-policy'],
     appUrl: required('app-url'),

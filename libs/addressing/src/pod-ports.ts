@@ -9,6 +9,8 @@ export const POD_PORTS = Object.freeze({
   app: 8080,
   /** The policy sidecar's OPA REST API. */
   policy: 8181,
+  /** The policy sidecar's check socket, on the pod's loopback (its proxy asks there; local runtime only). */
+  policyCheck: 8182,
   /** The proxy's outbound listener (the app's way out). */
   outbound: 15001,
   /** The proxy's inbound mTLS listener (the pod's way in). */

@@ -29,8 +29,20 @@ export {
   MAX_DATA_BYTES,
   MAX_INPUT_BYTES,
   POLICY_NOT_LOADED,
+  parseCheckListenAddress,
   startPolicySidecar,
   type PolicySidecar,
   type PolicySidecarOptions,
 } from './server';
 export { benchPolicy, type BenchPolicyOptions, type BenchPolicyResult } from './bench';
+export {
+  CheckFrameError,
+  FrameDecoder,
+  MAX_CHECK_FRAME_BYTES,
+  createCheckServer,
+  encodeFrame,
+  type CheckAnswer,
+  type CheckRefusal,
+  type CheckServer,
+  type DecideCheck,
+} from './check-protocol';

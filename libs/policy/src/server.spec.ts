@@ -9,7 +9,8 @@ import { requestJson } from '@reelmesh/http-kit';
 import { loadWorkflow } from '@reelmesh/workflow';
 import { loadDecisionVectors } from './files';
 import { generatePolicyData } from './generate';
-import { MAX_INPUT_BYTES, startPolicySidecar, type PolicySidecar } from './server';
+import { MAX_INPUT_BYTES, parseCheckListenAddress, POLICY_NOT_LOADED, startPolicySidecar, type PolicySidecar } from './server';
+import { encodeFrame, FrameDecoder } from './check-protocol';
 import type { DecisionLogEntry } from './decision-log';
 import type { PolicyData, PolicyInput } from './types';
 import { data, allowedInput, deniedInput } from './spec-support';
@@ -277,5 +278,74 @@ describe('pushing data', () => {
     expect((await post('/v1/data/reelmesh/authz/allow', { input: allowedInput })).body.result).toBe(true);
     expect(() => sidecar!.setData({ workflow: { id: '' } } as unknown as PolicyData)).toThrow(/invalid policy data/);
     expect((await post('/v1/data/reelmesh/authz/allow', { input: allowedInput })).body.result).toBe(true);
+  });
+});
+
+describe('the check socket (the pod proxy\'s way to ask)', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+  const socketPath = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rm-sidecar-check-'));
+    dirs.push(dir);
+    return `unix:${join(dir, 'check.sock')}`;
+  };
+
+  /** Sends the asks on one connection and reads as many answers. */
+  async function ask(address: string, asks: object[]): Promise<Array<Record<string, unknown>>> {
+    const socket = address.startsWith('unix:') ? connect(address.slice('unix:'.length)) : connect(Number(address.split(':').at(-1)), '127.0.0.1');
+    await once(socket, 'connect');
+    const decoder = new FrameDecoder();
+    const answers: Array<Record<string, unknown>> = [];
+    socket.on('data', (chunk: Buffer) => answers.push(...decoder.push(chunk).map((f) => JSON.parse(f.toString('utf8')) as Record<string, unknown>)));
+    socket.write(Buffer.concat(asks.map((a) => encodeFrame(a))));
+    while (answers.length < asks.length && !socket.destroyed) await new Promise((r) => setTimeout(r, 5));
+    socket.destroy();
+    return answers;
+  }
+
+  it('decides as the REST API does, and every decision is a decision-log line under its id', async () => {
+    const log = collectLog();
+    sidecar = await startPolicySidecar({ data, decisionLog: log.stream, checkListen: socketPath() });
+    expect(sidecar.checkAddress).toMatch(/^unix:\//);
+    const [allowed, denied] = await ask(sidecar.checkAddress!, [{ id: 1, input: allowedInput }, { id: 2, input: deniedInput }]);
+    const rest = await post('/v1/data/reelmesh/authz/decision', { input: deniedInput });
+    expect(allowed).toMatchObject({ id: 1, result: { allowed: true, reason: 'allowed' } });
+    expect(denied).toMatchObject({ id: 2, result: rest.body.result });
+    await sidecar.stop();
+    sidecar = undefined;
+    const logged = log.lines.filter((l) => l.decision_id === allowed.decision_id || l.decision_id === denied.decision_id);
+    expect(logged).toHaveLength(2);
+    expect(logged[0]).toMatchObject({ path: 'reelmesh/authz/decision', result: { allowed: true }, input: { source: allowedInput.attributes.source.principal } });
+    expect(logged[1]).toMatchObject({ path: 'reelmesh/authz/decision', result: { allowed: false, reason: 'edge_forbidden' } });
+  });
+
+  it('fails closed: no policy yet is policy_not_loaded, an audit ledger that cannot take more is a refusal', async () => {
+    sidecar = await startPolicySidecar({ checkListen: socketPath() });
+    expect((await ask(sidecar.checkAddress!, [{ id: 3, input: allowedInput }]))[0]).toMatchObject({ id: 3, result: { allowed: false, reason: POLICY_NOT_LOADED } });
+    await sidecar.stop();
+    const recorded: unknown[] = [];
+    sidecar = await startPolicySidecar({ data, checkListen: socketPath(), auditSink: { record: (e) => recorded.push(e), accepting: () => false } });
+    expect((await ask(sidecar.checkAddress!, [{ id: 4, input: allowedInput }]))[0]).toEqual({ id: 4, error: { code: 'AUDIT_UNAVAILABLE', message: expect.stringMatching(/audit ledger/) } });
+    expect(recorded).toEqual([]);
+  });
+
+  it('listens on a Unix socket or loopback only, and reports the port it got', async () => {
+    await expect(startPolicySidecar({ data, checkListen: '0.0.0.0:0' })).rejects.toThrow(/Unix socket or loopback only/);
+    expect(() => parseCheckListenAddress('10.1.2.3:8182')).toThrow(/loopback only/);
+    sidecar = await startPolicySidecar({ data, checkListen: '127.0.0.1:0' });
+    expect(sidecar.checkAddress).toMatch(/^127\.0\.0\.1:[1-9]\d*$/);
+    expect((await ask(sidecar.checkAddress!, [{ id: 5, input: allowedInput }]))[0]).toMatchObject({ id: 5, result: { allowed: true } });
+  });
+
+  it('stop() closes the persistent check connections', async () => {
+    sidecar = await startPolicySidecar({ data, checkListen: socketPath() });
+    const socket = connect(sidecar.checkAddress!.slice('unix:'.length));
+    await once(socket, 'connect');
+    const closed = once(socket, 'close');
+    await sidecar.stop();
+    sidecar = undefined;
+    await closed;
   });
 });

@@ -4,8 +4,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
-import { closeServer, errorBody, HttpError, listen, readBody, readJsonBody, sendError, sendJson } from '@reelmesh/http-kit';
+import { closeServer, errorBody, HttpError, listen, parseListenAddress, readBody, type ListenAddress, readJsonBody, sendError, sendJson } from '@reelmesh/http-kit';
 import { BundleError, verifyBundle } from '@reelmesh/provenance';
+import { createCheckServer, type CheckAnswer } from './check-protocol';
 import { compilePolicy, PolicyDataError, type CompiledPolicy } from './compile';
 import { createDecisionLogger, summarizeInput, type DecisionSink } from './decision-log';
 import { evaluate } from './evaluate';
@@ -34,6 +35,11 @@ export const DECISION_PATHS = ['reelmesh/authz/allow', 'reelmesh/authz/decision'
 export interface PolicySidecarOptions {
   /** Where to listen: "127.0.0.1:0" (the default: any free port), "[::1]:8181", or "unix:/abs/path.sock". */
   listen?: string;
+  /**
+   * Where to answer the check socket too (check-protocol.ts: the pod's proxy asks here), in the
+   * same notation; on TCP only a loopback address. Decisions there are the REST API's, logged alike.
+   */
+  checkListen?: string;
   /** The data document (data.reelmesh). Without one, /health says 503 and every decision is deny. */
   data?: PolicyData;
   /** Decision log sink (JSON lines). */
@@ -58,6 +64,8 @@ export interface PolicySidecarOptions {
 export interface PolicySidecar {
   /** The endpoint it got: "http://127.0.0.1:41234" or "unix:/abs/path.sock". */
   readonly url: string;
+  /** The check socket it got, with `checkListen`: "127.0.0.1:41235" or "unix:/abs/path.sock". */
+  readonly checkAddress?: string;
   /** Validates, then atomically swaps in a new data document; throws PolicyDataError and keeps the old one. */
   setData(doc: PolicyData): void;
   /** Verify and load a signed bundle (signed-policy mode); throws BundleError and keeps the old policy. */
@@ -159,7 +167,13 @@ export async function startPolicySidecar(options: PolicySidecarOptions = {}): Pr
       // OPA answers an undefined document with no "result" at all: callers read that as deny.
       return sendJson(res, 200, {});
     }
-    // No unaudited decisions: with the ledger unreachable long enough, answer 503 (proxies fail closed).
+    const { decisionId, result } = decide(documentPath as DecisionPath, input, started);
+    sendJson(res, 200, { decision_id: decisionId, result });
+  }
+
+  /** One decision, logged: what the REST API and the check socket both answer. */
+  function decide(documentPath: DecisionPath, input: unknown, started: bigint): { decisionId: string; result: unknown } {
+    // No unaudited decisions: with the ledger unreachable long enough, refuse (proxies fail closed).
     if (options.auditSink && !options.auditSink.accepting()) {
       throw new HttpError(503, 'AUDIT_UNAVAILABLE', 'the decision log cannot reach the audit ledger; failing closed', { expose: true });
     }
@@ -173,7 +187,7 @@ export async function startPolicySidecar(options: PolicySidecarOptions = {}): Pr
       reason: decision.reason,
       duration_ms: Number(process.hrtime.bigint() - started) / 1e6,
     });
-    sendJson(res, 200, { decision_id: decisionId, result });
+    return { decisionId, result };
   }
 
   async function putData(req: IncomingMessage, res: ServerResponse, documentPath: string): Promise<void> {
@@ -201,9 +215,17 @@ export async function startPolicySidecar(options: PolicySidecarOptions = {}): Pr
   }
 
   const endpoint = await listen(server, address);
+  const check = options.checkListen === undefined ? undefined : await listenForChecks(options.checkListen, (input) => {
+    const { decisionId, result } = decide(CHECK_DECISION_PATH, input, process.hrtime.bigint());
+    return { decision_id: decisionId, result: result as CheckAnswer['result'] };
+  }).catch(async (error: unknown) => {
+    await closeServer(server, 0);
+    throw error;
+  });
 
   return {
     url: endpoint,
+    checkAddress: check?.address,
     setData,
     loadBundle,
     get revision() {
@@ -211,11 +233,37 @@ export async function startPolicySidecar(options: PolicySidecarOptions = {}): Pr
     },
     startupBundleError,
     async stop() {
-      await closeServer(server, STOP_GRACE_MS);
+      await Promise.all([closeServer(server, STOP_GRACE_MS), check?.close()]);
       // The decisions of the last turn reach the stream before the caller ends it.
       log.flush();
     },
   };
+}
+
+type DecisionPath = (typeof DECISION_PATHS)[number];
+
+/** The document the check socket answers: OPA's reelmesh/authz/decision. */
+const CHECK_DECISION_PATH: DecisionPath = 'reelmesh/authz/decision';
+
+/**
+ * Binds the check socket. On TCP only loopback: the socket is the pod's own proxy's, and nothing
+ * outside the pod may fill the decision log.
+ */
+async function listenForChecks(address: string, decide: (input: unknown) => CheckAnswer): Promise<{ address: string; close(): Promise<void> }> {
+  const at = parseCheckListenAddress(address);
+  const checks = createCheckServer(decide);
+  const bound = await listen(checks.server, at);
+  const info = checks.server.address();
+  const port = typeof info === 'object' && info ? info.port : 0;
+  return { address: 'path' in at ? bound : `${at.host.includes(':') ? `[${at.host}]` : at.host}:${port}`, close: checks.close };
+}
+
+/** A check socket's address: a Unix socket or a loopback host:port (throws TypeError otherwise). */
+export function parseCheckListenAddress(address: string): ListenAddress {
+  const at = parseListenAddress(address);
+  const loopback = 'path' in at || at.host === 'localhost' || at.host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(at.host);
+  if (!loopback) throw new TypeError(`the check socket listens on a Unix socket or loopback only, got ${JSON.stringify(address)}`);
+  return at;
 }
 
 function resultFor(documentPath: string, decision: { allowed: boolean; reason: string }): unknown {

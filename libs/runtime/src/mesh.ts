@@ -85,8 +85,10 @@ export interface PodPlan {
   /** How the app reaches its outbound proxy. */
   outboundUrl: string;
   policyListen: string;
-  /** How the proxy and the control plane reach the policy sidecar. */
+  /** How the control plane (and an operator) reach the policy sidecar's OPA REST API. */
   policyUrl: string;
+  /** Where the policy sidecar answers its check socket, and how the pod's proxy reaches it (same notation). */
+  policyCheck: string;
   inboundListen: string;
 }
 
@@ -101,6 +103,8 @@ export function planPod(agent: string, where: { socketDir: string } | { sandbox:
       // The control plane pushes policy from the platform namespace: the sidecar listens on the pod's address.
       policyListen: `${address}:${POD_PORTS.policy}`,
       policyUrl: `http://${address}:${POD_PORTS.policy}`,
+      // Only the pod's own proxy asks: the pod's loopback.
+      policyCheck: `127.0.0.1:${POD_PORTS.policyCheck}`,
       inboundListen: `${address}:${POD_PORTS.inbound}`,
     };
   }
@@ -112,6 +116,7 @@ export function planPod(agent: string, where: { socketDir: string } | { sandbox:
     outboundUrl: socket('outbound'),
     policyListen: socket('policy'),
     policyUrl: socket('policy'),
+    policyCheck: socket('check'),
     inboundListen: '127.0.0.1:0',
   };
 }
@@ -262,6 +267,7 @@ export async function startPod(
       // No policy of its own: it denies everything until the owner's policy store pushes one.
       args: [
         '--listen', plan.policyListen,
+        '--check-listen', plan.policyCheck,
         ...(opts.signedPolicy === false ? ['--wait-for-push'] : ['--bundle-key', ownerBundleKey(opts), '--bundle-key-id', OWNER_BUNDLE_KEY_ID]),
         '--decision-log', decisionLog!,
         // Every decision also goes to the owner's audit ledger, as the pod (its token).
@@ -295,7 +301,8 @@ export async function startPod(
       '--agent', agent,
       '--spiffe-id', spiffeId,
       '--control-plane', opts.cp.url,
-      ...(policyUrl ? ['--policy-url', policyUrl] : ['--insecure-skip-policy']),
+      // Its own policy sidecar on the check socket; a policy given from outside (a real OPA) on its REST API.
+      ...(withPolicySidecar ? ['--policy-check', plan.policyCheck] : policyUrl ? ['--policy-url', policyUrl] : ['--insecure-skip-policy']),
       '--policy-timeout-ms', String(opts.policyTimeoutMs ?? 250),
       '--app-url', plan.appUrl,
       '--inbound', plan.inboundListen,

@@ -93,7 +93,15 @@ function parseDecision(body: string): PolicyDecision {
   } catch {
     return unavailable('policy response is not JSON');
   }
-  const result = (doc as { result?: unknown } | null)?.result as { allowed?: unknown; reason?: unknown } | undefined;
+  return decisionOf((doc as { result?: unknown } | null)?.result);
+}
+
+/**
+ * What an answer's `result` (OPA's reelmesh/authz/decision document) means for the proxy, whatever
+ * carried it (the REST API or the check socket).
+ */
+export function decisionOf(value: unknown): PolicyDecision {
+  const result = value as { allowed?: unknown; reason?: unknown } | undefined;
   // Only a literal boolean counts; an undefined document (OPA's {} for a missing rule) is closed.
   if (!result || typeof result !== 'object' || typeof result.allowed !== 'boolean') {
     return unavailable('policy response has no boolean result.allowed');
@@ -104,6 +112,6 @@ function parseDecision(body: string): PolicyDecision {
   return { allowed: result.allowed, reason, unavailable: !result.allowed && reason === POLICY_NOT_LOADED };
 }
 
-function unavailable(reason: string): PolicyDecision {
+export function unavailable(reason: string): PolicyDecision {
   return { allowed: false, reason, unavailable: true };
 }

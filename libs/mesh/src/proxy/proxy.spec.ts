@@ -1,4 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listen } from '@reelmesh/http-kit';
+import { createCheckServer, type CheckServer } from '@reelmesh/policy';
+import type { OpaInput } from './opa-input';
 import { createCa, type Ca, type Svid } from '../ca/ca';
 import { SvidSource } from '@reelmesh/workload-identity';
 import { MemoryRegistry } from '../control-plane/registry';
@@ -221,5 +227,62 @@ describe('proxy sidecar pair (real TLS, real sockets)', () => {
     expect(JSON.parse(reply.body).error.code).toBe('POLICY_UNAVAILABLE');
     expect(vfxApp.seen.length).toBe(before);
     expect(log.at(-2)).toMatchObject({ direction: 'inbound', decision: 'policy_unavailable', status: 503 });
+  });
+});
+
+describe('proxy sidecar asking on the check socket', () => {
+  let ca: Ca;
+  let dir: string;
+  let app: EchoApp;
+  let vfx: RunningProxy;
+  let checks: CheckServer;
+  const asked: OpaInput[] = [];
+  const { stream: accessLog, entries: log } = collectAccessLog();
+
+  beforeAll(async () => {
+    ca = await createCa({ trustDomain: TD });
+    dir = mkdtempSync(join(tmpdir(), 'rm-proxy-check-'));
+    checks = createCheckServer((input) => {
+      asked.push(input as OpaInput);
+      return { decision_id: 'd', result: workflowPolicy(input as Parameters<typeof workflowPolicy>[0]) };
+    });
+    const address = await listen(checks.server, `unix:${join(dir, 'check.sock')}`);
+    app = await startEchoApp();
+    vfx = await startProxy({ agent: 'vfx-1', spiffeId: VFX1, svidSource: await SvidSource.fromIssuer(ca, VFX1), registry: new MemoryRegistry(), policyCheck: address, appUrl: app.url, accessLog });
+  });
+
+  afterAll(async () => {
+    await vfx?.close();
+    vfx?.svidSource.stop();
+    await Promise.all([checks?.close(), app?.close()]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('forwards what the check socket allows with the input OPA would get, refuses the rest, fails closed when it goes away', async () => {
+    const owner = await ca.issue({ spiffeId: OWNER });
+    const sound = await ca.issue({ spiffeId: SOUND });
+    const allowed = await tlsCall(vfx.inboundPort, { key: owner.keyPem, cert: owner.chainPem, ca: ca.bundlePem });
+    expect(allowed.status).toBe(200);
+    expect(app.seen.at(-1)?.headers['x-reelmesh-peer']).toBe(OWNER);
+    expect(asked.at(-1)).toMatchObject({ attributes: { source: { principal: OWNER }, destination: { principal: VFX1 }, request: { http: { method: 'POST', path: HANDOFF } } }, parsed_path: expect.any(Array) });
+
+    const seen = app.seen.length;
+    const denied = await tlsCall(vfx.inboundPort, { key: sound.keyPem, cert: sound.chainPem, ca: ca.bundlePem });
+    expect(denied.status).toBe(403);
+    expect(JSON.parse(denied.body).error).toEqual({ code: 'POLICY_DENIED', message: `no edge from ${SOUND}` });
+
+    await checks.close();
+    const away = await tlsCall(vfx.inboundPort, { key: owner.keyPem, cert: owner.chainPem, ca: ca.bundlePem });
+    expect(away.status).toBe(503);
+    expect(JSON.parse(away.body).error.code).toBe('POLICY_UNAVAILABLE');
+    expect(app.seen.length).toBe(seen);
+    expect(log.at(-1)).toMatchObject({ direction: 'inbound', decision: 'policy_unavailable', status: 503 });
+  });
+
+  it('takes exactly one way to ask', async () => {
+    const base = { agent: 'vfx-1', svidSource: await SvidSource.fromIssuer(ca, VFX1), registry: new MemoryRegistry(), appUrl: app.url };
+    await expect(startProxy({ ...base, policyUrl: 'http://127.0.0.1:1', policyCheck: `unix:${join(dir, 'x.sock')}` })).rejects.toThrow(/exactly one of policyUrl, policyCheck, insecureSkipPolicy/);
+    await expect(startProxy(base)).rejects.toThrow(/policyUrl or policyCheck is required/);
+    base.svidSource.stop();
   });
 });

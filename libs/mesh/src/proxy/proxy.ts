@@ -8,6 +8,7 @@ import type { Registry } from '../control-plane/registry';
 import { createAccessLogger } from './access-log';
 import { createInboundServer, updateInboundSvid } from './inbound';
 import { createOutboundServer } from './outbound';
+import { createCheckClient } from './check-client';
 import { createPolicyClient } from './policy-client';
 
 export interface ProxyOptions {
@@ -27,8 +28,13 @@ export interface ProxyOptions {
   registry?: Registry;
   /** Register this pod's inbound address with the control plane (default: true with a control plane). */
   register?: boolean;
-  /** The policy sidecar (OPA REST API): http://... or unix:/... Required unless insecureSkipPolicy. */
+  /** The policy sidecar's OPA REST API (a real OPA too): http://... or unix:/... */
   policyUrl?: string;
+  /**
+   * The policy sidecar's check socket (@reelmesh/policy check-protocol.ts), the pod-local fast way
+   * to ask: unix:/... or a loopback host:port. Exactly one of policyUrl, policyCheck, or insecureSkipPolicy.
+   */
+  policyCheck?: string;
   policyTimeoutMs?: number;
   /** Forward every authenticated call without asking a policy. For benchmarks only. */
   insecureSkipPolicy?: boolean;
@@ -65,9 +71,9 @@ export interface RunningProxy {
 
 /** One proxy sidecar per pod: inbound mTLS + policy, outbound REGISTRY_ONLY mTLS, health. */
 export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
-  if (!opts.policyUrl && !opts.insecureSkipPolicy) {
-    throw new Error('startProxy: policyUrl is required (fail closed); pass insecureSkipPolicy only for benchmarks');
-  }
+  const policyWays = [opts.policyUrl, opts.policyCheck, opts.insecureSkipPolicy || undefined].filter((w) => w !== undefined).length;
+  if (policyWays === 0) throw new Error('startProxy: policyUrl or policyCheck is required (fail closed); pass insecureSkipPolicy only for benchmarks');
+  if (policyWays > 1) throw new Error('startProxy: give exactly one of policyUrl, policyCheck, insecureSkipPolicy');
   if (!opts.svidSource && !opts.controlPlane) throw new Error('startProxy: give svidSource or controlPlane');
   if (opts.podToken !== undefined && opts.podToken.length < 32) throw new Error('startProxy: podToken must be at least 32 characters');
 
@@ -88,7 +94,12 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const trustBundle = opts.trustBundle ?? svid.bundlePem;
 
   const log = createAccessLogger(opts.accessLog);
-  const policy = opts.policyUrl ? createPolicyClient({ url: opts.policyUrl, timeoutMs: opts.policyTimeoutMs ?? 250 }) : null;
+  const timeoutMs = opts.policyTimeoutMs ?? 250;
+  const policy = opts.policyCheck
+    ? createCheckClient({ address: opts.policyCheck, timeoutMs })
+    : opts.policyUrl
+      ? createPolicyClient({ url: opts.policyUrl, timeoutMs })
+      : null;
   const { podToken } = opts;
   const inbound = createInboundServer({ spiffeId, trustDomain, svid, trustBundle, policy, appUrl: opts.appUrl, podToken, log });
   const outbound = createOutboundServer({ spiffeId, svid, trustBundle, registry, podToken, log });

@@ -1,8 +1,11 @@
 // A minimal OPA-REST-shaped policy sidecar that allows everything: the "allow-all" level of the
 // request suite (the paper's OPA allow-all policy). @reelmesh/policy has no allow-all mode, and it
-// must not get one outside a benchmark. Run as its own process, like a real sidecar.
+// must not get one outside a benchmark. Run as its own process, like a real sidecar; it answers
+// the check socket too (argv[2]), as the pods' proxies ask their sidecars there.
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { closeServer, listen, runService } from '@reelmesh/http-kit';
+import { createCheckServer } from '@reelmesh/policy';
 
 runService('allow-all-policy', async () => {
   const server = http.createServer((req, res) => {
@@ -14,5 +17,9 @@ runService('allow-all-policy', async () => {
     });
   });
   server.keepAliveTimeout = 60_000;
-  return { endpoints: { api: await listen(server, '127.0.0.1:0') }, stop: () => closeServer(server, 0) };
+  const checks = createCheckServer(() => ({ decision_id: randomUUID(), result: { allowed: true, reason: 'allow_all' } }));
+  const check = process.argv[2];
+  if (!check) throw new Error('usage: allow-all-policy.ts unix:<check socket path>');
+  const endpoints = { api: await listen(server, '127.0.0.1:0'), check: await listen(checks.server, check) };
+  return { endpoints, stop: () => Promise.all([closeServer(server, 0), checks.close()]).then(() => undefined) };
 });

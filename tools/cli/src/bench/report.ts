@@ -80,17 +80,19 @@ function requestPart(r: RequestResult, out: BuiltReport): void {
   const policyAddsP50 = s.minimal.p50 - s.pair.p50;
   const medians = POLICY_SIZE_LEVELS.map((l) => s[l].p50);
   const spreadPct = ((Math.max(...medians) - Math.min(...medians)) / Math.min(...medians)) * 100;
+  const policyAddsP99 = s.minimal.p99 - s.pair.p99;
   const pairAddsP99 = s.pair.p99 - s.direct.p99;
-  out.summary.request = { levels, anova: { F: anova.F, p: anova.p, etaSq: anova.etaSq, dfTreatment: anova.dfTreatment, dfError: anova.dfError }, policyAddsP50Ms: policyAddsP50, policySizeSpreadPct: spreadPct, pairAddsP99Ms: pairAddsP99, edges: r.edges.length, perEdge: r.requestsPerEdge };
+  out.summary.request = { levels, anova: { F: anova.F, p: anova.p, etaSq: anova.etaSq, dfTreatment: anova.dfTreatment, dfError: anova.dfError }, policyAddsP50Ms: policyAddsP50, policyAddsP99Ms: policyAddsP99, policySizeSpreadPct: spreadPct, pairAddsP99Ms: pairAddsP99, edges: r.edges.length, perEdge: r.requestsPerEdge };
   out.targets.push(
     { name: 'policy check added at the median (minimal vs pair)', target: '<= 0.1 ms', ours: ms(policyAddsP50), anchor: ANCHORS.policyMedian.figure, source: ANCHORS.policyMedian.source, met: policyAddsP50 <= 0.1 },
+    { name: 'policy check added at p99 (minimal vs pair)', target: '<= 1 ms', ours: ms(policyAddsP99), anchor: '-', source: '-', met: policyAddsP99 <= 1 },
     { name: 'median spread minimal..+10000 rules', target: '<= 10%', ours: `${spreadPct.toFixed(1)}% (ANOVA F=${fmt(anova.F, 2)}, p=${fmt(anova.p, 4)}, partial eta^2=${fmt(anova.etaSq, 4)})`, anchor: ANCHORS.policyGrowth.figure, source: ANCHORS.policyGrowth.source, met: spreadPct <= 10 },
     { name: 'mTLS proxy pair added at p99 (pair vs direct)', target: '<= 0.3 ms', ours: ms(pairAddsP99), anchor: ANCHORS.pairP99.figure, source: ANCHORS.pairP99.source, met: pairAddsP99 <= 0.3 },
   );
   out.sections.push({
     title: 'Request duration by policy level (issues #4, #7.2)',
     paragraphs: [
-      `A 1 KB POST on each of the workflow's ${r.edges.length} allowed edges, ${r.requestsPerEdge} observations per edge per level, level order rotated every round. Levels: direct plain HTTP to the app; the mTLS proxy pair without policy; the pair asking a policy sidecar process: allow-all (a minimal OPA-REST server answering allowed=true: @reelmesh/policy has no allow-all mode), then our engine with the generated data document (minimal) and +100/+1000/+10000 real, distinct, non-matching edges. Proxies and the app share this process; each policy sidecar is its own process.`,
+      `A 1 KB POST on each of the workflow's ${r.edges.length} allowed edges, ${r.requestsPerEdge} observations per edge per level, level order rotated every round. Levels: direct plain HTTP to the app; the mTLS proxy pair without policy; the pair asking a policy sidecar process on its check socket, as a local pod's proxy does: allow-all (a minimal stand-in answering allowed=true: @reelmesh/policy has no allow-all mode), then our engine with the generated data document (minimal) and +100/+1000/+10000 real, distinct, non-matching edges. Proxies and the app share this process; each policy sidecar is its own process.`,
       `One-way ANOVA across ${POLICY_SIZE_LEVELS.join(', ')}: F(${anova.dfTreatment}, ${anova.dfError}) = ${fmt(anova.F, 3)}, p = ${fmt(anova.p, 4)}, partial eta^2 = ${fmt(anova.etaSq, 4)}.`,
       `Reference medians: ${ANCHORS.requestMedians.figure} (${ANCHORS.requestMedians.source}).`,
     ],

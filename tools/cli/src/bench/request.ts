@@ -2,9 +2,9 @@
 // direct plain HTTP, the mTLS proxy pair without policy, and the pair asking a policy sidecar
 // (allow-all, minimal, +100, +1000, +10000 real, distinct, non-matching rules). The proxies and a
 // trivial app run in this process; each policy sidecar is its own process, as in a pod. Pods are
-// laid out as the local runtime does it (planPod): app, outbound listener and policy sidecar on
-// Unix sockets in the pod's folder (the allow-all stand-in listens on TCP), mTLS over TCP between
-// pods; direct is plain TCP between two apps.
+// laid out as the local runtime does it (planPod): app, outbound listener and the policy sidecar's
+// check socket (the proxy's way to ask, the allow-all stand-in's too) on Unix sockets in the pod's
+// folder, mTLS over TCP between pods; direct is plain TCP between two apps.
 import http from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -95,7 +95,7 @@ function startApp(address: string): Promise<http.Server & { url: string }> {
  * The pods of one level. As the local runtime lays a pod out (planPod): the app and the proxy's
  * outbound listener are Unix sockets in the pod's folder; between pods, mTLS over TCP.
  */
-async function startLevelPods(wf: Workflow, ca: Ca, appUrl: string, policyUrl: string | undefined, socketDir: string): Promise<Record<string, RunningProxy>> {
+async function startLevelPods(wf: Workflow, ca: Ca, appUrl: string, policyCheck: string | undefined, socketDir: string): Promise<Record<string, RunningProxy>> {
   const registry = new MemoryRegistry();
   const pods: Record<string, RunningProxy> = {};
   for (const a of wf.agents) {
@@ -104,7 +104,7 @@ async function startLevelPods(wf: Workflow, ca: Ca, appUrl: string, policyUrl: s
       agent: a.name,
       svidSource: await SvidSource.fromIssuer(ca, spiffeId),
       registry,
-      ...(policyUrl ? { policyUrl, policyTimeoutMs: 1000 } : { insecureSkipPolicy: true }),
+      ...(policyCheck ? { policyCheck, policyTimeoutMs: 1000 } : { insecureSkipPolicy: true }),
       appUrl,
       outbound: `unix:${join(socketDir, `${a.name}.out.sock`)}`,
     });
@@ -127,23 +127,29 @@ export async function runRequestSuite(opts: { requestsPerEdge: number; warmup: n
   const agents: http.Agent[] = [];
   const rules: RequestResult['rules'] = {};
   try {
-    const policyUrls: Partial<Record<RequestLevel, string>> = {};
-    const { ready } = await group.spawn({ name: 'allow-all-policy', entry: ALLOW_ALL, env: {}, logFile: join(opts.workDir, 'allow-all.log') });
-    policyUrls['allow-all'] = ready.endpoints.api;
+    const policyChecks: Partial<Record<RequestLevel, string>> = {};
+    const { ready } = await group.spawn({ name: 'allow-all-policy', entry: ALLOW_ALL, args: [`unix:${join(socketDir, 'allow-all.check.sock')}`], env: {}, logFile: join(opts.workDir, 'allow-all.log') });
+    policyChecks['allow-all'] = ready.endpoints.check;
     for (const level of POLICY_SIZE_LEVELS) {
       const data = generatePolicyData(wf, { extraRules: EXTRA_RULES[level] });
       rules[level] = compilePolicy(data).ruleCount;
-      const file = join(opts.workDir, `policy-data${level.replace('+', '-plus-')}.json`);
+      const suffix = level.replace('+', '-plus-');
+      const file = join(opts.workDir, `policy-data${suffix}.json`);
       await writeFileAtomic(file, JSON.stringify(data));
       const sidecar = await group.spawn({
         name: `policy${level}`,
         entry: POLICY_SIDECAR.main,
-        // Inside the pod, the proxy reaches its policy sidecar on a Unix socket (planPod).
-        args: ['--listen', `unix:${join(socketDir, `policy${level.replace('+', '-plus-')}.sock`)}`, '--data', file, '--decision-log', join(opts.workDir, `decisions${level.replace('+', '-plus-')}.log`)],
+        // Inside the pod, the proxy asks its policy sidecar on the check socket (planPod).
+        args: [
+          '--listen', `unix:${join(socketDir, `policy${suffix}.sock`)}`,
+          '--check-listen', `unix:${join(socketDir, `policy${suffix}.check.sock`)}`,
+          '--data', file,
+          '--decision-log', join(opts.workDir, `decisions${suffix}.log`),
+        ],
         env: {},
-        logFile: join(opts.workDir, `policy${level.replace('+', '-plus-')}.log`),
+        logFile: join(opts.workDir, `policy${suffix}.log`),
       });
-      policyUrls[level] = sidecar.ready.endpoints.api;
+      policyChecks[level] = sidecar.ready.endpoints.check;
     }
 
     // One target per (level, edge), each with its own keep-alive connection, as a pod's app has.
@@ -155,7 +161,7 @@ export async function runRequestSuite(opts: { requestsPerEdge: number; warmup: n
     };
     targets.direct = edges.map((e) => ({ endpoint: app.url, host: e.destination, agent: connection() }));
     for (const level of REQUEST_LEVELS.filter((l) => l !== 'direct')) {
-      const pods = await startLevelPods(wf, ca, podApp.url, policyUrls[level], await mkdtemp(join(socketDir, 'p')));
+      const pods = await startLevelPods(wf, ca, podApp.url, policyChecks[level], await mkdtemp(join(socketDir, 'p')));
       allPods.push(...Object.values(pods));
       targets[level] = edges.map((e) => ({ endpoint: pods[e.source].outboundUrl, host: e.destination, agent: connection() }));
     }
