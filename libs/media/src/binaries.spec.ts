@@ -56,6 +56,15 @@ describe('the choice of ffmpeg, handed from parent to child', () => {
     expect(execFileSync('cat', [runs], { encoding: 'utf8' }).trim()).toBe('ffmpeg');
   });
 
+  it('reading the version of an ffmpeg named by path makes no choice: PATH is not probed for it', () => {
+    const { bin, runs } = fakeTools('6.1.1');
+    const code = `import { ffmpegVersion } from './libs/media/src/ffmpeg-version.ts'; console.log((await ffmpegVersion(${JSON.stringify(join(bin, 'ffmpeg'))})).raw);`;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { env: { PATH: `${bin}:/usr/bin:/bin` }, encoding: 'utf8' });
+    expect(out.trim()).toBe('6.1.1');
+    // Only that ffmpeg, once: choosing a pair would have run ffprobe too.
+    expect(execFileSync('cat', [runs], { encoding: 'utf8' }).trim()).toBe('ffmpeg');
+  });
+
   it('a handed pair that is gone, malformed or overruled is not taken', () => {
     const { bin } = fakeTools('4.0.0'); // too old: the bundled build is chosen
     const PATH = `${bin}:/usr/bin:/bin`;

@@ -52,8 +52,13 @@ export function mediaToolsEnv(): Record<string, string> {
   return process.env.FFMPEG_PATH ? {} : { [MEDIA_TOOLS_ENV]: JSON.stringify(chosenPair()) };
 }
 
+/** What the choice depends on: a change in any of these makes a new choice. */
+function pairKey(): string {
+  return `${process.env.REELMESH_FFMPEG ?? ''}|${process.env.PATH ?? ''}|${process.env[MEDIA_TOOLS_ENV] ?? ''}`;
+}
+
 function chosenPair(): Pair {
-  const key = `${process.env.REELMESH_FFMPEG ?? ''}|${process.env.PATH ?? ''}|${process.env[MEDIA_TOOLS_ENV] ?? ''}`;
+  const key = pairKey();
   let pair = pairs.get(key);
   if (!pair) {
     const forced = process.env.REELMESH_FFMPEG === 'bundled';
@@ -108,8 +113,9 @@ function systemPair(): Pair | undefined {
 /** The first line of `ffmpeg -version` for `path` when the choice of the pair read it already. */
 export function knownFfmpegVersionLine(path: string): string | undefined {
   if (process.env.FFMPEG_PATH) return undefined;
-  const pair = chosenPair();
-  return pair.ffmpeg === path ? pair.ffmpegVersionLine : undefined;
+  // Only a choice already made (or handed over): asking must not make one, which probes PATH.
+  const pair = pairs.get(pairKey()) ?? (process.env.REELMESH_FFMPEG === 'bundled' ? undefined : handedPair());
+  return pair?.ffmpeg === path ? pair.ffmpegVersionLine : undefined;
 }
 
 /** Absolute path of an executable found on PATH. */

@@ -78,7 +78,7 @@ describe('reading the X.509 extensions of the SVID profile', () => {
       for (const change of [0x01, 0x80, 0xff]) {
         const mutated = der.slice();
         mutated[i] ^= change;
-        let ours: CertificateExtensions | Error;
+        let ours: CertificateExtensions;
         try {
           ours = readCertificateExtensions(mutated);
         } catch (error) {
