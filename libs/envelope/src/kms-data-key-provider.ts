@@ -1,4 +1,4 @@
-import { DecryptCommand, DescribeKeyCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import type { DataKey, DataKeyProvider, UnwrapRequest } from './data-key-provider';
 import type { EncryptionContext } from './encryption-context';
 import { EnvelopeError } from './envelope-error';
@@ -48,10 +48,21 @@ const DENIED = new Set([
   'ValidationException',
 ]);
 
+type KmsSdk = typeof import('@aws-sdk/client-kms');
+let kmsSdk: Promise<KmsSdk> | undefined;
+/**
+ * The SDK, loaded by the first KMS call rather than when a program starts: evaluating it was
+ * about a tenth of an agent's start-up CPU, and a fresh agent makes no KMS call before it is ready.
+ */
+function loadKmsSdk(): Promise<KmsSdk> {
+  return (kmsSdk ??= import('@aws-sdk/client-kms'));
+}
+
 /** Data keys from AWS KMS or anything speaking its protocol, through the official SDK only. */
 export class KmsDataKeyProvider implements DataKeyProvider {
   readonly stats: KmsCallStats = { generateDataKey: 0, decrypt: 0, failures: 0 };
-  private readonly client: KMSClient;
+  /** Made by the first call (the SDK loads then); options are checked in the constructor. */
+  private connection: Promise<{ sdk: KmsSdk; client: KMSClient }> | undefined;
   private readonly allowed: Set<string>;
   /** Allowed aliases not yet resolved to their key ARN. */
   private aliases: string[];
@@ -59,14 +70,6 @@ export class KmsDataKeyProvider implements DataKeyProvider {
 
   constructor(private readonly options: KmsDataKeyProviderOptions) {
     if (!options.keyId) throw new EnvelopeError('ENVELOPE_BAD_OPTIONS', 'KmsDataKeyProvider needs a keyId');
-    this.client = new KMSClient({
-      region: options.region,
-      endpoint: options.endpoint,
-      // Left out when absent, so the SDK falls back to its default provider chain.
-      ...(options.credentials ? { credentials: options.credentials } : {}),
-      maxAttempts: options.maxAttempts ?? 3,
-      requestHandler: { requestTimeout: options.requestTimeoutMs ?? 10_000, connectionTimeout: options.requestTimeoutMs ?? 10_000 },
-    });
     const ids = [...new Set([options.keyId, ...(options.allowedKeyIds ?? [])])];
     this.aliases = ids.filter(isAlias);
     this.allowed = new Set(ids.filter((id) => !isAlias(id)));
@@ -74,8 +77,8 @@ export class KmsDataKeyProvider implements DataKeyProvider {
 
   async generate(context: EncryptionContext): Promise<DataKey> {
     this.stats.generateDataKey++;
-    const out = await this.send('GenerateDataKey', () =>
-      this.client.send(new GenerateDataKeyCommand({ KeyId: this.options.keyId, KeySpec: 'AES_256', EncryptionContext: context })),
+    const out = await this.send('GenerateDataKey', (sdk, client) =>
+      client.send(new sdk.GenerateDataKeyCommand({ KeyId: this.options.keyId, KeySpec: 'AES_256', EncryptionContext: context })),
     );
     const plaintextKey = takeKey(out.Plaintext);
     if (!out.CiphertextBlob || !out.KeyId) throw new EnvelopeError('ENVELOPE_KMS_UNAVAILABLE', 'KMS GenerateDataKey returned no ciphertext or key id');
@@ -89,22 +92,39 @@ export class KmsDataKeyProvider implements DataKeyProvider {
       throw new EnvelopeError('ENVELOPE_KEY_NOT_ALLOWED', `header names KMS key ${JSON.stringify(request.keyId)}, which this reader does not trust`);
     }
     this.stats.decrypt++;
-    const out = await this.send('Decrypt', () =>
-      this.client.send(new DecryptCommand({ KeyId: request.keyId, CiphertextBlob: request.wrappedKey, EncryptionContext: request.context })),
+    const out = await this.send('Decrypt', (sdk, client) =>
+      client.send(new sdk.DecryptCommand({ KeyId: request.keyId, CiphertextBlob: request.wrappedKey, EncryptionContext: request.context })),
     );
     return takeKey(out.Plaintext);
   }
 
   /** Releases the SDK's sockets. */
   destroy(): void {
-    this.client.destroy();
+    const connection = this.connection;
+    this.connection = undefined;
+    void connection?.then(({ client }) => client.destroy(), () => undefined);
+  }
+
+  private connect(): Promise<{ sdk: KmsSdk; client: KMSClient }> {
+    const { options } = this;
+    return (this.connection ??= loadKmsSdk().then((sdk) => ({
+      sdk,
+      client: new sdk.KMSClient({
+        region: options.region,
+        endpoint: options.endpoint,
+        // Left out when absent, so the SDK falls back to its default provider chain.
+        ...(options.credentials ? { credentials: options.credentials } : {}),
+        maxAttempts: options.maxAttempts ?? 3,
+        requestHandler: { requestTimeout: options.requestTimeoutMs ?? 10_000, connectionTimeout: options.requestTimeoutMs ?? 10_000 },
+      }),
+    })));
   }
 
   /** DescribeKey on every allowed alias (one round at a time); a failed round is retried by the next unwrap. */
   private resolveAliases(): Promise<void> {
     this.resolving ??= (async () => {
       for (const alias of [...this.aliases]) {
-        const out = await this.send('DescribeKey', () => this.client.send(new DescribeKeyCommand({ KeyId: alias })));
+        const out = await this.send('DescribeKey', (sdk, client) => client.send(new sdk.DescribeKeyCommand({ KeyId: alias })));
         const arn = out.KeyMetadata?.Arn;
         if (!arn) throw new EnvelopeError('ENVELOPE_KMS_UNAVAILABLE', `KMS DescribeKey returned no ARN for ${alias}`);
         this.allowed.add(arn);
@@ -123,9 +143,10 @@ export class KmsDataKeyProvider implements DataKeyProvider {
     return false;
   }
 
-  private async send<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  private async send<T>(operation: string, call: (sdk: KmsSdk, client: KMSClient) => Promise<T>): Promise<T> {
     try {
-      return await call();
+      const { sdk, client } = await this.connect();
+      return await call(sdk, client);
     } catch (error) {
       this.stats.failures++;
       const name = (error as { name?: string })?.name ?? 'Error';

@@ -1,6 +1,6 @@
 // Processes start from bundles built once and reused while their inputs are unchanged: a small
 // repository of two programs sharing a library, built, run with plain node, edited, rebuilt.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,5 +103,31 @@ describe('program bundles', () => {
     expect(readFileSync(bundles.get('owner')!, 'utf8')).toMatch(/node_modules\/yaml\//);
     // JSON Schemas are compiled at build time: no program carries ajv's compiler.
     for (const f of files) expect(readFileSync(join(buildDir, f), 'utf8'), f).not.toMatch(/node_modules\/ajv\/dist\/compile\/index\.js/);
+  }, 120_000);
+
+  it("an agent's start loads no media library and no KMS SDK: they load at first use", async () => {
+    const bundles = await programBundles(REPO_ROOT);
+    // The agents: the programs that run ffmpeg jobs. Without a configuration each evaluates its
+    // whole bundle and stops at its configuration check, as far as a start goes before it is ready.
+    const agents = [...bundles].filter(([, file]) => readFileSync(file, 'utf8').includes('import("fluent-ffmpeg")'));
+    expect(agents.length).toBeGreaterThan(0);
+    for (const [program, file] of agents) {
+      const profDir = mkdtempSync(join(root, 'prof-'));
+      const child = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', '50', file], {
+        encoding: 'utf8',
+        env: { ...process.env, NODE_DEBUG: 'module' },
+      });
+      expect(child.stderr, program).toContain('CONFIG_INVALID');
+      // Packages outside the bundle: node's module loader logs each one it loads.
+      const loaded = child.stderr.split('\n').filter((l) => l.startsWith('MODULE') && / load "/.test(l));
+      expect(loaded.some((l) => l.includes('/node_modules/pino/')), `${program} loads pino (the check sees loads)`).toBe(true);
+      expect(loaded.filter((l) => /fluent-ffmpeg|@ffmpeg-installer|@ffprobe-installer/.test(l)), program).toEqual([]);
+      // Packages inside it: esbuild names each CommonJS module's wrapper by its path, and the
+      // profile (a sample every 50 µs) holds every function that ran for longer than that.
+      const [prof] = readdirSync(profDir);
+      const ran = new Set((JSON.parse(readFileSync(join(profDir, prof), 'utf8')) as { nodes: Array<{ callFrame: { functionName: string } }> }).nodes.map((n) => n.callFrame.functionName));
+      expect([...ran].some((f) => f.startsWith('node_modules/express/')), `${program} runs express at start (the check sees evaluation)`).toBe(true);
+      expect([...ran].filter((f) => f.startsWith('node_modules/@aws-sdk/client-kms/')), program).toEqual([]);
+    }
   }, 120_000);
 });
