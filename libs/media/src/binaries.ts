@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { createRequire } from 'node:module';
 import { delimiter, join } from 'node:path';
+import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
+import ffprobeInstaller from '@ffprobe-installer/ffprobe';
 
 /** Where each binary comes from, for logs and the bench: `env` (FFMPEG_PATH/FFPROBE_PATH),
  * `path` (a current build found on PATH), or `bundled` (the npm installer's static build). */
@@ -84,14 +85,8 @@ function handedPair(): Pair | undefined {
   }
 }
 
-/**
- * The npm installers' static pair, loaded when it is chosen: they stay outside the bundles (they
- * find their binary beside their own code), and an agent handed a system pair never needs them.
- */
 function bundled(): Pair {
-  const requireHere = createRequire(import.meta.url);
-  const installed = (name: string) => (requireHere(name) as { path: string }).path;
-  return { ffmpeg: installed('@ffmpeg-installer/ffmpeg'), ffprobe: installed('@ffprobe-installer/ffprobe'), source: 'bundled' };
+  return { ffmpeg: ffmpegInstaller.path, ffprobe: ffprobeInstaller.path, source: 'bundled' };
 }
 
 /** ffmpeg and ffprobe from PATH when both run and are release >= MIN_SYSTEM_FFMPEG_MAJOR. */
