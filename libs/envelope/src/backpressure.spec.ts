@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { openStream, sealStream } from './index';
+import { DEFAULT_FRAME_SIZE, openStream, sealStream } from './index';
 import { CONTEXT, staticProvider } from './test-support';
 
 const MiB = 1024 * 1024;
@@ -10,7 +10,8 @@ const MiB = 1024 * 1024;
 /**
  * A producer that would happily make 48 MiB and a consumer that yields to the event loop after
  * every 16 KiB. With backpressure working, the bytes in flight (produced - consumed) stay a few
- * frames' worth; if any stage buffered regardless, they would grow towards the whole object.
+ * frames' worth (each stage holds up to a frame) plus the producer's and consumer's buffers; if any
+ * stage buffered regardless, they would grow towards the whole object.
  */
 async function maxInFlight(stages: NodeJS.ReadWriteStream[]): Promise<{ maxInFlight: number; consumed: number }> {
   const total = 48 * MiB;
@@ -47,14 +48,18 @@ async function maxInFlight(stages: NodeJS.ReadWriteStream[]): Promise<{ maxInFli
 describe('backpressure', () => {
   const provider = staticProvider();
 
-  it('seal + open in a pipeline hold a bounded number of bytes with a slow consumer', async () => {
-    const { maxInFlight: inFlight, consumed } = await maxInFlight([sealStream({ context: CONTEXT, provider }), openStream({ expectedContext: CONTEXT, provider })]);
-    expect(consumed).toBe(48 * MiB);
-    expect(inFlight).toBeLessThan(2 * MiB);
-  });
+  for (const frameSize of [64 * 1024, DEFAULT_FRAME_SIZE]) {
+    const label = `${frameSize / 1024} KiB frames`;
 
-  it('a seal stream alone holds a bounded number of bytes with a slow consumer', async () => {
-    const { maxInFlight: inFlight } = await maxInFlight([sealStream({ context: CONTEXT, provider })]);
-    expect(inFlight).toBeLessThan(1.5 * MiB);
-  });
+    it(`seal + open in a pipeline hold a bounded number of bytes with a slow consumer (${label})`, async () => {
+      const { maxInFlight: inFlight, consumed } = await maxInFlight([sealStream({ context: CONTEXT, provider, frameSize }), openStream({ expectedContext: CONTEXT, provider })]);
+      expect(consumed).toBe(48 * MiB);
+      expect(inFlight).toBeLessThan(2 * MiB + 4 * frameSize);
+    });
+
+    it(`a seal stream alone holds a bounded number of bytes with a slow consumer (${label})`, async () => {
+      const { maxInFlight: inFlight } = await maxInFlight([sealStream({ context: CONTEXT, provider, frameSize })]);
+      expect(inFlight).toBeLessThan(1.5 * MiB + 3 * frameSize);
+    });
+  }
 });

@@ -13,7 +13,13 @@ export const COMMITMENT_BYTES = 32;
 export const DATA_KEY_BYTES = 32;
 export const TAG_BYTES = 16;
 
-export const DEFAULT_FRAME_SIZE = 64 * 1024;
+/**
+ * 1 MiB: a frame costs a cipher object, a tag, a transform step and a write whatever its size, and
+ * at 64 KiB that per-frame work was most of sealing's CPU (400 MB sealed from a file: 1.8 CPU-s at
+ * 64 KiB frames, 0.78 at 1 MiB, against 0.58 to copy the file). A stream holds a few frames, so
+ * memory stays bounded and independent of the object's size.
+ */
+export const DEFAULT_FRAME_SIZE = 1024 * 1024;
 export const MIN_FRAME_SIZE = 1;
 export const MAX_FRAME_SIZE = 16 * 1024 * 1024;
 /** magic(4) version(1) suite(1) headerLength(4): enough to know how much more to read. */

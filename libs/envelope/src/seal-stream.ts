@@ -15,7 +15,7 @@ export interface SealOptions {
   provider?: DataKeyProvider;
   /** A data key fetched beforehand (copied; the caller may zero its buffer after the call). */
   dataKey?: DataKey;
-  /** Plaintext bytes per frame (default 64 KiB). */
+  /** Plaintext bytes per frame (default 1 MiB: DEFAULT_FRAME_SIZE). */
   frameSize?: number;
   /** Fixed values for test vectors only; random by default (they must never repeat). */
   objectId?: Buffer;

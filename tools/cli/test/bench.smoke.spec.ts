@@ -27,7 +27,7 @@ interface Summary {
     attestationSignMsPerGiB: number; attestationVerifyMsPerGiB: number; attestationSharePct: number;
   };
   workflow: { wallSeconds: number; pipelineRatio: number; rssRatio: number; steps: Record<string, number>; ffmpeg: { path: string; version: string } };
-  envelope: { sealMBps: number; openMBps: number; rawSealMBps: number; rawOpenMBps: number; rss: { ratio: number }; kmsCallsPerChunk: number };
+  envelope: { sealMBps: number; openMBps: number; rawSealMBps: number; rawOpenMBps: number; sealToFile: { cpuRatio: number; wallRatio: number }; rss: { ratio: number }; kmsCallsPerChunk: number };
   mesh: { throughputRatio: number };
   targets: Array<{ name: string; met: boolean | null }>;
 }
@@ -86,6 +86,7 @@ describe('reelmesh bench --quick', () => {
     expect(summary.workflow.ffmpeg.version).not.toBe('');
     for (const k of ['sealMBps', 'openMBps', 'rawSealMBps', 'rawOpenMBps', 'kmsCallsPerChunk'] as const) expect(finite(summary.envelope[k]), `envelope.${k}`).toBe(true);
     expect(finite(summary.envelope.rss.ratio)).toBe(true);
+    expect(finite(summary.envelope.sealToFile.cpuRatio) && finite(summary.envelope.sealToFile.wallRatio), 'envelope.sealToFile').toBe(true);
     expect(finite(summary.mesh.throughputRatio)).toBe(true);
     expect(summary.targets.length).toBeGreaterThanOrEqual(10);
     expect(summary.targets.map((t) => t.name)).toContain('whole-workflow cost of provenance');
