@@ -378,7 +378,9 @@ describe('a restarted agent takes up its volume: nothing lost, nothing made twic
         '  - { from: split, to: late, artifact: av }\n  - { from: late, to: assemble, artifact: sound }\n',
     );
     for (const agent of ['owner', 'fx-1']) identities[agent] = { signer: createSigner(await ca.issue(spiffeId(wf, agent))), caBundlePem: ca.bundlePem };
-    const chunks = 12;
+    // Pictures 200 ms apart against a 1.6 s watchdog: a margin of 8x, so a loaded machine (a
+    // picture's handoff held up for a second) does not look like a stalled sink.
+    const chunks = 25;
     let pictureGate = 0; // demux may run chunks below this index
     let soundReleased = false;
     let gathered: { picture: number; sound: number } | undefined;
@@ -401,7 +403,7 @@ describe('a restarted agent takes up its volume: nothing lost, nothing made twic
     agents.owner = await start(wf, 'owner', {
       split: async ({ chunkIndex, outputs }) => void outputs.av.end(Buffer.from(`original chunk ${chunkIndex}`)),
       assemble: { gather: async ({ inputs }) => void (gathered = { picture: inputs.picture.length, sound: inputs.sound.length }) },
-    }, undefined, { redispatchAfterMs: 800 });
+    }, undefined, { redispatchAfterMs: 1600 });
     await Promise.all(Array.from({ length: chunks }, (_, i) => agents.owner.runtime.produce('split', i, chunks)));
     // One picture every 200 ms, for three watchdog periods and more: inputs keep arriving at the
     // sink while no chunk there is complete.
