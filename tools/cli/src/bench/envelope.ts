@@ -30,7 +30,7 @@ export interface SealToFile {
   wallMs: number;
 }
 
-export const SMALL_FRAME_SIZE = 64 * 1024;
+const SMALL_FRAME_SIZE = 64 * 1024;
 const MiB = 1024 * 1024;
 
 /**
