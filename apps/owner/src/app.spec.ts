@@ -1,10 +1,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger, validateAgentConfig } from '@reelmesh/agent-kit';
+import { followEventStream } from '@reelmesh/http-kit';
 import { FsObjectStore } from '@reelmesh/storage';
 import { buildGraph, loadWorkflow, ownerOf } from '@reelmesh/workflow';
 import { createApp } from './app';
@@ -43,6 +46,24 @@ describe('owner app', () => {
     expect(status.body).toMatchObject({ agent: OWNER, workflowId: workflow.metadata.id, active: 0, failures: [] });
     expect(Object.keys(status.body.steps).sort()).toEqual(graph.stepsOf(OWNER).map((s) => s.name).sort());
     expect((await request(app.app).get('/v1/runs/current')).body).toMatchObject({ state: 'idle' });
+    // The run rides on the owner's status, so a watcher of its status stream hears the run end.
+    expect(status.body.run).toEqual((await request(app.app).get('/v1/runs/current')).body);
+  });
+
+  it('streams its status (GET /v1/status/stream): the status with its run at once', async () => {
+    const server = createServer(app.app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const got: Array<{ event: string; data: { agent?: string; run?: { state?: string }; progress?: object } }> = [];
+    const follower = followEventStream(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, '/v1/status/stream', { onMessage: (event, data) => got.push({ event, data: data as never }) });
+    try {
+      for (let i = 0; i < 300 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(got[0]).toMatchObject({ event: 'status', data: { agent: OWNER, run: { state: 'idle' } } });
+      expect(Object.keys(got[0].data.progress!).sort()).toEqual(graph.stepsOf(OWNER).map((s) => s.name).sort());
+    } finally {
+      follower.close();
+      server.closeAllConnections();
+      server.close();
+    }
   });
 
   it('refuses a run without an input, with one outside the ingest folder, or that is not media', async () => {

@@ -57,6 +57,8 @@ export function createApp(config: AgentConfig, deps: AgentDeps) {
       split: splitJob(jobs),
       assemble: assembleJob(jobs),
     },
+    // The run's state rides on the owner's status too: a watcher of its status stream hears the run end.
+    status: () => ({ run: run.status }),
     routes: (runtime) => {
       const router = Router();
       router.get('/v1/runs/current', (_req, res) => {

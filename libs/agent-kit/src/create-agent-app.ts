@@ -14,6 +14,7 @@ import { ChunkProvenance, type ChainReader, type ProvenanceIdentity } from './ch
 import { POD_TOKEN_HEADER, resolvePeer, type AgentConfig } from './config';
 import { httpLogger } from './logger';
 import { DEFAULT_OUTAGE_DEADLINE_MS, waitOutOutages } from './outage';
+import { StatusFeed } from './status-feed';
 
 export interface AgentDeps {
   workflow: Workflow;
@@ -65,6 +66,8 @@ export interface AgentAppOptions {
   routes?: (runtime: AgentRuntime) => Router;
   /** After the runtime took up its volume: the app's own state (the owner's run) taken up too. */
   resume?: (runtime: AgentRuntime, summary: ResumeSummary) => Promise<void>;
+  /** This app's own part of its status (the owner's run), beside the runtime's; a change of it is news to the status stream. */
+  status?: () => Record<string, unknown>;
 }
 
 export interface AgentApp {
@@ -78,7 +81,7 @@ export interface AgentApp {
 }
 
 /** The common shape of every ReelMesh agent service: health, status, handoffs, JSON errors. */
-export function createAgentApp({ config, deps, handlers, routes, resume }: AgentAppOptions): AgentApp {
+export function createAgentApp({ config, deps, handlers, routes, resume, status: appStatus }: AgentAppOptions): AgentApp {
   const { workflow, store, logger } = deps;
   if (!workflow.agents.some((a) => a.name === config.agent)) {
     throw new Error(`agent "${config.agent}" is not declared in workflow ${workflow.metadata.id}`);
@@ -127,17 +130,27 @@ export function createAgentApp({ config, deps, handlers, routes, resume }: Agent
   });
   if (config.podToken) app.use(podPrivate(config.podToken, logger));
   app.use(httpLogger(logger));
-  app.get('/v1/status', (_req, res) => {
-    res.json({
-      ...runtime.status(),
-      sealed: Boolean(config.kms),
-      kms: deps.kmsStats?.(),
-      audit: deps.audit?.stats(),
-      provenance: provenance?.stats(),
-      maxRssBytes: process.resourceUsage().maxRSS * 1024,
-      ffmpeg: { path: ffmpegPath(), source: ffmpegSource() },
-    });
+  const statusBody = (now = runtime.status(), own = appStatus?.()) => ({
+    ...now,
+    ...own,
+    sealed: Boolean(config.kms),
+    kms: deps.kmsStats?.(),
+    audit: deps.audit?.stats(),
+    provenance: provenance?.stats(),
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    ffmpeg: { path: ffmpegPath(), source: ffmpegSource() },
   });
+  // What a watcher of the stream hears about: progress, failures, readiness and the app's own part
+  // (counters such as KMS calls or RSS change all the time and are read with the next news).
+  const feed = new StatusFeed(() => {
+    const now = runtime.status();
+    const own = appStatus?.();
+    return { key: JSON.stringify([now.progress, now.failures, now.ready, now.redispatched, own]), body: () => statusBody(now, own) };
+  });
+  app.get('/v1/status', (_req, res) => {
+    res.json(statusBody());
+  });
+  app.get('/v1/status/stream', (req, res) => feed.open(req, res));
   // Nothing is taken in before the volume has been taken up (a resumed chunk must not race a new copy).
   app.use((req, _res, next) => {
     if (req.method !== 'POST' || runtime.ready) return next();

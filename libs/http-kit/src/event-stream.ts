@@ -1,7 +1,8 @@
 // Server-Sent Events (text/event-stream, WHATWG HTML §9.2), both ends: the one writer every
 // ReelMesh stream uses (the ledger's, the dashboard's) and the one reader (the CLI, tests).
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
+import { connectTarget } from './endpoint';
 
 export interface EventStream {
   /** Send one message (JSON of `data`, under `event` if given). Dropped once the stream ended. */
@@ -80,4 +81,70 @@ export function readEventStream(stream: Readable, listener: (message: EventStrea
       if (data.length > 0) listener({ event, data: data.join('\n') });
     }
   });
+}
+
+export interface FollowOptions {
+  headers?: Record<string, string>;
+  /** Wait this long before connecting again after the stream ended or could not be opened (default 250 ms). */
+  retryMs?: number;
+  /** Each message, parsed from JSON (a message that is not JSON is skipped). */
+  onMessage: (event: string, data: unknown) => void;
+}
+
+export interface Following {
+  /** Stop following: the stream is closed and never opened again. */
+  close(): void;
+}
+
+/**
+ * Follow a service's event stream (plain HTTP or a Unix socket endpoint) for as long as the caller
+ * wants it: a stream that ends, drops or cannot be opened (the service restarting) is opened again
+ * after `retryMs`. A stream the service answers with anything but 200 is tried again the same way.
+ */
+export function followEventStream(endpoint: string, path: string, opts: FollowOptions): Following {
+  const target = connectTarget(endpoint);
+  if ('tls' in target && target.tls) throw new TypeError(`followEventStream() speaks plain HTTP; ${endpoint} is TLS`);
+  const connect = 'socketPath' in target ? { socketPath: target.socketPath } : { host: target.host, port: target.port };
+  let closed = false;
+  let retry: NodeJS.Timeout | undefined;
+  let current: ReturnType<typeof request> | undefined;
+  const again = () => {
+    current = undefined;
+    if (closed || retry) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      open();
+    }, opts.retryMs ?? 250);
+  };
+  const open = () => {
+    if (closed) return;
+    const req = request({ ...connect, method: 'GET', path: `${target.basePath}${path}`, headers: { ...opts.headers, accept: 'text/event-stream' } }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        return again();
+      }
+      readEventStream(res, (m) => {
+        let data: unknown;
+        try {
+          data = JSON.parse(m.data);
+        } catch {
+          return;
+        }
+        if (!closed) opts.onMessage(m.event, data);
+      });
+      res.on('close', again);
+      res.on('error', () => undefined);
+    });
+    current = req;
+    req.on('error', again);
+    req.end();
+  };
+  open();
+  return {
+    close() {
+      closed = true;
+      clearTimeout(retry);
+      current?.destroy();
+    },
+  };
 }

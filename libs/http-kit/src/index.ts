@@ -10,4 +10,4 @@ export { request, requestJson, ResponseError, type RequestOptions, type Response
 export { readyLine, errorLine, parseServiceLine, type ReadyLine, type ErrorLine, type ServiceLine } from './service-line';
 export { runService, ConfigError, type StartedService } from './run-service';
 export { defineProgram, type Program } from './program';
-export { openEventStream, readEventStream, type EventStream, type EventStreamMessage, type EventStreamOptions } from './event-stream';
+export { openEventStream, readEventStream, followEventStream, type EventStream, type EventStreamMessage, type EventStreamOptions, type FollowOptions, type Following } from './event-stream';

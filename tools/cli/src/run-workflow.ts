@@ -5,7 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { generateSample } from '@reelmesh/media';
 import { ProcessGroup, startLocalRuntime, type LocalRuntime, type RunningAgent } from '@reelmesh/runtime';
 import { DEFAULT_OUTAGE_DEADLINE_MS, waitOutOutages } from '@reelmesh/agent-kit';
-import { requestJson } from '@reelmesh/http-kit';
+import { followEventStream, requestJson, type Following } from '@reelmesh/http-kit';
 import { workflowDigest } from '@reelmesh/provenance';
 import { loadWorkflow, ownerOf } from '@reelmesh/workflow';
 import { startChaos, type ChaosOptions, type ChaosReport } from './chaos';
@@ -107,6 +107,8 @@ interface AgentStatus {
   provenance?: { recordsSigned: number; chainsVerified: number; signMs: number; verifyMs: number };
   maxRssBytes: number;
   ffmpeg?: { path: string; source: string };
+  /** The owner's run (apps/owner adds it to its status). */
+  run?: RunStatus;
 }
 
 interface RunStatus {
@@ -129,7 +131,34 @@ async function getJson<T>(agent: RunningAgent, path: string): Promise<T> {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Whether any status arrived since the run loop last looked, and a wait for the next one. */
+class StatusNews {
+  #fresh = false;
+  #wake: (() => void) | undefined;
+
+  arrived(): void {
+    this.#fresh = true;
+    this.#wake?.();
+  }
+
+  /** The loop is looking at every status now: what arrives from here on is news. */
+  taken(): void {
+    this.#fresh = false;
+  }
+
+  /** Resolves at the next status (at once if one arrived since taken()) or after `ms`. */
+  next(ms: number): Promise<void> {
+    if (this.#fresh) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.#wake?.(), ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        this.#wake = undefined;
+        resolve();
+      };
+    });
+  }
+}
 
 /**
  * Run the whole workflow once on this machine: start every agent, feed the master, wait for the
@@ -207,6 +236,7 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
     throw resumable(error as Error, runDir);
   }
   options.onRuntime?.(runtime, runDir);
+  let followers: Following[] = [];
   const chaos = options.chaos && startChaos(runtime, { ...options.chaos, onKill: (k) => { options.chaos?.onKill?.(k); options.progress?.line(`chaos: kill -9 ${k.name} (pid ${k.pid})`); } });
   try {
     const runStarted = Date.now();
@@ -239,16 +269,30 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
     const stallMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
     let progressSeen = '';
     let progressAt = Date.now();
-    // While a process is being restarted its agent does not answer: the last answer stands in.
+    // Every agent's status is followed as a stream: it speaks when a step finishes a chunk, a step
+    // fails or the run's state moves (GET /v1/status/stream), instead of being asked 5 times a
+    // second. While a process is being restarted its stream is opened again; its last status stands in.
+    const agents = Object.values(runtime.agents);
     const last = new Map<string, AgentStatus>();
+    const news = new StatusNews();
+    followers = agents.map((a) =>
+      followEventStream(a.url, '/v1/status/stream', {
+        headers: a.headers,
+        onMessage: (event, data) => {
+          if (event !== 'status') return;
+          last.set(a.agent, data as AgentStatus);
+          news.arrived();
+        },
+      }),
+    );
     let lastRun: RunStatus = body;
     for (;;) {
       if (crash) throw new Error(crash);
       if (Date.now() > deadline) throw new Error('workflow timed out');
-      const [run, statuses] = await Promise.all([
-        getJson<RunStatus>(owner, '/v1/runs/current').catch(() => lastRun),
-        Promise.all(Object.values(runtime.agents).map((a) => getJson<AgentStatus>(a, '/v1/status').then((s) => (last.set(a.agent, s), s), () => last.get(a.agent)))),
-      ]).then(([r, s]) => [r, s.filter((x): x is AgentStatus => x !== undefined)] as const);
+      news.taken();
+      let statuses = agents.map((a) => last.get(a.agent)).filter((x): x is AgentStatus => x !== undefined);
+      // The owner's status carries its run (apps/owner); an owner whose does not is asked for it.
+      const run = last.get(owner.agent)?.run ?? (await getJson<RunStatus>(owner, '/v1/runs/current').catch(() => lastRun));
       lastRun = run;
       const progress = JSON.stringify([run.state, statuses.map((x) => x.progress)]);
       if (progress !== progressSeen) [progressSeen, progressAt] = [progress, Date.now()];
@@ -259,7 +303,9 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
         if (failure) throw new Error(`${s.agent} failed step ${failure.step}${failure.chunkIndex === undefined ? '' : ` chunk ${failure.chunkIndex}`}: ${failure.message}`);
       }
       if (run.state === 'failed') throw new Error(`run failed: ${run.error?.code}: ${run.error?.message}`);
-      if (run.state === 'done' && run.deliverable && statuses.length === Object.keys(runtime.agents).length) {
+      if (run.state === 'done' && run.deliverable && statuses.length === agents.length) {
+        // The figures of the summary (KMS calls, provenance, RSS) as they stand now, not at the last news.
+        statuses = await Promise.all(agents.map((a) => getJson<AgentStatus>(a, '/v1/status').catch(() => last.get(a.agent)!)));
         const steps: Record<string, number> = {};
         const busySeconds: Record<string, number> = {};
         for (const s of statuses) {
@@ -306,11 +352,13 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<RunWorkf
         await options.beforeStop?.(runtime, result);
         return result;
       }
-      await sleep(200);
+      // Deadlines, stalls and crashes are looked at again at least this often without news.
+      await news.next(1_000);
     }
   } catch (error) {
     throw resumable(error as Error, runDir);
   } finally {
+    for (const follower of followers) follower.close();
     chaos?.stop();
     await runtime.stop();
     options.progress?.stop();
