@@ -140,12 +140,13 @@ export function createAgentApp({ config, deps, handlers, routes, resume, status:
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
     ffmpeg: { path: ffmpegPath(), source: ffmpegSource() },
   });
-  // What a watcher of the stream hears about: progress, failures, readiness and the app's own part
-  // (counters such as KMS calls or RSS change all the time and are read with the next news).
+  // What a watcher of the stream hears about: progress, jobs starting and ending, failures,
+  // readiness and the app's own part (counters such as KMS calls or RSS change all the time and are
+  // read with the next news).
   const feed = new StatusFeed(() => {
     const now = runtime.status();
     const own = appStatus?.();
-    return { key: JSON.stringify([now.progress, now.failures, now.ready, now.redispatched, own]), body: () => statusBody(now, own) };
+    return { key: JSON.stringify([now.progress, now.active, now.queued, now.failures, now.ready, now.redispatched, own]), body: () => statusBody(now, own) };
   });
   app.get('/v1/status', (_req, res) => {
     res.json(statusBody());

@@ -1,16 +1,18 @@
 // What the live dashboard shows, gathered in the CLI from the runtime as it runs, and pushed to the
 // pages: the process group's lifecycle events (starting, ready, restarting, crashloop, start-up
-// times), the agents' /v1/status (state, queue, progress, KMS, provenance), and the owner's audit
+// times), the agents' status streams (state, queue, progress, KMS, provenance), and the owner's audit
 // ledger as it grows, streamed by the control plane (every policy decision, handoff, refusal and
-// signed checkpoint). One poller on the server side at 2 Hz; the pages only listen.
+// signed checkpoint). The CLI follows every agent's status stream and the ledger's; the pages only listen.
 import { readFileSync } from 'node:fs';
-import { request, type IncomingMessage } from 'node:http';
-import { connectOptions, readEventStream, requestJson } from '@reelmesh/http-kit';
+import { followEventStream, requestJson, type Following } from '@reelmesh/http-kit';
 import type { AgentView, DashboardEvent, DashboardStore, DecisionView, ErrorView, ProcessView, RunView } from '@reelmesh/dashboard';
 import type { LocalRuntime, ProcessGroup } from '@reelmesh/runtime';
 import { agentBySpiffeId, ownerOf, type Workflow } from '@reelmesh/workflow';
 
-const POLL_MS = 500;
+/** Throughput and the timeline are brought up to date this often between news. */
+const TICK_MS = 500;
+/** Ledger entries are many and small: the ledger's count is shown at most this often. */
+const LEDGER_FLUSH_MS = 500;
 /** Throughput is chunks done over this window. */
 const RATE_WINDOW_MS = 5_000;
 const TIMELINE_EVERY_MS = 1_000;
@@ -25,6 +27,8 @@ interface AgentStatus {
   kms?: AgentView['kms'];
   provenance?: AgentView['provenance'];
   maxRssBytes?: number;
+  /** The owner's run (apps/owner adds it to its status). */
+  run?: RunStatus;
 }
 
 interface RunStatus {
@@ -62,11 +66,12 @@ export class LiveCollector {
   readonly #agentNames: Set<string>;
   readonly #startedAt = Date.now();
   #runtime: LocalRuntime | undefined;
-  #poller: NodeJS.Timeout | undefined;
-  #ledgerStream: IncomingMessage | undefined;
-  #ledgerRetry: NodeJS.Timeout | undefined;
+  /** The agents' status streams and the ledger's. */
+  readonly #followers: Following[] = [];
+  /** Every agent's latest status, as its stream last told it. */
+  readonly #statuses = new Map<string, AgentStatus>();
+  #ticker: NodeJS.Timeout | undefined;
   #closed = false;
-  #polling = false;
   #lastTimeline = 0;
   #lastTimelineKey = '';
   readonly #rates = new Map<string, Array<{ at: number; done: number }>>();
@@ -98,13 +103,20 @@ export class LiveCollector {
     this.#store.emit({ type: 'run', run: { state: 'starting', startedAt: new Date(this.#startedAt).toISOString() } });
   }
 
-  /** The runtime is up: poll its agents and watch its ledger until close(). */
+  /** The runtime is up: follow its agents' status streams and its ledger's until close(). */
   attach(runtime: LocalRuntime, runDir?: string): void {
     this.#runtime = runtime;
     if (runDir) this.#store.emit({ type: 'run', run: { ...this.#store.state().run, runDir } });
     for (const p of runtime.group.processes) this.#logFiles.set(p.name, p.logFile);
-    this.#poller = setInterval(() => void this.#poll(), POLL_MS);
-    void this.#poll();
+    for (const agent of Object.values(runtime.agents)) {
+      this.#followers.push(
+        followEventStream(agent.url, '/v1/status/stream', {
+          headers: agent.headers,
+          onMessage: (event, data) => event === 'status' && this.#status(data as AgentStatus),
+        }),
+      );
+    }
+    this.#ticker = setInterval(() => void this.#tick(), TICK_MS);
     if (runtime.controlPlane) this.#watchLedger();
   }
 
@@ -112,10 +124,9 @@ export class LiveCollector {
   close(run?: Partial<RunView>): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#poller);
-    clearTimeout(this.#ledgerRetry);
+    clearInterval(this.#ticker);
+    for (const follower of this.#followers.splice(0)) follower.close();
     this.#flushLedger();
-    this.#ledgerStream?.destroy();
     for (const p of Object.values(this.#store.state().processes)) if (p.state !== 'crashloop') this.#process(p.name, { state: 'stopped' });
     const now = this.#store.state().run;
     this.#store.emit({ type: 'run', run: { ...now, ...run, state: run?.state ?? (now.state === 'done' || now.state === 'failed' ? now.state : 'stopped'), finishedAt: new Date().toISOString() } });
@@ -152,32 +163,36 @@ export class LiveCollector {
     this.#store.emit({ type: 'error', error: { time: new Date().toISOString(), ...error } });
   }
 
-  async #poll(): Promise<void> {
-    const runtime = this.#runtime;
-    if (!runtime || this.#polling || this.#closed) return;
-    this.#polling = true;
-    try {
-      const owner = runtime.agents[ownerOf(this.#workflow).agent];
-      const ask = <T>(agent: { url: string; headers: Record<string, string> }, path: string) => requestJson<T>(agent.url, path, { headers: agent.headers, timeoutMs: 2_000 }).catch(() => undefined);
-      const [run, ...statuses] = await Promise.all([ask<RunStatus>(owner, '/v1/runs/current'), ...Object.values(runtime.agents).map((a) => ask<AgentStatus>(a, '/v1/status'))]);
-      if (this.#closed) return;
-      if (run) this.#run(run);
-      const now = Date.now();
-      for (const s of statuses) {
-        if (!s) continue;
-        this.#agent(s.agent, { active: s.active, queued: s.queued, steps: s.steps, kms: s.kms, provenance: s.provenance, maxRssBytes: s.maxRssBytes });
-        for (const [step, done] of Object.entries(s.progress)) this.#progress(step, s.agent, done, now);
-        for (const f of s.failures) {
-          const key = `${s.agent} ${f.step} ${f.chunkIndex} ${f.message}`;
-          if (this.#failuresSeen.has(key)) continue;
-          this.#failuresSeen.add(key);
-          this.#error({ source: s.agent, message: `step ${f.step}${f.chunkIndex === undefined ? '' : ` chunk ${f.chunkIndex}`} failed: ${f.message}`, logLine: explainingLine(this.#logFiles.get(s.agent)) });
-        }
-      }
-      this.#timeline(now);
-    } finally {
-      this.#polling = false;
+  /** An agent's news: its queue, counters, failures and progress (the owner's carries its run). */
+  #status(s: AgentStatus): void {
+    if (this.#closed) return;
+    this.#statuses.set(s.agent, s);
+    if (s.run) this.#run(s.run);
+    this.#agent(s.agent, { active: s.active, queued: s.queued, steps: s.steps, kms: s.kms, provenance: s.provenance, maxRssBytes: s.maxRssBytes });
+    for (const f of s.failures) {
+      const key = `${s.agent} ${f.step} ${f.chunkIndex} ${f.message}`;
+      if (this.#failuresSeen.has(key)) continue;
+      this.#failuresSeen.add(key);
+      this.#error({ source: s.agent, message: `step ${f.step}${f.chunkIndex === undefined ? '' : ` chunk ${f.chunkIndex}`} failed: ${f.message}`, logLine: explainingLine(this.#logFiles.get(s.agent)) });
     }
+    this.#measure(Date.now());
+  }
+
+  /** Throughput decays and the timeline grows between news too; an owner whose status carries no run is asked for it. */
+  async #tick(): Promise<void> {
+    const runtime = this.#runtime;
+    if (!runtime || this.#closed) return;
+    const owner = runtime.agents[ownerOf(this.#workflow).agent];
+    if (owner && !this.#statuses.get(owner.agent)?.run) {
+      const run = await requestJson<RunStatus>(owner.url, '/v1/runs/current', { headers: owner.headers, timeoutMs: 2_000 }).catch(() => undefined);
+      if (run && !this.#closed) this.#run(run);
+    }
+    this.#measure(Date.now());
+  }
+
+  #measure(now: number): void {
+    for (const s of this.#statuses.values()) for (const [step, done] of Object.entries(s.progress)) this.#progress(step, s.agent, done, now);
+    this.#timeline(now);
   }
 
   #run(run: RunStatus): void {
@@ -221,22 +236,13 @@ export class LiveCollector {
   #watchLedger(): void {
     const cp = this.#runtime?.controlPlane;
     if (!cp || this.#closed) return;
-    const retry = () => {
-      this.#ledgerStream = undefined;
-      if (!this.#closed) this.#ledgerRetry = setTimeout(() => this.#watchLedger(), 1_000);
-    };
-    const req = request({ ...connectOptions(cp.admin.url), method: 'GET', path: '/v1/audit/stream', headers: { authorization: `Bearer ${cp.adminToken}`, accept: 'text/event-stream' } }, (res) => {
-      if (res.statusCode !== 200) {
-        res.resume();
-        return retry();
-      }
-      this.#ledgerStream = res;
-      readEventStream(res, (m) => this.#ledgerEvent(m.event, JSON.parse(m.data) as Record<string, unknown>));
-      res.on('close', retry);
-      res.on('error', () => undefined);
-    });
-    req.on('error', retry);
-    req.end();
+    this.#followers.push(
+      followEventStream(cp.admin.url, '/v1/audit/stream', {
+        headers: { authorization: `Bearer ${cp.adminToken}` },
+        retryMs: 1_000,
+        onMessage: (event, data) => this.#ledgerEvent(event, data as Record<string, unknown>),
+      }),
+    );
   }
 
   #ledgerEvent(kind: string, data: Record<string, unknown>): void {
@@ -252,7 +258,7 @@ export class LiveCollector {
       for (const e of eventsOfEntry(this.#workflow, entry.time, entry.event)) this.#store.emit(e);
       // Entry counts are many and small: one ledger update per half second.
       this.#ledgerPending = { entries: entry.seq + 1, head: entry.hash };
-      this.#ledgerFlush ??= setTimeout(() => this.#flushLedger(), POLL_MS);
+      this.#ledgerFlush ??= setTimeout(() => this.#flushLedger(), LEDGER_FLUSH_MS);
     }
   }
 
