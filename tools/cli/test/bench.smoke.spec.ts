@@ -20,6 +20,7 @@ interface Summary {
   mode: string;
   startup: { withPolicyMs: number; withoutPolicyMs: number; overheadPct: number; p: number };
   meshReady: { bundleMs: number; sourceMs: number; ratio: number; pods: number };
+  watch: { agentsCpuMsPerMinute: { polled: number; streamed: number }; watcherCpuMsPerMinute: { polled: number; streamed: number }; agentsRatio: number; watcherRatio: number; rounds: number };
   request: { levels: Array<{ level: string; n: number; p50Ms: number; p95Ms: number; p99Ms: number }>; anova: { F: number; p: number; etaSq: number } };
   security: { ratio: number; ciLow: number; ciHigh: number };
   provenance: {
@@ -61,6 +62,13 @@ describe('reelmesh bench --quick', () => {
     // The whole mesh was started both ways (built bundles, and source through tsx), every pod of the workflow.
     for (const k of ['bundleMs', 'sourceMs', 'ratio'] as const) expect(summary.meshReady[k], `meshReady.${k}`).toBeGreaterThan(0);
     expect(summary.meshReady.pods).toBe(loadWorkflow().agents.length);
+    // Watching that mesh both ways was measured (CPU read from /proc: Linux, as CI is).
+    expect(summary.watch.rounds).toBe(1);
+    for (const way of ['polled', 'streamed'] as const) {
+      expect(summary.watch.agentsCpuMsPerMinute[way], `watch.agents.${way}`).toBeGreaterThan(0);
+      expect(finite(summary.watch.watcherCpuMsPerMinute[way]), `watch.watcher.${way}`).toBe(true);
+    }
+    expect(summary.watch.agentsRatio).toBeCloseTo(summary.watch.agentsCpuMsPerMinute.streamed / summary.watch.agentsCpuMsPerMinute.polled, 6);
     expect(summary.request.levels.map((l) => l.level)).toEqual(['direct', 'pair', 'allow-all', 'minimal', '+100', '+1000', '+10000']);
     for (const l of summary.request.levels) {
       expect(l.n).toBeGreaterThan(0);
@@ -103,11 +111,17 @@ describe('reelmesh bench --quick', () => {
     const perAgent = Object.values(report.raw.startup.withPolicy as Record<string, number[]>);
     expect(perAgent.length).toBeGreaterThan(0);
     for (const observations of [...perAgent, ...Object.values(report.raw.startup.withoutPolicy as Record<string, number[]>)]) expect(observations).toHaveLength(2);
+    // Polled: every agent asked 5 times a second through the phase; streamed: every agent's stream
+    // opened and its status received (the first message comes at once).
+    const watch = report.raw.startup.watch as { secondsPerPhase: number; agents: number; polled: { requests: number[] }; streamed: { messages: number[] } };
+    expect(watch.agents).toBe(perAgent.length);
+    expect(watch.polled.requests[0]).toBeGreaterThanOrEqual(watch.agents * Math.floor((watch.secondsPerPhase * 1000) / 200 - 2));
+    expect(watch.streamed.messages[0]).toBeGreaterThanOrEqual(watch.agents);
   });
 
   it('writes report.md with the targets table, a section per suite and the plots it embeds', async () => {
     const md = await readFile(join(out, 'report.md'), 'utf8');
-    for (const heading of ['## Targets', '## Pod start-up', '## Request duration by policy level', '## Security on vs off', '## Signed provenance', '## Workflow end to end', '## Envelope encryption', '## Mesh and policy micro-benchmarks']) {
+    for (const heading of ['## Targets', '## Pod start-up', '## Watching a run: status polled vs streamed', '## Request duration by policy level', '## Security on vs off', '## Signed provenance', '## Workflow end to end', '## Envelope encryption', '## Mesh and policy micro-benchmarks']) {
       expect(md).toContain(heading);
     }
     expect(md).toMatch(/\| measure \| target \| ours \| verdict \| reference \| source \|/);

@@ -9,6 +9,9 @@ export interface BenchConfig {
   startupRounds: number;
   /** Whole-mesh start-ups per way of running (bundles, source). */
   meshReadyRounds: number;
+  /** Watching a mesh (polled vs followed status): alternated rounds, seconds per phase. */
+  watchRounds: number;
+  watchSeconds: number;
   /** Observations per allowed edge per level, and warm-up requests per edge per level. */
   requestsPerEdge: number;
   requestWarmup: number;
@@ -48,6 +51,8 @@ export function benchConfig(quick: boolean): BenchConfig {
       quick,
       startupRounds: 1,
       meshReadyRounds: 1,
+      watchRounds: 1,
+      watchSeconds: 3,
       requestsPerEdge: 10,
       requestWarmup: 3,
       securityRuns: 1,
@@ -75,6 +80,8 @@ export function benchConfig(quick: boolean): BenchConfig {
     quick,
     startupRounds: 130,
     meshReadyRounds: 5,
+    watchRounds: 4,
+    watchSeconds: 20,
     requestsPerEdge: 100,
     requestWarmup: 20,
     // The row: a 60 s film, alternated; 3 pairs keep the full study under an hour.

@@ -52,7 +52,7 @@ export async function runBench(options: RunBenchOptions): Promise<BenchOutcome> 
   const has = (s: SuiteName) => options.suites.includes(s);
   try {
     const runs = new Runs(workDir);
-    if (has('startup')) results.startup = await runStartupSuite(config.startupRounds, config.meshReadyRounds, log);
+    if (has('startup')) results.startup = await runStartupSuite(config.startupRounds, config.meshReadyRounds, { rounds: config.watchRounds, secondsPerPhase: config.watchSeconds }, log);
     if (has('request')) {
       const dir = await mkdtemp(join(workDir, 'request-'));
       results.request = await runRequestSuite({ requestsPerEdge: config.requestsPerEdge, warmup: config.requestWarmup, workDir: dir, log });

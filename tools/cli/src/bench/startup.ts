@@ -4,11 +4,13 @@
 // starts a pod (the paper's measure: a pod's start-up, not a node's queue of twenty processes).
 // The groups alternate start by start. Then the whole mesh (KMS, control plane, every pod at
 // once) from the call to ready, from the built bundles and, as the baseline, from source (tsx).
+// Then what watching that mesh costs: its agents polled for their status vs their streams followed (watch.ts).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ProcessGroup, programBundles, runFolders, startLocalRuntime, type RunFrom, type SpawnSpec } from '@reelmesh/runtime';
+import { measureWatching, type WatchResult } from './watch';
 
 export interface StartupResult {
   rounds: number;
@@ -17,6 +19,8 @@ export interface StartupResult {
   withoutPolicy: Record<string, number[]>;
   /** The whole secure mesh, call to every pod ready (ms): from bundles, and from source (tsx). */
   meshReady: { bundle: number[]; source: number[] };
+  /** What watching that mesh costs, polled vs followed (absent where /proc cannot tell). */
+  watch?: WatchResult;
 }
 
 /** A process group that remembers when each process was spawned and when it was ready. */
@@ -88,7 +92,12 @@ async function meshReadyOnce(from: RunFrom): Promise<number> {
   }
 }
 
-export async function runStartupSuite(rounds: number, meshRounds: number, log: (line: string) => void): Promise<StartupResult> {
+export async function runStartupSuite(
+  rounds: number,
+  meshRounds: number,
+  watch: { rounds: number; secondsPerPhase: number },
+  log: (line: string) => void,
+): Promise<StartupResult> {
   const result: StartupResult = { rounds, withPolicy: {}, withoutPolicy: {}, meshReady: { bundle: [], source: [] } };
   for (let i = 0; i < meshRounds; i++) {
     for (const from of i % 2 === 0 ? (['bundle', 'source'] as const) : (['source', 'bundle'] as const)) result.meshReady[from].push(await meshReadyOnce(from));
@@ -108,5 +117,7 @@ export async function runStartupSuite(rounds: number, meshRounds: number, log: (
     }
     if ((i + 1) % 10 === 0 || i + 1 === rounds) log(`startup: ${i + 1}/${rounds} rounds`);
   }
+  const watched = await measureWatching({ ...watch, log });
+  if (watched) result.watch = watched;
   return result;
 }

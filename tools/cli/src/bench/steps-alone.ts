@@ -2,13 +2,13 @@
 // the pipelining ratio (end-to-end wall time / sum of steps run alone). The steps are the
 // workflow's own (never a list written here): each step is charged the time of its job over every
 // chunk, so two steps running the same job are each charged it once.
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { runJobsInProcess } from '@reelmesh/media';
 import { REPO_ROOT } from '@reelmesh/runtime';
 import { buildGraph, loadWorkflow, type Workflow } from '@reelmesh/workflow';
+import { procCpuSeconds } from './proc-cpu';
 
 export interface StepsAlone {
   /** step name -> seconds summed over every chunk (assemble: once over all chunks), in topological order. */
@@ -69,13 +69,4 @@ export async function timeStepsAlone(masterPath: string, workDir: string, wf: Wo
 }
 
 /** CPU seconds (user + system) of this process's children that have exited, from /proc (Linux); undefined elsewhere. */
-function childrenCpuSeconds(): number | undefined {
-  try {
-    // Fields after the command name: state is field 3, cutime and cstime fields 16 and 17, in clock ticks (USER_HZ, 100 on Linux).
-    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
-    const ticks = Number(fields[13]) + Number(fields[14]);
-    return Number.isFinite(ticks) ? ticks / 100 : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const childrenCpuSeconds = () => procCpuSeconds('self', 'children');
