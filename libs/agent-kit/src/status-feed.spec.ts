@@ -85,4 +85,22 @@ describe('StatusFeed: an agent status as an event stream that speaks on change',
     await sleep(100);
     expect(views).toBe(after);
   });
+  it('a watcher who connects between two checks does not take a change from the others', async () => {
+    const state = { done: 0 };
+    // Checks far apart: within the test only a new watcher's arrival looks at the status.
+    const feed = new StatusFeed(() => ({ key: String(state.done), body: () => ({ done: state.done }) }), 60_000);
+    const url = await serve(feed);
+    const first = watch(url);
+    await until(() => first.length === 1);
+    state.done = 1;
+    const second = watch(url);
+    await until(() => second.length === 1 && first.length === 2);
+    expect(first.map((m) => m.data)).toEqual([{ done: 0 }, { done: 1 }]);
+    expect(second[0].data).toEqual({ done: 1 });
+    // Nothing changed since: a third watcher gets the status, the others hear nothing more.
+    const third = watch(url);
+    await until(() => third.length === 1);
+    await sleep(50);
+    expect([first.length, second.length, third[0].data]).toEqual([2, 1, { done: 1 }]);
+  });
 });

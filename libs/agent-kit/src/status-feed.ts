@@ -39,9 +39,9 @@ export class StatusFeed {
         if (this.#streams.size === 0) this.#stop();
       },
     });
-    const now = this.view();
-    stream.send(now.body(), 'status');
-    this.#lastKey = now.key;
+    // A change not yet told goes to every watcher now, the newcomer with them; without one, the
+    // newcomer alone gets the status as it stands (the others already have it).
+    if (!this.#check(stream)) stream.send(this.view().body(), 'status');
     this.#streams.add(stream);
     this.#timer ??= setInterval(() => this.#check(), this.checkEveryMs);
     this.#timer.unref();
@@ -52,12 +52,15 @@ export class StatusFeed {
     return this.#streams.size;
   }
 
-  #check(): void {
+  /** Tells every watcher (and `newcomer`) of a change since the last news; false if there was none. */
+  #check(newcomer?: EventStream): boolean {
     const now = this.view();
-    if (now.key === this.#lastKey) return;
+    if (now.key === this.#lastKey) return false;
     this.#lastKey = now.key;
     const body = now.body();
     for (const stream of this.#streams) stream.send(body, 'status');
+    newcomer?.send(body, 'status');
+    return true;
   }
 
   #stop(): void {
