@@ -2,7 +2,7 @@
 // ReelMesh stream uses (the ledger's, the dashboard's) and the one reader (the CLI, tests).
 import { request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { connectTarget } from './endpoint';
+import { connectOptions, connectTarget } from './endpoint';
 
 export interface EventStream {
   /** Send one message (JSON of `data`, under `event` if given). Dropped once the stream ended. */
@@ -104,7 +104,7 @@ export interface Following {
 export function followEventStream(endpoint: string, path: string, opts: FollowOptions): Following {
   const target = connectTarget(endpoint);
   if ('tls' in target && target.tls) throw new TypeError(`followEventStream() speaks plain HTTP; ${endpoint} is TLS`);
-  const connect = 'socketPath' in target ? { socketPath: target.socketPath } : { host: target.host, port: target.port };
+  const connect = connectOptions(endpoint);
   let closed = false;
   let retry: NodeJS.Timeout | undefined;
   let current: ReturnType<typeof request> | undefined;
