@@ -22,4 +22,4 @@ USER 1000:1000
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8080/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-ENTRYPOINT ["node", "dist/apps/vfx/main.mjs"]
+ENTRYPOINT ["node", "--initial-old-space-size=128", "dist/apps/vfx/main.mjs"]

@@ -35,6 +35,17 @@ export const WORKFLOW_IN_IMAGE = `${IMAGE_WORKDIR}/policies/workflow.yaml`;
 
 /** Non-root uid/gid of the app containers (the `node` user of the official image). */
 export const APP_UID = 1000;
+/**
+ * Node's flags for every agent (the apps that stream media bytes), in a local run and in the images.
+ * An agent's heap is small (about 22 MB live) while gigabytes of chunk bytes pass through Buffers,
+ * whose memory lives outside the heap. Buffers still queued when a scavenge comes are promoted, and
+ * their bytes count against the old generation's limit until the next full collection; with V8's
+ * default limit (live size plus about 11 MB) that set off a full mark-compact every few megabytes
+ * of promoted chunk bytes: 118 per 20 s film across the agents, about a fifth of their CPU in the
+ * profile (docs/benchmarks.md). A 128 MiB starting limit keeps those bytes from forcing a
+ * collection each time (12 per film); peak RSS stayed within the noise of a run.
+ */
+export const AGENT_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=128'];
 /** opa-envoy images run as this non-root user. */
 export const OPA_UID = 1111;
 /** Envoy's own image user. */

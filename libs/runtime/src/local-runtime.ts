@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { agentEnvironment, literalEnvironment, POD_TOKEN_HEADER } from '@reelmesh/agent-kit';
+import { AGENT_NODE_FLAGS } from '@reelmesh/deploy';
 import { mediaToolsEnv } from '@reelmesh/media';
 import { localAgentPlatform } from './agent-platform';
 import { LEDGER_AGENT } from '@reelmesh/provenance';
@@ -168,7 +169,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         // The run's choice of ffmpeg, made once here rather than by every agent at its start.
         const env = { ...mediaToolsEnv(), ...options.env, ...literalEnvironment(agentEnvironment(workflow, agent.name, platform)) };
         // A restart keeps this environment: the same pod token, bootstrap token and volume.
-        ({ process: app } = await group.spawn({ name: agent.name, entry: agentProgram(agent.app).main, env, logFile, wrap: sandbox?.command(agent.name, 'app') }));
+        ({ process: app } = await group.spawn({ name: agent.name, entry: agentProgram(agent.app).main, nodeFlags: AGENT_NODE_FLAGS, env, logFile, wrap: sandbox?.command(agent.name, 'app') }));
       };
       // In the mesh the app starts together with its two sidecars: one pod, three containers.
       const pod = controlPlane ? await startPod({ ...meshOpts, cp: controlPlane, actor: agent.actor, agent: agent.name, plan, app: startApp }) : undefined;

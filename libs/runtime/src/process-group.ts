@@ -39,6 +39,8 @@ export interface SpawnSpec {
   /** TypeScript entry (a program's main.ts): started from its bundle (./bundles), or with tsx from source. */
   entry: string;
   args?: string[];
+  /** Node's own flags, before the program (AGENT_NODE_FLAGS for an agent). */
+  nodeFlags?: readonly string[];
   env: Record<string, string>;
   logFile: string;
   /** How long to wait for the child's ready line (default 120 s: event-driven, so a generous bound costs nothing). */
@@ -298,7 +300,7 @@ class Supervised implements ManagedProcess {
   private launch(spec: SpawnSpec): Incarnation {
     const logOffset = fileSize(spec.logFile);
     const fd = openSync(spec.logFile, 'a', 0o600);
-    const nodeArgs = [...this.program, ...(spec.args ?? [])];
+    const nodeArgs = [...(spec.nodeFlags ?? []), ...this.program, ...(spec.args ?? [])];
     // A wrapper (ip netns exec, setpriv) execs node in place: same pid, same IPC channel fd.
     const [command, ...args] = spec.wrap?.length ? [...spec.wrap, process.execPath, ...nodeArgs] : [process.execPath, ...nodeArgs];
     const child = spawn(command, args, {

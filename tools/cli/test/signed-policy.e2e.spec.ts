@@ -1,8 +1,9 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderDeployFiles } from '@reelmesh/deploy';
 import { signPolicyDirectory } from '@reelmesh/provenance';
 import { request } from '@reelmesh/http-kit';
 import { POLICY_DIR, startLocalRuntime, type LocalRuntime } from '@reelmesh/runtime';
@@ -48,6 +49,19 @@ describe('signed policies in the running mesh', () => {
     expect(report.unexpectedAllows + report.unexpectedDenies).toBe(0);
     expect(report.allowed).toBe(accessMatrix(runtime.workflow).length);
   };
+
+  it("every agent runs with its image's node flags (the GC setting measured for chunk streaming)", () => {
+    const images = new Map(renderDeployFiles(runtime.workflow).map((file) => [file.path, file.content]));
+    for (const agent of Object.values(runtime.agents)) {
+      const argv = readFileSync(`/proc/${agent.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      const entrypoint = JSON.parse(/^ENTRYPOINT (.*)$/m.exec(images.get(`docker/${agent.app}.Dockerfile`)!)![1]) as string[];
+      // node, its flags, then the program: the same flags in the local run as in the image.
+      const flags = entrypoint.slice(1, -1);
+      expect(flags.length).toBeGreaterThan(0);
+      expect(argv.slice(1, 1 + flags.length)).toEqual(flags);
+      expect(argv[1 + flags.length]).toMatch(new RegExp(`/${agent.app}/main\\.mjs$`));
+    }
+  });
 
   it('the policy store refuses an unsigned allow-everything document; nothing is pushed, decisions unchanged', async () => {
     const res = await publish('/v1/policy', JSON.stringify({ edges: {}, anything: 'goes' }), 'application/json');

@@ -4,7 +4,7 @@
 // copied in, a non-root user and a health check.
 import { imageString, NODE_IMAGE } from '../images';
 import { nodeHttpProbe, nodeTcpProbe } from '../probes';
-import { APP_PORT, APP_UID, CONTROL_PLANE_NAME, CONTROL_PLANE_PORT, DATA_DIR, IMAGE_WORKDIR, KMS_NAME, KMS_PORT, LIVENESS_PATH } from '../settings';
+import { AGENT_NODE_FLAGS, APP_PORT, APP_UID, CONTROL_PLANE_NAME, CONTROL_PLANE_PORT, DATA_DIR, IMAGE_WORKDIR, KMS_NAME, KMS_PORT, LIVENESS_PATH } from '../settings';
 import { textFile } from '../render-yaml';
 
 export const bundlePath = (program: string) => `dist/apps/${program}/main.mjs`;
@@ -46,7 +46,7 @@ USER ${APP_UID}:${APP_UID}
 EXPOSE ${port}
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \\
   CMD ["node", "-e", "${probe.replace(/"/g, '\\"')}"]
-ENTRYPOINT ["node", "${bundlePath(program)}"]
+ENTRYPOINT [${['node', ...(isPlatform ? [] : AGENT_NODE_FLAGS), bundlePath(program)].map((arg) => JSON.stringify(arg)).join(', ')}]
 `);
 }
 

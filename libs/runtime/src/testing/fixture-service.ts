@@ -1,5 +1,6 @@
 // A small service for the process-group specs, started the way the runtime starts every process
-// (runService: one ready line, SIGTERM and parent death handled). It answers GET / with its pid.
+// (runService: one ready line, SIGTERM and parent death handled). It answers GET / with its pid
+// and node's flags (process.execArgv).
 //   --listen <address>        where to listen (or FIXTURE_LISTEN): host:port (0 = any free port) or unix:/path
 //   --socket unix:<path>      a second listener, as a pod's sidecars have
 //   --once <marker file>      starts once (and writes the file); every later start fails with an error line
@@ -16,7 +17,7 @@ runService('fixture-service', async () => {
   await new Promise((resolve) => setTimeout(resolve, Number(process.env.FIXTURE_READY_DELAY_MS ?? 0)));
   const servers: Server[] = [];
   const serve = (address: string) => {
-    const server = createServer((_req, res) => res.end(JSON.stringify({ pid: process.pid })));
+    const server = createServer((_req, res) => res.end(JSON.stringify({ pid: process.pid, execArgv: process.execArgv })));
     servers.push(server);
     return listen(server, address);
   };
