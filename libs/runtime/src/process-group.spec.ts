@@ -110,11 +110,13 @@ describe('ProcessGroup supervision', () => {
   it("starts node with the spec's own flags before the program, in every incarnation", async () => {
     const group = newGroup(FAST);
     const flags = ['--initial-old-space-size=96', '--stack-size=2000'];
-    const { process: child, ready } = await group.spawn(fixture('flagged', {
+    const { process: child, ready } = await group.spawn(
+      fixture('flagged', {
         nodeFlags: flags,
         env: { FIXTURE_LISTEN: '127.0.0.1:0' },
         restartSpec: (first) => ({ env: { FIXTURE_LISTEN: listenAgain('127.0.0.1:0', first.endpoints.api) } }),
-      }));
+      }),
+    );
     const flagsAt = async () => (await requestJson<{ execArgv: string[] }>(ready.endpoints.api, '/')).execArgv;
     // execArgv holds node's flags (the spec's first, then how the program is started), in order.
     expect((await flagsAt()).slice(0, 2)).toEqual(flags);

@@ -55,11 +55,11 @@ describe('signed policies in the running mesh', () => {
     for (const agent of Object.values(runtime.agents)) {
       const argv = readFileSync(`/proc/${agent.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
       const entrypoint = JSON.parse(/^ENTRYPOINT (.*)$/m.exec(images.get(`docker/${agent.app}.Dockerfile`)!)![1]) as string[];
-      // node, its flags, then the program: the same flags in the local run as in the image.
+      // node, its flags, then the program (its bundle, or tsx and its source): the same flags in the local run as in the image.
       const flags = entrypoint.slice(1, -1);
       expect(flags.length).toBeGreaterThan(0);
       expect(argv.slice(1, 1 + flags.length)).toEqual(flags);
-      expect(argv[1 + flags.length]).toMatch(new RegExp(`/${agent.app}/main\\.mjs$`));
+      expect(argv.slice(1 + flags.length).join(' ')).toMatch(new RegExp(`/${agent.app}/(src/)?main\\.(mjs|ts)$`));
     }
   });
 
