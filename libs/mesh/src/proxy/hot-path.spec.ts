@@ -1,9 +1,11 @@
 // What the hot path's tuning must not change (issue #18): a large body crosses the pair intact with
-// its bytes counted exactly in the access log (the relay's larger socket buffers), and the policy
-// client asks its sidecar over one persistent connection.
+// its bytes counted exactly in the access log (the relay's larger socket buffers) and the TLS
+// records that arrive together written on in one go, and the policy client asks its sidecar over
+// one persistent connection.
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -91,7 +93,21 @@ describe('a multi-MiB body through the pair', () => {
     // Many times the relay's socket buffer, so the transfer pauses for backpressure along the way.
     const size = 12 * RELAY_HIGH_WATER_MARK * 4 + 12_345;
     const before = log.length;
-    const res = await upload(owner.outboundUrl, size, declared);
+    // Write operations of the inbound proxy on its socket to the app (the proxies run in this process).
+    const appPort = Number(new URL(app.url).port);
+    const { _write: write, _writev: writev } = net.Socket.prototype;
+    let appWrites = 0;
+    net.Socket.prototype._write = function (this: net.Socket, chunk, encoding, cb) {
+      if (this.remotePort === appPort) appWrites += 1;
+      return write.call(this, chunk, encoding, cb);
+    };
+    net.Socket.prototype._writev = function (this: net.Socket, chunks, cb) {
+      if (this.remotePort === appPort) appWrites += 1;
+      return writev!.call(this, chunks, cb);
+    };
+    const res = await upload(owner.outboundUrl, size, declared).finally(() => {
+      Object.assign(net.Socket.prototype, { _write: write, _writev: writev });
+    });
 
     expect(res.status).toBe(200);
     const seen = JSON.parse(res.body) as { bytes: number; sha256: string; peer: string };
@@ -100,6 +116,10 @@ describe('a multi-MiB body through the pair', () => {
     expect(lines.map((l) => l.direction).sort()).toEqual(['inbound', 'outbound']);
     // Body bytes both ways: the upload and the app's answer, on each side of the pair.
     for (const line of lines) expect(line).toMatchObject({ decision: 'allow', status: 200, bytes: size + Buffer.byteLength(res.body) });
+    // TLS hands the inbound proxy one record (16 KiB at most) at a time; the records that arrive
+    // together go to the app in one write (about 60 here). Written one by one: 800 to 980.
+    expect(appWrites).toBeGreaterThan(0);
+    expect(appWrites).toBeLessThan(size / (16 * 1024) / 4);
   });
 });
 

@@ -51,8 +51,9 @@ export function relay(
 
   upstream.on('response', (ures) => {
     res.writeHead(ures.statusCode ?? 502, forwardableResponseHeaders(ures.headers));
-    ures.on('data', count);
+    ures.on('data', corkForTheTurn(res));
     ures.pipe(res);
+    ures.on('data', count);
     ures.on('error', (err) => res.destroy(err));
   });
   upstream.on('error', (err: NodeJS.ErrnoException) => {
@@ -77,6 +78,36 @@ export function relay(
   });
   req.on('error', () => upstream.destroy());
 
+  // Registered before pipe's own listener, so the first piece of a turn is already corked.
+  req.on('data', corkForTheTurn(upstream));
   req.pipe(upstream);
   req.on('data', count);
+}
+
+/**
+ * Half the largest plaintext a TLS record carries (16 KiB, RFC 8446 5.1; a TLS socket's reads are
+ * at most one record): a body's framing may split a record in two, and the larger part is at least this.
+ */
+const HALF_A_RECORD = 8 * 1024;
+
+/**
+ * A TLS socket hands its plaintext to JavaScript one record (at most 16 KiB) at a time, and each
+ * record written on at once is one system call on the next hop. Corking the sink at a turn's
+ * first large piece (half a record or more) and uncorking it once the turn's I/O is done writes
+ * every record that arrived together (one TCP read holds several) in one writev. A small piece (a
+ * small request or answer) is not held back unless the turn already corked. Backpressure is
+ * unchanged: write() still reports a full buffer while corked, and pipe pauses on it.
+ */
+function corkForTheTurn(sink: ClientRequest | ServerResponse): (piece: Buffer) => void {
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    sink.uncork();
+  };
+  return (piece) => {
+    if (corked || piece.length < HALF_A_RECORD) return;
+    corked = true;
+    sink.cork();
+    setImmediate(uncork);
+  };
 }
