@@ -9,7 +9,7 @@ import { parseServiceLine } from '@reelmesh/http-kit';
 import { bundleProgram, entryOf } from './bundle';
 import { REPO_ROOT } from './test-support';
 
-// Inside the repo, so the bundle resolves node_modules exactly as /app/dist/apps/<app>/main.mjs does.
+// Inside the repo, so the bundle resolves node_modules exactly as /app/dist/apps/<app>/main.cjs does.
 mkdirSync(join(REPO_ROOT, 'dist'), { recursive: true });
 const outDir = mkdtempSync(join(REPO_ROOT, 'dist', '.bundle-test-'));
 const dataDir = mkdtempSync(join(tmpdir(), 'reelmesh-bundle-'));
@@ -20,7 +20,7 @@ afterAll(() => {
 
 describe('bundleProgram', () => {
   it('bundles the vfx app and the bundle serves /health under plain node, then drains on SIGTERM', async () => {
-    const outfile = await bundleProgram({ repoRoot: REPO_ROOT, program: 'vfx', outfile: join(outDir, 'apps', 'vfx', 'main.mjs') });
+    const outfile = await bundleProgram({ repoRoot: REPO_ROOT, program: 'vfx', outfile: join(outDir, 'apps', 'vfx', 'main.cjs') });
     const child = spawn(process.execPath, [outfile], {
       env: { PATH: process.env.PATH, REELMESH_WORKFLOW: join(REPO_ROOT, 'policies/workflow.yaml'), REELMESH_AGENT: 'vfx-2', REELMESH_DATA_DIR: dataDir, REELMESH_LISTEN: '127.0.0.1:0', LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],

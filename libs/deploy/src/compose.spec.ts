@@ -168,7 +168,7 @@ describe("the owner's control plane", () => {
     expect(app.network_mode).toBe(`service:${CONTROL_PLANE_NAME}`);
     expect(app.image).toMatch(/^reelmesh\/control-plane:\d+\.\d+\.\d+\$\{REELMESH_CONTROL_PLANE_DIGEST:-\}$/);
     const dockerfile = (app.build as { dockerfile: string }).dockerfile;
-    expect(readFileSync(`${REPO_ROOT}${dockerfile}`, 'utf8')).toMatch(/ENTRYPOINT \["node", "dist\/apps\/control-plane\/main\.mjs"\]/);
+    expect(readFileSync(`${REPO_ROOT}${dockerfile}`, 'utf8')).toMatch(/ENTRYPOINT \["node", "dist\/apps\/control-plane\/main\.cjs"\]/);
   });
 
   it("knows callers by mesh identity, issues from the certs CA and keeps the owner's ledger on its own volume", () => {

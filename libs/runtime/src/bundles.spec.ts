@@ -80,23 +80,23 @@ describe('program bundles', () => {
     expect(await programArgs(fixture, root)).toEqual(['--import', 'tsx', fixture]);
   });
 
-  it("the repository's own bundles use no CommonJS-only globals (an ES module has no __dirname: a package using it stays external)", async () => {
+  it("the repository's own bundles use no __dirname or __filename (an inlined package's would name the bundle's folder: a package using them stays external)", async () => {
     const bundles = await programBundles(REPO_ROOT);
     expect([...bundles.keys()]).toEqual(programsOf(REPO_ROOT));
     const buildDir = join(bundles.get(programsOf(REPO_ROOT)[0])!, '..', '..');
-    const files = readdirSync(buildDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.mjs'));
+    const files = readdirSync(buildDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.cjs'));
     const offenders = files.filter((f) => /\b__(dirname|filename)\b/.test(readFileSync(join(buildDir, f), 'utf8')));
     expect(offenders).toEqual([]);
-    // Three folders below the repository, like an image's dist/apps/<program>/main.mjs: code that
+    // Three folders below the repository, like an image's dist/apps/<program>/main.cjs: code that
     // finds the repository from its own URL (REPO_ROOT) finds it from any bundle.
     for (const f of files) expect(join(buildDir, f).slice(REPO_ROOT.replace(/\/$/, '').length + 1).split('/'), f).toHaveLength(4);
     // One file per program: nothing another program needs is loaded with it.
-    expect(files.sort()).toEqual(programsOf(REPO_ROOT).map((p) => join(p, 'main.mjs')).sort());
+    expect(files.sort()).toEqual(programsOf(REPO_ROOT).map((p) => join(p, 'main.cjs')).sort());
     // The X.509/ASN.1 stack is for issuing certificates: only the control plane (the mesh CA)
     // carries it. The readers of the SVID profile (proxies, agents, the ledger) check certificates
     // with node's X.509 and certificate-extensions.ts; with it, it was most of a proxy's start-up.
     const carriers = files.filter((f) => /node_modules\/@peculiar\/x509\//.test(readFileSync(join(buildDir, f), 'utf8')));
-    expect(carriers).toEqual(['control-plane/main.mjs']);
+    expect(carriers).toEqual(['control-plane/main.cjs']);
     const sidecar = readFileSync(bundles.get('policy-sidecar')!, 'utf8');
     // It takes policy data, not a workflow file: no YAML parser either (the agents have one).
     expect(sidecar).not.toMatch(/node_modules\/yaml\//);

@@ -62,16 +62,16 @@ export async function programArgs(entry: string, root = REPO_ROOT): Promise<stri
   return [bundle];
 }
 
-/** Builds (or reuses) the bundles of every program; program -> absolute path of its main.mjs. */
+/** Builds (or reuses) the bundles of every program; program -> absolute path of its main.cjs. */
 export async function programBundles(root = REPO_ROOT): Promise<Map<string, string>> {
   const programs = programsOf(root);
   const key = createHash('sha256').update(JSON.stringify([BUNDLER_VERSION, process.version, programs, SETTINGS_INPUTS])).digest('hex').slice(0, 16);
-  // Every output file sits three folders below the repository (dist/local-<build>/<program>/main.mjs), as an image's dist/apps/<program>/main.mjs does: code that finds the
+  // Every output file sits three folders below the repository (dist/local-<build>/<program>/main.cjs), as an image's dist/apps/<program>/main.cjs does: code that finds the
   // repository from its own URL (REPO_ROOT, three levels up) finds it from a bundle too.
   const localDir = join(root, 'dist');
   const indexFile = join(localDir, 'local-index.json');
   const index = await readFile(indexFile, 'utf8').then((text) => JSON.parse(text) as BuildIndex, () => undefined);
-  const mains = (dir: string) => new Map(programs.map((p) => [p, join(localDir, dir, p, 'main.mjs')]));
+  const mains = (dir: string) => new Map(programs.map((p) => [p, join(localDir, dir, p, 'main.cjs')]));
   if (index && index.key === key && (await unchanged(root, index))) return mains(index.dir);
 
   const built = await bundleProgramSet(root, programs);

@@ -37,7 +37,7 @@ describe('dependency hygiene', () => {
         entryPoints: [`apps/${program}/src/main.ts`],
         bundle: true,
         platform: 'node',
-        format: 'esm',
+        format: 'cjs',
         packages: 'external',
         tsconfig: join(REPO_ROOT, 'tsconfig.json'),
         write: false,

@@ -7,7 +7,7 @@ import { nodeHttpProbe, nodeTcpProbe } from '../probes';
 import { AGENT_NODE_FLAGS, APP_PORT, APP_UID, CONTROL_PLANE_NAME, CONTROL_PLANE_PORT, DATA_DIR, IMAGE_WORKDIR, KMS_NAME, KMS_PORT, LIVENESS_PATH } from '../settings';
 import { textFile } from '../render-yaml';
 
-export const bundlePath = (program: string) => `dist/apps/${program}/main.mjs`;
+export const bundlePath = (program: string) => `dist/apps/${program}/main.cjs`;
 
 /** `assets`: repository paths the program reads at run time (e.g. the colourist's LUT folder). */
 export function dockerfile(program: string, assets: readonly string[] = []): string {
