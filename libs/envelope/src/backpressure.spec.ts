@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_FRAME_SIZE, openStream, sealStream } from './index';
 import { CONTEXT, staticProvider } from './test-support';
 
@@ -62,4 +62,49 @@ describe('backpressure', () => {
       expect(inFlight).toBeLessThan(1.5 * MiB + 3 * frameSize);
     });
   }
+});
+
+describe('memory per object', () => {
+  const provider = staticProvider();
+
+  /** The largest Buffer.allocUnsafe asked for while `run` runs. */
+  async function largestAllocation(run: () => Promise<void>): Promise<number> {
+    const allocations = vi.spyOn(Buffer, 'allocUnsafe');
+    try {
+      await run();
+      return Math.max(0, ...allocations.mock.calls.map(([size]) => size));
+    } finally {
+      allocations.mockRestore();
+    }
+  }
+
+  /** Seals then opens `object`, fed in `pieces` writes each way: the largest allocation of each stream, and the opened bytes. */
+  async function sealAndOpen(object: Buffer, pieces: number): Promise<{ sealing: number; opening: number; opened: Buffer }> {
+    const split = (bytes: Buffer) => Array.from({ length: pieces }, (_, i) => bytes.subarray(Math.floor((i * bytes.length) / pieces), Math.floor(((i + 1) * bytes.length) / pieces)));
+    const collect = (into: Buffer[]) => new Writable({ write: (c: Buffer, _e, cb) => (into.push(c), cb()) });
+    const sealed: Buffer[] = [];
+    const sealing = await largestAllocation(() => pipeline(Readable.from(split(object)), sealStream({ context: CONTEXT, provider }), collect(sealed)));
+    const envelope = Buffer.concat(sealed);
+    const opened: Buffer[] = [];
+    const opening = await largestAllocation(() => pipeline(Readable.from(split(envelope)), openStream({ expectedContext: CONTEXT, provider }), collect(opened)));
+    return { sealing, opening, opened: Buffer.concat(opened) };
+  }
+
+  it('a small object, written in several pieces, costs no frame-sized buffer to seal or open', async () => {
+    // An audit entry or a manifest: a frame-sized (1 MiB) buffer each, outside V8's heap, set off
+    // the collector in every process that seals many of them.
+    const object = randomBytes(3000);
+    const { sealing, opening, opened } = await sealAndOpen(object, 3);
+    expect(opened.equals(object)).toBe(true);
+    expect(sealing).toBeLessThan(16 * 1024);
+    expect(opening).toBeLessThan(16 * 1024);
+  });
+
+  it('a large object still joins its frames in one frame-sized buffer', async () => {
+    const object = randomBytes(2 * DEFAULT_FRAME_SIZE + 4321);
+    const { sealing, opening, opened } = await sealAndOpen(object, 7);
+    expect(opened.equals(object)).toBe(true);
+    expect(sealing).toBe(DEFAULT_FRAME_SIZE);
+    expect(opening).toBe(DEFAULT_FRAME_SIZE);
+  });
 });

@@ -52,6 +52,25 @@ export function joinInto(pieces: Buffer[], scratch: Buffer): Buffer[] {
   return [scratch.subarray(0, at)];
 }
 
+/**
+ * The buffer a stream joins a frame's pieces into, reused frame after frame. It is allocated at
+ * the first frame that needs it, as large as that frame: a small object (an audit entry, a
+ * manifest) sealed or opened in one piece costs none, and in several pieces only its own size,
+ * not a frame-sized (1 MiB) buffer outside V8's heap, which counts towards its next full
+ * collection (docs/benchmarks.md).
+ */
+export class JoinBuffer {
+  #buffer: Buffer | undefined;
+
+  join(pieces: Buffer[]): Buffer[] {
+    if (pieces.length <= 1) return pieces;
+    let bytes = 0;
+    for (const piece of pieces) bytes += piece.length;
+    if (!this.#buffer || this.#buffer.length < bytes) this.#buffer = Buffer.allocUnsafe(bytes);
+    return joinInto(pieces, this.#buffer);
+  }
+}
+
 /** The last `n` bytes of `pieces` as one Buffer, and the pieces before them. */
 export function splitTail(pieces: Buffer[], n: number): { body: Buffer[]; tail: Buffer } {
   const tail = Buffer.allocUnsafe(n);

@@ -1,5 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { ByteQueue, joinInto, splitTail } from './byte-queue';
+import { ByteQueue, JoinBuffer, joinInto, splitTail } from './byte-queue';
 import { callProvider, type DataKeyProvider } from './data-key-provider';
 import { assertEncryptionContext, canonicalContext, kmsContextOf, type EncryptionContext } from './encryption-context';
 import { EnvelopeError } from './envelope-error';
@@ -34,7 +34,7 @@ class OpenTransform extends Transform {
   private prefix = Buffer.alloc(0);
   private frames: FrameCipher | undefined;
   private frameSize = 0;
-  private scratch = Buffer.alloc(0);
+  private readonly joined = new JoinBuffer();
   private counter = 0;
 
   constructor(private readonly options: OpenOptions) {
@@ -89,7 +89,6 @@ class OpenTransform extends Transform {
       const { frameKey, commitment } = deriveObjectKeys(dataKey, header.objectId, header.noncePrefix);
       assertCommitment(header.commitment, commitment);
       this.frameSize = header.frameSize;
-      this.scratch = Buffer.allocUnsafe(header.frameSize);
       this.frames = new FrameCipher(frameKey, header.noncePrefix, headerDigest(header.bytes));
     } finally {
       dataKey.fill(0);
@@ -122,7 +121,7 @@ class OpenTransform extends Transform {
   private openFrame(pieces: Buffer[], last: boolean): Error | null {
     if (this.counter >= MAX_FRAMES) return new EnvelopeError('ENVELOPE_TOO_LARGE', `object exceeds ${MAX_FRAMES} frames`);
     const { body, tail } = splitTail(pieces, TAG_BYTES);
-    const plaintext = this.frames!.open(this.counter, last, joinInto(body, this.scratch), tail);
+    const plaintext = this.frames!.open(this.counter, last, this.joined.join(body), tail);
     if (!plaintext) {
       return new EnvelopeError('ENVELOPE_TAMPERED', `frame ${this.counter} failed authentication (altered, reordered, dropped or spliced data)`);
     }
@@ -134,7 +133,7 @@ class OpenTransform extends Transform {
   /** Diagnosis only: would this frame verify with the other last-flag? Its plaintext is discarded. */
   private frameAuthenticates(pieces: Buffer[], last: boolean): boolean {
     const { body, tail } = splitTail(pieces, TAG_BYTES);
-    const plaintext = this.frames!.open(this.counter, last, joinInto(body, this.scratch), tail);
+    const plaintext = this.frames!.open(this.counter, last, this.joined.join(body), tail);
     for (const piece of plaintext ?? []) piece.fill(0);
     return plaintext !== null;
   }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { ByteQueue, joinInto } from './byte-queue';
+import { ByteQueue, JoinBuffer } from './byte-queue';
 import { callProvider, type DataKey, type DataKeyProvider } from './data-key-provider';
 import { assertEncryptionContext, kmsContextOf, type EncryptionContext } from './encryption-context';
 import { EnvelopeError } from './envelope-error';
@@ -39,7 +39,7 @@ class SealTransform extends Transform {
   private readonly objectId: Buffer;
   private readonly noncePrefix: Buffer;
   private readonly pending = new ByteQueue();
-  private readonly scratch: Buffer;
+  private readonly joined = new JoinBuffer();
   private sealer: Sealer | undefined;
   private headerSent = false;
   private counter = 0;
@@ -54,7 +54,6 @@ class SealTransform extends Transform {
     this.frameSize = frameSize;
     this.objectId = options.objectId ?? randomBytes(OBJECT_ID_BYTES);
     this.noncePrefix = options.noncePrefix ?? randomBytes(NONCE_PREFIX_BYTES);
-    this.scratch = Buffer.allocUnsafe(frameSize);
     if (options.dataKey) this.sealer = this.makeSealer(options.dataKey);
   }
 
@@ -118,7 +117,7 @@ class SealTransform extends Transform {
     if (this.counter >= MAX_FRAMES) return new EnvelopeError('ENVELOPE_TOO_LARGE', `object exceeds ${MAX_FRAMES} frames`);
     let bytes = 0;
     for (const piece of pieces) bytes += piece.length;
-    for (const out of sealer.frames.seal(this.counter++, last, joinInto(pieces, this.scratch))) this.push(out);
+    for (const out of sealer.frames.seal(this.counter++, last, this.joined.join(pieces))) this.push(out);
     sealer.countBytes?.(bytes);
     return null;
   }
