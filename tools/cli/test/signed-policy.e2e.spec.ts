@@ -59,7 +59,7 @@ describe('signed policies in the running mesh', () => {
       const flags = entrypoint.slice(1, -1);
       expect(flags.length).toBeGreaterThan(0);
       expect(argv.slice(1, 1 + flags.length)).toEqual(flags);
-      expect(argv.slice(1 + flags.length).join(' ')).toMatch(new RegExp(`/${agent.app}/(src/)?main\\.(mjs|ts)$`));
+      expect(argv.slice(1 + flags.length).join(' ')).toMatch(new RegExp(`/${agent.app}/(src/)?main\\.(cjs|ts)$`));
     }
   });
 
