@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PARTIAL_PREFIX, partialPathOf, publishFile } from './atomic-file';
 import type { CommittedObject, ObjectContext, ObjectStore, ObjectWriter } from './object-store';
@@ -11,9 +11,6 @@ import { safeKey } from './safe-key';
 /** Hashes and counts bytes as they pass. */
 export class DigestCounter extends Transform {
   private readonly hash = createHash('sha256');
-  constructor(options?: { writableHighWaterMark?: number }) {
-    super(options);
-  }
   byteLength = 0;
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null, d?: Buffer) => void): void {
     this.hash.update(chunk);
@@ -64,17 +61,16 @@ export class FsObjectStore implements ObjectStore {
       throw located(error);
     });
     const partial = partialPathOf(target);
-    // The writer's stream is the stage that hashes and counts: one stream step per piece fewer
-    // than a pass-through in front of it.
-    const input = new DigestCounter({ writableHighWaterMark: 256 * 1024 });
-    const stages: NodeJS.ReadWriteStream[] = [];
+    const input = new PassThrough({ highWaterMark: 256 * 1024 });
+    const counter = new DigestCounter();
+    const stages: NodeJS.ReadWriteStream[] = [counter];
     // The encoder first: if it cannot start (say KMS is down), no file is ever created.
     if (this.options.encode) stages.push(await this.options.encode(key, context));
     const file = createWriteStream(partial, { flags: 'wx', mode: 0o600 });
     // Say which object failed before the error travels on (the pipeline hands this very error to
     // the writer's stream, so whoever pipes into it sees ENOSPC with the key and volume).
     file.once('error', located);
-    const done = pipeline([input, ...stages, file]);
+    const done = pipeline(input, ...(stages as [Transform]), file);
     done.catch(() => undefined); // observed in commit/abort
     let settled = false;
     const abort = async (reason?: unknown) => {
@@ -101,7 +97,7 @@ export class FsObjectStore implements ObjectStore {
           await rm(partial, { force: true });
           throw located(error);
         });
-        return { key, sha256: input.digest(), byteLength: input.byteLength };
+        return { key, sha256: counter.digest(), byteLength: counter.byteLength };
       },
       abort,
     };
